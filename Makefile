@@ -1,0 +1,43 @@
+# The two commands that open the README: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint setup setup-test chromium postgres clean
+
+$(BIN)/idiograph: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/idiograph
+
+setup: $(BIN)/idiograph
+
+## run: set up, migrate the SQLite database, load the demo service and serve the web UI on :8000
+run: setup
+	$(BIN)/idiograph db upgrade
+	$(BIN)/idiograph demo --if-empty
+	$(BIN)/idiograph serve --host 127.0.0.1 --port 8000
+
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium); }
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && sleep 2; }
+	@pg_isready -h 127.0.0.1 -p 5432
+
+## test: set up everything the suite needs (Chromium, PostgreSQL) and run the whole suite on SQLite and PostgreSQL
+test: setup chromium postgres
+	$(BIN)/ruff check src tests benchmarks
+	IDIOGRAPH_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) idiograph.db .pytest_cache

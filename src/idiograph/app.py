@@ -1,0 +1,52 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from idiograph import __version__, models  # noqa: F401  (all tables registered)
+from idiograph.config import Settings, get_settings
+from idiograph.db import make_engine, make_sessionmaker
+from idiograph.fhir.api import router as fhir_router
+from idiograph.observations.api import router as observations_router
+from idiograph.patients.api import router as patients_router
+from idiograph.problems import BodyLimit, install
+from idiograph.security.api import router as security_router
+from idiograph.web.pages import router as pages_router
+
+WEB = Path(__file__).with_name("web")
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="idiograph",
+        version=__version__,
+        description="Clinical personalisation for mental health services. Every route declares its "
+        "permission; errors are RFC 9457 problem+json (OperationOutcome under /fhir).",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.templates = Jinja2Templates(directory=WEB / "templates")
+    install(app)
+    for router in (security_router, patients_router, observations_router, fhir_router, pages_router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="idiograph_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

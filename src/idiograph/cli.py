@@ -1,0 +1,229 @@
+"""The ``idiograph`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from idiograph.config import get_settings
+from idiograph.db import make_engine, make_sessionmaker
+from idiograph.errors import DomainError
+from idiograph.security.principal import Principal
+
+app = typer.Typer(help="idiograph: clinical personalisation for mental health services.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+import_app = typer.Typer(help="Bring data in (transactional and idempotent).", no_args_is_help=True)
+export_app = typer.Typer(help="Take a person's record out.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def _sessionmaker():  # type: ignore[no-untyped-def]
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _fail(exc: DomainError) -> None:
+    err.print(f"[red]error:[/red] {exc.detail}")
+    for p in exc.problems[:50]:
+        err.print(f"  {p.field}: {p.reason}")
+    if len(exc.problems) > 50:
+        err.print(f"  … and {len(exc.problems) - 50} more")
+    raise typer.Exit(2)
+
+
+def _team_id(session, name: str | None) -> uuid.UUID | None:  # type: ignore[no-untyped-def]
+    from idiograph.patients.service import team_by_name
+
+    return team_by_name(session, name).id if name else None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema (SQLite or PostgreSQL, by IDIOGRAPH_DATABASE_URL)."""
+    from idiograph.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(make_engine(settings.database_url))
+    console.print(f"schema is current on {make_engine(settings.database_url).url.render_as_string()}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    from idiograph.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    people: int = typer.Option(300, min=1, help="how many people"),
+    seed: int = 7,
+    if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when people are already stored"),
+) -> None:
+    """Fill the database with a demo service and print the demo log-ins."""
+    from idiograph.synth.demo import DEMO_PASSWORD, generate
+    from idiograph.synth.load import is_empty, load_people, load_staff
+
+    Session = _sessionmaker()
+    system = Principal.system("demo")
+    with Session() as session:
+        staff = load_staff(session, system)
+        if if_empty and not is_empty(session):
+            console.print("people are already stored; demo data left as it is")
+        else:
+            generated = generate(people, seed, date.today())
+            with _progress() as progress:
+                load_people(session, system, generated, progress)
+    table = Table(title=f"Demo log-ins (password for all: {DEMO_PASSWORD})")
+    table.add_column("username")
+    table.add_column("role")
+    for username, role in staff:
+        table.add_row(username, role)
+    console.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    username: str = typer.Option(...),
+    role: str = typer.Option(...),
+    team: list[str] = typer.Option([], help="team name; a new name creates the team"),
+    display_name: str | None = None,
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
+) -> None:
+    """Create a local account."""
+    from idiograph.security.service import create_user
+
+    if not password_stdin:
+        err.print("give the password on standard input with --password-stdin")
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    with _sessionmaker()() as session:
+        try:
+            user = create_user(session, Principal.system(), username, role, password, display_name, team)
+        except DomainError as exc:
+            _fail(exc)
+            return
+    console.print(f"created {user.username} ({user.role}){' in ' + ', '.join(team) if team else ''}")
+
+
+@import_app.command("fhir")
+def import_fhir(
+    paths: list[Path],
+    team: str | None = typer.Option(None, help="team whose caseload new people join"),
+    source: str | None = typer.Option(None, help="source system (default: Bundle.meta.source)"),
+) -> None:
+    """Import FHIR transaction or batch Bundles (JSON files)."""
+    from idiograph.fhir.importer import import_bundle
+
+    settings = get_settings()
+    with _sessionmaker()() as session, _progress() as progress:
+        task = progress.add_task("bundles", total=len(paths))
+        for path in paths:
+            try:
+                body = json.loads(path.read_text(encoding="utf-8"))
+                result = import_bundle(
+                    session, Principal.system(), body, settings.instance_uri, source, _team_id(session, team)
+                )
+            except DomainError as exc:
+                err.print(f"{path}: rejected")
+                _fail(exc)
+            except (OSError, json.JSONDecodeError) as exc:
+                err.print(f"[red]error:[/red] {path}: {exc}")
+                raise typer.Exit(2) from None
+            statuses: dict[str, int] = {}
+            for e in result["entry"]:
+                statuses[e["response"]["status"]] = statuses.get(e["response"]["status"], 0) + 1
+            progress.console.print(f"{path}: " + ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items())))
+            progress.advance(task)
+
+
+@import_app.command("csv")
+def import_csv_cmd(
+    path: Path,
+    team: str | None = typer.Option(None, help="team whose caseload new people join"),
+    source: str = typer.Option("csv", help="source system name (makes re-imports idempotent)"),
+) -> None:
+    """Import the long CSV format: person_id, code, value, time [, system, unit, person columns]."""
+    from idiograph.observations.csv_import import import_csv
+
+    with _sessionmaker()() as session, _progress() as progress:
+        try:
+            result, created = import_csv(
+                session, Principal.system(), path.read_text(encoding="utf-8"), source, _team_id(session, team), progress
+            )
+        except DomainError as exc:
+            _fail(exc)
+            return
+    console.print(
+        f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged "
+        f"observations for {result.people} people ({created} new people)"
+    )
+
+
+@export_app.command("fhir")
+def export_fhir(
+    person: uuid.UUID = typer.Option(..., help="person id"),
+    out: Path | None = typer.Option(None, help="file to write (default: standard output)"),
+) -> None:
+    """Export a person's record as a FHIR transaction Bundle (re-importable as is)."""
+    from idiograph.fhir.service import export_person
+
+    with _sessionmaker()() as session:
+        try:
+            bundle = export_person(session, Principal.system(), person, get_settings().instance_uri, via="cli")
+        except DomainError as exc:
+            _fail(exc)
+            return
+    text = json.dumps(bundle, indent=2)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(bundle['entry'])} resources to {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole hash chain; names every edited, deleted or reordered record."""
+    from idiograph.security.audit import verify
+
+    with _sessionmaker()() as session:
+        n, head, problems = verify(session)
+    if problems:
+        for p in problems:
+            err.print(f"[red]record {p.seq}[/red] {p.kind}: {p.message}")
+        raise typer.Exit(1)
+    console.print(f"audit trail intact: {n} records, head {head}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,44 @@
+"""Settings from the environment (prefix ``IDIOGRAPH_``) with zero-setup defaults."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _local_secret(path: Path = Path(".idiograph-secret")) -> str:
+    """A per-installation secret kept beside the default database, created on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything that differs between installations; nothing clinical lives here."""
+
+    model_config = SettingsConfigDict(env_prefix="IDIOGRAPH_", extra="ignore")
+
+    database_url: str = "sqlite:///idiograph.db"
+    secret_key: str = Field(default_factory=_local_secret)
+    instance_uri: str = Field(
+        default="urn:idiograph:local",
+        description="Identifies this installation as a FHIR source (Bundle.meta.source of its exports).",
+    )
+    session_max_age_s: int = 8 * 3600
+    token_max_age_s: int = 8 * 3600
+    break_glass_minutes: int = 60
+    max_body_bytes: int = 20 * 1024 * 1024
+    secure_cookies: bool = False
+    timezone: str = "Europe/London"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

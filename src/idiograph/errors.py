@@ -1,0 +1,52 @@
+"""Domain errors that every shell (API, FHIR, web, CLI) turns into a clear message naming the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FieldProblem:
+    """One reason a field was rejected: where (a JSON-pointer-like path) and why."""
+
+    field: str
+    reason: str
+
+
+@dataclass
+class DomainError(Exception):
+    """Base for errors a user can act on; ``status`` is the HTTP status the shells use."""
+
+    detail: str
+    problems: list[FieldProblem] = field(default_factory=list)
+    status: int = 400
+    title: str = "Bad request"
+
+    def __str__(self) -> str:
+        extra = "; ".join(f"{p.field}: {p.reason}" for p in self.problems)
+        return f"{self.detail} ({extra})" if extra else self.detail
+
+
+class InvalidInput(DomainError):
+    def __init__(self, detail: str, problems: list[FieldProblem] | None = None) -> None:
+        super().__init__(detail, problems or [], 422, "Invalid input")
+
+
+class NotFound(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, [], 404, "Not found")
+
+
+class Forbidden(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, [], 403, "Forbidden")
+
+
+class Conflict(DomainError):
+    def __init__(self, detail: str, problems: list[FieldProblem] | None = None) -> None:
+        super().__init__(detail, problems or [], 409, "Conflict")
+
+
+def invalid(field_name: str, reason: str) -> InvalidInput:
+    """Shorthand for a single-field rejection."""
+    return InvalidInput(f"{field_name}: {reason}", [FieldProblem(field_name, reason)])

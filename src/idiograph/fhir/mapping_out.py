@@ -1,0 +1,180 @@
+"""idiograph's records to FHIR R4 resources as JSON dicts (pure: plain values in, dicts out)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from idiograph.fhir import vocab
+from idiograph.measures.definitions import Instrument
+from idiograph.patients.demographics import ETHNIC_CATEGORIES
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _d(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v not in (None, [], {})}
+
+
+def patient(person: Any) -> dict[str, Any]:
+    ext: list[dict[str, Any]] = []
+    if person.ethnicity:
+        ext.append(
+            {
+                "url": vocab.ETHNIC_EXT,
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": vocab.ETHNIC_SYSTEM,
+                            "code": person.ethnicity,
+                            "display": ETHNIC_CATEGORIES[person.ethnicity][1],
+                        }
+                    ]
+                },
+            }
+        )
+    if person.deprivation_decile is not None:
+        ext.append({"url": vocab.DEPRIVATION_EXT, "valueInteger": person.deprivation_decile})
+    if person.gender_identity:
+        ext.append({"url": vocab.GENDER_IDENTITY_EXT, "valueCodeableConcept": {"text": person.gender_identity}})
+    idents = [{"system": i.system, "value": i.value} for i in person.identifiers]
+    comm = (
+        [{"language": {"coding": [{"system": vocab.BCP47, "code": person.preferred_language}]}, "preferred": True}]
+        if person.preferred_language
+        else []
+    )
+    return _clean(
+        {
+            "resourceType": "Patient",
+            "id": str(person.id),
+            "extension": ext,
+            "identifier": idents,
+            "name": [{"use": "official", "family": person.family_name, "given": [person.given_name]}],
+            "gender": person.sex,
+            "birthDate": _d(person.birth_date),
+            "communication": comm,
+        }
+    )
+
+
+def observation(o: Any, display: str | None) -> dict[str, Any]:
+    return _clean(
+        {
+            "resourceType": "Observation",
+            "id": str(o.id),
+            "status": "final",
+            "identifier": [{"system": f"urn:idiograph:source:{o.source}", "value": o.source_id}],
+            "code": {"coding": [_clean({"system": o.system, "code": o.code, "display": display})]},
+            "subject": {"reference": f"Patient/{o.person_id}"},
+            "effectiveDateTime": _dt(o.effective_at),
+            "valueQuantity": {"value": o.value, "unit": o.unit, "system": vocab.UCUM, "code": o.unit},
+        }
+    )
+
+
+def condition(c: Any) -> dict[str, Any]:
+    status = (
+        {"coding": [{"system": vocab.CONDITION_CLINICAL, "code": c.clinical_status}]} if c.clinical_status else None
+    )
+    return _clean(
+        {
+            "resourceType": "Condition",
+            "id": str(c.id),
+            "clinicalStatus": status,
+            "code": {"coding": [{"system": c.system, "code": c.code, "display": c.display}], "text": c.display},
+            "subject": {"reference": f"Patient/{c.person_id}"},
+            "onsetDateTime": _dt(c.onset),
+            "abatementDateTime": _dt(c.abatement),
+        }
+    )
+
+
+def encounter(e: Any) -> dict[str, Any]:
+    typ = (
+        [{"coding": [_clean({"system": e.type_system, "code": e.type_code, "display": e.type_display})]}]
+        if e.type_code
+        else []
+    )
+    return _clean(
+        {
+            "resourceType": "Encounter",
+            "id": str(e.id),
+            "status": e.status,
+            "class": {"system": vocab.ACT_CODE, "code": e.class_code or "AMB"},
+            "type": typ,
+            "subject": {"reference": f"Patient/{e.person_id}"},
+            "period": _clean({"start": _dt(e.start), "end": _dt(e.end)}),
+        }
+    )
+
+
+def episode_of_care(ep: Any) -> dict[str, Any]:
+    ext = [
+        {"url": vocab.REFERRAL_SOURCE_EXT, "valueCode": ep.referral_source},
+        {"url": vocab.PRESENTING_PROBLEM_EXT, "valueCode": ep.presenting_problem},
+    ]
+    if ep.discharge_reason:
+        ext.append({"url": vocab.DISCHARGE_REASON_EXT, "valueCode": ep.discharge_reason})
+    return _clean(
+        {
+            "resourceType": "EpisodeOfCare",
+            "id": str(ep.id),
+            "extension": ext,
+            "status": "finished" if ep.discharge_date else "active",
+            "type": [{"coding": [{"system": vocab.PATHWAY_SYSTEM, "code": ep.pathway}], "text": ep.pathway}],
+            "patient": {"reference": f"Patient/{ep.person_id}"},
+            "period": _clean({"start": _d(ep.referral_date), "end": _d(ep.discharge_date)}),
+        }
+    )
+
+
+def questionnaire_response(rec: Any, instrument: Instrument, item_values: dict[str, float]) -> dict[str, Any]:
+    by_value = {a.value: a for a in instrument.answers}
+    items = []
+    for it in instrument.items:
+        if it.code in item_values:
+            a = by_value[int(item_values[it.code])]
+            items.append(
+                {
+                    "linkId": it.code,
+                    "text": it.text,
+                    "answer": [{"valueCoding": {"system": vocab.LOINC, "code": a.code, "display": a.display}}],
+                }
+            )
+    return _clean(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": str(rec.id),
+            "questionnaire": instrument.url,
+            "status": rec.status,
+            "subject": {"reference": f"Patient/{rec.person_id}"},
+            "authored": _dt(rec.authored_at),
+            "item": items,
+        }
+    )
+
+
+def bundle_entry(resource: dict[str, Any], method: str | None = None, mode: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
+    if method:
+        entry["request"] = {"method": method, "url": f"{resource['resourceType']}/{resource['id']}"}
+    if mode:
+        entry["search"] = {"mode": mode}
+    return entry
+
+
+def operation_outcome(issues: list[tuple[str, str, str, str | None]]) -> dict[str, Any]:
+    """(severity, code, diagnostics, expression) -> OperationOutcome."""
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            _clean({"severity": s, "code": c, "diagnostics": d, "expression": [e] if e else None})
+            for s, c, d, e in issues
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Instrument definitions (data files), scoring, and FHIR Questionnaire(Response) mapping."""

@@ -1,0 +1,110 @@
+"""Turning a set of answers into stored item observations plus the scored total."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idiograph.measures.definitions import LOINC, Instrument
+from idiograph.measures.model import QuestionnaireResponseRecord
+from idiograph.measures.scoring import Score, score
+from idiograph.observations.catalogue import SCORE_UNIT
+from idiograph.observations.service import NewObservation
+
+
+def answer_values(instrument: Instrument, raw: Mapping[str, object]) -> tuple[dict[str, int | None], list[str]]:
+    """Item code -> value from answers given as values or LOINC answer codes; plus unknown link ids."""
+    by_code = {a.code: a.value for a in instrument.answers}
+    values: dict[str, int | None] = {}
+    unknown: list[str] = []
+    for link, ans in raw.items():
+        code = link.split("/")[-1]
+        if instrument.item(code) is None:
+            unknown.append(link)
+            continue
+        if isinstance(ans, str):
+            if ans not in by_code:
+                unknown.append(f"{link}={ans}")
+                continue
+            values[code] = by_code[ans]
+        elif isinstance(ans, (int, float)) and float(ans).is_integer():
+            values[code] = int(ans)
+        else:
+            unknown.append(f"{link}={ans}")
+    return values, unknown
+
+
+def record_response(
+    session: Session,
+    person_id: uuid.UUID,
+    instrument: Instrument,
+    answers: Mapping[str, int | None],
+    authored: datetime,
+    source: str,
+    source_id: str,
+    status: str = "completed",
+    record_id: uuid.UUID | None = None,
+    episode_id: uuid.UUID | None = None,
+) -> tuple[QuestionnaireResponseRecord, Score, list[NewObservation]]:
+    """Upsert the response record; return it, its score and the observations to store with it."""
+    result = score(instrument, answers)
+    rec = session.get(QuestionnaireResponseRecord, record_id) if record_id else None
+    rec = rec or session.scalar(
+        select(QuestionnaireResponseRecord).where(
+            QuestionnaireResponseRecord.source == source, QuestionnaireResponseRecord.source_id == source_id
+        )
+    )
+    if rec is None:
+        rec = QuestionnaireResponseRecord(
+            id=record_id or uuid.uuid4(),
+            person_id=person_id,
+            source=source,
+            source_id=source_id,
+            instrument=instrument.id,
+            authored_at=authored,
+            status=status,
+            total=result.total,
+            prorated=result.prorated,
+        )
+        session.add(rec)
+    else:
+        rec.instrument, rec.authored_at, rec.status = instrument.id, authored, status
+        rec.total, rec.prorated = result.total, result.prorated
+    session.flush()
+    rows = [
+        NewObservation(
+            person_id,
+            LOINC,
+            code,
+            float(v),
+            SCORE_UNIT,
+            authored,
+            rec.source,
+            f"{rec.source_id}#{code}",
+            episode_id,
+            rec.id,
+        )
+        for code, v in answers.items()
+        if v is not None
+    ]
+    if result.total is not None:
+        t = instrument.total
+        rows.append(
+            NewObservation(
+                person_id,
+                t.system,
+                t.code,
+                float(result.total),
+                SCORE_UNIT,
+                authored,
+                rec.source,
+                f"{rec.source_id}#{t.code}",
+                episode_id,
+                rec.id,
+            )
+        )
+    return rec, result, rows

@@ -1,0 +1,9 @@
+"""Imports every table so that ``Base.metadata`` is complete (Alembic and tests read it)."""
+
+from idiograph.db import Base
+from idiograph.measures import model as _measures  # noqa: F401
+from idiograph.observations import model as _observations  # noqa: F401
+from idiograph.patients import model as _patients  # noqa: F401
+from idiograph.security import model as _security  # noqa: F401
+
+metadata = Base.metadata

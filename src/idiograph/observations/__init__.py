@@ -1,0 +1,1 @@
+"""The one time-series store: code, value, unit, time, source; and every way data comes into it."""

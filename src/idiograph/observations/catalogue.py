@@ -1,0 +1,49 @@
+"""Which codes idiograph accepts, with unit and plausible range (pure; built from data files)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from idiograph.measures.definitions import LOINC, instruments
+
+SCORE_UNIT = "{score}"
+
+
+@dataclass(frozen=True)
+class CodeDef:
+    system: str
+    code: str
+    display: str
+    unit: str
+    kind: str
+    min: float | None = None
+    max: float | None = None
+
+    def range_problem(self, value: float) -> str | None:
+        if self.min is not None and value < self.min:
+            return f"{value:g} is below the possible minimum {self.min:g} {self.unit} for {self.display}"
+        if self.max is not None and value > self.max:
+            return f"{value:g} is above the possible maximum {self.max:g} {self.unit} for {self.display}"
+        return None
+
+
+@lru_cache(maxsize=1)
+def shipped() -> dict[tuple[str, str], CodeDef]:
+    """Codes from ``codes.yaml`` plus every instrument's items and totals."""
+    out: dict[tuple[str, str], CodeDef] = {}
+    for inst in instruments().values():
+        lo = min(a.value for a in inst.answers)
+        hi = max(a.value for a in inst.answers)
+        for item in inst.items:
+            out[(LOINC, item.code)] = CodeDef(LOINC, item.code, item.text, SCORE_UNIT, "questionnaire-item", lo, hi)
+        t = inst.total
+        out[(t.system, t.code)] = CodeDef(
+            t.system, t.code, t.display or inst.title, SCORE_UNIT, "questionnaire-total", inst.min_total, inst.max_total
+        )
+    for row in yaml.safe_load(Path(__file__).with_name("codes.yaml").read_text(encoding="utf-8")):
+        out[(row["system"], row["code"])] = CodeDef(**row)
+    return out

@@ -1,0 +1,239 @@
+"""Storing observations: validate every row, check access, upsert by (source, source_id), audit per person."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from idiograph.db import new_id, transaction, utcnow
+from idiograph.errors import FieldProblem, InvalidInput
+from idiograph.observations.catalogue import CodeDef, shipped
+from idiograph.observations.model import Observation, ObservationCode
+from idiograph.observations.schema import IngestResult, ObservationIn
+from idiograph.observations.validation import observation_problems
+from idiograph.patients.access import ensure_access
+from idiograph.patients.model import Episode
+from idiograph.security import audit
+from idiograph.security.audit import Actor
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+
+@dataclass(frozen=True)
+class NewObservation:
+    person_id: uuid.UUID
+    system: str
+    code: str
+    value: float
+    unit: str | None
+    time: datetime
+    source: str
+    source_id: str | None = None
+    episode_id: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None
+
+
+def natural_key(o: NewObservation) -> str:
+    """A stable id for a row whose source gives none, so re-importing the same row changes nothing."""
+    raw = f"{o.person_id}|{o.system}|{o.code}|{o.time.isoformat()}|{o.value!r}"
+    return "h:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+class CodeBook:
+    """Shipped codes plus those learnt from imports, looked up once per use case."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._known: dict[tuple[str, str], CodeDef] = dict(shipped())
+        self._loaded = False
+
+    def get(self, system: str, code: str) -> CodeDef | None:
+        hit = self._known.get((system, code))
+        if hit is None and not self._loaded:
+            for c in self._session.scalars(select(ObservationCode)):
+                self._known.setdefault((c.system, c.code), CodeDef(c.system, c.code, c.display, c.unit, c.kind))
+            self._loaded = True
+            hit = self._known.get((system, code))
+        return hit
+
+    def learn(self, system: str, code: str, display: str, unit: str) -> CodeDef:
+        """Register a code met in a self-describing import (FHIR), unless known already."""
+        known = self.get(system, code)
+        if known is not None:
+            return known
+        self._session.add(ObservationCode(system=system, code=code, display=display[:300], unit=unit[:40]))
+        self._session.flush()
+        self._known[(system, code)] = c = CodeDef(system, code, display, unit, "imported")
+        return c
+
+    def all(self) -> list[CodeDef]:
+        self.get("", "")
+        return sorted(self._known.values(), key=lambda c: (c.kind, c.display))
+
+
+def validate_rows(
+    codes: CodeBook, rows: Sequence[NewObservation], prefix: str = "observations", now: datetime | None = None
+) -> list[FieldProblem]:
+    now = now or utcnow()
+    problems: list[FieldProblem] = []
+    for i, r in enumerate(rows):
+        problems += observation_problems(
+            f"{prefix}/{i}", codes.get(r.system, r.code), r.system, r.code, r.value, r.unit, r.time, now
+        )
+    return problems
+
+
+def store(
+    session: Session,
+    actor: Actor,
+    codes: CodeBook,
+    rows: Sequence[NewObservation],
+    audit_action: str = "write",
+    audit_detail: dict[str, object] | None = None,
+) -> IngestResult:
+    """Upsert validated rows inside the caller's transaction, with one audit record per person."""
+    rows = [r if r.source_id else replace(r, source_id=natural_key(r)) for r in rows]
+    result = IngestResult()
+    existing: dict[tuple[str, str], Observation] = {}
+    keys = list({(r.source, r.source_id) for r in rows})
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for o in session.scalars(
+            select(Observation).where(tuple_(Observation.source, Observation.source_id).in_(chunk))
+        ):
+            existing[(o.source, o.source_id)] = o
+    inserts: list[dict[str, object]] = []
+    per_person: dict[uuid.UUID, Counter[str]] = {}
+    now = utcnow()
+    seen: set[tuple[str, str]] = set()
+    for r in rows:
+        key = (r.source, r.source_id or "")
+        if key in seen:
+            raise InvalidInput(
+                "the same source record appears twice in one batch",
+                [FieldProblem("source_id", f"{r.source}|{r.source_id} repeated")],
+            )
+        seen.add(key)
+        unit = r.unit or (codes.get(r.system, r.code) or CodeDef("", "", "", "", "")).unit
+        counter = per_person.setdefault(r.person_id, Counter())
+        old = existing.get(key)
+        if old is None:
+            inserts.append(
+                {
+                    "id": new_id(),
+                    "person_id": r.person_id,
+                    "episode_id": r.episode_id,
+                    "system": r.system,
+                    "code": r.code,
+                    "value": float(r.value),
+                    "unit": unit,
+                    "effective_at": r.time,
+                    "source": r.source,
+                    "source_id": r.source_id,
+                    "group_id": r.group_id,
+                    "recorded_at": now,
+                    "recorded_by": actor.username,
+                }
+            )
+            counter["created"] += 1
+        elif old.person_id != r.person_id:
+            raise InvalidInput(
+                "a source record cannot move to another person",
+                [FieldProblem("source_id", f"{r.source}|{r.source_id} belongs to another person")],
+            )
+        elif (old.system, old.code, old.value, old.unit, old.effective_at, old.episode_id, old.group_id) == (
+            r.system,
+            r.code,
+            float(r.value),
+            unit,
+            r.time,
+            r.episode_id,
+            r.group_id,
+        ):
+            counter["unchanged"] += 1
+        else:
+            old.system, old.code, old.value, old.unit = r.system, r.code, float(r.value), unit
+            old.effective_at, old.episode_id, old.group_id = r.time, r.episode_id, r.group_id
+            old.recorded_at, old.recorded_by = now, actor.username
+            counter["updated"] += 1
+    if inserts:
+        session.execute(insert(Observation), inserts)
+    session.flush()
+    for person_id, c in per_person.items():
+        result.created += c["created"]
+        result.updated += c["updated"]
+        result.unchanged += c["unchanged"]
+        if c["created"] or c["updated"]:
+            audit.append(
+                session,
+                actor,
+                audit_action,
+                "Observation",
+                None,
+                person_id,
+                detail={**(audit_detail or {}), "created": c["created"], "updated": c["updated"]},
+            )
+    result.people = len(per_person)
+    return result
+
+
+def _check_episodes(session: Session, rows: Iterable[NewObservation]) -> list[FieldProblem]:
+    problems = []
+    for i, r in enumerate(rows):
+        if r.episode_id is not None:
+            ep = session.get(Episode, r.episode_id)
+            if ep is None or ep.person_id != r.person_id:
+                problems.append(FieldProblem(f"observations/{i}/episode_id", "no such episode for this person"))
+    return problems
+
+
+def ingest(session: Session, principal: Principal, items: Sequence[ObservationIn]) -> IngestResult:
+    """The API batch: all rows valid and permitted, or nothing stored."""
+    principal.require(Permission.PERSON_WRITE)
+    rows = [
+        NewObservation(i.person_id, i.system, i.code, i.value, i.unit, i.time, i.source, i.source_id, i.episode_id)
+        for i in items
+    ]
+    with transaction(session):
+        codes = CodeBook(session)
+        problems = validate_rows(codes, rows) + _check_episodes(session, rows)
+        if problems:
+            raise InvalidInput(f"{len(problems)} problem(s) in the batch; nothing was stored", problems)
+        for person_id in sorted({r.person_id for r in rows}):
+            ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+        return store(session, principal.actor, codes, rows, audit_detail={"via": "api"})
+
+
+def for_person(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    system: str | None = None,
+    code: str | None = None,
+    via: str = "api",
+) -> list[Observation]:
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_READ)
+        q = select(Observation).where(Observation.person_id == person_id)
+        if code is not None:
+            q = q.where(Observation.code == code)
+        if system is not None:
+            q = q.where(Observation.system == system)
+        obs = list(session.scalars(q.order_by(Observation.effective_at, Observation.code)))
+        audit.append(
+            session,
+            principal.actor,
+            "read",
+            "Observation",
+            None,
+            person_id,
+            detail={"via": via, "code": code, "count": len(obs)},
+        )
+        return obs

@@ -1,0 +1,65 @@
+"""Who may open whose record: staff on the person's team caseload, or break-the-glass with a reason."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from idiograph.db import utcnow
+from idiograph.errors import Forbidden, NotFound
+from idiograph.patients.model import BreakGlassGrant, CaseloadAssignment, Person
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+
+def access_basis(session: Session, principal: Principal, person_id: uuid.UUID) -> str | None:
+    """``caseload``, ``break-glass`` or ``system`` when the principal may open the record, else None."""
+    if principal.is_system:
+        return "system"
+    if principal.team_ids and session.scalar(
+        select(
+            exists().where(
+                CaseloadAssignment.person_id == person_id,
+                CaseloadAssignment.team_id.in_(principal.team_ids),
+            )
+        )
+    ):
+        return "caseload"
+    if principal.user_id and session.scalar(
+        select(
+            exists().where(
+                BreakGlassGrant.user_id == principal.user_id,
+                BreakGlassGrant.person_id == person_id,
+                BreakGlassGrant.expires_at > utcnow(),
+            )
+        )
+    ):
+        return "break-glass"
+    return None
+
+
+def ensure_access(
+    session: Session, principal: Principal, person_id: uuid.UUID, permission: Permission
+) -> tuple[Person, str]:
+    """The person and the basis of access, or Forbidden/NotFound with a reason a user can act on."""
+    principal.require(permission)
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"no person with id {person_id}")
+    basis = access_basis(session, principal, person_id)
+    if basis is None:
+        raise Forbidden(
+            "this person is not on your team's caseload; use break-the-glass with a reason to open the record"
+        )
+    return person, basis
+
+
+def accessible_person_ids(session: Session, principal: Principal) -> select:  # type: ignore[type-arg]
+    """A sub-select of the ids the principal may open (caseload plus live break-the-glass grants)."""
+    caseload = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
+    grants = select(BreakGlassGrant.person_id).where(
+        BreakGlassGrant.user_id == principal.user_id, BreakGlassGrant.expires_at > utcnow()
+    )
+    return caseload.union(grants)  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Service metrics, equity, disclosure control and report rendering."""

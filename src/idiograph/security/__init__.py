@@ -1,0 +1,1 @@
+"""Users, roles, permissions, sessions and the tamper-evident audit trail."""

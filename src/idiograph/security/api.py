@@ -1,0 +1,141 @@
+"""Routes for tokens, accounts and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idiograph.db import transaction
+from idiograph.errors import DomainError
+from idiograph.security import audit
+from idiograph.security.deps import get_db, require
+from idiograph.security.model import AuditRecord, User
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+from idiograph.security.service import authenticate, create_user, list_users
+from idiograph.security.tokens import issue_token
+
+router = APIRouter(prefix="/api/v1", tags=["security"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=3, max_length=80)
+    role: str
+    password: str = Field(min_length=10, max_length=200)
+    display_name: str | None = Field(default=None, max_length=200)
+    teams: list[str] = Field(default_factory=list, max_length=20)
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    resource_type: str
+    resource_id: str | None
+    person_id: uuid.UUID | None
+    reason: str | None
+    detail: dict[str, Any]
+
+
+class VerifyOut(BaseModel):
+    records: int
+    head_hash: str
+    intact: bool
+    problems: list[dict[str, Any]]
+
+
+@router.post("/auth/token", response_model=TokenOut, openapi_extra={"x-public": "sign-in"})
+def token(
+    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()], db: Session = Depends(get_db)
+) -> TokenOut:
+    """OAuth2 password flow: exchange a username and password for a bearer token."""
+    user = authenticate(db, username, password)
+    with transaction(db):
+        if user is None:
+            audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
+            raise DomainError("wrong username or password", [], 401, "Not authenticated")
+        audit.append(
+            db, audit.Actor(user.id, user.username, user.role), "sign-in", "User", str(user.id), detail={"via": "token"}
+        )
+    settings = request.app.state.settings
+    return TokenOut(access_token=issue_token(settings.secret_key, user.id), expires_in=settings.token_max_age_s)
+
+
+@router.get("/users", response_model=list[UserOut])
+def users(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.USER_MANAGE))) -> list[UserOut]:
+    return [
+        UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role, active=u.active)
+        for u in list_users(db, p)
+    ]
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def add_user(
+    body: UserIn, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.USER_MANAGE))
+) -> UserOut:
+    u = create_user(db, p, body.username, body.role, body.password, body.display_name, body.teams)
+    return UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role, active=u.active)
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit_records(
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.AUDIT_READ)),
+    person_id: uuid.UUID | None = None,
+    before: int | None = Query(default=None, ge=1),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[Any]:
+    """Newest first; page with ``before=<seq>``. Reading the trail is itself recorded."""
+    q = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if person_id:
+        q = q.where(AuditRecord.person_id == person_id)
+    if before:
+        q = q.where(AuditRecord.seq < before)
+    with transaction(db):
+        rows = [AuditOut.model_validate(r, from_attributes=True) for r in db.scalars(q)]
+        audit.append(db, p.actor, "read", "AuditTrail", None, person_id, detail={"count": len(rows)})
+    return rows
+
+
+@router.get("/audit/verify", response_model=VerifyOut)
+def audit_verify(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.AUDIT_READ))) -> VerifyOut:
+    n, head, problems = audit.verify(db)
+    return VerifyOut(
+        records=n,
+        head_hash=head,
+        intact=not problems,
+        problems=[{"seq": x.seq, "kind": x.kind, "message": x.message} for x in problems],
+    )
+
+
+@router.get("/me", response_model=dict[str, Any])
+def me(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SIGNED_IN))) -> dict[str, Any]:
+    user = db.get(User, p.user_id) if p.user_id else None
+    return {
+        "username": p.username,
+        "role": p.role,
+        "display_name": user.display_name if user else p.username,
+        "team_ids": sorted(str(t) for t in p.team_ids),
+    }

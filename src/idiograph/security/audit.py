@@ -1,0 +1,136 @@
+"""Appending to and verifying the audit trail. Appends run inside the caller's transaction, so the
+record is stored exactly when the data it describes is."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from idiograph.db import utcnow
+from idiograph.security.audit_chain import GENESIS, ChainEntry, ChainProblem, record_hash, verify_chain
+from idiograph.security.model import AuditHead, AuditRecord
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or the system itself (CLI, background jobs)."""
+
+    user_id: uuid.UUID | None
+    username: str
+    role: str
+
+    @classmethod
+    def system(cls, name: str = "cli") -> Actor:
+        return cls(None, f"system:{name}", "system")
+
+
+def _fields(
+    at: datetime,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    person_id: uuid.UUID | None,
+    reason: str | None,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "at": at.isoformat(timespec="microseconds"),
+        "actor": actor.username,
+        "actor_id": str(actor.user_id) if actor.user_id else None,
+        "role": actor.role,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "person_id": str(person_id) if person_id else None,
+        "reason": reason,
+        "detail": detail,
+    }
+
+
+def record_fields(r: AuditRecord) -> dict[str, Any]:
+    actor = Actor(r.actor_id, r.actor, r.role)
+    return _fields(r.at, actor, r.action, r.resource_type, r.resource_id, r.person_id, r.reason, r.detail)
+
+
+def ensure_head(session: Session) -> None:
+    if session.get(AuditHead, 1) is None:
+        session.add(AuditHead(id=1, seq=0, last_hash=GENESIS))
+        session.flush()
+
+
+def append(
+    session: Session,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: str | None = None,
+    person_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record. Bumping the head row first takes a row lock, so concurrent writers queue."""
+    detail = detail or {}
+    row = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.last_hash)
+    ).one_or_none()
+    if row is None:
+        ensure_head(session)
+        return append(session, actor, action, resource_type, resource_id, person_id, reason, detail)
+    seq, prev = row
+    at = utcnow()
+    fields = _fields(at, actor, action, resource_type, resource_id, person_id, reason, detail)
+    digest = record_hash(prev, fields)
+    rec = AuditRecord(
+        seq=seq,
+        at=at,
+        actor=actor.username,
+        actor_id=actor.user_id,
+        role=actor.role,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        person_id=person_id,
+        reason=reason,
+        detail=detail,
+        prev_hash=prev,
+        hash=digest,
+    )
+    session.add(rec)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
+    return rec
+
+
+def verify(session: Session, batch: int = 5000) -> tuple[int, str, list[ChainProblem]]:
+    """Walk the whole trail; returns (records read, head hash, problems)."""
+    head = session.get(AuditHead, 1)
+
+    def entries() -> Any:
+        last = 0
+        while True:
+            rows = session.scalars(
+                select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
+            ).all()
+            if not rows:
+                return
+            for r in rows:
+                yield ChainEntry(r.seq, record_fields(r), r.prev_hash, r.hash)
+            last = rows[-1].seq
+
+    counted: list[int] = []
+
+    def counting() -> Any:
+        for e in entries():
+            counted.append(1)
+            yield e
+
+    problems = verify_chain(counting(), head.seq if head else None, head.last_hash if head else None)
+    return len(counted), head.last_hash if head else GENESIS, problems

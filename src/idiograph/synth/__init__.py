@@ -1,0 +1,1 @@
+"""Synthetic services for demos, tests and benchmarks (deterministic from a seed)."""

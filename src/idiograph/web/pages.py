@@ -1,0 +1,226 @@
+"""Page routes: sign-in, caseload, a person's record with charts, break-the-glass, audit, summary."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import plotly
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idiograph.db import transaction
+from idiograph.errors import DomainError
+from idiograph.observations import service as observations
+from idiograph.patients import service as patients
+from idiograph.patients.access import access_basis
+from idiograph.reporting.summary import service_summary
+from idiograph.security import audit
+from idiograph.security.deps import csrf_token, get_db, require
+from idiograph.security.model import AuditRecord
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+from idiograph.security.service import authenticate
+from idiograph.web.charts import Series, measure_figure
+
+router = APIRouter(include_in_schema=False)
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+LONDON = ZoneInfo("Europe/London")
+
+
+def london(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    return value.astimezone(LONDON).strftime(fmt) if value else ""
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    ctx.setdefault("principal", getattr(request.state, "principal", None))
+    ctx["csrf"] = csrf_token(request)
+    ctx["Permission"] = Permission
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+@router.get("/vendor/plotly.min.js", openapi_extra={"x-public": "static script"})
+def plotly_js() -> FileResponse:
+    """Plotly's JavaScript from the installed Python package: no CDN, works offline."""
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/healthz", openapi_extra={"x-public": "liveness probe"})
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/login", openapi_extra={"x-public": "sign-in page"})
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", next=next if next.startswith("/") else "/", error=None)
+
+
+@router.post("/login", openapi_extra={"x-public": "sign-in form"})
+def login(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    next: str = Form("/"),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    db: Session = Depends(get_db),
+) -> Response:
+    if not csrf_token_field or csrf_token_field != request.session.get("csrf"):
+        return render(request, "login.html", 403, next=next, error="Your session expired: please try again.")
+    user = authenticate(db, username, password)
+    with transaction(db):
+        if user is None:
+            audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
+        else:
+            audit.append(
+                db,
+                audit.Actor(user.id, user.username, user.role),
+                "sign-in",
+                "User",
+                str(user.id),
+                detail={"via": "web"},
+            )
+    if user is None:
+        return render(request, "login.html", 401, next=next, error="Wrong username or password.")
+    request.session.clear()
+    request.session["uid"] = str(user.id)
+    csrf_token(request)
+    return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
+
+
+@router.post("/logout")
+def logout(request: Request, p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", 303)
+
+
+@router.get("/")
+def home(p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
+    if p.can(Permission.PERSON_READ):
+        return RedirectResponse("/caseload", 303)
+    if p.can(Permission.AUDIT_READ):
+        return RedirectResponse("/audit", 303)
+    return RedirectResponse("/summary", 303)
+
+
+@router.get("/caseload")
+def caseload_page(
+    request: Request,
+    sort: patients.SortKey = "name",
+    desc: bool = False,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> HTMLResponse:
+    rows = patients.caseload(db, p, sort, desc, via="web")
+    return render(request, "caseload.html", rows=rows, sort=sort, desc=desc, london=london)
+
+
+@router.get("/people/{person_id}")
+def person_page(
+    request: Request,
+    person_id: uuid.UUID,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> HTMLResponse:
+    if access_basis(db, p, person_id) is None:
+        try:
+            patients.get_person(db, p, person_id, via="web")
+        except DomainError as exc:
+            if exc.status != 403:
+                raise
+        return render(
+            request,
+            "break_glass.html",
+            403,
+            person_id=person_id,
+            can_break_glass=p.can(Permission.BREAK_GLASS),
+            error=None,
+        )
+    person = patients.get_person(db, p, person_id, via="web")
+    episodes = patients.list_episodes(db, p, person_id)
+    obs = observations.for_person(db, p, person_id, via="web")
+    codes = observations.CodeBook(db)
+    grouped: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    items: dict[tuple[str, str], tuple[datetime, float]] = {}
+    for o in obs:
+        c = codes.get(o.system, o.code)
+        if c is not None and c.kind == "questionnaire-item":
+            items[(o.system, o.code)] = (o.effective_at, o.value)
+            continue
+        grouped[(o.system, o.code)].append((o.effective_at, o.value))
+    figures = []
+    for (system, code), points in sorted(grouped.items(), key=lambda kv: kv[1][-1][0], reverse=True):
+        c = codes.get(system, code)
+        figures.append(
+            measure_figure(
+                Series(
+                    code,
+                    c.display if c else code,
+                    c.unit if c else "",
+                    c.kind if c else "",
+                    points,
+                    c.min if c else None,
+                    c.max if c else None,
+                )
+            )
+        )
+    latest_items = [
+        (codes.get(s, c).display if codes.get(s, c) else c, t, v)  # type: ignore[union-attr]
+        for (s, c), (t, v) in items.items()
+    ]
+    return render(
+        request,
+        "person.html",
+        person=person,
+        episodes=episodes,
+        figures=figures,
+        latest_items=latest_items,
+        n_obs=len(obs),
+        london=london,
+    )
+
+
+@router.post("/people/{person_id}/break-glass")
+def break_glass(
+    request: Request,
+    person_id: uuid.UUID,
+    reason: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.BREAK_GLASS)),
+) -> Response:
+    try:
+        patients.break_glass(db, p, person_id, reason, request.app.state.settings.break_glass_minutes)
+    except DomainError as exc:
+        return render(
+            request, "break_glass.html", exc.status, person_id=person_id, can_break_glass=True, error=str(exc)
+        )
+    return RedirectResponse(f"/people/{person_id}", 303)
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    before: int | None = None,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.AUDIT_READ)),
+) -> HTMLResponse:
+    q = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(200)
+    if before:
+        q = q.where(AuditRecord.seq < before)
+    with transaction(db):
+        rows = list(db.scalars(q))
+        audit.append(db, p.actor, "read", "AuditTrail", None, None, detail={"via": "web", "count": len(rows)})
+    n, head, problems = audit.verify(db)
+    return render(request, "audit.html", rows=rows, records=n, head=head, problems=problems, london=london)
+
+
+@router.get("/summary")
+def summary_page(
+    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SERVICE_SUMMARY))
+) -> HTMLResponse:
+    return render(request, "summary.html", summary=service_summary(db, p))
