@@ -1,0 +1,136 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL (IDIOGRAPH_TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from idiograph.app import create_app
+from idiograph.config import Settings
+from idiograph.db import make_engine, make_sessionmaker
+from idiograph.migrate import upgrade
+from idiograph.models import metadata
+from idiograph.patients.service import team_by_name
+from idiograph.security.audit import ensure_head
+from idiograph.security.principal import Principal
+from idiograph.security.service import create_user, principal_for
+from idiograph.security.tokens import issue_token
+
+PASSWORD = "correct-horse-battery"
+SECRET = "test-secret-key-not-for-production"
+PG_URL = os.environ.get("IDIOGRAPH_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def _postgres_engine() -> Iterator[Engine]:
+    if not PG_URL:
+        pytest.skip("IDIOGRAPH_TEST_POSTGRES_URL not set (make test sets it)")
+    name = f"idiograph_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+    else:
+        with _postgres_engine() as eng:
+            upgrade(eng)
+            yield eng
+
+
+def _empty(engine: Engine) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as c:
+        if engine.dialect.name == "postgresql":
+            c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                c.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session on an empty database (audit head in place)."""
+    _empty(engine)
+    maker = make_sessionmaker(engine)
+    with maker() as s:
+        ensure_head(s)
+        s.commit()
+        yield s
+    _empty(engine)
+
+
+@pytest.fixture
+def settings(engine: Engine) -> Settings:
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key=SECRET,
+        instance_uri="urn:idiograph:test",
+        max_body_bytes=2 * 1024 * 1024,
+    )
+
+
+@pytest.fixture
+def app(db: Session, settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+
+
+@dataclass
+class Staff:
+    username: str
+    role: str
+    principal: Principal
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_staff(db: Session) -> Callable[..., Staff]:
+    def make(username: str, role: str, teams: tuple[str, ...] = ()) -> Staff:
+        user = create_user(db, Principal.system("test"), username, role, PASSWORD, None, list(teams))
+        return Staff(username, role, principal_for(db, user), issue_token(SECRET, user.id))
+
+    return make
+
+
+@pytest.fixture
+def team_ids(db: Session) -> Callable[[str], uuid.UUID]:
+    def get(name: str) -> uuid.UUID:
+        t = team_by_name(db, name, create=True)
+        db.commit()
+        return t.id
+
+    return get

@@ -1,0 +1,141 @@
+"""Ingestion through the API: validated whole, idempotent, access-checked, audited; bad input is 4xx."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idiograph.observations.model import Observation
+
+PERSON = {"given_name": "Ada", "family_name": "Lovelace", "sex": "female"}
+
+
+def _count(db: Session) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count(Observation.id))) or 0
+
+
+def _setup(client, make_staff):  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
+    return clin, pid
+
+
+def obs(pid: str, **kw):  # type: ignore[no-untyped-def]
+    return {"person_id": pid, "code": "44261-6", "value": 14, "time": "2026-03-02T10:00:00Z", **kw}
+
+
+def test_batch_is_stored_once_and_re_sending_changes_nothing(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin, pid = _setup(client, make_staff)
+    batch = {
+        "observations": [
+            obs(pid),
+            obs(pid, code="14334-7", value=0.71, unit="mmol/L"),
+            obs(pid, time="2026-03-09T10:00:00+00:00", value=11, source="ehr", source_id="X1"),
+        ]
+    }
+    r = client.post("/api/v1/observations", json=batch, headers=clin.auth)
+    assert r.status_code == 200 and r.json() == {"created": 3, "updated": 0, "unchanged": 0, "people": 1}
+    again = client.post("/api/v1/observations", json=batch, headers=clin.auth)
+    assert again.json() == {"created": 0, "updated": 0, "unchanged": 3, "people": 1}
+    corrected = client.post(
+        "/api/v1/observations",
+        json={"observations": [obs(pid, time="2026-03-09T10:00:00+00:00", value=10, source="ehr", source_id="X1")]},
+        headers=clin.auth,
+    )
+    assert corrected.json()["updated"] == 1
+    assert _count(db) == 3
+    series = client.get(f"/api/v1/people/{pid}/observations?code=44261-6", headers=clin.auth).json()
+    assert [(o["value"], o["unit"]) for o in series] == [(14.0, "{score}"), (10.0, "{score}")]
+
+
+def test_one_bad_row_stores_nothing_and_names_every_field(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin, pid = _setup(client, make_staff)
+    batch = {
+        "observations": [
+            obs(pid),
+            obs(pid, code="99999-9"),
+            obs(pid, value=28),
+            obs(pid, value=3.5),
+            obs(pid, unit="mg"),
+            obs(pid, time="2099-01-01T00:00:00Z"),
+        ]
+    }
+    r = client.post("/api/v1/observations", json=batch, headers=clin.auth)
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields == {
+        "observations/1/code",
+        "observations/2/value",
+        "observations/3/value",
+        "observations/4/unit",
+        "observations/5/time",
+    }
+    assert _count(db) == 0
+
+
+def test_schema_level_rejections_are_4xx_problem_json(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin, pid = _setup(client, make_staff)
+    cases = [
+        (b'{"observations": [', 400, "body"),
+        (json.dumps({"observations": [obs(pid, value="lots")]}).encode(), 422, "body/observations/0/value"),
+        (
+            json.dumps({"observations": [obs(pid, time="2026-02-30T10:00:00Z")]}).encode(),
+            422,
+            "body/observations/0/time",
+        ),
+        (
+            json.dumps({"observations": [obs(pid, time="2026-02-03T10:00:00")]}).encode(),
+            422,
+            "body/observations/0/time",
+        ),
+        (json.dumps({"observations": [obs("not-a-uuid")]}).encode(), 422, "body/observations/0/person_id"),
+        (json.dumps({"observations": []}).encode(), 422, "body/observations"),
+        (json.dumps({"observations": [obs(pid, colour="blue")]}).encode(), 422, "body/observations/0/colour"),
+    ]
+    for body, status, field in cases:
+        r = client.post("/api/v1/observations", content=body, headers={**clin.auth, "Content-Type": "application/json"})
+        assert r.status_code == status, (body, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert field in [e["field"] for e in r.json()["errors"]], (field, r.json())
+    assert _count(db) == 0
+
+
+def test_oversized_payload_is_413(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin, _ = _setup(client, make_staff)
+    big = b'{"observations": [' + b" " * (3 * 1024 * 1024) + b"]}"
+    r = client.post("/api/v1/observations", content=big, headers={**clin.auth, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["status"] == 413
+
+
+def test_cannot_write_to_someone_elses_record(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    _, pid = _setup(client, make_staff)
+    other = make_staff("south", "clinician", ("South",))
+    r = client.post("/api/v1/observations", json={"observations": [obs(pid)]}, headers=other.auth)
+    assert r.status_code == 403 and _count(db) == 0
+
+
+def test_csv_upload_is_transactional_and_idempotent(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    good = (
+        "person_id,code,value,time,given_name,family_name,nhs_number\n"
+        "E1,44261-6,15,2026-02-01T09:00:00Z,Mary,Seacole,4010232137\n"
+        "E1,44261-6,12,2026-02-08T09:00:00Z,,,\n"
+        "E2,14334-7,0.8,2026-02-01,,,\n"
+    )
+    files = {"file": ("scores.csv", good, "text/csv")}
+    r = client.post("/api/v1/import/csv", files=files, data={"source": "ehr"}, headers=clin.auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"created": 3, "updated": 0, "unchanged": 0, "people": 2, "people_created": 2}
+    r2 = client.post("/api/v1/import/csv", files=files, data={"source": "ehr"}, headers=clin.auth)
+    assert r2.json()["unchanged"] == 3 and r2.json()["people_created"] == 0
+    bad = good + "E3,44261-6,40,2026-02-01,,,\n"
+    r3 = client.post(
+        "/api/v1/import/csv", files={"file": ("s.csv", bad, "text/csv")}, data={"source": "other"}, headers=clin.auth
+    )
+    assert r3.status_code == 422 and r3.json()["errors"][0]["field"] == "line 5/value"
+    assert _count(db) == 3
+    caseload = client.get("/api/v1/people", headers=clin.auth).json()
+    assert sorted(p["family_name"] for p in caseload) == ["E2", "Seacole"]

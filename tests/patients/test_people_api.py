@@ -1,0 +1,154 @@
+"""People, episodes, caseload access and break-the-glass through the API, on both backends."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idiograph.patients.model import Person
+from idiograph.security.model import AuditRecord
+
+NEW = {
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "birth_date": "1990-12-10",
+    "sex": "female",
+    "ethnicity": "A",
+    "deprivation_decile": 3,
+    "preferred_language": "en",
+    "nhs_number": "943 476 5919",
+}
+
+
+def _audit(db: Session, action: str, person_id: str) -> int:
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == action, AuditRecord.person_id == uuid.UUID(person_id))
+        )
+        or 0
+    )
+
+
+def test_create_read_update_are_audited(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    r = client.post("/api/v1/people", json=NEW, headers=clin.auth)
+    assert r.status_code == 201, r.text
+    p = r.json()
+    assert p["nhs_number"] == "9434765919" and p["ethnic_group"] == "White" and p["access_basis"] == "caseload"
+    assert {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"} in p["identifiers"]
+    got = client.get(f"/api/v1/people/{p['id']}", headers=clin.auth).json()
+    assert got["family_name"] == "Lovelace"
+    upd = client.patch(f"/api/v1/people/{p['id']}", json={"preferred_language": "pl"}, headers=clin.auth)
+    assert upd.status_code == 200 and upd.json()["preferred_language"] == "pl"
+    db.expire_all()
+    assert (_audit(db, "create", p["id"]), _audit(db, "read", p["id"]), _audit(db, "update", p["id"])) == (1, 1, 1)
+
+
+def test_bad_person_fields_are_named_and_nothing_stored(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    bad = {
+        **NEW,
+        "nhs_number": "9434765918",
+        "ethnicity": "Q",
+        "deprivation_decile": 11,
+        "birth_date": "2023-02-30",
+        "preferred_language": "English",
+    }
+    r = client.post("/api/v1/people", json=bad, headers=clin.auth)
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields == {
+        "body/nhs_number",
+        "body/ethnicity",
+        "body/deprivation_decile",
+        "body/birth_date",
+        "body/preferred_language",
+    }
+    assert db.scalar(select(func.count(Person.id))) == 0
+
+
+def test_duplicate_nhs_number_is_a_conflict(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    assert client.post("/api/v1/people", json=NEW, headers=clin.auth).status_code == 201
+    r = client.post("/api/v1/people", json={**NEW, "given_name": "Other"}, headers=clin.auth)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "nhs_number"
+
+
+def test_staff_see_only_their_caseload_and_break_glass_is_time_limited(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    north = make_staff("north", "clinician", ("North",))
+    south = make_staff("south", "clinician", ("South",))
+    senior = make_staff("senior", "senior_clinician", ("North",))
+    commissioner = make_staff("icb", "commissioner")
+    pid = client.post("/api/v1/people", json=NEW, headers=north.auth).json()["id"]
+    assert [r["id"] for r in client.get("/api/v1/people", headers=north.auth).json()] == [pid]
+    assert client.get("/api/v1/people", headers=south.auth).json() == []
+    denied = client.get(f"/api/v1/people/{pid}", headers=south.auth)
+    assert denied.status_code == 403 and "break-the-glass" in denied.json()["detail"]
+    assert client.get(f"/api/v1/people/{pid}", headers=commissioner.auth).status_code == 403
+    assert client.get(f"/fhir/R4/Patient/{pid}", headers=south.auth).status_code == 403
+    short = client.post(f"/api/v1/people/{pid}/break-glass", json={"reason": "crisis"}, headers=south.auth)
+    assert short.status_code == 422
+    g = client.post(
+        f"/api/v1/people/{pid}/break-glass",
+        json={"reason": "Crisis call at 02:00, no other record"},
+        headers=south.auth,
+    )
+    assert g.status_code == 201
+    opened = client.get(f"/api/v1/people/{pid}", headers=south.auth)
+    assert opened.status_code == 200 and opened.json()["access_basis"] == "break-glass"
+    # flagged for review; the person who broke the glass cannot review it themselves
+    grants = client.get("/api/v1/break-glass", headers=senior.auth).json()
+    assert [x["id"] for x in grants] == [g.json()["id"]]
+    rev = client.post(f"/api/v1/break-glass/{g.json()['id']}/review", json={"note": "appropriate"}, headers=senior.auth)
+    assert rev.status_code == 200 and rev.json()["reviewed_by"] is not None
+    assert client.get("/api/v1/break-glass", headers=senior.auth).json() == []
+    # expired grants give no access
+    from datetime import timedelta
+
+    from idiograph.db import utcnow
+    from idiograph.patients.model import BreakGlassGrant
+
+    db.expire_all()
+    for grant in db.scalars(select(BreakGlassGrant)):
+        grant.expires_at = utcnow() - timedelta(seconds=1)
+    db.commit()
+    assert client.get(f"/api/v1/people/{pid}", headers=south.auth).status_code == 403
+    reasons = db.scalars(select(AuditRecord.reason).where(AuditRecord.action == "break-glass")).all()
+    assert reasons == ["Crisis call at 02:00, no other record"]
+
+
+def test_episodes(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post("/api/v1/people", json=NEW, headers=clin.auth).json()["id"]
+    ep = {"referral_date": "2026-01-05", "referral_source": "gp", "presenting_problem": "depression", "pathway": "CBT"}
+    r = client.post(f"/api/v1/people/{pid}/episodes", json=ep, headers=clin.auth)
+    assert r.status_code == 201
+    eid = r.json()["id"]
+    bad = client.patch(f"/api/v1/episodes/{eid}", json={"discharge_date": "2025-12-01"}, headers=clin.auth)
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"discharge_date", "discharge_reason"}
+    ok = client.patch(
+        f"/api/v1/episodes/{eid}",
+        json={"discharge_date": "2026-04-01", "discharge_reason": "disengaged"},
+        headers=clin.auth,
+    )
+    assert ok.status_code == 200 and ok.json()["discharge_reason"] == "disengaged"
+    eps = client.get(f"/api/v1/people/{pid}/episodes", headers=clin.auth).json()
+    assert [(e["pathway"], e["discharge_date"]) for e in eps] == [("CBT", "2026-04-01")]
+
+
+def test_token_flow(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    make_staff("clin", "clinician", ("North",))
+    bad = client.post("/api/v1/auth/token", data={"username": "clin", "password": "wrong-password"})
+    assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
+    from tests.conftest import PASSWORD
+
+    r = client.post("/api/v1/auth/token", data={"username": "clin", "password": PASSWORD})
+    assert r.status_code == 200 and r.json()["token_type"] == "bearer"
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    assert me.json()["role"] == "clinician"
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer forged.token"}).status_code == 401

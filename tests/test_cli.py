@@ -1,0 +1,119 @@
+"""The command line against the configured database (both backends)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from idiograph.cli import app as cli
+from idiograph.config import get_settings
+from idiograph.observations.model import Observation
+from idiograph.patients.model import Person
+from idiograph.security.model import AuditRecord, User
+
+DATA = Path(__file__).parent / "fhir" / "data"
+
+
+@pytest.fixture
+def run(db: Session, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("IDIOGRAPH_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("IDIOGRAPH_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("IDIOGRAPH_INSTANCE_URI", settings.instance_uri)
+    get_settings.cache_clear()
+
+    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, list(args), input=input)
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_help_everywhere(run) -> None:  # type: ignore[no-untyped-def]
+    for cmd in ([], ["users"], ["import"], ["export"], ["audit"], ["db"], ["demo"], ["serve"]):
+        r = run(*cmd, "--help")
+        assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_users_create_reads_password_from_stdin(run, db) -> None:  # type: ignore[no-untyped-def]
+    r = run(
+        "users",
+        "create",
+        "--username",
+        "h.marsh",
+        "--role",
+        "senior_clinician",
+        "--team",
+        "Crisis Team",
+        "--password-stdin",
+        input="a-long-password\n",
+    )
+    assert r.exit_code == 0, r.output
+    assert db.scalar(select(User.role).where(User.username == "h.marsh")) == "senior_clinician"
+    bad = run("users", "create", "--username", "x.y", "--role", "wizard", "--password-stdin", input="a-long-password\n")
+    assert bad.exit_code == 2 and "unknown role" in bad.output
+
+
+def test_import_csv_then_fhir_then_export_round_trip(run, db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run(
+        "users",
+        "create",
+        "--username",
+        "clin",
+        "--role",
+        "clinician",
+        "--team",
+        "North",
+        "--password-stdin",
+        input="a-long-password\n",
+    )
+    csv = tmp_path / "scores.csv"
+    csv.write_text("person_id,code,value,time,family_name\nE1,44261-6,15,2026-02-01T09:00:00Z,Seacole\n")
+    r = run("import", "csv", str(csv), "--team", "North", "--source", "ehr")
+    assert r.exit_code == 0 and "1 created" in r.output, r.output
+    r = run("import", "csv", str(csv), "--team", "North", "--source", "ehr")
+    assert "0 created" in r.output and "1 unchanged" in r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("person_id,code,value,time\nE9,44261-6,99,2026-02-01\n")
+    r = run("import", "csv", str(bad), "--team", "North")
+    assert r.exit_code == 2 and "line 2/value" in r.output
+    r = run("import", "fhir", str(DATA / "synthea_style_us_core.json"), "--team", "North")
+    assert r.exit_code == 0 and "3 x 201" in r.output, r.output
+    db.expire_all()
+    pid = db.scalar(select(Person.id).where(Person.family_name == "Kertzmann286"))
+    out = tmp_path / "export.json"
+    r = run("export", "fhir", "--person", str(pid), "--out", str(out))
+    assert r.exit_code == 0
+    n_obs = db.scalar(select(func.count(Observation.id)))
+    bundle = json.loads(out.read_text())
+    assert bundle["meta"]["source"] == "urn:idiograph:test"
+    r = run("import", "fhir", str(out))
+    assert r.exit_code == 0 and "201" not in r.output
+    db.expire_all()
+    assert db.scalar(select(func.count(Observation.id))) == n_obs
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "export", AuditRecord.person_id == pid)
+        )
+        == 1
+    )
+    assert run("audit", "verify").exit_code == 0
+
+
+def test_demo_loads_and_is_idempotent(run, db) -> None:  # type: ignore[no-untyped-def]
+    r = run("demo", "--people", "12", "--seed", "3")
+    assert r.exit_code == 0 and "clin.north" in r.output, r.output
+    db.expire_all()
+    n_people, n_obs = db.scalar(select(func.count(Person.id))), db.scalar(select(func.count(Observation.id)))
+    assert n_people == 12 and n_obs > 12 * 16
+    r = run("demo", "--people", "12", "--seed", "3")
+    db.expire_all()
+    assert (db.scalar(select(func.count(Person.id))), db.scalar(select(func.count(Observation.id)))) == (12, n_obs)
+    r = run("demo", "--if-empty")
+    assert "already stored" in r.output
