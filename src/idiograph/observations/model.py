@@ -16,7 +16,7 @@ class Observation(Base):
 
     __tablename__ = "observation"
     __table_args__ = (
-        UniqueConstraint("source", "source_id", name="uq_observation_source"),
+        UniqueConstraint("source_id", "source", name="uq_observation_source"),  # selective column first
         Index("ix_observation_person_code_time", "person_id", "system", "code", "effective_at"),
     )
 

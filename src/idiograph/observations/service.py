@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from idiograph.db import new_id, transaction, utcnow
@@ -102,13 +102,17 @@ def store(
     rows = [r if r.source_id else replace(r, source_id=natural_key(r)) for r in rows]
     result = IngestResult()
     existing: dict[tuple[str, str], Observation] = {}
-    keys = list({(r.source, r.source_id) for r in rows})
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for o in session.scalars(
-            select(Observation).where(tuple_(Observation.source, Observation.source_id).in_(chunk))
-        ):
-            existing[(o.source, o.source_id)] = o
+    by_source: dict[str, set[str]] = {}
+    for r in rows:
+        by_source.setdefault(r.source, set()).add(r.source_id or "")
+    for source, ids in by_source.items():
+        # one source at a time: "source = ? AND source_id IN (...)" walks the unique index on both backends
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 1000):
+            chunk = ordered[start : start + 1000]
+            q = select(Observation).where(Observation.source == source, Observation.source_id.in_(chunk))
+            for o in session.scalars(q):
+                existing[(o.source, o.source_id)] = o
     inserts: list[dict[str, object]] = []
     per_person: dict[uuid.UUID, Counter[str]] = {}
     now = utcnow()

@@ -269,7 +269,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["episode_id"], ["episode.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("source", "source_id", name="uq_observation_source"),
+        sa.UniqueConstraint("source_id", "source", name="uq_observation_source"),
     )
     with op.batch_alter_table("observation", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_observation_group_id"), ["group_id"], unique=False)
