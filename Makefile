@@ -4,7 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint setup setup-test chromium postgres clean
+# Pure-logic modules: no I/O, checked with mypy --strict (DESIGN.md conventions).
+PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiograph/patients/demographics.py \
+	src/idiograph/patients/episodes.py src/idiograph/security/audit_chain.py src/idiograph/security/roles.py \
+	src/idiograph/measures/scoring.py src/idiograph/measures/definitions.py src/idiograph/observations/validation.py \
+	src/idiograph/observations/units.py src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py \
+	src/idiograph/web/charts.py src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py \
+	src/idiograph/fhir/mapping_out.py
+
+.PHONY: run test lint setup chromium postgres clean
 
 $(BIN)/idiograph: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,6 +41,7 @@ postgres:
 ## test: set up everything the suite needs (Chromium, PostgreSQL) and run the whole suite on SQLite and PostgreSQL
 test: setup chromium postgres
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy --strict $(PURE)
 	IDIOGRAPH_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q
 
 lint: setup

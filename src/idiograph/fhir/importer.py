@@ -42,6 +42,10 @@ class EntryResult:
     issues: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _status(created: bool) -> str:
+    return "201 Created" if created else "200 OK"
+
+
 def _issue(severity: str, code: str, diagnostics: str, expression: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
     if expression:
@@ -140,7 +144,7 @@ class BundleImport:
         self.person_for[f"Patient/{rid}"] = person.id
         if full_url:
             self.person_for[full_url] = person.id
-        return EntryResult("201 Created" if status == "created" else "200 OK", f"Patient/{person.id}")
+        return EntryResult(_status(status == "created"), f"Patient/{person.id}")
 
     def _upsert(self, model: type, rid: str, values: dict[str, Any]) -> tuple[Any, bool]:
         own = _as_uuid(rid) if self.own else None
@@ -173,7 +177,7 @@ class BundleImport:
             },
         )
         self._count(pid, "condition")
-        return EntryResult("201 Created" if created else "200 OK", f"Condition/{row.id}")
+        return EntryResult(_status(created), f"Condition/{row.id}")
 
     def encounter(self, res: dict[str, Any], rid: str, where: str) -> EntryResult:
         e = m.encounter(res, where)
@@ -193,7 +197,7 @@ class BundleImport:
             },
         )
         self._count(pid, "encounter")
-        return EntryResult("201 Created" if created else "200 OK", f"Encounter/{row.id}")
+        return EntryResult(_status(created), f"Encounter/{row.id}")
 
     def episode(self, res: dict[str, Any], rid: str, where: str) -> EntryResult:
         e = m.episode(res, where)
@@ -216,7 +220,7 @@ class BundleImport:
         if row.team_id is None:
             row.team_id = self.team_id
         self._count(pid, "episode")
-        return EntryResult("201 Created" if created else "200 OK", f"EpisodeOfCare/{row.id}")
+        return EntryResult(_status(created), f"EpisodeOfCare/{row.id}")
 
     def observation(self, res: dict[str, Any], rid: str, where: str) -> tuple[EntryResult, list[NewObservation]]:
         rows: list[NewObservation] = []

@@ -90,10 +90,7 @@ def search_observations(session: Session, principal: Principal, patient: str, co
             q = q.where(or_(*clauses))
         rows = list(session.scalars(q.order_by(Observation.effective_at, Observation.code)))
         codes = CodeBook(session)
-        resources = [
-            out.observation(o, (codes.get(o.system, o.code) or None) and codes.get(o.system, o.code).display)
-            for o in rows
-        ]
+        resources = [out.observation(o, codes.display(o.system, o.code)) for o in rows]
         audit.append(
             session,
             principal.actor,
@@ -141,8 +138,7 @@ def export_person(
             if o.group_id is not None:
                 grouped.setdefault(o.group_id, {})[o.code] = o.value
                 continue
-            c = codes.get(o.system, o.code)
-            resources.append(out.observation(o, c.display if c else None))
+            resources.append(out.observation(o, codes.display(o.system, o.code)))
         insts = instruments()
         for rec in session.scalars(
             select(QuestionnaireResponseRecord)

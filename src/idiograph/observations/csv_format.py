@@ -19,20 +19,10 @@ from zoneinfo import ZoneInfo
 from idiograph.errors import FieldProblem
 from idiograph.measures.definitions import LOINC
 from idiograph.patients import nhs_number
-from idiograph.patients.demographics import ETHNIC_CATEGORIES, SEXES, is_language_tag
+from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS, ETHNIC_CATEGORIES, SEXES, is_language_tag
 
 REQUIRED = ("person_id", "code", "value", "time")
-PERSON_COLUMNS = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "gender_identity",
-    "ethnicity",
-    "deprivation_decile",
-    "preferred_language",
-    "nhs_number",
-)
+PERSON_COLUMNS = DEMOGRAPHIC_FIELDS
 KNOWN = set(REQUIRED) | set(PERSON_COLUMNS) | {"system", "unit", "source_id"}
 LONDON = ZoneInfo("Europe/London")
 MAX_ROWS = 2_000_000

@@ -73,6 +73,10 @@ class CodeBook:
         self._known[(system, code)] = c = CodeDef(system, code, display, unit, "imported")
         return c
 
+    def display(self, system: str, code: str) -> str:
+        known = self.get(system, code)
+        return known.display if known else code
+
     def all(self) -> list[CodeDef]:
         self.get("", "")
         return sorted(self._known.values(), key=lambda c: (c.kind, c.display))
@@ -125,7 +129,8 @@ def store(
                 [FieldProblem("source_id", f"{r.source}|{r.source_id} repeated")],
             )
         seen.add(key)
-        unit = r.unit or (codes.get(r.system, r.code) or CodeDef("", "", "", "", "")).unit
+        known = codes.get(r.system, r.code)
+        unit = r.unit or (known.unit if known else "1")
         counter = per_person.setdefault(r.person_id, Counter())
         old = existing.get(key)
         if old is None:

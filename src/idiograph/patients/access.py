@@ -54,12 +54,3 @@ def ensure_access(
             "this person is not on your team's caseload; use break-the-glass with a reason to open the record"
         )
     return person, basis
-
-
-def accessible_person_ids(session: Session, principal: Principal) -> select:  # type: ignore[type-arg]
-    """A sub-select of the ids the principal may open (caseload plus live break-the-glass grants)."""
-    caseload = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
-    grants = select(BreakGlassGrant.person_id).where(
-        BreakGlassGrant.user_id == principal.user_id, BreakGlassGrant.expires_at > utcnow()
-    )
-    return caseload.union(grants)  # type: ignore[return-value]

@@ -29,6 +29,19 @@ ETHNIC_CATEGORIES: dict[str, tuple[str, str]] = {
 
 SEXES = ("female", "male", "other", "unknown")  # FHIR administrative gender
 
+# The fields a person record carries, in the order imports and forms list them.
+DEMOGRAPHIC_FIELDS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "gender_identity",
+    "ethnicity",
+    "deprivation_decile",
+    "preferred_language",
+    "nhs_number",
+)
+
 AGE_BANDS: tuple[tuple[int, int | None, str], ...] = (
     (0, 17, "under 18"),
     (18, 24, "18-24"),

@@ -12,18 +12,6 @@ from idiograph.errors import Conflict, FieldProblem
 from idiograph.patients.model import Person, PersonIdentifier
 from idiograph.patients.service import NHS_NUMBER_SYSTEM, add_to_caseload
 
-DEMOGRAPHIC_FIELDS = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "gender_identity",
-    "ethnicity",
-    "deprivation_decile",
-    "preferred_language",
-    "nhs_number",
-)
-
 
 def find_person(session: Session, identifiers: list[tuple[str, str]], nhs: str | None) -> Person | None:
     for system, value in identifiers:

@@ -4,6 +4,7 @@ record is stored exactly when the data it describes is."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,7 +114,10 @@ def verify(session: Session, batch: int = 5000) -> tuple[int, str, list[ChainPro
     """Walk the whole trail; returns (records read, head hash, problems)."""
     head = session.get(AuditHead, 1)
 
-    def entries() -> Any:
+    read = 0
+
+    def entries() -> Iterator[ChainEntry]:
+        nonlocal read
         last = 0
         while True:
             rows = session.scalars(
@@ -122,15 +126,9 @@ def verify(session: Session, batch: int = 5000) -> tuple[int, str, list[ChainPro
             if not rows:
                 return
             for r in rows:
+                read += 1
                 yield ChainEntry(r.seq, record_fields(r), r.prev_hash, r.hash)
             last = rows[-1].seq
 
-    counted: list[int] = []
-
-    def counting() -> Any:
-        for e in entries():
-            counted.append(1)
-            yield e
-
-    problems = verify_chain(counting(), head.seq if head else None, head.last_hash if head else None)
-    return len(counted), head.last_hash if head else GENESIS, problems
+    problems = verify_chain(entries(), head.seq if head else None, head.last_hash if head else None)
+    return read, head.last_hash if head else GENESIS, problems

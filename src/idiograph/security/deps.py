@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import uuid
 from collections.abc import Iterator
 from functools import cache
 
@@ -53,8 +54,6 @@ def authenticate(request: Request, db: Session) -> tuple[Principal | None, bool]
         return (principal_by_id(db, uid) if uid else None), False
     uid_text = request.session.get("uid") if "session" in request.scope else None
     if uid_text:
-        import uuid
-
         try:
             return principal_by_id(db, uuid.UUID(uid_text)), True
         except ValueError:
@@ -93,8 +92,3 @@ class Requirement:
 @cache
 def require(permission: Permission) -> Requirement:
     return Requirement(permission)
-
-
-def public(reason: str) -> str:
-    """Marks a route as deliberately public (no person data); the route-walk test reads this."""
-    return reason

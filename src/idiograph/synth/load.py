@@ -10,6 +10,7 @@ from idiograph.db import transaction
 from idiograph.measures.definitions import LOINC, instruments
 from idiograph.measures.responses import record_response
 from idiograph.observations.service import CodeBook, NewObservation, store
+from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person
 from idiograph.patients.model import Episode, Person
 from idiograph.patients.service import team_by_name
@@ -48,19 +49,7 @@ def load_people(
             codes = CodeBook(session)
             rows: list[NewObservation] = []
             for p in people[start : start + batch]:
-                fields = {
-                    k: getattr(p, k)
-                    for k in (
-                        "given_name",
-                        "family_name",
-                        "birth_date",
-                        "sex",
-                        "ethnicity",
-                        "deprivation_decile",
-                        "preferred_language",
-                        "nhs_number",
-                    )
-                }
+                fields = {k: getattr(p, k) for k in DEMOGRAPHIC_FIELDS if hasattr(p, k)}
                 person, status = upsert_person(
                     session, fields, [(f"urn:idiograph:source:{SOURCE}", p.ref)], teams[p.episode.team]
                 )

@@ -169,10 +169,7 @@ def person_page(
                 )
             )
         )
-    latest_items = [
-        (codes.get(s, c).display if codes.get(s, c) else c, t, v)  # type: ignore[union-attr]
-        for (s, c), (t, v) in items.items()
-    ]
+    latest_items = [(codes.display(s, c), t, v) for (s, c), (t, v) in items.items()]
     return render(
         request,
         "person.html",
