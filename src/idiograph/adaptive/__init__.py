@@ -1,0 +1,1 @@
+"""Item banks, IRT calibration and adaptive questionnaires."""

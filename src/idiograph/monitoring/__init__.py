@@ -1,0 +1,1 @@
+"""Reliable change, recovery metrics, expected recovery, not-on-track, relapse and reviews."""

@@ -1,0 +1,80 @@
+"""NHS Talking Therapies outcome definitions for one episode and for a service (pure).
+
+Source: NHS Talking Therapies for anxiety and depression manual and national reporting definitions, as
+summarised in CLINICAL.md section 2: caseness PHQ-9 >= 10 or GAD-7 >= 8; reliable change PHQ-9 >= 6,
+GAD-7 >= 4; finished = at least 2 attended treatment contacts; outcomes from the first and last paired
+scores (both measures at the same contact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+PHQ9_CASE, GAD7_CASE = 10, 8
+PHQ9_RELIABLE, GAD7_RELIABLE = 6, 4
+
+
+def at_caseness(phq9: float, gad7: float) -> bool:
+    return phq9 >= PHQ9_CASE or gad7 >= GAD7_CASE
+
+
+@dataclass(frozen=True)
+class EpisodeOutcome:
+    finished: bool
+    paired_scores: int
+    caseness_start: bool | None
+    recovered: bool | None
+    reliable_improvement: bool | None
+    reliable_deterioration: bool | None
+    reliable_recovery: bool | None
+
+
+def classify(paired: Sequence[tuple[float, float]], attended_treatment: int) -> EpisodeOutcome:
+    """Outcome of one episode from its paired (PHQ-9, GAD-7) scores in time order."""
+    finished = attended_treatment >= 2
+    if not paired:
+        return EpisodeOutcome(finished, 0, None, None, None, None, None)
+    (p0, g0), (p1, g1) = paired[0], paired[-1]
+    start = at_caseness(p0, g0)
+    down = (p0 - p1) >= PHQ9_RELIABLE or (g0 - g1) >= GAD7_RELIABLE
+    up = (p1 - p0) >= PHQ9_RELIABLE or (g1 - g0) >= GAD7_RELIABLE
+    recovered = start and not at_caseness(p1, g1)
+    improvement = down and not up
+    return EpisodeOutcome(finished, len(paired), start, recovered, improvement, up, recovered and improvement)
+
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: int
+    denominator: int
+
+    @property
+    def percent(self) -> float | None:
+        return None if self.denominator == 0 else 100.0 * self.numerator / self.denominator
+
+    def __str__(self) -> str:
+        p = self.percent
+        return f"{p:.1f}% ({self.numerator}/{self.denominator})" if p is not None else f"- (0/{self.denominator})"
+
+
+@dataclass(frozen=True)
+class ServiceRates:
+    finished: int
+    recovery: Rate
+    reliable_improvement: Rate
+    reliable_recovery: Rate
+    reliable_deterioration: Rate
+
+
+def service_rates(outcomes: Iterable[EpisodeOutcome]) -> ServiceRates:
+    """National reporting rates over finished episodes with paired scores."""
+    done = [o for o in outcomes if o.finished and o.paired_scores > 0]
+    case = [o for o in done if o.caseness_start]
+    return ServiceRates(
+        finished=len(done),
+        recovery=Rate(sum(bool(o.recovered) for o in case), len(case)),
+        reliable_improvement=Rate(sum(bool(o.reliable_improvement) for o in done), len(done)),
+        reliable_recovery=Rate(sum(bool(o.reliable_recovery) for o in case), len(case)),
+        reliable_deterioration=Rate(sum(bool(o.reliable_deterioration) for o in done), len(done)),
+    )
