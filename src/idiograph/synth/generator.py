@@ -438,10 +438,14 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
         if status == "attended" and kind == "treatment":
             well = expected_below_caseness(theta_d, theta_a)
             recovered_run = recovered_run + 1 if well else 0
-            if attended_treatment >= end_week or (attended_treatment >= 4 and recovered_run >= 2 and rng.random() < att.early_discharge):
+            course_done = attended_treatment >= end_week
+            recovered_early = attended_treatment >= 4 and recovered_run >= 2 and rng.random() < att.early_discharge
+            if course_done or recovered_early:
                 discharge_reason = "completed"
         if discharge_reason is None and week > 0:
-            if (consecutive_missed >= 2 and rng.random() < att.disengage_after_dna) or rng.random() < att.weekly_dropout * (1.5 if theta_d > theta_d0 else 1.0):
+            after_misses = consecutive_missed >= 2 and rng.random() < att.disengage_after_dna
+            dropout = att.weekly_dropout * (1.5 if theta_d > theta_d0 else 1.0)
+            if after_misses or rng.random() < dropout:
                 discharge_reason = "disengaged"
         if discharge_reason is None and week == 0:
             if status == "attended" and rng.random() < att.leave_after_assessment:
@@ -560,7 +564,7 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
     first_day = datetime.combine(referral, datetime.min.time(), UTC) - timedelta(days=365)
     span = (horizon - first_day).days
     cmht = team["kind"] == "cmht"
-    for name, lab in params.labs.items():
+    for lab in params.labs.values():
         if rng.random() >= lab.share * (3 if cmht else 1):
             continue
         setpoint = lab.mean * float(np.exp(rng.normal(0, lab.between_cv)))
