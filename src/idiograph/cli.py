@@ -85,24 +85,23 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 @app.command()
 def demo(
-    people: int = typer.Option(300, min=1, help="how many people"),
-    seed: int = 7,
+    people: int = typer.Option(2000, min=1, help="how many people"),
+    seed: int = typer.Option(7, help="same seed, same service"),
     if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when people are already stored"),
+    params: Path | None = typer.Option(None, help="a params.yaml describing the service (default: built in)"),
 ) -> None:
-    """Fill the database with a demo service and print the demo log-ins."""
-    from idiograph.synth.demo import DEMO_PASSWORD, generate
-    from idiograph.synth.load import is_empty, load_people, load_staff
+    """Fill the database with a synthetic service (window ending today) and print the demo log-ins."""
+    from idiograph.synth import params as params_module
+    from idiograph.synth.load import DEMO_PASSWORD, is_empty, load_demo, load_staff
 
     Session = _sessionmaker()
-    system = Principal.system("demo")
     with Session() as session:
-        staff = load_staff(session, system)
         if if_empty and not is_empty(session):
+            staff = load_staff(session, Principal.system("demo"))
             console.print("people are already stored; demo data left as it is")
         else:
-            generated = generate(people, seed, date.today())
             with _progress() as progress:
-                load_people(session, system, generated, progress)
+                staff = load_demo(session, people, seed, params_module.load(params), date.today(), progress)
     table = Table(title=f"Demo log-ins (password for all: {DEMO_PASSWORD})")
     table.add_column("username")
     table.add_column("role")

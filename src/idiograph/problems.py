@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -102,6 +103,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException) -> Response:
         return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def database(request: Request, exc: DBAPIError) -> Response:
+        if isinstance(exc, DataError):  # a value the database cannot hold: the request's fault, not ours
+            return problem(
+                request,
+                422,
+                "Invalid input",
+                "a value could not be stored as given; nothing was stored",
+                [FieldProblem("body", "contains a value the database cannot store")],
+            )
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return problem(request, 500, "Internal error", "an unexpected error occurred; it has been logged")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -17,9 +17,8 @@ from idiograph.app import create_app
 from idiograph.config import Settings
 from idiograph.db import make_engine, make_sessionmaker
 from idiograph.migrate import upgrade
-from idiograph.security.principal import Principal
-from idiograph.synth.demo import DEMO_PASSWORD, generate
-from idiograph.synth.load import load_people, load_staff
+from idiograph.synth import params as synth_params
+from idiograph.synth.load import DEMO_PASSWORD, load_demo
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -38,8 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = make_engine(url)
     upgrade(engine)
     with make_sessionmaker(engine)() as s:
-        load_staff(s, Principal.system("test"))
-        load_people(s, Principal.system("test"), generate(20, 11, date.today()))
+        load_demo(s, 40, 11, synth_params.load(), date.today())
     port = _free_port()
     app = create_app(Settings(database_url=url, secret_key="e2e-secret"), engine)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

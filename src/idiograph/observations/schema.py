@@ -8,13 +8,12 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from idiograph.measures.definitions import LOINC
+from idiograph.schema_base import Strict
 
 MAX_BATCH = 5000
 
 
-class ObservationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ObservationIn(Strict):
     person_id: uuid.UUID
     system: str = Field(default=LOINC, min_length=1, max_length=300)
     code: str = Field(min_length=1, max_length=100)
@@ -30,9 +29,7 @@ class ObservationIn(BaseModel):
     episode_id: uuid.UUID | None = None
 
 
-class ObservationBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ObservationBatch(Strict):
     observations: list[ObservationIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 

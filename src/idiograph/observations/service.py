@@ -6,13 +6,13 @@ import hashlib
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import new_id, transaction, utcnow
+from idiograph.db import bulk_insert, new_id, transaction, utcnow
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.observations.catalogue import CodeDef, shipped
 from idiograph.observations.model import Observation, ObservationCode
@@ -103,12 +103,12 @@ def store(
     audit_detail: dict[str, object] | None = None,
 ) -> IngestResult:
     """Upsert validated rows inside the caller's transaction, with one audit record per person."""
-    rows = [r if r.source_id else replace(r, source_id=natural_key(r)) for r in rows]
+    keys = [(r.source, r.source_id or natural_key(r)) for r in rows]
     result = IngestResult()
     existing: dict[tuple[str, str], Observation] = {}
     by_source: dict[str, set[str]] = {}
-    for r in rows:
-        by_source.setdefault(r.source, set()).add(r.source_id or "")
+    for source, source_id in keys:
+        by_source.setdefault(source, set()).add(source_id)
     for source, ids in by_source.items():
         # one source at a time: "source = ? AND source_id IN (...)" walks the unique index on both backends
         ordered = sorted(ids)
@@ -121,12 +121,11 @@ def store(
     per_person: dict[uuid.UUID, Counter[str]] = {}
     now = utcnow()
     seen: set[tuple[str, str]] = set()
-    for r in rows:
-        key = (r.source, r.source_id or "")
+    for r, key in zip(rows, keys, strict=True):
         if key in seen:
             raise InvalidInput(
                 "the same source record appears twice in one batch",
-                [FieldProblem("source_id", f"{r.source}|{r.source_id} repeated")],
+                [FieldProblem("source_id", f"{key[0]}|{key[1]} repeated")],
             )
         seen.add(key)
         known = codes.get(r.system, r.code)
@@ -145,7 +144,7 @@ def store(
                     "unit": unit,
                     "effective_at": r.time,
                     "source": r.source,
-                    "source_id": r.source_id,
+                    "source_id": key[1],
                     "group_id": r.group_id,
                     "recorded_at": now,
                     "recorded_by": actor.username,
@@ -155,7 +154,7 @@ def store(
         elif old.person_id != r.person_id:
             raise InvalidInput(
                 "a source record cannot move to another person",
-                [FieldProblem("source_id", f"{r.source}|{r.source_id} belongs to another person")],
+                [FieldProblem("source_id", f"{key[0]}|{key[1]} belongs to another person")],
             )
         elif (old.system, old.code, old.value, old.unit, old.effective_at, old.episode_id, old.group_id) == (
             r.system,
@@ -172,23 +171,17 @@ def store(
             old.effective_at, old.episode_id, old.group_id = r.time, r.episode_id, r.group_id
             old.recorded_at, old.recorded_by = now, actor.username
             counter["updated"] += 1
-    if inserts:
-        session.execute(insert(Observation), inserts)
+    bulk_insert(session, Observation.__table__, inserts)
     session.flush()
+    entries = []
     for person_id, c in per_person.items():
         result.created += c["created"]
         result.updated += c["updated"]
         result.unchanged += c["unchanged"]
         if c["created"] or c["updated"]:
-            audit.append(
-                session,
-                actor,
-                audit_action,
-                "Observation",
-                None,
-                person_id,
-                detail={**(audit_detail or {}), "created": c["created"], "updated": c["updated"]},
-            )
+            detail = {**(audit_detail or {}), "created": c["created"], "updated": c["updated"]}
+            entries.append(audit.Entry(audit_action, "Observation", None, person_id, None, detail))
+    audit.append_many(session, actor, entries)
     result.people = len(per_person)
     return result
 

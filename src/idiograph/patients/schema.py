@@ -11,16 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from idiograph.patients import nhs_number
 from idiograph.patients.demographics import ETHNIC_CATEGORIES, is_language_tag
 from idiograph.patients.episodes import DISCHARGE_REASONS, PRESENTING_PROBLEMS, REFERRAL_SOURCES
+from idiograph.schema_base import Strict
 
 Sex = Literal["female", "male", "other", "unknown"]
 EthnicCode = Literal[tuple(ETHNIC_CATEGORIES)]  # type: ignore[valid-type]
 ReferralSource = Literal[REFERRAL_SOURCES]  # type: ignore[valid-type]
 PresentingProblem = Literal[PRESENTING_PROBLEMS]  # type: ignore[valid-type]
 DischargeReason = Literal[DISCHARGE_REASONS]  # type: ignore[valid-type]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class IdentifierIn(Strict):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.db import transaction
 from idiograph.errors import DomainError
+from idiograph.schema_base import Strict
 from idiograph.security import audit
 from idiograph.security.deps import get_db, require
 from idiograph.security.model import AuditRecord, User
@@ -30,7 +31,7 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
-class UserIn(BaseModel):
+class UserIn(Strict):
     username: str = Field(min_length=3, max_length=80)
     role: str
     password: str = Field(min_length=10, max_length=200)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idiograph.db import utcnow
+from idiograph.db import bulk_insert, utcnow
 from idiograph.security.audit_chain import GENESIS, ChainEntry, ChainProblem, record_hash, verify_chain
 from idiograph.security.model import AuditHead, AuditRecord
 
@@ -108,6 +108,63 @@ def append(
     session.add(rec)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
     return rec
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One audit record waiting to be appended with others."""
+
+    action: str
+    resource_type: str
+    resource_id: str | None = None
+    person_id: uuid.UUID | None = None
+    reason: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
+    """Append several records under one lock of the head row: the same chain as one by one, in order."""
+    if not entries:
+        return
+    row = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + len(entries))
+        .returning(AuditHead.seq, AuditHead.last_hash)
+    ).one_or_none()
+    if row is None:
+        ensure_head(session)
+        append_many(session, actor, entries)
+        return
+    last_seq, prev = row
+    seq = last_seq - len(entries)
+    rows = []
+    for e in entries:
+        seq += 1
+        at = utcnow()
+        detail = e.detail or {}
+        fields = _fields(at, actor, e.action, e.resource_type, e.resource_id, e.person_id, e.reason, detail)
+        digest = record_hash(prev, fields)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor.username,
+                "actor_id": actor.user_id,
+                "role": actor.role,
+                "action": e.action,
+                "resource_type": e.resource_type,
+                "resource_id": e.resource_id,
+                "person_id": e.person_id,
+                "reason": e.reason,
+                "detail": detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    bulk_insert(session, AuditRecord.__table__, rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
 
 
 def verify(session: Session, batch: int = 5000) -> tuple[int, str, list[ChainProblem]]:

@@ -232,12 +232,15 @@ def _dt64(t: datetime) -> np.datetime64:
     return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us")
 
 
-def _nhs(rng: np.random.Generator) -> str:
-    while True:
-        nine = "999" + "".join(str(d) for d in rng.integers(0, 10, 6))
-        d = check_digit(nine)
-        if d is not None:
-            return nine + str(d)
+def nhs_number_for(seed: int, index: int) -> str | None:
+    """A unique NHS number in the 999 range NHS England reserves for test data: index -> number is a
+    bijection (multiplier coprime to 10^6); None where the check digit would be invalid, or beyond the
+    range, as for people whose number is not recorded."""
+    if index >= 10**6:
+        return None
+    nine = f"999{(7919 * index + 104729 * seed) % 10**6:06d}"
+    digit = check_digit(nine)
+    return None if digit is None else nine + str(digit)
 
 
 def true_effects(
@@ -324,7 +327,7 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
             "ethnicity": ethnicity,
             "deprivation_decile": decile,
             "preferred_language": language,
-            "nhs_number": _nhs(rng),
+            "nhs_number": nhs_number_for(seed, index),
             "team_id": team["team_id"],
             "preferred_format": pref_format,
             "preferred_place": pref_place,

@@ -1,26 +1,58 @@
-"""Storing a generated service through the same service layer as real data, with progress shown."""
+"""Loading a generated service into the database through the same service layer as real data.
+
+The demo window ends today: anything the generator places after now (future sessions, follow-ups) is
+left out, and episodes still running are open. Ground truth is never loaded."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
 from rich.progress import Progress
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction
-from idiograph.measures.definitions import LOINC, instruments
-from idiograph.measures.responses import record_response
+from idiograph.db import bulk_insert, transaction
+from idiograph.measures.definitions import instruments
+from idiograph.measures.model import QuestionnaireResponseRecord
+from idiograph.measures.scoring import score
 from idiograph.observations.service import CodeBook, NewObservation, store
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person
-from idiograph.patients.model import Episode, Person
+from idiograph.patients.model import Encounter, Episode, Person
 from idiograph.patients.service import team_by_name
 from idiograph.security import audit
 from idiograph.security.model import User
 from idiograph.security.principal import Principal
 from idiograph.security.service import create_user
-from idiograph.synth.demo import DEMO_PASSWORD, STAFF, TEAMS, DemoPerson
+from idiograph.synth.generator import Generated, Service, generate_person, generate_service
+from idiograph.synth.params import Params
 
-SOURCE = "demo"
+DEMO_PASSWORD = "demo-password-1"
+STAFF = (  # username, role, display name, team names
+    ("clin.north", "clinician", "Dr Amara Okafor", ("North Talking Therapies",)),
+    ("cc.north", "care_coordinator", "Sam Whitfield", ("North Talking Therapies",)),
+    ("clin.south", "clinician", "Priya Raman", ("South Talking Therapies",)),
+    ("cmht.cc", "care_coordinator", "Joe Brennan", ("Community Mental Health Team",)),
+    (
+        "senior",
+        "senior_clinician",
+        "Dr Helen Marsh",
+        ("North Talking Therapies", "South Talking Therapies", "Community Mental Health Team"),
+    ),
+    (
+        "lead",
+        "service_lead",
+        "Kevin Doyle",
+        ("North Talking Therapies", "South Talking Therapies", "Community Mental Health Team"),
+    ),
+    ("commissioner", "commissioner", "ICB Commissioner", ()),
+    ("admin", "admin", "System Administrator", ()),
+)
+DEVICE_DAYS = 120  # the demo keeps this much wearable history per person
 
 
 def is_empty(session: Session) -> bool:
@@ -28,77 +60,229 @@ def is_empty(session: Session) -> bool:
 
 
 def load_staff(session: Session, principal: Principal) -> list[tuple[str, str]]:
-    made = []
     for username, role, name, teams in STAFF:
         if session.scalar(select(User.id).where(User.username == username)) is None:
             create_user(session, principal, username, role, DEMO_PASSWORD, name, list(teams))
-        made.append((username, role))
-    return made
+    return [(u, r) for u, r, _, _ in STAFF]
+
+
+def demo_params(params: Params, today: date) -> Params:
+    """The same service, shifted so that its referral window ends a month before today."""
+    start = today - timedelta(days=params.window.days + 30)
+    return params.model_copy(update={"window": params.window.model_copy(update={"start": start})})
+
+
+def _uuid(text: str | None) -> uuid.UUID | None:
+    return uuid.UUID(text) if text else None
+
+
+def _batch(args: tuple[Params, Service, int, list[int]]) -> list[Generated]:
+    params, service, seed, idx = args
+    return [generate_person(params, service, seed, i) for i in idx]
+
+
+def _generated(
+    params: Params, service: Service, seed: int, indices: list[int], batch: int
+) -> Iterator[list[Generated]]:
+    """Batches of generated people, the next one made in a worker process while this one is stored."""
+    parts = [indices[a : a + batch] for a in range(0, len(indices), batch)]
+    if len(parts) < 3:
+        for part in parts:
+            yield _batch((params, service, seed, part))
+        return
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        ahead = pool.submit(_batch, (params, service, seed, parts[0]))
+        for k in range(len(parts)):
+            current = ahead.result()
+            if k + 1 < len(parts):
+                ahead = pool.submit(_batch, (params, service, seed, parts[k + 1]))
+            yield current
 
 
 def load_people(
-    session: Session, principal: Principal, people: list[DemoPerson], progress: Progress | None = None, batch: int = 100
+    session: Session,
+    principal: Principal,
+    params: Params,
+    service: Service,
+    seed: int,
+    indices: Iterable[int],
+    now: datetime,
+    progress: Progress | None = None,
+    batch: int = 100,
 ) -> int:
-    """Idempotent: the demo's own identifiers make a second load change nothing."""
+    """Store generated people (idempotent: their ids make a second load change nothing)."""
+    source = f"synth:{seed}"
+    id_system = f"urn:idiograph:source:{source}"
     insts = instruments()
-    task = progress.add_task("loading demo people", total=len(people)) if progress else None
-    stored = 0
-    for start in range(0, len(people), batch):
+    indices = list(indices)
+    task = progress.add_task("loading people", total=len(indices)) if progress else None
+    now64 = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
+    device_from = now64 - np.timedelta64(DEVICE_DAYS, "D")
+    for people in _generated(params, service, seed, indices, batch):
         with transaction(session):
-            teams = {t: team_by_name(session, t, create=True).id for t in TEAMS}
+            teams = {t["team_id"]: team_by_name(session, t["name"], create=True).id for t in service.teams}
             codes = CodeBook(session)
             rows: list[NewObservation] = []
-            for p in people[start : start + batch]:
-                fields = {k: getattr(p, k) for k in DEMOGRAPHIC_FIELDS if hasattr(p, k)}
-                person, status = upsert_person(
-                    session, fields, [(f"urn:idiograph:source:{SOURCE}", p.ref)], teams[p.episode.team]
+            qr_rows: list[dict[str, object]] = []
+            encounters: list[dict[str, object]] = []
+            entries: list[audit.Entry] = []
+            known_qr = set(
+                session.scalars(
+                    select(QuestionnaireResponseRecord.source_id).where(
+                        QuestionnaireResponseRecord.source == source,
+                        QuestionnaireResponseRecord.person_id.in_(
+                            [uuid.UUID(g.tables["people"][0]["person_id"]) for g in people]
+                        ),
+                    )
                 )
-                ep = session.scalar(select(Episode).where(Episode.source == SOURCE, Episode.source_id == p.ref))
-                if ep is None:
-                    e = p.episode
-                    ep = Episode(
-                        person_id=person.id,
-                        team_id=teams[e.team],
-                        referral_date=e.referral_date,
-                        referral_source=e.referral_source,
-                        presenting_problem=e.presenting_problem,
-                        pathway=e.pathway,
-                        discharge_date=e.discharge_date,
-                        discharge_reason=e.discharge_reason,
-                        source=SOURCE,
-                        source_id=p.ref,
-                    )
-                    session.add(ep)
-                    session.flush()
-                for k, (when, phq, gad) in enumerate(p.episode.sessions):
-                    for inst_id, answers in (("phq-9", phq), ("gad-7", gad)):
-                        _rec, _score, obs = record_response(
-                            session,
-                            person.id,
-                            insts[inst_id],
-                            answers,
-                            when,
-                            SOURCE,
-                            f"{p.ref}/{inst_id}/{k}",
-                            episode_id=ep.id,
-                        )
-                        rows += obs
-                rows += [
-                    NewObservation(person.id, LOINC, "14334-7", v, "mmol/L", t, SOURCE, f"{p.ref}/li/{t.date()}")
-                    for t, v in p.lithium
-                ]
+            )
+            for g in people:
+                p = g.tables["people"][0]
+                fields = {k: p[k] for k in DEMOGRAPHIC_FIELDS if k in p}
+                person, status = upsert_person(
+                    session,
+                    fields,
+                    [(id_system, p["person_id"])],
+                    teams[p["team_id"]],
+                    person_id=uuid.UUID(p["person_id"]),
+                )
                 if status != "unchanged":
-                    audit.append(
-                        session,
-                        principal.actor,
-                        "create" if status == "created" else "update",
-                        "Person",
-                        str(person.id),
-                        person.id,
-                        detail={"via": "demo"},
+                    action = "create" if status == "created" else "update"
+                    entries.append(audit.Entry(action, "Person", str(person.id), person.id, None, {"via": "demo"}))
+                e = g.tables["episodes"][0]
+                ep_id = uuid.UUID(e["episode_id"])
+                if session.get(Episode, ep_id) is None:
+                    ended = e["discharge_date"] <= now.date()
+                    session.add(
+                        Episode(
+                            id=ep_id,
+                            person_id=person.id,
+                            team_id=teams[e["team_id"]],
+                            referral_date=e["referral_date"],
+                            referral_source=e["referral_source"],
+                            presenting_problem=e["presenting_problem"],
+                            pathway=e["pathway"],
+                            discharge_date=e["discharge_date"] if ended else None,
+                            discharge_reason=e["discharge_reason"] if ended else None,
+                            source=source,
+                            source_id=e["episode_id"],
+                        )
                     )
-                stored += 1
+                    for a in g.tables.get("appointments", []):
+                        if a["status"] == "attended" and a["start"] <= now:
+                            encounters.append(
+                                {
+                                    "id": _uuid(a["appointment_id"]),
+                                    "person_id": person.id,
+                                    "status": "finished",
+                                    "class_code": "AMB",
+                                    "start": a["start"],
+                                    "end": a["start"] + timedelta(minutes=50),
+                                    "source": source,
+                                    "source_id": a["appointment_id"],
+                                    "type_display": f"{a['kind']} ({a['format']}, {a['place']})",
+                                }
+                            )
+                answers: dict[str, dict[str, int]] = {}
+                o = g.observations
+                values = np.concatenate(o["value"]) if o else np.empty(0)
+                times = np.concatenate(o["time"]) if o else np.empty(0, dtype="datetime64[us]")
+                keep = times <= now64
+                keep &= ~((np.asarray(o["kind"]) == "device") & (times < device_from)) if o else keep
+                when = times.tolist()  # naive UTC datetimes, converted once
+                for k in np.flatnonzero(keep).tolist():
+                    rid = o["response_id"][k]
+                    if rid is not None:
+                        if o["kind"][k] == "questionnaire-item":
+                            answers.setdefault(rid, {})[o["code"][k]] = int(values[k])
+                        continue
+                    rows.append(
+                        NewObservation(
+                            person.id,
+                            o["system"][k],
+                            o["code"][k],
+                            float(values[k]),
+                            o["unit"][k],
+                            when[k].replace(tzinfo=UTC),
+                            source,
+                        )
+                    )
+                for r in g.tables.get("responses", []):
+                    if r["authored"] > now or r["response_id"] in known_qr:
+                        continue
+                    inst = insts[r["instrument"]]
+                    result = score(inst, answers[r["response_id"]])
+                    group = uuid.UUID(r["response_id"])
+                    qr_rows.append(
+                        {
+                            "id": group,
+                            "person_id": person.id,
+                            "instrument": inst.id,
+                            "authored_at": r["authored"],
+                            "status": "completed",
+                            "total": result.total,
+                            "prorated": result.prorated,
+                            "source": source,
+                            "source_id": r["response_id"],
+                        }
+                    )
+                    episode = ep_id
+                    for code, v in answers[r["response_id"]].items():
+                        rows.append(
+                            NewObservation(
+                                person.id,
+                                "http://loinc.org",
+                                code,
+                                float(v),
+                                "{score}",
+                                r["authored"],
+                                source,
+                                f"{r['response_id']}#{code}",
+                                episode,
+                                group,
+                            )
+                        )
+                    if result.total is not None:
+                        rows.append(
+                            NewObservation(
+                                person.id,
+                                inst.total.system,
+                                inst.total.code,
+                                float(result.total),
+                                "{score}",
+                                r["authored"],
+                                source,
+                                f"{r['response_id']}#{inst.total.code}",
+                                episode,
+                                group,
+                            )
+                        )
+            session.flush()
+            audit.append_many(session, principal.actor, entries)
+            bulk_insert(session, QuestionnaireResponseRecord.__table__, qr_rows)
+            if encounters:
+                have = set(
+                    session.scalars(
+                        select(Encounter.source_id).where(
+                            Encounter.source == source, Encounter.source_id.in_([x["source_id"] for x in encounters])
+                        )
+                    )
+                )
+                new = [x for x in encounters if x["source_id"] not in have]
+                bulk_insert(session, Encounter.__table__, [{"type_system": None, "type_code": None, **x} for x in new])
             store(session, principal.actor, codes, rows, audit_detail={"via": "demo"})
         if progress and task is not None:
-            progress.advance(task, min(batch, len(people) - start))
-    return stored
+            progress.advance(task, len(people))
+    return len(indices)
+
+
+def load_demo(
+    session: Session, people: int, seed: int, params: Params, today: date, progress: Progress | None = None
+) -> list[tuple[str, str]]:
+    system = Principal.system("demo")
+    staff = load_staff(session, system)
+    shifted = demo_params(params, today)
+    service = generate_service(shifted, people, seed)
+    now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8)
+    load_people(session, system, shifted, service, seed, range(people), now, progress)
+    return staff
