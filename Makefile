@@ -10,7 +10,8 @@ PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiogra
 	src/idiograph/measures/scoring.py src/idiograph/measures/definitions.py src/idiograph/observations/validation.py \
 	src/idiograph/observations/units.py src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py \
 	src/idiograph/web/charts.py src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py \
-	src/idiograph/fhir/mapping_out.py
+	src/idiograph/fhir/mapping_out.py src/idiograph/adaptive/grm.py src/idiograph/monitoring/recovery.py \
+	src/idiograph/synth/validate.py
 
 .PHONY: run test lint setup chromium postgres clean
 

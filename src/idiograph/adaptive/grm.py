@@ -29,7 +29,8 @@ def category_probs(item: ItemParams, theta: FloatArray) -> FloatArray:
     ones = np.ones((theta.shape[0], 1))
     zeros = np.zeros((theta.shape[0], 1))
     cum = np.hstack([ones, star, zeros])
-    return np.clip(cum[:, :-1] - cum[:, 1:], 1e-12, 1.0)
+    probs: FloatArray = np.clip(cum[:, :-1] - cum[:, 1:], 1e-12, 1.0)
+    return probs
 
 
 def sample(items: list[ItemParams], theta: FloatArray, rng: np.random.Generator) -> NDArray[np.int8]:

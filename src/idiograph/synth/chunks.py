@@ -90,7 +90,15 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("appointment_ref", pa.string()),
         ]
     ),
-    "events": pa.schema([("person_id", pa.string()), ("episode_id", pa.string()), ("kind", pa.string()), ("time", TS)]),
+    "events": pa.schema(
+        [
+            ("person_id", pa.string()),
+            ("episode_id", pa.string()),
+            ("kind", pa.string()),
+            ("time", TS),
+            ("trigger", pa.string()),
+        ]
+    ),
     "observations": pa.schema(
         [
             ("person_id", pa.string()),
@@ -115,6 +123,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("best_option", pa.string()),
             ("received", pa.string()),
             ("therapist_effect", pa.float64()),
+            ("triggers", pa.string()),
             *[
                 (f"effect_{k}", pa.float64())
                 for k in (

@@ -351,6 +351,15 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
     prior = int(rng.random() < 0.3)
     risk = float(rng.normal(0, s.risk_trait_sd))
     minority = ethnic_group(ethnicity) not in WHITE_OR_UNKNOWN
+    # crises have their own random stream, so that triggers leave every other draw as it was
+    crisis_rng = np.random.default_rng([seed, 2, index])
+    triggers = sorted(t for t, share in params.crisis.triggers.items() if crisis_rng.random() < share)
+    trigger_events: list[tuple[datetime, str]] = []
+    origin = datetime.combine(referral, datetime.min.time(), UTC)
+    for t in triggers:
+        n = int(crisis_rng.poisson(params.crisis.trigger_events_per_year * 3))
+        trigger_events += [(origin + timedelta(days=int(d)), t) for d in crisis_rng.integers(0, 3 * 365, n)]
+    trigger_events.sort()
     effects = true_effects(params, theta_d0, chronic, age, prior, minority, decile, rng)
     options = CMHT if team["kind"] == "cmht" else TALKING
     best = max(options, key=lambda k: effects[k])
@@ -369,6 +378,7 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
             "best_option": best,
             "received": intervention,
             "therapist_effect": clinician.strengths[problem.domain],
+            "triggers": ";".join(triggers),
             **{f"effect_{k}": v for k, v in effects.items() if k in options},
         },
     )
@@ -386,7 +396,7 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
     week = 0
     recovered_run = 0
     end_week = iv.sessions
-    crisis_weeks: list[datetime] = []
+    crisis_weeks: list[tuple[datetime, str | None]] = []
     while True:
         kind = "assessment" if week == 0 else "treatment"
         hour = params.slots.hours[int(rng.integers(len(params.slots.hours)))]
@@ -434,9 +444,10 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
             consecutive_missed += 1
             dnas += status == "dna"
             cancels += status == "cancelled_person"
+        active = next((name for t, name in trigger_events if abs((slot - t).days) <= 7), None)
         crisis_p = np.exp(params.crisis.base + params.crisis.severity * theta_d + params.crisis.risk * risk)
-        if rng.random() < crisis_p:
-            crisis_weeks.append(slot + timedelta(days=int(rng.integers(1, 6))))
+        if rng.random() < crisis_p * (params.crisis.trigger_multiplier if active else 1.0):
+            crisis_weeks.append((slot + timedelta(days=int(crisis_rng.integers(1, 6))), active))
         # leaving: planned end, early recovery, disengagement
         if status == "attended" and kind == "treatment":
             well = expected_below_caseness(theta_d, theta_a)
@@ -548,18 +559,33 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
             )
 
     # -- crises ----------------------------------------------------------------------------------------------
-    for t in crisis_weeks:
-        g.add("events", {"person_id": pid, "episode_id": eid, "kind": "crisis_presentation", "time": t})
-        if rng.random() < params.crisis.admission:
-            g.add("events", {"person_id": pid, "episode_id": eid, "kind": "admission", "time": t + timedelta(hours=6)})
-    if relapse_at is not None and rng.random() < np.exp(params.crisis.base + 4 * params.crisis.severity + 2 * risk):
+    for t, trigger in crisis_weeks:
+        g.add(
+            "events",
+            {"person_id": pid, "episode_id": eid, "kind": "crisis_presentation", "time": t, "trigger": trigger},
+        )
+        if crisis_rng.random() < params.crisis.admission:
+            g.add(
+                "events",
+                {
+                    "person_id": pid,
+                    "episode_id": eid,
+                    "kind": "admission",
+                    "time": t + timedelta(hours=6),
+                    "trigger": trigger,
+                },
+            )
+    if relapse_at is not None and crisis_rng.random() < np.exp(
+        params.crisis.base + 4 * params.crisis.severity + 2 * risk
+    ):
         g.add(
             "events",
             {
                 "person_id": pid,
                 "episode_id": eid,
                 "kind": "crisis_presentation",
-                "time": relapse_at + timedelta(days=int(rng.integers(7, 40))),
+                "time": relapse_at + timedelta(days=int(crisis_rng.integers(7, 40))),
+                "trigger": None,
             },
         )
 

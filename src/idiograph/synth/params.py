@@ -126,6 +126,9 @@ class Crisis(_P):
     severity: float
     risk: float
     admission: float = Field(ge=0, le=1)
+    triggers: dict[str, float]
+    trigger_events_per_year: float = Field(ge=0)
+    trigger_multiplier: float = Field(ge=1)
 
 
 class Relapse(_P):
