@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -134,3 +138,10 @@ def team_ids(db: Session) -> Callable[[str], uuid.UUID]:
         return t.id
 
     return get
+
+
+@pytest.fixture
+def synthea_bundle() -> dict[str, Any]:
+    """A transaction Bundle in the shape of Synthea's US Core output (tests/fhir/data/README.md)."""
+    data = Path(__file__).parent / "fhir" / "data" / "synthea_style_us_core.json"
+    return copy.deepcopy(json.loads(data.read_text()))

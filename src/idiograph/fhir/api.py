@@ -95,3 +95,13 @@ def search_observation(
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> JSONResponse:
     return fhir(service.search_observations(db, p, patient, code))
+
+
+@router.get("/Flag")
+def search_flag(
+    patient: str,
+    status: str | None = None,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> JSONResponse:
+    return fhir(service.search_flags(db, p, patient, status))

@@ -178,3 +178,28 @@ def operation_outcome(issues: list[tuple[str, str, str, str | None]]) -> dict[st
             for s, c, d, e in issues
         ],
     }
+
+
+def flag(alert: Any) -> dict[str, Any]:
+    """An alert as a FHIR Flag: active until closed, with who raised it and why."""
+    return _clean(
+        {
+            "resourceType": "Flag",
+            "id": str(alert.id),
+            "status": "inactive" if alert.status == "closed" else "active",
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/flag-category",
+                            "code": "clinical" if alert.kind != "safety" else "safety",
+                            "display": "Clinical" if alert.kind != "safety" else "Safety",
+                        }
+                    ]
+                }
+            ],
+            "code": {"text": f"{alert.title}. {alert.reason}"},
+            "subject": {"reference": f"Patient/{alert.person_id}"},
+            "period": _clean({"start": _dt(alert.raised_at), "end": _dt(alert.closed_at)}),
+        }
+    )

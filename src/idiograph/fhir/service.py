@@ -194,6 +194,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     res("Condition", ["create", "update"], []),
                     res("Encounter", ["create", "update"], []),
                     res("EpisodeOfCare", ["create", "update"], []),
+                    res("Flag", ["search-type"], [("patient", "reference"), ("status", "token")]),
                 ],
                 "operation": [
                     {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
@@ -201,3 +202,17 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def search_flags(session: Session, principal: Principal, patient: str, status: str | None) -> dict[str, Any]:
+    """Alerts of every kind as FHIR Flags (``status=active`` for those not yet closed)."""
+    from idiograph.monitoring import alerts
+
+    if status not in (None, "active", "inactive"):
+        raise invalid("status", "must be active or inactive")
+    pid = _person_id(patient, "patient")
+    found = alerts.for_person(session, principal, pid, via="fhir")
+    flags = [out.flag(a) for a in found]
+    if status:
+        flags = [f for f in flags if f["status"] == status]
+    return _searchset(flags)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +38,36 @@ class NewObservation:
     source_id: str | None = None
     episode_id: uuid.UUID | None = None
     group_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """A row just created or changed, as rules that watch the store (safety items) see it."""
+
+    person_id: uuid.UUID
+    system: str
+    code: str
+    value: float
+    time: datetime
+    source: str
+    source_id: str
+
+
+StoreHook = Callable[[Session, Actor, list[StoredRow]], None]
+_HOOKS: list[StoreHook] = []
+
+
+def on_stored(hook: StoreHook) -> None:
+    """Register a rule run inside every store() transaction on the rows it created or changed.
+
+    The observation store knows nothing of alerts; monitoring registers its safety rule here, and
+    ``idiograph.models`` imports it, so no path into the store can miss it."""
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
+
+
+def hooks() -> tuple[StoreHook, ...]:
+    return tuple(_HOOKS)
 
 
 def natural_key(o: NewObservation) -> str:
@@ -118,6 +148,7 @@ def store(
             for o in session.scalars(q):
                 existing[(o.source, o.source_id)] = o
     inserts: list[dict[str, object]] = []
+    changed: list[StoredRow] = []
     per_person: dict[uuid.UUID, Counter[str]] = {}
     now = utcnow()
     seen: set[tuple[str, str]] = set()
@@ -151,6 +182,7 @@ def store(
                 }
             )
             counter["created"] += 1
+            changed.append(StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1]))
         elif old.person_id != r.person_id:
             raise InvalidInput(
                 "a source record cannot move to another person",
@@ -171,6 +203,7 @@ def store(
             old.effective_at, old.episode_id, old.group_id = r.time, r.episode_id, r.group_id
             old.recorded_at, old.recorded_by = now, actor.username
             counter["updated"] += 1
+            changed.append(StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1]))
     bulk_insert(session, Observation.__table__, inserts)
     session.flush()
     entries = []
@@ -182,6 +215,8 @@ def store(
             detail = {**(audit_detail or {}), "created": c["created"], "updated": c["updated"]}
             entries.append(audit.Entry(audit_action, "Observation", None, person_id, None, detail))
     audit.append_many(session, actor, entries)
+    for hook in _HOOKS:
+        hook(session, actor, changed)
     result.people = len(per_person)
     return result
 

@@ -19,6 +19,7 @@ from idiograph.db import bulk_insert, transaction
 from idiograph.measures.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import score
+from idiograph.monitoring.model import Alert
 from idiograph.observations.service import CodeBook, NewObservation, store
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person
@@ -271,9 +272,27 @@ def load_people(
                 new = [x for x in encounters if x["source_id"] not in have]
                 bulk_insert(session, Encounter.__table__, [{"type_system": None, "type_code": None, **x} for x in new])
             store(session, principal.actor, codes, rows, audit_detail={"via": "demo"})
+            _close_historical_alerts(
+                session, principal, [uuid.UUID(g.tables["people"][0]["person_id"]) for g in people], now
+            )
         if progress and task is not None:
             progress.advance(task, len(people))
     return len(indices)
+
+
+def _close_historical_alerts(
+    session: Session, principal: Principal, person_ids: list[uuid.UUID], now: datetime
+) -> None:
+    """Safety answers older than two weeks in the demo were dealt with at the time: close them, audited."""
+    cutoff = now - timedelta(days=14)
+    entries = []
+    for a in session.scalars(select(Alert).where(Alert.person_id.in_(person_ids), Alert.status == "raised")):
+        if datetime.fromisoformat(str(a.detail["time"])) < cutoff:
+            a.status, a.action_note = "closed", "Historical answer in the demo data: reviewed at the time."
+            a.seen_by = a.acted_by = a.closed_by = principal.username
+            a.seen_at = a.acted_at = a.closed_at = now
+            entries.append(audit.Entry("closed", "Alert", str(a.id), a.person_id, None, {"via": "demo"}))
+    audit.append_many(session, principal.actor, entries)
 
 
 def load_demo(

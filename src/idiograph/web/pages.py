@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.db import transaction
 from idiograph.errors import DomainError
+from idiograph.monitoring import alerts as alert_service
 from idiograph.observations import service as observations
 from idiograph.patients import service as patients
 from idiograph.patients.access import access_basis
@@ -117,7 +118,15 @@ def caseload_page(
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> HTMLResponse:
     rows = patients.caseload(db, p, sort, desc, via="web")
-    return render(request, "caseload.html", rows=rows, sort=sort, desc=desc, london=london)
+    return render(
+        request,
+        "caseload.html",
+        rows=rows,
+        sort=sort,
+        desc=desc,
+        london=london,
+        alerts=alert_service.open_counts(db, p),
+    )
 
 
 @router.get("/people/{person_id}")
@@ -170,9 +179,11 @@ def person_page(
             )
         )
     latest_items = [(codes.display(s, c), t, v) for (s, c), (t, v) in items.items()]
+    open_alerts = alert_service.for_person(db, p, person_id, open_only=True, via="web")
     return render(
         request,
         "person.html",
+        alerts=open_alerts,
         person=person,
         episodes=episodes,
         figures=figures,
@@ -180,6 +191,29 @@ def person_page(
         n_obs=len(obs),
         london=london,
     )
+
+
+@router.post("/alerts/{alert_id}/act")
+def act_on_alert(
+    request: Request,
+    alert_id: uuid.UUID,
+    note: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    alert = alert_service.move(db, p, alert_id, "acted", note)
+    return RedirectResponse(f"/people/{alert.person_id}#alerts", 303)
+
+
+@router.post("/alerts/{alert_id}/close")
+def close_alert(
+    request: Request,
+    alert_id: uuid.UUID,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    alert = alert_service.move(db, p, alert_id, "closed")
+    return RedirectResponse(f"/people/{alert.person_id}#alerts", 303)
 
 
 @router.post("/people/{person_id}/break-glass")

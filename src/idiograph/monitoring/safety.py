@@ -1,0 +1,77 @@
+"""Safety items: any answer above 0 to an instrument's declared safety item (PHQ-9 item 9) raises an alert
+to the person's care team at once, whatever the total and however the answer arrived (CLINICAL.md §1)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idiograph.measures.definitions import LOINC, instruments
+from idiograph.monitoring.model import Alert
+from idiograph.observations import service as observations
+from idiograph.security import audit
+from idiograph.security.audit import Actor
+
+
+@dataclass(frozen=True)
+class SafetyFinding:
+    person_id: uuid.UUID
+    code: str
+    text: str
+    instrument: str
+    value: float
+    time: datetime
+    source_key: str
+
+
+@lru_cache(maxsize=1)
+def safety_items() -> dict[tuple[str, str], tuple[str, str]]:
+    """(system, code) -> (instrument id, item text) for every declared safety item."""
+    return {(LOINC, i.code): (inst.id, i.text) for inst in instruments().values() for i in inst.items if i.safety}
+
+
+def findings(rows: Sequence[observations.StoredRow]) -> list[SafetyFinding]:
+    """Safety answers above 0 among stored rows (pure)."""
+    items = safety_items()
+    out = []
+    for r in rows:
+        hit = items.get((r.system, r.code))
+        if hit and r.value > 0:
+            out.append(SafetyFinding(r.person_id, r.code, hit[1], hit[0], r.value, r.time, f"{r.source}|{r.source_id}"))
+    return out
+
+
+def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.StoredRow]) -> None:
+    """Store one alert per safety answer (never twice for the same source record), audited."""
+    found = findings(rows)
+    if not found:
+        return
+    keys = [f.source_key for f in found]
+    have = set(session.scalars(select(Alert.source_key).where(Alert.kind == "safety", Alert.source_key.in_(keys))))
+    entries = []
+    for f in found:
+        if f.source_key in have:
+            continue
+        alert = Alert(
+            person_id=f.person_id,
+            kind="safety",
+            status="raised",
+            title=f"Safety answer on {f.instrument.upper()}: review now",
+            reason=f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
+            detail={"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
+            source_key=f.source_key,
+        )
+        session.add(alert)
+        session.flush()
+        have.add(f.source_key)
+        entries.append(audit.Entry("raise", "Alert", str(alert.id), f.person_id, None, {"kind": "safety"}))
+    audit.append_many(session, actor, entries)
+
+
+observations.on_stored(raise_alerts)
