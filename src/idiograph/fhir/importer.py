@@ -25,7 +25,7 @@ from idiograph.observations.service import CodeBook, NewObservation, store
 from idiograph.observations.units import convert
 from idiograph.observations.validation import observation_problems
 from idiograph.patients.access import access_basis
-from idiograph.patients.identity import upsert_person
+from idiograph.patients.identity import find_person, upsert_person
 from idiograph.patients.model import Condition, Encounter, Episode, Person, PersonIdentifier
 from idiograph.security import audit
 from idiograph.security.principal import Principal
@@ -131,7 +131,9 @@ class BundleImport:
         idents = (
             data.identifiers if self.own else [*data.identifiers, (vocab.source_identifier_system(self.source), rid)]
         )
-        existing = (self.s.get(Person, own) if own else None) or _find(self.s, idents, data.fields.get("nhs_number"))
+        existing = (self.s.get(Person, own) if own else None) or find_person(
+            self.s, idents, data.fields.get("nhs_number")
+        )
         if existing is not None:
             self._may_write(existing.id, where)
         team = self.team_id
@@ -270,12 +272,6 @@ class BundleImport:
         )
         self._count(pid, "questionnaire-response")
         return EntryResult("200 OK", f"QuestionnaireResponse/{rec.id}"), rows
-
-
-def _find(session: Session, idents: list[tuple[str, str]], nhs: str | None) -> Person | None:
-    from idiograph.patients.identity import find_person
-
-    return find_person(session, idents, nhs)
 
 
 def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:

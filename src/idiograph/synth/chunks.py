@@ -221,11 +221,11 @@ def to_tables(people: list[Generated]) -> dict[str, pa.Table]:
     return out
 
 
-def run_job(job: Job) -> tuple[dict[str, pa.Table], list[Generated] | None]:
+def run_job(job: Job) -> dict[str, pa.Table]:
     params = params_module.load(Path(job.params_path) if job.params_path else None)
     service = generate_service(params, job.people, job.seed)
     people = [generate_person(params, service, job.seed, i) for i in range(job.start, job.stop)]
-    return to_tables(people), None
+    return to_tables(people)
 
 
 def chunks(
@@ -238,13 +238,13 @@ def chunks(
     ]
     if workers <= 1:
         for job in jobs:
-            yield run_job(job)[0]
+            yield run_job(job)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending = [pool.submit(run_job, j) for j in jobs[: 2 * workers]]
         nxt = len(pending)
         while pending:
-            tables = pending.pop(0).result()[0]
+            tables = pending.pop(0).result()
             if nxt < len(jobs):
                 pending.append(pool.submit(run_job, jobs[nxt]))
                 nxt += 1

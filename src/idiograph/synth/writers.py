@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from idiograph.synth.chunks import SCHEMAS, TRUTH
+from idiograph.synth.chunks import PERSON_TABLES, SCHEMAS, TRUTH
 from idiograph.synth.fhir_bundles import person_bundles
 
 
@@ -113,17 +113,7 @@ def write_all(
         for name, table in service.items():
             sink.write(name, table)
         for tables in chunks:
-            for name in (
-                "people",
-                "episodes",
-                "appointments",
-                "responses",
-                "events",
-                "truth_people",
-                "truth_setpoints",
-                "truth_relapses",
-                "observations",
-            ):
+            for name in (*PERSON_TABLES, "observations"):  # observations last: the FHIR sink flushes on it
                 sink.write(name, tables[name])
             if on_chunk:
                 on_chunk(tables)
