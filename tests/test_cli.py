@@ -82,7 +82,7 @@ def test_import_csv_then_fhir_then_export_round_trip(run, db, tmp_path) -> None:
     r = run("import", "csv", str(bad), "--team", "North")
     assert r.exit_code == 2 and "line 2/value" in r.output
     r = run("import", "fhir", str(DATA / "synthea_style_us_core.json"), "--team", "North")
-    assert r.exit_code == 0 and "3 x 201" in r.output, r.output
+    assert r.exit_code == 0 and "1 bundle(s)" in r.output and "3 x 201 Created" in r.output, r.output
     db.expire_all()
     pid = db.scalar(select(Person.id).where(Person.family_name == "Kertzmann286"))
     out = tmp_path / "export.json"
@@ -117,3 +117,32 @@ def test_demo_loads_and_is_idempotent(run, db) -> None:  # type: ignore[no-untyp
     assert (db.scalar(select(func.count(Person.id))), db.scalar(select(func.count(Observation.id)))) == (12, n_obs)
     r = run("demo", "--if-empty")
     assert "already stored" in r.output
+
+
+def test_import_fhir_reads_ndjson_from_synth(run, db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    missing = run("import", "fhir", str(DATA / "synthea_style_us_core.json"), "--team", "Nobody")
+    assert missing.exit_code == 2 and "no team named 'Nobody'" in missing.output
+    run(
+        "users",
+        "create",
+        "--username",
+        "synth.clin",
+        "--role",
+        "clinician",
+        "--team",
+        "Synth Team",
+        "--password-stdin",
+        input="a-long-password\n",
+    )
+    out = tmp_path / "synth"
+    r = run("synth", "--people", "6", "--seed", "4", "--out", str(out), "--format", "fhir", "--workers", "1")
+    assert r.exit_code == 0, r.output
+    r = run("import", "fhir", str(out / "bundles.ndjson"), "--team", "Synth Team")
+    assert r.exit_code == 0 and "6 bundle(s)" in r.output, r.output
+    db.expire_all()
+    assert db.scalar(select(func.count(Person.id))) == 6
+    n_obs = db.scalar(select(func.count(Observation.id)))
+    again = run("import", "fhir", str(out / "bundles.ndjson"), "--team", "Synth Team")
+    assert again.exit_code == 0 and "201" not in again.output
+    db.expire_all()
+    assert db.scalar(select(func.count(Observation.id))) == n_obs

@@ -310,32 +310,42 @@ def users_create(
 
 @import_app.command("fhir")
 def import_fhir(
-    paths: list[Path],
+    paths: list[Path] = typer.Argument(..., help="Bundle .json files, or .ndjson files with one Bundle per line"),
     team: str | None = typer.Option(None, help="team whose caseload new people join"),
     source: str | None = typer.Option(None, help="source system (default: Bundle.meta.source)"),
 ) -> None:
-    """Import FHIR transaction or batch Bundles (JSON files)."""
+    """Import FHIR transaction or batch Bundles (each Bundle is its own transaction)."""
     from idiograph.fhir.importer import import_bundle
 
     settings = get_settings()
     with _sessionmaker()() as session, _progress() as progress:
-        task = progress.add_task("bundles", total=len(paths))
+        task = progress.add_task("files", total=len(paths))
         for path in paths:
-            try:
-                body = json.loads(path.read_text(encoding="utf-8"))
-                result = import_bundle(
-                    session, Principal.system(), body, settings.instance_uri, source, _team_id(session, team)
-                )
-            except DomainError as exc:
-                err.print(f"{path}: rejected")
-                _fail(exc)
-            except (OSError, json.JSONDecodeError) as exc:
-                err.print(f"[red]error:[/red] {path}: {exc}")
-                raise typer.Exit(2) from None
             statuses: dict[str, int] = {}
-            for e in result["entry"]:
-                statuses[e["response"]["status"]] = statuses.get(e["response"]["status"], 0) + 1
-            progress.console.print(f"{path}: " + ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items())))
+            done = 0
+            try:
+                team_id = _team_id(session, team)
+                with path.open(encoding="utf-8") as f:
+                    lines = f if path.suffix == ".ndjson" else [f.read()]
+                    for text in lines:
+                        if not text.strip():
+                            continue
+                        body = json.loads(text)
+                        result = import_bundle(
+                            session, Principal.system(), body, settings.instance_uri, source, team_id
+                        )
+                        done += 1
+                        for e in result["entry"]:
+                            statuses[e["response"]["status"]] = statuses.get(e["response"]["status"], 0) + 1
+            except DomainError as exc:
+                where = f"{path}, bundle {done + 1}" if path.suffix == ".ndjson" else str(path)
+                err.print(f"{where}: rejected ({done} earlier bundle(s) in this file were stored)", soft_wrap=True)
+                _fail(exc)
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                err.print(f"[red]error:[/red] {path}: {exc}", soft_wrap=True)
+                raise typer.Exit(2) from None
+            summary = ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items()))
+            progress.console.print(f"{path}: {done} bundle(s); {summary}", soft_wrap=True)
             progress.advance(task)
 
 
