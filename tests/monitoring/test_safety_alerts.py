@@ -124,3 +124,39 @@ def test_caseload_and_person_page_show_the_alert(client, db, make_staff) -> None
     )
     assert r.status_code == 303
     assert "Seen in clinic today" in client.get(f"/people/{pid}").text
+
+
+def test_a_fresh_cli_process_raises_the_alert_on_csv_import(tmp_path, settings, db) -> None:  # type: ignore[no-untyped-def]
+    """The failure this guards against: the rule registered only when the web app's modules were imported,
+    so `idiograph import csv` in its own process stored item-9 answers without an alert."""
+    import os
+    import subprocess
+    import sys
+
+    csv = tmp_path / "answers.csv"
+    csv.write_text("person_id,code,value,time\nE1,44260-8,2,2026-03-01T10:00:00Z\nE1,44261-6,12,2026-03-01T10:00:00Z\n")
+    env = {**os.environ, "IDIOGRAPH_DATABASE_URL": settings.database_url, "IDIOGRAPH_SECRET_KEY": settings.secret_key}
+    create = [
+        sys.executable,
+        "-m",
+        "idiograph.cli",
+        "users",
+        "create",
+        "--username",
+        "ops",
+        "--role",
+        "admin",
+        "--team",
+        "Imports",
+        "--password-stdin",
+    ]
+    subprocess.run(create, input="a-long-password\n", text=True, env=env, check=True, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "idiograph.cli", "import", "csv", str(csv), "--team", "Imports"],
+        text=True,
+        env=env,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr
+    db.expire_all()
+    assert db.scalar(select(func.count(Alert.id)).where(Alert.kind == "safety")) == 1

@@ -12,6 +12,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idiograph.db import bulk_insert, utcnow
 from idiograph.measures.definitions import LOINC, instruments
 from idiograph.monitoring.model import Alert
 from idiograph.observations import service as observations
@@ -55,22 +56,34 @@ def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.Sto
     keys = [f.source_key for f in found]
     have = set(session.scalars(select(Alert.source_key).where(Alert.kind == "safety", Alert.source_key.in_(keys))))
     entries = []
+    rows = []
     for f in found:
         if f.source_key in have:
             continue
-        alert = Alert(
-            person_id=f.person_id,
-            kind="safety",
-            status="raised",
-            title=f"Safety answer on {f.instrument.upper()}: review now",
-            reason=f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
-            detail={"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
-            source_key=f.source_key,
-        )
-        session.add(alert)
-        session.flush()
         have.add(f.source_key)
-        entries.append(audit.Entry("raise", "Alert", str(alert.id), f.person_id, None, {"kind": "safety"}))
+        alert_id = uuid.uuid4()
+        rows.append(
+            {
+                "id": alert_id,
+                "person_id": f.person_id,
+                "kind": "safety",
+                "status": "raised",
+                "title": f"Safety answer on {f.instrument.upper()}: review now",
+                "reason": f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
+                "detail": {"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
+                "source_key": f.source_key,
+                "raised_at": utcnow(),
+                "seen_by": None,
+                "seen_at": None,
+                "acted_by": None,
+                "acted_at": None,
+                "action_note": None,
+                "closed_by": None,
+                "closed_at": None,
+            }
+        )
+        entries.append(audit.Entry("raise", "Alert", str(alert_id), f.person_id, None, {"kind": "safety"}))
+    bulk_insert(session, Alert.__table__, rows)
     audit.append_many(session, actor, entries)
 
 

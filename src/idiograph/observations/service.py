@@ -274,3 +274,9 @@ def for_person(
             detail={"via": via, "code": code, "count": len(obs)},
         )
         return obs
+
+
+# Every process that can store observations must also apply the safety-item rule (hazard H-016). The rule
+# lives in monitoring and registers itself with on_stored(); importing it here, after on_stored exists,
+# means no entry point (web, CLI import, demo, scripts) can store a safety answer without it.
+from idiograph.monitoring import safety as _safety  # noqa: E402, F401
