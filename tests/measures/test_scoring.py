@@ -98,3 +98,69 @@ def test_prorated_total_stays_in_range(values: list[int | None]) -> None:
     assert (s.total is None) == (missing > 2)
     if s.total is not None:
         assert 0 <= s.total <= 27
+
+
+# --- instruments beyond the PHQ/GAD family (hand-worked) ---------------------------------------------
+
+
+def test_core10_reverse_items_prorating_and_safety() -> None:
+    core = instruments()["core-10"]
+    codes = [i.code for i in core.items]
+    # All answered 2 except items 2 and 3 (reverse-scored) answered 0 -> each counts 4: 8*2 + 2*4 = 24.
+    answers: dict[str, int | None] = {c: 2 for c in codes}
+    answers["core-10-02"] = answers["core-10-03"] = 0
+    s = score(core, answers)
+    assert (s.total, s.band, s.prorated) == (24, "moderate to severe", False)
+    assert s.safety_positive == ("core-10-06",)  # item 6 answered 2 > 0
+    # One item missing: the nine scored points are 7*2 + 2*4 = 22; mean 22/9 x 10 = 24.44 -> 24, prorated.
+    answers["core-10-09"] = None
+    s = score(core, answers)
+    assert (s.total, s.prorated) == (24, True)
+    # Two missing: no total.
+    answers["core-10-08"] = None
+    assert score(core, answers).total is None
+    # Item 6 answered 0: no safety finding.
+    quiet = {c: 0 for c in codes}
+    assert score(core, quiet).safety_positive == () and score(core, quiet).total == 8  # two reversed items at 4
+
+
+def test_audit_items_have_their_own_answers() -> None:
+    audit = instruments()["audit"]
+    codes = [i.code for i in audit.items]
+    answers: dict[str, int | None] = {c: 1 for c in codes[:8]}
+    answers |= {"audit-09": 2, "audit-10": 4}
+    s = score(audit, answers)
+    assert (s.total, s.band) == (14, "zone II: hazardous")
+    with pytest.raises(ValueError, match=r"audit-09: answer 1 not one of \[0, 2, 4\]"):
+        score(audit, {**answers, "audit-09": 1})
+    assert score(audit, {**answers, "audit-10": None}).total is None  # WHO: complete forms only
+    assert audit.min_total == 0 and audit.max_total == 40
+
+
+@pytest.mark.parametrize(
+    ("instrument", "value", "band"),
+    [
+        ("pcl-5", 32, "below the probable-PTSD threshold"),
+        ("pcl-5", 33, "probable PTSD"),
+        ("wsas", 9, "subclinical"),
+        ("wsas", 10, "significant impairment"),
+        ("wsas", 20, "significant impairment"),
+        ("wsas", 21, "moderately severe or worse"),
+        ("audit", 7, "zone I: low risk"),
+        ("audit", 8, "zone II: hazardous"),
+        ("audit", 20, "zone IV: possible dependence"),
+        ("core-10", 10, "low level"),
+        ("core-10", 11, "mild"),
+    ],
+)
+def test_band_edges_of_the_other_instruments(instrument: str, value: int, band: str) -> None:
+    assert band_of(instruments()[instrument], value) == band
+
+
+def test_every_instrument_file_is_consistent() -> None:
+    for inst in instruments().values():
+        assert inst.bands[0].min == inst.min_total and inst.bands[-1].max == inst.max_total
+        if inst.caseness:
+            assert inst.min_total <= inst.caseness.min <= inst.max_total
+        assert inst.licence and inst.citation
+    assert {"phq-9", "gad-7", "phq-2", "pcl-5", "audit", "wsas", "core-10"} <= set(instruments())

@@ -32,7 +32,10 @@ def test_rule_is_registered_on_the_store() -> None:
 def test_findings_are_item_nine_above_zero_whatever_the_total() -> None:
     assert [f.value for f in safety.findings([row(ITEM9, 1), row(ITEM9, 0), row("44261-6", 27)])] == [1]
     item9_text = "Thoughts that you would be better off dead, or of hurting yourself in some way"
-    assert safety.safety_items() == {("http://loinc.org", ITEM9): ("phq-9", item9_text)}
+    assert safety.safety_items() == {
+        ("http://loinc.org", ITEM9): ("phq-9", item9_text, 0),
+        ("urn:idiograph:code", "core-10-06"): ("core-10", "I made plans to end my life", 0),
+    }
 
 
 @pytest.mark.parametrize(

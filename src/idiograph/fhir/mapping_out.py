@@ -135,18 +135,12 @@ def episode_of_care(ep: Any) -> dict[str, Any]:
 
 
 def questionnaire_response(rec: Any, instrument: Instrument, item_values: dict[str, float]) -> dict[str, Any]:
-    by_value = {a.value: a for a in instrument.answers}
     items = []
     for it in instrument.items:
         if it.code in item_values:
-            a = by_value[int(item_values[it.code])]
-            items.append(
-                {
-                    "linkId": it.code,
-                    "text": it.text,
-                    "answer": [{"valueCoding": {"system": vocab.LOINC, "code": a.code, "display": a.display}}],
-                }
-            )
+            a = {o.value: o for o in instrument.options(it)}[int(item_values[it.code])]
+            coding = {"system": instrument.answer_system, "code": a.code, "display": a.display}
+            items.append({"linkId": it.code, "text": it.text, "answer": [{"valueCoding": coding}]})
     return _clean(
         {
             "resourceType": "QuestionnaireResponse",
@@ -203,3 +197,53 @@ def flag(alert: Any) -> dict[str, Any]:
             "period": _clean({"start": _dt(alert.raised_at), "end": _dt(alert.closed_at)}),
         }
     )
+
+
+def questionnaire(instrument: Instrument) -> dict[str, Any]:
+    """A FHIR R4 Questionnaire generated from the instrument file: items, answer options with their scores
+    (ordinalValue extension), the scoring rule and the safety items in plain words."""
+    items = []
+    for it in instrument.items:
+        options = []
+        for a in instrument.options(it):
+            options.append(
+                {
+                    "extension": [{"url": vocab.ORDINAL_VALUE_EXT, "valueDecimal": instrument.scored(it, a.value)}],
+                    "valueCoding": {"system": instrument.answer_system, "code": a.code, "display": a.display},
+                }
+            )
+        item: dict[str, Any] = {
+            "linkId": it.code,
+            "code": [{"system": instrument.item_system, "code": it.code}],
+            "text": it.text,
+            "type": "choice",
+            "required": True,
+            "answerOption": options,
+        }
+        if it.safety:
+            item["extension"] = [{"url": vocab.SAFETY_ITEM_EXT, "valueBoolean": True}]
+        items.append(item)
+    rule = instrument.missing_rule
+    missing = (
+        f"with up to {rule.max_missing} item(s) missing the total is prorated; with more it is missing"
+        if rule.method == "prorate"
+        else "with any item missing the total is missing"
+    )
+    bands = "; ".join(f"{b.min}-{b.max} {b.label}" for b in instrument.bands)
+    return {
+        "resourceType": "Questionnaire",
+        "id": instrument.id,
+        "url": instrument.url,
+        "name": instrument.id.replace("-", "").upper(),
+        "title": instrument.title,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "code": [{"system": instrument.panel.system, "code": instrument.panel.code}],
+        "copyright": instrument.licence,
+        "description": (
+            f"{instrument.preamble} Total {instrument.min_total}-{instrument.max_total} "
+            f"({instrument.total.system}|{instrument.total.code}); {missing}. Bands: {bands}. "
+            f"Source: {instrument.citation}"
+        ),
+        "item": [{"linkId": "preamble", "type": "display", "text": instrument.preamble}, *items],
+    }

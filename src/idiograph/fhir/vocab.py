@@ -22,3 +22,7 @@ SUPPORTED = ("Patient", "Observation", "QuestionnaireResponse", "Condition", "En
 def source_identifier_system(source: str) -> str:
     """The identifier system under which a FHIR source's Patient ids are kept."""
     return f"urn:idiograph:fhir-source:{source}"
+
+
+ORDINAL_VALUE_EXT = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+SAFETY_ITEM_EXT = "urn:idiograph:fhir:StructureDefinition/safety-item"

@@ -33,7 +33,24 @@ class AnswerOption(_Def):
 class Item(_Def):
     code: str
     text: str
-    safety: bool = False
+    safety: bool = False  # any answer above the lowest raises a safety alert (CLINICAL.md §1)
+    reverse: bool = False  # positively worded: scored (max + min - answer), e.g. CORE-10 items 2 and 3
+    answers: tuple[AnswerOption, ...] | None = None  # this item's own options when they differ (AUDIT 1, 2, 9, 10)
+
+
+class ReliableChange(_Def):
+    """Jacobson & Truax (1991) inputs: the standard deviation at intake and the reliability (CLINICAL.md §3)."""
+
+    sd: float = Field(gt=0)
+    reliability: float = Field(gt=0, lt=1)
+    source: str
+
+
+class Caseness(_Def):
+    """At caseness (in the clinical range) when the total is at least ``min``."""
+
+    min: int
+    source: str
 
 
 class Band(_Def):
@@ -56,10 +73,14 @@ class Instrument(_Def):
     panel: Coding
     total: Coding
     preamble: str
+    item_system: str = LOINC  # code system of the item codes (urn:idiograph:code where LOINC has none we trust)
+    answer_system: str = LOINC
     answers: tuple[AnswerOption, ...]
     items: tuple[Item, ...]
     bands: tuple[Band, ...]
     missing_rule: MissingRule
+    reliable_change: ReliableChange | None = None
+    caseness: Caseness | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Instrument:
@@ -72,15 +93,37 @@ class Instrument(_Def):
             raise ValueError(f"{self.id}: bands must cover {lo}-{hi} without gaps or overlaps")
         if self.missing_rule.method == "none" and self.missing_rule.max_missing:
             raise ValueError(f"{self.id}: missing_rule 'none' allows no missing items")
+        for item in self.items:
+            opts = self.options(item)
+            if len({a.code for a in opts}) != len(opts) or len({a.value for a in opts}) != len(opts):
+                raise ValueError(f"{self.id}: item {item.code} repeats an answer code or value")
+        if self.caseness and not lo <= self.caseness.min <= hi:
+            raise ValueError(f"{self.id}: caseness {self.caseness.min} outside {lo}-{hi}")
         return self
+
+    def options(self, item: Item) -> tuple[AnswerOption, ...]:
+        return item.answers or self.answers
+
+    def item_range(self, item: Item) -> tuple[int, int]:
+        values = [a.value for a in self.options(item)]
+        return min(values), max(values)
+
+    def scored(self, item: Item, answer: int) -> int:
+        """The item's contribution to the total: the answer, or its mirror for a reverse-scored item."""
+        lo, hi = self.item_range(item)
+        return lo + hi - answer if item.reverse else answer
 
     @property
     def min_total(self) -> int:
-        return min(a.value for a in self.answers) * len(self.items)
+        return sum(self.item_range(i)[0] for i in self.items)
 
     @property
     def max_total(self) -> int:
-        return max(a.value for a in self.answers) * len(self.items)
+        return sum(self.item_range(i)[1] for i in self.items)
+
+    @property
+    def safety_codes(self) -> tuple[str, ...]:
+        return tuple(i.code for i in self.items if i.safety)
 
     def item(self, code: str) -> Item | None:
         return next((i for i in self.items if i.code == code), None)

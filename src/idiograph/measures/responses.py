@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.measures.definitions import LOINC, Instrument
+from idiograph.measures.definitions import Instrument
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import Score, score
 from idiograph.observations.catalogue import SCORE_UNIT
@@ -18,14 +18,15 @@ from idiograph.observations.service import NewObservation
 
 def answer_values(instrument: Instrument, raw: Mapping[str, object]) -> tuple[dict[str, int | None], list[str]]:
     """Item code -> value from answers given as values or LOINC answer codes; plus unknown link ids."""
-    by_code = {a.code: a.value for a in instrument.answers}
     values: dict[str, int | None] = {}
     unknown: list[str] = []
     for link, ans in raw.items():
         code = link.split("/")[-1]
-        if instrument.item(code) is None:
+        item = instrument.item(code)
+        if item is None:
             unknown.append(link)
             continue
+        by_code = {a.code: a.value for a in instrument.options(item)}
         if isinstance(ans, str):
             if ans not in by_code:
                 unknown.append(f"{link}={ans}")
@@ -78,7 +79,7 @@ def record_response(
     rows = [
         NewObservation(
             person_id,
-            LOINC,
+            instrument.item_system,
             code,
             float(v),
             SCORE_UNIT,

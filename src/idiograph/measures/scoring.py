@@ -28,32 +28,43 @@ def band_of(instrument: Instrument, total: int) -> str:
 
 def validate_answers(instrument: Instrument, answers: Mapping[str, int | None]) -> list[tuple[str, str]]:
     """(item code, reason) for every answer that is not one of the instrument's items or values."""
-    allowed = {a.value for a in instrument.answers}
     problems = []
     for code, value in answers.items():
-        if instrument.item(code) is None:
+        item = instrument.item(code)
+        if item is None:
             problems.append((code, f"not an item of {instrument.id}"))
-        elif value is not None and value not in allowed:
-            problems.append((code, f"answer {value} not one of {sorted(allowed)}"))
+            continue
+        allowed = sorted(a.value for a in instrument.options(item))
+        if value is not None and value not in allowed:
+            problems.append((code, f"answer {value} not one of {allowed}"))
     return problems
 
 
 def score(instrument: Instrument, answers: Mapping[str, int | None]) -> Score:
-    """Total by the instrument's own missing-item rule (prorate = answered mean x items, half up)."""
+    """Total by the instrument's own missing-item rule (prorate = answered mean x items, half up).
+
+    Reverse-scored items count as their mirror (CORE-10 items 2 and 3); a safety item is positive when
+    answered above its lowest option."""
     problems = validate_answers(instrument, answers)
     if problems:
         raise ValueError("; ".join(f"{c}: {r}" for c, r in problems))
-    answered = {i.code: answers[i.code] for i in instrument.items if answers.get(i.code) is not None}
-    missing = tuple(i.code for i in instrument.items if i.code not in answered)
-    safety = tuple(i.code for i in instrument.items if i.safety)
-    positive = tuple(c for c in safety if (answered.get(c) or 0) > 0)
-    unanswered = tuple(c for c in safety if c not in answered)
+    points: dict[str, int] = {}
+    for item in instrument.items:
+        value = answers.get(item.code)
+        if value is not None:
+            points[item.code] = instrument.scored(item, value)
+    missing = tuple(i.code for i in instrument.items if i.code not in points)
+    safety = [i for i in instrument.items if i.safety]
+    positive = tuple(
+        i.code for i in safety if answers.get(i.code) is not None and answers[i.code] != instrument.item_range(i)[0]
+    )
+    unanswered = tuple(i.code for i in safety if i.code not in points)
     rule = instrument.missing_rule
     total: int | None
     if not missing:
-        total, prorated = sum(v for v in answered.values() if v is not None), False
-    elif rule.method == "prorate" and len(missing) <= rule.max_missing and answered:
-        mean = sum(v for v in answered.values() if v is not None) / len(answered)
+        total, prorated = sum(points.values()), False
+    elif rule.method == "prorate" and len(missing) <= rule.max_missing and points:
+        mean = sum(points.values()) / len(points)
         total, prorated = math.floor(mean * len(instrument.items) + 0.5), True
     else:
         total, prorated = None, False

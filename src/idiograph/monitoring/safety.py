@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.db import bulk_insert, utcnow
-from idiograph.measures.definitions import LOINC, instruments
+from idiograph.measures.definitions import instruments
 from idiograph.monitoring.model import Alert
 from idiograph.observations import service as observations
 from idiograph.security import audit
@@ -32,9 +32,14 @@ class SafetyFinding:
 
 
 @lru_cache(maxsize=1)
-def safety_items() -> dict[tuple[str, str], tuple[str, str]]:
-    """(system, code) -> (instrument id, item text) for every declared safety item."""
-    return {(LOINC, i.code): (inst.id, i.text) for inst in instruments().values() for i in inst.items if i.safety}
+def safety_items() -> dict[tuple[str, str], tuple[str, str, int]]:
+    """(system, code) -> (instrument id, item text, lowest answer) for every declared safety item."""
+    return {
+        (inst.item_system, i.code): (inst.id, i.text, inst.item_range(i)[0])
+        for inst in instruments().values()
+        for i in inst.items
+        if i.safety
+    }
 
 
 def findings(rows: Sequence[observations.StoredRow]) -> list[SafetyFinding]:
@@ -43,7 +48,7 @@ def findings(rows: Sequence[observations.StoredRow]) -> list[SafetyFinding]:
     out = []
     for r in rows:
         hit = items.get((r.system, r.code))
-        if hit and r.value > 0:
+        if hit and r.value > hit[2]:
             out.append(SafetyFinding(r.person_id, r.code, hit[1], hit[0], r.value, r.time, f"{r.source}|{r.source_id}"))
     return out
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from idiograph.measures.definitions import LOINC, instruments
+from idiograph.measures.definitions import instruments
 
 SCORE_UNIT = "{score}"
 
@@ -36,10 +36,10 @@ def shipped() -> dict[tuple[str, str], CodeDef]:
     """Codes from ``codes.yaml`` plus every instrument's items and totals."""
     out: dict[tuple[str, str], CodeDef] = {}
     for inst in instruments().values():
-        lo = min(a.value for a in inst.answers)
-        hi = max(a.value for a in inst.answers)
         for item in inst.items:
-            out[(LOINC, item.code)] = CodeDef(LOINC, item.code, item.text, SCORE_UNIT, "questionnaire-item", lo, hi)
+            lo, hi = inst.item_range(item)
+            sys_ = inst.item_system
+            out[(sys_, item.code)] = CodeDef(sys_, item.code, item.text, SCORE_UNIT, "questionnaire-item", lo, hi)
         t = inst.total
         out[(t.system, t.code)] = CodeDef(
             t.system, t.code, t.display or inst.title, SCORE_UNIT, "questionnaire-total", inst.min_total, inst.max_total
