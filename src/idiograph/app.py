@@ -14,12 +14,14 @@ from idiograph import __version__, models  # noqa: F401  (all tables registered)
 from idiograph.config import Settings, get_settings
 from idiograph.db import make_engine, make_sessionmaker
 from idiograph.fhir.api import router as fhir_router
+from idiograph.measures.api import router as measures_router
 from idiograph.monitoring.api import router as alerts_router
 from idiograph.observations.api import router as observations_router
 from idiograph.patients.api import router as patients_router
 from idiograph.problems import BodyLimit, install
 from idiograph.security.api import router as security_router
 from idiograph.web.pages import router as pages_router
+from idiograph.web.questionnaire_pages import router as questionnaire_pages_router
 
 WEB = Path(__file__).with_name("web")
 
@@ -38,7 +40,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     install(app)
-    for router in (security_router, patients_router, observations_router, alerts_router, fhir_router, pages_router):
+    routers = (security_router, patients_router, observations_router, measures_router, alerts_router, fhir_router)
+    for router in (*routers, pages_router, questionnaire_pages_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.add_middleware(

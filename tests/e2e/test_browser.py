@@ -97,3 +97,51 @@ def test_commissioner_cannot_open_a_record(server: str, browser) -> None:  # typ
     response = page.goto(f"{server}/caseload")
     assert response is not None and response.status == 403
     page.close()
+
+
+def _sign_in(page, server: str, username: str, lands: str = "**/caseload") -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lands)
+
+
+def test_self_report_on_a_phone_with_item_nine_alerts_the_caseload(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    clinician = browser.new_page()
+    _sign_in(clinician, server, "clin.north")
+    quiet = clinician.locator("#caseload tbody tr:not(.has-alert)").first
+    href = quiet.locator("a").first.get_attribute("href")
+    assert href and href.startswith("/people/")
+    clinician.goto(f"{server}{href}")
+    clinician.select_option("select[name=instrument]", "phq-9")
+    clinician.click("text=Create single-use link")
+    link = clinician.locator("#self-report-url").inner_text().strip()
+    assert "/r/" in link
+
+    # The person, on a phone, with no account and no session.
+    phone_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = phone_context.new_page()
+    phone.goto(link)
+    fieldsets = phone.locator("fieldset.q")
+    assert fieldsets.count() == 9
+    for i in range(8):
+        fieldsets.nth(i).locator("label", has_text="Not at all").click()
+    fieldsets.nth(8).locator("label", has_text="Several days").click()
+    phone.screenshot(path=str(tmp_path / "self-report-phone.png"), full_page=True)
+    phone.click("text=Send my answers")
+    phone.wait_for_selector("text=Thank you")
+    assert phone.locator("text=999").count() >= 1
+    phone.goto(link)
+    assert phone.locator("text=already been used").count() == 1
+    phone_context.close()
+
+    # Back on the caseload, the person's row now carries the risk alert.
+    clinician.goto(f"{server}/caseload")
+    row = clinician.locator(f'#caseload tbody tr:has(a[href="{href}"])')
+    assert row.locator(".alert-badge").count() == 1
+    row.locator(".alert-badge").click()
+    clinician.wait_for_selector("text=Safety answer on PHQ-9")
+    clinician.click("text=I have seen this")
+    clinician.wait_for_selector("text=seen by clin.north")
+    clinician.close()

@@ -105,3 +105,14 @@ def search_flag(
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> JSONResponse:
     return fhir(service.search_flags(db, p, patient, status))
+
+
+@router.get("/Questionnaire/{questionnaire_id}")
+def read_questionnaire(questionnaire_id: str, p: Principal = Depends(require(Permission.SIGNED_IN))) -> JSONResponse:
+    """A Questionnaire generated from an instrument file (items, answer scores, safety items)."""
+    return fhir(service.read_questionnaire(questionnaire_id))
+
+
+@router.get("/Questionnaire")
+def search_questionnaire(url: str | None = None, p: Principal = Depends(require(Permission.SIGNED_IN))) -> JSONResponse:
+    return fhir(service.search_questionnaires(url))

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from idiograph import __version__
 from idiograph.db import transaction, utcnow
-from idiograph.errors import invalid
+from idiograph.errors import NotFound, invalid
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import vocab
-from idiograph.measures.definitions import instruments
+from idiograph.measures.definitions import by_questionnaire, instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook
@@ -195,6 +195,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     res("Encounter", ["create", "update"], []),
                     res("EpisodeOfCare", ["create", "update"], []),
                     res("Flag", ["search-type"], [("patient", "reference"), ("status", "token")]),
+                    res("Questionnaire", ["read", "search-type"], [("url", "uri")]),
                 ],
                 "operation": [
                     {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
@@ -216,3 +217,16 @@ def search_flags(session: Session, principal: Principal, patient: str, status: s
     if status:
         flags = [f for f in flags if f["status"] == status]
     return _searchset(flags)
+
+
+def read_questionnaire(questionnaire_id: str) -> dict[str, Any]:
+    """The FHIR Questionnaire generated from an instrument file."""
+    inst = instruments().get(questionnaire_id)
+    if inst is None:
+        raise NotFound(f"no Questionnaire with id {questionnaire_id!r}")
+    return out.questionnaire(inst)
+
+
+def search_questionnaires(url: str | None) -> dict[str, Any]:
+    found = [out.questionnaire(i) for i in instruments().values() if url is None or by_questionnaire(url) is i]
+    return _searchset(found)

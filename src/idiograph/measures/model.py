@@ -24,3 +24,22 @@ class QuestionnaireResponseRecord(Base):
     prorated: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(300))
     source_id: Mapped[str] = mapped_column(String(200))
+
+
+class SelfReportLink(Base):
+    """A single-use, expiring link that lets a person fill in one questionnaire without an account.
+
+    Only the SHA-256 of the token is stored: the link itself is shown once, to the clinician who made it."""
+
+    __tablename__ = "self_report_link"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("episode.id", ondelete="SET NULL"), nullable=True)
+    instrument: Mapped[str] = mapped_column(String(40))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    response_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)

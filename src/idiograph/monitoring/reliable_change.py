@@ -8,8 +8,11 @@ reliable when ``|RCI| > 1.96``. Clinical-significance cut-offs (population 0 fun
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from idiograph.measures.definitions import Instrument
 
 Z_RELIABLE = 1.96
 Direction = Literal["improved", "deteriorated", "no reliable change"]
@@ -82,3 +85,37 @@ def cutoffs(
     b = functional_mean - sign * 2 * functional_sd
     c = (functional_sd * clinical_mean + clinical_sd * functional_mean) / (functional_sd + clinical_sd)
     return Cutoffs(a, b, c)
+
+
+@dataclass(frozen=True)
+class MeasureChange:
+    """A person's change on one instrument from their first to their latest total."""
+
+    instrument: str
+    title: str
+    first: float
+    latest: float
+    n: int
+    change: Change | None  # None when the instrument has no published reliability
+    case_first: bool | None  # None when the instrument has no caseness threshold
+    case_latest: bool | None
+
+
+def since_first(inst: Instrument, totals: Sequence[float]) -> MeasureChange | None:
+    """First-to-latest change on an instrument's totals in time order; None with no totals."""
+    if not totals:
+        return None
+    first, latest = totals[0], totals[-1]
+    rc = inst.reliable_change
+    change = classify(first, latest, rc.sd, rc.reliability) if rc else None
+    cut = inst.caseness.min if inst.caseness else None
+    return MeasureChange(
+        inst.id,
+        inst.title,
+        first,
+        latest,
+        len(totals),
+        change,
+        None if cut is None else first >= cut,
+        None if cut is None else latest >= cut,
+    )

@@ -15,9 +15,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction
+from idiograph.db import transaction, utcnow
 from idiograph.errors import DomainError, NotFound
+from idiograph.measures import service as measures
+from idiograph.measures.definitions import instruments
 from idiograph.monitoring import alerts as alert_service
+from idiograph.monitoring.progress import changes_from
 from idiograph.observations import service as observations
 from idiograph.patients import service as patients
 from idiograph.patients.access import access_basis
@@ -182,6 +185,10 @@ def person_page(
         request,
         "person.html",
         alerts=open_alerts,
+        changes=changes_from((o.system, o.code, o.effective_at, o.value) for o in obs),
+        instruments=list(instruments().values()),
+        links=measures.links_for_person(db, p, person_id),
+        now=utcnow(),
         person=person,
         episodes=episodes,
         figures=figures,
@@ -189,6 +196,17 @@ def person_page(
         n_obs=len(obs),
         london=london,
     )
+
+
+@router.post("/alerts/{alert_id}/seen")
+def see_alert(
+    request: Request,
+    alert_id: uuid.UUID,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    alert = alert_service.move(db, p, alert_id, "seen")
+    return RedirectResponse(f"/people/{alert.person_id}#alerts", 303)
 
 
 @router.post("/alerts/{alert_id}/act")

@@ -1,0 +1,128 @@
+"""Routes for questionnaires: the instruments, answers entered in a session, self-report links and
+each person's reliable change since their first score."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from idiograph.measures import service
+from idiograph.measures.definitions import Instrument, instruments
+from idiograph.measures.schema import (
+    AnswerOptionOut,
+    BandOut,
+    ChangeOut,
+    InstrumentOut,
+    ItemOut,
+    LinkIn,
+    LinkOut,
+    RecordedOut,
+    ResponseIn,
+)
+from idiograph.monitoring import reliable_change as jt
+from idiograph.monitoring.progress import changes_for_person
+from idiograph.security.deps import get_db, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+router = APIRouter(prefix="/api/v1", tags=["questionnaires"])
+
+
+def instrument_out(inst: Instrument) -> InstrumentOut:
+    rc = inst.reliable_change
+    rule = inst.missing_rule
+    return InstrumentOut(
+        id=inst.id,
+        title=inst.title,
+        citation=inst.citation,
+        licence=inst.licence,
+        url=inst.url,
+        preamble=inst.preamble,
+        item_system=inst.item_system,
+        total_system=inst.total.system,
+        total_code=inst.total.code,
+        min_total=inst.min_total,
+        max_total=inst.max_total,
+        items=[
+            ItemOut(
+                code=i.code,
+                text=i.text,
+                safety=i.safety,
+                reverse=i.reverse,
+                options=[AnswerOptionOut(code=a.code, value=a.value, display=a.display) for a in inst.options(i)],
+            )
+            for i in inst.items
+        ],
+        bands=[BandOut(min=b.min, max=b.max, label=b.label) for b in inst.bands],
+        missing_rule=f"prorate up to {rule.max_missing} missing" if rule.method == "prorate" else "no missing items",
+        caseness_min=inst.caseness.min if inst.caseness else None,
+        reliable_change_points=jt.threshold(rc.sd, rc.reliability) if rc else None,
+    )
+
+
+@router.get("/instruments", response_model=list[InstrumentOut])
+def list_instruments(p: Principal = Depends(require(Permission.SIGNED_IN))) -> list[InstrumentOut]:
+    return [instrument_out(i) for i in instruments().values()]
+
+
+@router.get("/instruments/{instrument_id}", response_model=InstrumentOut)
+def get_instrument(instrument_id: str, p: Principal = Depends(require(Permission.SIGNED_IN))) -> InstrumentOut:
+    return instrument_out(service.instrument(instrument_id))
+
+
+@router.post("/people/{person_id}/responses", response_model=RecordedOut, status_code=201)
+def enter_response(
+    person_id: uuid.UUID,
+    body: ResponseIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> RecordedOut:
+    """Answers given during a session: stored as item observations plus the total; safety items alert."""
+    r = service.enter(db, p, person_id, body.instrument, body.answers, body.authored, body.episode_id)
+    return RecordedOut(**asdict(r))
+
+
+@router.post("/people/{person_id}/self-report-links", response_model=LinkOut, status_code=201)
+def create_link(
+    request: Request,
+    person_id: uuid.UUID,
+    body: LinkIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> LinkOut:
+    """A single-use link the person opens on their phone; it expires after ``valid_hours``."""
+    link, token = service.create_link(db, p, person_id, body.instrument, body.valid_hours, body.episode_id)
+    return LinkOut(
+        id=link.id,
+        instrument=link.instrument,
+        url=str(request.url_for("self_report_form", token=token)),
+        expires_at=link.expires_at,
+    )
+
+
+@router.get("/people/{person_id}/reliable-change", response_model=list[ChangeOut])
+def reliable_change(
+    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> list[ChangeOut]:
+    """First-to-latest change on every instrument the person has, with the Jacobson-Truax RCI where the
+    instrument's reliability is known and caseness where it has a threshold."""
+    return [change_out(c) for c in changes_for_person(db, p, person_id)]
+
+
+def change_out(c: jt.MeasureChange) -> ChangeOut:
+    return ChangeOut(
+        instrument=c.instrument,
+        title=c.title,
+        first=c.first,
+        latest=c.latest,
+        n=c.n,
+        change=c.latest - c.first,
+        rci=c.change.rci if c.change else None,
+        reliable_change_points=c.change.threshold if c.change else None,
+        direction=c.change.direction if c.change else None,
+        caseness_at_first=c.case_first,
+        caseness_at_latest=c.case_latest,
+    )

@@ -1,0 +1,94 @@
+"""Request and response bodies for questionnaires."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from idiograph.schema_base import Strict
+
+
+class AnswerOptionOut(BaseModel):
+    code: str
+    value: int
+    display: str
+
+
+class ItemOut(BaseModel):
+    code: str
+    text: str
+    safety: bool
+    reverse: bool
+    options: list[AnswerOptionOut]
+
+
+class BandOut(BaseModel):
+    min: int
+    max: int
+    label: str
+
+
+class InstrumentOut(BaseModel):
+    id: str
+    title: str
+    citation: str
+    licence: str
+    url: str
+    preamble: str
+    item_system: str
+    total_system: str
+    total_code: str
+    min_total: int
+    max_total: int
+    items: list[ItemOut]
+    bands: list[BandOut]
+    missing_rule: str
+    caseness_min: int | None
+    reliable_change_points: float | None = Field(description="Jacobson-Truax 1.96 x Sdiff, where known")
+
+
+class ResponseIn(Strict):
+    instrument: str = Field(min_length=1, max_length=40)
+    answers: dict[str, int | None] = Field(description="item code -> answer value (null for unanswered)")
+    authored: datetime | None = None
+    episode_id: uuid.UUID | None = None
+
+
+class RecordedOut(BaseModel):
+    response_id: uuid.UUID
+    instrument: str
+    total: int | None
+    band: str | None
+    prorated: bool
+    missing: list[str]
+    safety_positive: list[str]
+    alerts_raised: int
+
+
+class LinkIn(Strict):
+    instrument: str = Field(min_length=1, max_length=40)
+    valid_hours: int = Field(default=72, ge=1, le=24 * 14)
+    episode_id: uuid.UUID | None = None
+
+
+class LinkOut(BaseModel):
+    id: uuid.UUID
+    instrument: str
+    url: str = Field(description="shown once: only a hash of the token is kept")
+    expires_at: datetime
+
+
+class ChangeOut(BaseModel):
+    instrument: str
+    title: str
+    first: float
+    latest: float
+    n: int
+    change: float
+    rci: float | None
+    reliable_change_points: float | None
+    direction: str | None
+    caseness_at_first: bool | None
+    caseness_at_latest: bool | None

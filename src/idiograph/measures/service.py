@@ -1,0 +1,218 @@
+"""Use cases for questionnaires: list instruments, record answers given in a session, and self-report
+through a single-use, expiring link that needs no account."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from idiograph.db import transaction, utcnow
+from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
+from idiograph.measures.definitions import Instrument, instruments
+from idiograph.measures.model import SelfReportLink
+from idiograph.measures.responses import record_response
+from idiograph.measures.scoring import validate_answers
+from idiograph.monitoring.model import Alert
+from idiograph.observations import service as observations
+from idiograph.patients.access import ensure_access
+from idiograph.patients.model import Episode
+from idiograph.security import audit
+from idiograph.security.audit import Actor
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+MAX_LINK_HOURS = 24 * 14
+
+
+class LinkGone(DomainError):
+    """The link was used, has expired, or never existed: the same answer for all three, so a guessed
+    token learns nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this questionnaire link has already been used or has expired; ask your care team for a new one",
+            [],
+            410,
+            "Link no longer valid",
+        )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    response_id: uuid.UUID
+    instrument: str
+    total: int | None
+    band: str | None
+    prorated: bool
+    missing: tuple[str, ...]
+    safety_positive: tuple[str, ...]
+    alerts_raised: int
+
+
+def instrument(instrument_id: str) -> Instrument:
+    inst = instruments().get(instrument_id)
+    if inst is None:
+        raise invalid("instrument", f"{instrument_id!r} is not one of {', '.join(sorted(instruments()))}")
+    return inst
+
+
+def _check(inst: Instrument, answers: Mapping[str, int | None], authored: datetime) -> None:
+    problems = [FieldProblem(f"answers.{code}", reason) for code, reason in validate_answers(inst, answers)]
+    if not any(v is not None for v in answers.values()):
+        problems.append(FieldProblem("answers", "at least one item must be answered"))
+    if authored > utcnow() + timedelta(minutes=5):
+        problems.append(FieldProblem("authored", "is in the future"))
+    if problems:
+        raise InvalidInput(f"the answers to {inst.id} cannot be stored", problems)
+
+
+def _store(
+    session: Session,
+    actor: Actor,
+    person_id: uuid.UUID,
+    inst: Instrument,
+    answers: Mapping[str, int | None],
+    authored: datetime,
+    source: str,
+    episode_id: uuid.UUID | None,
+) -> Recorded:
+    def alerts() -> int:
+        return session.scalar(select(func.count()).select_from(Alert).where(Alert.person_id == person_id)) or 0
+
+    before = alerts()
+    rec, result, rows = record_response(
+        session, person_id, inst, answers, authored, source, str(uuid.uuid4()), episode_id=episode_id
+    )
+    observations.store(session, actor, observations.CodeBook(session), rows, audit_detail={"instrument": inst.id})
+    audit.append(session, actor, "write", "QuestionnaireResponse", str(rec.id), person_id, detail={"via": source})
+    raised = alerts() - before
+    return Recorded(
+        rec.id, inst.id, result.total, result.band, result.prorated, result.missing, result.safety_positive, raised
+    )
+
+
+def _episode(session: Session, person_id: uuid.UUID, episode_id: uuid.UUID | None) -> uuid.UUID | None:
+    if episode_id is None:
+        return None
+    ep = session.get(Episode, episode_id)
+    if ep is None or ep.person_id != person_id:
+        raise invalid("episode_id", "is not an episode of this person")
+    return ep.id
+
+
+def enter(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    instrument_id: str,
+    answers: Mapping[str, int | None],
+    authored: datetime | None = None,
+    episode_id: uuid.UUID | None = None,
+) -> Recorded:
+    """Answers given in a session, entered by a clinician: stored as items plus total, safety rules run."""
+    inst = instrument(instrument_id)
+    when = authored or utcnow()
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+        _check(inst, answers, when)
+        ep = _episode(session, person_id, episode_id)
+        return _store(session, principal.actor, person_id, inst, answers, when, "idiograph:clinician-entry", ep)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_link(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    instrument_id: str,
+    valid_hours: int = 72,
+    episode_id: uuid.UUID | None = None,
+) -> tuple[SelfReportLink, str]:
+    """A new link and its secret token (shown once; only its hash is kept)."""
+    inst = instrument(instrument_id)
+    if not 1 <= valid_hours <= MAX_LINK_HOURS:
+        raise invalid("valid_hours", f"must be between 1 and {MAX_LINK_HOURS}")
+    token = secrets.token_urlsafe(32)
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+        now = utcnow()
+        link = SelfReportLink(
+            person_id=person_id,
+            episode_id=_episode(session, person_id, episode_id),
+            instrument=inst.id,
+            token_hash=_hash(token),
+            created_by=principal.username,
+            created_at=now,
+            expires_at=now + timedelta(hours=valid_hours),
+        )
+        session.add(link)
+        session.flush()
+        audit.append(
+            session,
+            principal.actor,
+            "create",
+            "SelfReportLink",
+            str(link.id),
+            person_id,
+            detail={"instrument": inst.id, "valid_hours": valid_hours},
+        )
+        return link, token
+
+
+def open_link(session: Session, token: str) -> tuple[SelfReportLink, Instrument]:
+    """The link's instrument, if the link is unused and in date."""
+    with transaction(session):
+        link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        raise LinkGone()
+    return link, instrument(link.instrument)
+
+
+def submit_link(session: Session, token: str, answers: Mapping[str, int | None]) -> Recorded:
+    """Store the person's answers and spend the link, atomically: a second submission is refused even
+    when two arrive at once (the conditional update lets exactly one through)."""
+    with transaction(session):
+        now = utcnow()
+        spent = session.execute(
+            update(SelfReportLink)
+            .where(
+                SelfReportLink.token_hash == _hash(token),
+                SelfReportLink.used_at.is_(None),
+                SelfReportLink.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            raise LinkGone()
+        link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
+        assert link is not None
+        inst = instrument(link.instrument)
+        _check(inst, answers, now)
+        actor = Actor(None, f"self-report:{link.id}", "person")
+        recorded = _store(session, actor, link.person_id, inst, answers, now, "idiograph:self-report", link.episode_id)
+        link.response_id = recorded.response_id
+        return recorded
+
+
+def links_for_person(session: Session, principal: Principal, person_id: uuid.UUID) -> list[SelfReportLink]:
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_READ)
+        return list(
+            session.scalars(
+                select(SelfReportLink)
+                .where(SelfReportLink.person_id == person_id)
+                .order_by(SelfReportLink.created_at.desc())
+                .limit(20)
+            )
+        )

@@ -1,0 +1,147 @@
+"""Questionnaire pages: a clinician enters answers in a session; a person fills one in from a
+single-use link on their phone, without an account."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from idiograph.errors import DomainError, InvalidInput
+from idiograph.measures import service
+from idiograph.measures.definitions import Instrument
+from idiograph.patients import service as patients
+from idiograph.security.deps import get_db, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+from idiograph.web.pages import london, render
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _answers(request: Request, inst: Instrument) -> dict[str, int | None]:
+    form = await request.form()
+    out: dict[str, int | None] = {}
+    for item in inst.items:
+        raw = str(form.get(item.code) or "").strip()
+        out[item.code] = int(raw) if raw.lstrip("-").isdigit() else None
+    return out
+
+
+@router.get("/people/{person_id}/questionnaires/{instrument_id}")
+def entry_form(
+    request: Request,
+    person_id: uuid.UUID,
+    instrument_id: str,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> HTMLResponse:
+    person = patients.get_person(db, p, person_id, via="web")
+    return render(
+        request,
+        "questionnaire.html",
+        inst=service.instrument(instrument_id),
+        action=f"/people/{person_id}/questionnaires/{instrument_id}",
+        for_person=f"{person.given_name} {person.family_name}",
+        csrf_needed=True,
+        given={},
+        error=None,
+    )
+
+
+@router.post("/people/{person_id}/questionnaires/{instrument_id}")
+async def entry_submit(
+    request: Request,
+    person_id: uuid.UUID,
+    instrument_id: str,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    inst = service.instrument(instrument_id)
+    given = await _answers(request, inst)
+    try:
+        service.enter(db, p, person_id, inst.id, given)
+    except InvalidInput as exc:
+        return render(
+            request,
+            "questionnaire.html",
+            422,
+            inst=inst,
+            action=f"/people/{person_id}/questionnaires/{inst.id}",
+            for_person=None,
+            csrf_needed=True,
+            given=given,
+            error=exc,
+        )
+    return RedirectResponse(f"/people/{person_id}#measures", 303)
+
+
+@router.post("/people/{person_id}/self-report-links")
+def create_link(
+    request: Request,
+    person_id: uuid.UUID,
+    instrument: str = Form(...),
+    valid_hours: int = Form(72),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> HTMLResponse:
+    link, token = service.create_link(db, p, person_id, instrument, valid_hours)
+    person = patients.get_person(db, p, person_id, via="web")
+    return render(
+        request,
+        "link_created.html",
+        link=link,
+        inst=service.instrument(link.instrument),
+        url=str(request.url_for("self_report_form", token=token)),
+        person_name=f"{person.given_name} {person.family_name}",
+        london=london,
+    )
+
+
+def _gone(request: Request, exc: DomainError) -> HTMLResponse:
+    return render(request, "error.html", exc.status, title=exc.title, detail=exc.detail, problems=[])
+
+
+@router.get("/r/{token}", name="self_report_form", openapi_extra={"x-public": "single-use self-report link"})
+def self_report_form(request: Request, token: str, db: Session = Depends(get_db)) -> HTMLResponse:
+    try:
+        _link, inst = service.open_link(db, token)
+    except service.LinkGone as exc:
+        return _gone(request, exc)
+    return render(
+        request,
+        "questionnaire.html",
+        inst=inst,
+        action=f"/r/{token}",
+        for_person=None,
+        csrf_needed=False,
+        given={},
+        error=None,
+        principal=None,
+    )
+
+
+@router.post("/r/{token}", openapi_extra={"x-public": "single-use self-report link"})
+async def self_report_submit(request: Request, token: str, db: Session = Depends(get_db)) -> HTMLResponse:
+    try:
+        _link, inst = service.open_link(db, token)
+        given = await _answers(request, inst)
+        recorded = service.submit_link(db, token, given)
+    except service.LinkGone as exc:
+        return _gone(request, exc)
+    except InvalidInput as exc:
+        return render(
+            request,
+            "questionnaire.html",
+            422,
+            inst=inst,
+            action=f"/r/{token}",
+            for_person=None,
+            csrf_needed=False,
+            given=given,
+            error=exc,
+            principal=None,
+        )
+    return render(request, "self_report_done.html", safety=bool(recorded.safety_positive), principal=None)
