@@ -11,7 +11,8 @@ PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiogra
 	src/idiograph/observations/units.py src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py \
 	src/idiograph/web/charts.py src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py \
 	src/idiograph/fhir/mapping_out.py src/idiograph/adaptive/grm.py src/idiograph/monitoring/recovery.py \
-	src/idiograph/synth/validate.py
+	src/idiograph/synth/validate.py src/idiograph/monitoring/reliable_change.py src/idiograph/monitoring/expected.py \
+	src/idiograph/monitoring/evaluation.py src/idiograph/monitoring/reviews.py src/idiograph/monitoring/settings.py
 
 .PHONY: run test lint setup chromium postgres clean
 

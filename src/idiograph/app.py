@@ -16,6 +16,7 @@ from idiograph.db import make_engine, make_sessionmaker
 from idiograph.fhir.api import router as fhir_router
 from idiograph.measures.api import router as measures_router
 from idiograph.monitoring.api import router as alerts_router
+from idiograph.monitoring.review_api import router as reviews_router
 from idiograph.observations.api import router as observations_router
 from idiograph.patients.api import router as patients_router
 from idiograph.problems import BodyLimit, install
@@ -40,7 +41,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     install(app)
-    routers = (security_router, patients_router, observations_router, measures_router, alerts_router, fhir_router)
+    routers = (
+        security_router,
+        patients_router,
+        observations_router,
+        measures_router,
+        alerts_router,
+        reviews_router,
+        fhir_router,
+    )
     for router in (*routers, pages_router, questionnaire_pages_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")

@@ -24,11 +24,13 @@ import_app = typer.Typer(help="Bring data in (transactional and idempotent).", n
 export_app = typer.Typer(help="Take a person's record out.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+monitoring_app = typer.Typer(help="Expected recovery and not-on-track alerts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(monitoring_app, name="monitoring")
 console = Console()
 err = Console(stderr=True)
 
@@ -406,6 +408,102 @@ def audit_verify() -> None:
             err.print(f"[red]record {p.seq}[/red] {p.kind}: {p.message}")
         raise typer.Exit(1)
     console.print(f"audit trail intact: {n} records, head {head}")
+
+
+@monitoring_app.command("fit")
+def monitoring_fit(
+    judge: bool = typer.Option(True, help="then judge the latest score of every open episode"),
+) -> None:
+    """Refit the expected-recovery models on the service's finished episodes (each becomes active)."""
+    from idiograph.db import transaction
+    from idiograph.monitoring import not_on_track
+
+    actor = Principal.system("monitoring-fit").actor
+    with _sessionmaker()() as session, _progress() as progress:
+        task = progress.add_task("fitting", total=None)
+        with transaction(session):
+            fitted = not_on_track.fit(session, actor, lambda m: progress.update(task, description=m))
+            raised = not_on_track.judge_open(session, actor) if judge and fitted else 0
+    if not fitted:
+        err.print("no model fitted: too few finished episodes with scores after intake")
+        raise typer.Exit(1)
+    table = Table(title="Expected-recovery models (now active)")
+    for col in ("instrument", "model", "finished episodes"):
+        table.add_column(col)
+    for f in fitted:
+        table.add_row(f.instrument, f.kind, f"{f.n_episodes:,}")
+    console.print(table)
+    if judge:
+        console.print(f"open episodes judged: {raised} not-on-track alert(s) raised")
+
+
+@monitoring_app.command("evaluate")
+def monitoring_evaluate(
+    data: Path | None = typer.Option(None, help="a folder written by idiograph synth (parquet or csv)"),
+    people: int = typer.Option(10000, min=100, help="without --data: generate this many people"),
+    seed: int = typer.Option(2026, help="without --data: the generator's seed"),
+    instrument: str = typer.Option("phq-9", help="phq-9 or gad-7"),
+    tail: list[float] = typer.Option([0.10], help="one-sided tail of the boundary (repeat to compare)"),
+    k: int = typer.Option(50, min=5, help="neighbours for the Lutz model"),
+    by_group: bool = typer.Option(True, help="also break down by ethnic group, sex and age band"),
+    out_format: str = typer.Option("table", "--format", help="table, markdown or json"),
+) -> None:
+    """Judge the not-on-track models on held-out episodes of a synthetic service (a fixed half of people)."""
+    import tempfile
+
+    from idiograph.monitoring import courses, report
+    from idiograph.synth import params as params_module
+    from idiograph.synth.chunks import chunks, service_tables
+    from idiograph.synth.generator import generate_service
+    from idiograph.synth.writers import write_all
+
+    if out_format not in ("table", "markdown", "json"):
+        err.print(f"--format: {out_format!r} is not table, markdown or json")
+        raise typer.Exit(2)
+    with tempfile.TemporaryDirectory() as tmp, _progress() as progress:
+        folder = data
+        if folder is None:
+            folder = Path(tmp)
+            p = params_module.load()
+            task = progress.add_task(f"generating {people:,} people (seed {seed})", total=people)
+            write_all(
+                folder,
+                "parquet",
+                service_tables(generate_service(p, people, seed)),
+                chunks(people, seed, None, 2000, 2),
+                f"urn:idiograph:synth:{seed}",
+                lambda t: progress.advance(task, t["people"].num_rows),
+            )
+        step = progress.add_task("reading episodes", total=None)
+        try:
+            eps = courses.from_synth(folder, instrument)
+            results, n_train, n_test = report.run(
+                eps, instrument, tail, k, lambda m: progress.update(step, description=m)
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    if not by_group:
+        results = [r for r in results if r.dimension == "all"]
+    source = f"{data}" if data else f"synthetic service, {people:,} people, seed {seed}"
+    title = (
+        f"Not on track on {instrument.upper()}: fitted on {n_train:,} finished episodes, "
+        f"judged on {n_test:,} held out ({source})"
+    )
+    if out_format == "json":
+        sys.stdout.write(json.dumps({"title": title, "results": [report.as_json(r) for r in results]}, indent=2) + "\n")
+        return
+    if out_format == "markdown":
+        sys.stdout.write(f"{title}\n\n| " + " | ".join(report.COLUMNS) + " |\n|" + "---|" * len(report.COLUMNS) + "\n")
+        for r in results:
+            sys.stdout.write("| " + " | ".join(report.row(r)) + " |\n")
+        return
+    table = Table(title=title)
+    for col in report.COLUMNS:
+        table.add_column(col)
+    for r in results:
+        table.add_row(*report.row(r))
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idiograph.db import Base, new_id, utcnow
@@ -34,3 +34,35 @@ class Alert(Base):
     action_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RecoveryModel(Base):
+    """A fitted expected-recovery model (curve or nearest-neighbour) for one instrument; one active per kind."""
+
+    __tablename__ = "recovery_model"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    instrument: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))  # curve | nn
+    fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fitted_by: Mapped[str] = mapped_column(String(120))
+    n_episodes: Mapped[int] = mapped_column()
+    params: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class EpisodeReview(Base):
+    """A formal review recorded for an episode at one of its scheduled weeks."""
+
+    __tablename__ = "episode_review"
+    __table_args__ = (UniqueConstraint("episode_id", "week", name="uq_review_week"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    episode_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("episode.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column()
+    completed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_by: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text)
+    baseline: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # intake and latest scores then

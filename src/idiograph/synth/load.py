@@ -19,6 +19,7 @@ from idiograph.db import bulk_insert, transaction
 from idiograph.measures.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import score
+from idiograph.monitoring import not_on_track
 from idiograph.monitoring.model import Alert
 from idiograph.observations.service import CodeBook, NewObservation, store
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
@@ -286,7 +287,9 @@ def _close_historical_alerts(
     """Safety answers older than two weeks in the demo were dealt with at the time: close them, audited."""
     cutoff = now - timedelta(days=14)
     entries = []
-    for a in session.scalars(select(Alert).where(Alert.person_id.in_(person_ids), Alert.status == "raised")):
+    for a in session.scalars(
+        select(Alert).where(Alert.person_id.in_(person_ids), Alert.kind == "safety", Alert.status == "raised")
+    ):
         if datetime.fromisoformat(str(a.detail["time"])) < cutoff:
             a.status, a.action_note = "closed", "Historical answer in the demo data: reviewed at the time."
             a.seen_by = a.acted_by = a.closed_by = principal.username
@@ -304,4 +307,9 @@ def load_demo(
     service = generate_service(shifted, people, seed)
     now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8)
     load_people(session, system, shifted, service, seed, range(people), now, progress)
+    with transaction(session):
+        # The service's own finished episodes give the expected-recovery models; open episodes are then
+        # judged once, as they would have been score by score.
+        not_on_track.fit(session, system.actor)
+        not_on_track.judge_open(session, system.actor)
     return staff

@@ -20,6 +20,15 @@ class Series:
     points: Sequence[tuple[datetime, float]]
     lower: float | None = None  # possible range, used for the axis of bounded scores
     upper: float | None = None
+    expected: Sequence[ExpectedBand] = ()
+
+
+@dataclass(frozen=True)
+class ExpectedBand:
+    """A model's expected course for this episode: (time, expected score, upper boundary) per session."""
+
+    label: str
+    points: Sequence[tuple[datetime, float, float]]
 
 
 def measure_figure(s: Series) -> dict[str, Any]:
@@ -29,25 +38,56 @@ def measure_figure(s: Series) -> dict[str, Any]:
     yaxis: dict[str, Any] = {"title": {"text": f"{s.display}{unit}"}, "zeroline": False}
     if s.kind.startswith("questionnaire") and s.lower is not None and s.upper is not None:
         yaxis["range"] = [s.lower - 0.5, s.upper + 0.5]
+    bands: list[dict[str, Any]] = []
+    for i, band in enumerate(s.expected):
+        bx = [t.astimezone(LONDON).isoformat() for t, _, _ in band.points]
+        dash = "dash" if i == 0 else "dot"
+        bands.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": bx,
+                "y": [round(e, 2) for _, e, _ in band.points],
+                "name": f"expected ({band.label})",
+                "line": {"dash": dash, "color": "#5b6776"},
+                "hovertemplate": "expected %{y:.1f}<extra></extra>",
+            }
+        )
+        bands.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": bx,
+                "y": [round(u, 2) for _, _, u in band.points],
+                "name": f"not-on-track boundary ({band.label})",
+                "line": {"dash": dash, "color": "#b3261e"},
+                "fill": "tonexty" if i == 0 else "none",
+                "fillcolor": "rgba(91,103,118,0.12)",
+                "hovertemplate": "boundary %{y:.1f}<extra></extra>",
+            }
+        )
     return {
         "id": f"chart-{s.code}",
         "title": s.display,
         "data": [
+            *bands,
             {
                 "type": "scatter",
                 "mode": "lines+markers",
                 "x": xs,
                 "y": ys,
                 "name": s.display,
+                "line": {"color": "#005eb8"},
                 "hovertemplate": "%{x|%d %b %Y %H:%M}<br>%{y}" + unit + "<extra></extra>",
-            }
+            },
         ],
         "layout": {
-            "height": 260,
+            "height": 320 if bands else 260,
             "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
             "title": {"text": f"{s.display} — {len(ys)} result{'s' if len(ys) != 1 else ''}", "font": {"size": 14}},
             "xaxis": {"type": "date"},
             "yaxis": yaxis,
-            "showlegend": False,
+            "showlegend": bool(bands),
+            "legend": {"orientation": "h", "y": -0.25, "font": {"size": 11}},
         },
     }

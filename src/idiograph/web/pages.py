@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,11 +20,13 @@ from idiograph.errors import DomainError, NotFound
 from idiograph.measures import service as measures
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring import alerts as alert_service
+from idiograph.monitoring import courses, not_on_track, review_service
+from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.progress import changes_from
 from idiograph.observations import service as observations
 from idiograph.patients import service as patients
 from idiograph.patients.access import access_basis
-from idiograph.patients.model import Person
+from idiograph.patients.model import Episode, Person
 from idiograph.reporting.summary import service_summary
 from idiograph.security import audit
 from idiograph.security.deps import csrf_token, get_db, require
@@ -32,7 +34,7 @@ from idiograph.security.model import AuditRecord
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.service import authenticate
-from idiograph.web.charts import Series, measure_figure
+from idiograph.web.charts import ExpectedBand, Series, measure_figure
 
 router = APIRouter(include_in_schema=False)
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -122,9 +124,12 @@ def caseload_page(
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> HTMLResponse:
     rows = patients.caseload(db, p, sort, desc, via="web")
+    due = review_service.for_caseload(db, p, via="web")
     return render(
         request,
         "caseload.html",
+        reviews_due=sum(1 for r in due if r.slot.status == "due"),
+        reviews_overdue=sum(1 for r in due if r.slot.status == "overdue"),
         rows=rows,
         sort=sort,
         desc=desc,
@@ -163,6 +168,7 @@ def person_page(
             items[(o.system, o.code)] = (o.effective_at, o.value)
             continue
         grouped[(o.system, o.code)].append((o.effective_at, o.value))
+    bands = _expected_bands(db, episodes)
     figures = []
     for (system, code), points in sorted(grouped.items(), key=lambda kv: kv[1][-1][0], reverse=True):
         c = codes.get(system, code)
@@ -176,6 +182,7 @@ def person_page(
                     points,
                     c.min if c else None,
                     c.max if c else None,
+                    bands.get((system, code), ()),
                 )
             )
         )
@@ -188,6 +195,7 @@ def person_page(
         changes=changes_from((o.system, o.code, o.effective_at, o.value) for o in obs),
         instruments=list(instruments().values()),
         links=measures.links_for_person(db, p, person_id),
+        reviews=review_service.for_person(db, p, person_id),
         now=utcnow(),
         person=person,
         episodes=episodes,
@@ -196,6 +204,64 @@ def person_page(
         n_obs=len(obs),
         london=london,
     )
+
+
+def _expected_bands(db: Session, episodes: list[Any]) -> dict[tuple[str, str], list[ExpectedBand]]:
+    """The expected course and boundary of the open (else the latest) episode, per modelled instrument."""
+    if not episodes:
+        return {}
+    models = not_on_track.active(db)
+    if not models:
+        return {}
+    episode = next((e for e in episodes if e.discharge_date is None), None) or max(
+        episodes, key=lambda e: e.referral_date
+    )
+    ep_row = db.get(Episode, episode.id)
+    out: dict[tuple[str, str], list[ExpectedBand]] = {}
+    rule = monitoring_settings.load().not_on_track.rule
+    order = ("nn", "curve") if rule == "nn" else ("curve", "nn")
+    for inst_id in monitoring_settings.load().not_on_track.instruments:
+        found = courses.for_episodes(db, [ep_row], inst_id) if ep_row else []
+        if not found:
+            continue
+        ep = found[0]
+        courses_by_kind = not_on_track.expected_course(models, inst_id, ep)
+        inst = instruments()[inst_id]
+        times = list(ep.times[1:])
+        bands = []
+        for kind in order:
+            course = courses_by_kind.get(kind)
+            if not course:
+                continue
+            when = times + [ep.times[-1] + timedelta(days=7 * (j + 1)) for j in range(len(course) - len(times))]
+            bands.append(
+                ExpectedBand(
+                    not_on_track.NAMES[kind], [(t, e.expected, e.upper) for t, e in zip(when, course, strict=True)]
+                )
+            )
+        out[(inst.total.system, inst.total.code)] = bands
+    return out
+
+
+@router.get("/reviews")
+def reviews_page(
+    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> HTMLResponse:
+    rows = review_service.for_caseload(db, p, ("due", "overdue"), via="web")
+    return render(request, "reviews.html", rows=rows)
+
+
+@router.post("/episodes/{episode_id}/reviews")
+def record_review(
+    request: Request,
+    episode_id: uuid.UUID,
+    week: int = Form(...),
+    note: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    review = review_service.record(db, p, episode_id, week, note)
+    return RedirectResponse(f"/people/{review.person_id}#reviews", 303)
 
 
 @router.post("/alerts/{alert_id}/seen")

@@ -1,0 +1,204 @@
+"""Courses of treatment for the expected-recovery models: from a synthetic service's files (evaluation,
+for data teams) or from the database (fitting on the service's own completed episodes)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idiograph.measures.definitions import instruments
+from idiograph.monitoring.evaluation import HeldOut
+from idiograph.monitoring.expected import Course
+from idiograph.observations.model import Observation
+from idiograph.patients.demographics import age_band, age_on, ethnic_group
+from idiograph.patients.model import Episode, Person
+
+OTHER = {"phq-9": "gad-7", "gad-7": "phq-9"}  # the second intake variable for the neighbour model
+
+
+@dataclass(frozen=True)
+class EpisodeScores:
+    episode_id: str
+    person_id: str
+    referral: date
+    discharge: date | None
+    times: tuple[datetime, ...]
+    scores: tuple[float, ...]
+    other_intake: float | None
+    age: int | None
+    groups: dict[str, str]
+
+    def features(self) -> tuple[float, ...]:
+        """(intake score, intake on the other measure, age) — empty when one is missing."""
+        if not self.scores or self.other_intake is None or self.age is None:
+            return ()
+        return (self.scores[0], self.other_intake, float(self.age))
+
+    def course(self) -> Course:
+        return Course(self.scores, self.features())
+
+    def held_out(self) -> HeldOut:
+        t0 = self.times[0]
+        days = tuple((t - t0).total_seconds() / 86400 for t in self.times)
+        return HeldOut(self.scores, days, self.features(), self.groups)
+
+
+def _table(folder: Path, name: str) -> pa.Table:
+    parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+    if parquet.exists():
+        return pq.read_table(parquet)
+    if csv.exists():
+        return pacsv.read_csv(csv)
+    raise FileNotFoundError(f"{folder} has no {name}.parquet or {name}.csv (write it with idiograph synth)")
+
+
+def from_synth(folder: Path, instrument: str = "phq-9") -> list[EpisodeScores]:
+    """Finished episodes of a synthetic service written by ``idiograph synth`` (parquet or csv), with
+    their in-treatment scores (authored on or before discharge) in time order."""
+    if instrument not in OTHER:
+        raise ValueError(f"instrument must be one of {', '.join(OTHER)}")
+    people = {
+        r["person_id"]: r
+        for r in _table(folder, "people").select(["person_id", "birth_date", "sex", "ethnicity"]).to_pylist()
+    }
+    episodes = {
+        r["episode_id"]: r
+        for r in _table(folder, "episodes")
+        .select(["episode_id", "person_id", "referral_date", "discharge_date"])
+        .to_pylist()
+        if r["discharge_date"] is not None
+    }
+    series: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    responses = _table(folder, "responses").select(["episode_id", "instrument", "authored", "total"])
+    for r in responses.to_pylist():
+        ep = episodes.get(r["episode_id"])
+        if ep is None or r["total"] is None or r["instrument"] not in (instrument, OTHER[instrument]):
+            continue
+        if r["authored"].date() <= _as_date(ep["discharge_date"]):
+            series[(r["episode_id"], r["instrument"])].append((r["authored"], float(r["total"])))
+    out = []
+    for eid, ep in episodes.items():
+        pts = sorted(series.get((eid, instrument), []))
+        if not pts:
+            continue
+        other = sorted(series.get((eid, OTHER[instrument]), []))
+        person = people[ep["person_id"]]
+        referral = _as_date(ep["referral_date"])
+        born = _as_date(person["birth_date"]) if person["birth_date"] else None
+        out.append(
+            EpisodeScores(
+                eid,
+                ep["person_id"],
+                referral,
+                _as_date(ep["discharge_date"]),
+                tuple(t for t, _ in pts),
+                tuple(v for _, v in pts),
+                other[0][1] if other else None,
+                age_on(born, referral) if born else None,
+                {
+                    "ethnic group": ethnic_group(person["ethnicity"]),
+                    "sex": person["sex"],
+                    "age band": age_band(born, referral),
+                },
+            )
+        )
+    return out
+
+
+def _as_date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def held_out_half(episode: EpisodeScores, salt: str = "idiograph-eval") -> bool:
+    """A fixed split by person (never by episode, so nobody is on both sides)."""
+    return hashlib.sha256(f"{salt}:{episode.person_id}".encode()).digest()[0] % 2 == 1
+
+
+def from_db(session: Session, instrument: str = "phq-9", finished_only: bool = True) -> list[EpisodeScores]:
+    """Episodes in the database with their scores between referral and discharge (or now), in time order.
+    Scores count for an episode when they were given from its referral date to its discharge date."""
+    inst, other = instruments()[instrument], instruments()[OTHER[instrument]]
+    q = select(Episode)
+    if finished_only:
+        q = q.where(Episode.discharge_date.is_not(None))
+    return _with_scores(
+        session, list(session.scalars(q)), (inst.total.system, inst.total.code), (other.total.system, other.total.code)
+    )
+
+
+def for_episodes(session: Session, episodes: Iterable[Episode], instrument: str = "phq-9") -> list[EpisodeScores]:
+    inst, other = instruments()[instrument], instruments()[OTHER[instrument]]
+    return _with_scores(
+        session, list(episodes), (inst.total.system, inst.total.code), (other.total.system, other.total.code)
+    )
+
+
+def _with_scores(
+    session: Session, episodes: list[Episode], code: tuple[str, str], other: tuple[str, str]
+) -> list[EpisodeScores]:
+    if not episodes:
+        return []
+    by_person: dict[uuid.UUID, list[Episode]] = defaultdict(list)
+    for ep in episodes:
+        by_person[ep.person_id].append(ep)
+    people = {p.id: p for p in _chunked(session, Person, Person.id, list(by_person))}
+    points: dict[tuple[uuid.UUID, tuple[str, str]], list[tuple[datetime, float]]] = defaultdict(list)
+    ids = list(by_person)
+    for start in range(0, len(ids), 500):
+        q = select(
+            Observation.person_id, Observation.system, Observation.code, Observation.effective_at, Observation.value
+        ).where(
+            Observation.person_id.in_(ids[start : start + 500]),
+            Observation.code.in_([code[1], other[1]]),
+        )
+        for pid, system, c, t, v in session.execute(q):
+            if (system, c) in (code, other):
+                points[(pid, (system, c))].append((t, v))
+    out = []
+    for pid, eps in by_person.items():
+        person = people.get(pid)
+        own = sorted(points.get((pid, code), []))
+        oth = sorted(points.get((pid, other), []))
+        for ep in eps:
+            end = ep.discharge_date or date.max
+            pts = [(t, v) for t, v in own if ep.referral_date <= t.date() <= end]
+            if not pts:
+                continue
+            o = [v for t, v in oth if ep.referral_date <= t.date() <= end]
+            born = person.birth_date if person else None
+            out.append(
+                EpisodeScores(
+                    str(ep.id),
+                    str(pid),
+                    ep.referral_date,
+                    ep.discharge_date,
+                    tuple(t for t, _ in pts),
+                    tuple(v for _, v in pts),
+                    o[0] if o else None,
+                    age_on(born, ep.referral_date) if born else None,
+                    {},
+                )
+            )
+    return out
+
+
+def _chunked(session: Session, model: type, column: object, ids: list[uuid.UUID]) -> list[Person]:
+    found: list[Person] = []
+    for start in range(0, len(ids), 500):
+        found += list(session.scalars(select(model).where(column.in_(ids[start : start + 500]))))  # type: ignore[attr-defined]
+    return found

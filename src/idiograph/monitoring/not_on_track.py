@@ -1,0 +1,265 @@
+"""Fitting the expected-recovery models on the service's own finished episodes, and judging each new
+score of an open episode against them: a score above the boundary raises a not-on-track alert with the
+numbers behind it (CLINICAL.md §5)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from idiograph.db import bulk_insert, utcnow
+from idiograph.measures.definitions import instruments
+from idiograph.monitoring import courses
+from idiograph.monitoring import settings as monitoring_settings
+from idiograph.monitoring.expected import CurveModel, Expectation, Judgement, NeighbourModel
+from idiograph.monitoring.lifecycle import OPEN
+from idiograph.monitoring.model import Alert, RecoveryModel
+from idiograph.observations import service as observations
+from idiograph.patients.model import Episode
+from idiograph.security import audit
+from idiograph.security.audit import Actor
+
+Model = CurveModel | NeighbourModel
+_CACHE: dict[uuid.UUID, Model] = {}
+
+
+@dataclass(frozen=True)
+class Fitted:
+    instrument: str
+    kind: str
+    n_episodes: int
+    model_id: uuid.UUID
+
+
+def fit(session: Session, actor: Actor, progress: Callable[[str], None] | None = None) -> list[Fitted]:
+    """Fit both models for every configured instrument on finished episodes; the new ones become active.
+    An instrument without enough finished episodes keeps its previous models (reported, not fatal)."""
+    cfg = monitoring_settings.load().not_on_track
+    out = []
+    for inst in cfg.instruments:
+        if progress:
+            progress(f"reading finished episodes for {inst}")
+        eps = courses.from_db(session, inst)
+        train = [e.course() for e in eps]
+        fitted: list[tuple[str, int, dict[str, object], bytes | None]] = []
+        try:
+            curve = CurveModel.fit(train, cfg.tail)
+            fitted.append(("curve", curve.n_episodes, curve.to_params(), None))
+            nn = NeighbourModel.fit(train, cfg.neighbours, cfg.tail)
+            fitted.append(("nn", nn.n_episodes, {"k": nn.k, "tail": nn.tail}, nn.to_bytes()))
+        except ValueError as exc:
+            if progress:
+                progress(f"{inst}: {exc}")
+        for kind, n, params, blob in fitted:
+            session.execute(
+                update(RecoveryModel)
+                .where(RecoveryModel.instrument == inst, RecoveryModel.kind == kind)
+                .values(active=False)
+            )
+            rec = RecoveryModel(
+                instrument=inst, kind=kind, fitted_by=actor.username, n_episodes=n, params=params, blob=blob
+            )
+            session.add(rec)
+            session.flush()
+            audit.append(
+                session,
+                actor,
+                "fit",
+                "RecoveryModel",
+                str(rec.id),
+                None,
+                detail={"instrument": inst, "kind": kind, "episodes": n},
+            )
+            out.append(Fitted(inst, kind, n, rec.id))
+    return out
+
+
+def active(session: Session) -> dict[tuple[str, str], Model]:
+    """(instrument, kind) -> the active fitted model, loaded once per process per model."""
+    found: dict[tuple[str, str], Model] = {}
+    for rec in session.scalars(select(RecoveryModel).where(RecoveryModel.active.is_(True))):
+        model = _CACHE.get(rec.id)
+        if model is None:
+            model = (
+                NeighbourModel.from_bytes(rec.blob)
+                if rec.kind == "nn" and rec.blob
+                else CurveModel.from_params(rec.params)
+            )
+            _CACHE[rec.id] = model
+        found[(rec.instrument, rec.kind)] = model
+    return found
+
+
+@dataclass(frozen=True)
+class Verdict:
+    instrument: str
+    episode: courses.EpisodeScores
+    judgements: dict[str, Judgement]  # kind -> judgement of the latest score
+    off_track: bool
+
+
+def decide(rule: str, judgements: dict[str, Judgement]) -> bool:
+    flags = [j.off_track for j in judgements.values()]
+    if not flags:
+        return False
+    if rule == "either":
+        return any(flags)
+    if rule == "both":
+        return len(flags) == 2 and all(flags)
+    # A rule naming one model falls back to the other when it cannot judge (the neighbour model needs
+    # intake GAD-7/PHQ-9 and age): a person missing an intake variable is still watched.
+    j = judgements.get(rule) or judgements.get("curve" if rule == "nn" else "nn")
+    return bool(j and j.off_track)
+
+
+def judge(models: dict[tuple[str, str], Model], instrument: str, ep: courses.EpisodeScores) -> Verdict:
+    rule = monitoring_settings.load().not_on_track.rule
+    judgements = {}
+    for kind in ("curve", "nn"):
+        m = models.get((instrument, kind))
+        if m is None or (kind == "nn" and not ep.features()):
+            continue
+        j = m.judge(ep.scores, ep.features())
+        if j is not None:
+            judgements[kind] = j
+    return Verdict(instrument, ep, judgements, decide(rule, judgements))
+
+
+def expected_course(
+    models: dict[tuple[str, str], Model], instrument: str, ep: courses.EpisodeScores, ahead: int = 4
+) -> dict[str, list[Expectation]]:
+    """Each model's expected course and boundary for sessions 2..(scores so far + ahead)."""
+    out = {}
+    for kind in ("curve", "nn"):
+        m = models.get((instrument, kind))
+        if m is None or (kind == "nn" and not ep.features()):
+            continue
+        out[kind] = m.course(ep.scores, ep.features(), len(ep.scores) + ahead)
+    return out
+
+
+NAMES = {"curve": "expected-recovery curve (Finch/Lambert)", "nn": "nearest-neighbour course (Lutz)"}
+
+
+def reasons(v: Verdict) -> str:
+    inst = instruments()[v.instrument]
+    parts = []
+    for kind, j in v.judgements.items():
+        verb = "above" if j.off_track else "within"
+        parts.append(f"{NAMES[kind]}: expected {j.expected:.1f}, boundary {j.upper:.1f} ({verb})")
+    return (
+        f"{inst.id.upper()} {v.episode.scores[-1]:g} at session {len(v.episode.scores)} "
+        f"(intake {v.episode.scores[0]:g}); " + "; ".join(parts)
+    )
+
+
+def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.StoredRow]) -> None:
+    """The store hook: judge the open episodes of everyone who just got a score on a modelled instrument."""
+    cfg = monitoring_settings.load().not_on_track
+    totals = {(instruments()[i].total.system, instruments()[i].total.code): i for i in cfg.instruments}
+    touched: dict[str, set[uuid.UUID]] = {}
+    for r in rows:
+        inst = totals.get((r.system, r.code))
+        if inst is not None:
+            touched.setdefault(inst, set()).add(r.person_id)
+    if not touched:
+        return
+    models = active(session)
+    if not models:
+        return
+    for inst, people in touched.items():
+        if not any(k[0] == inst for k in models):
+            continue
+        eps = _open_episodes(session, people)
+        judge_episodes(session, actor, models, inst, courses.for_episodes(session, eps, inst))
+
+
+def _open_episodes(session: Session, people: set[uuid.UUID]) -> list[Episode]:
+    ids = sorted(people)
+    found: list[Episode] = []
+    for start in range(0, len(ids), 500):
+        found += list(
+            session.scalars(
+                select(Episode).where(Episode.person_id.in_(ids[start : start + 500]), Episode.discharge_date.is_(None))
+            )
+        )
+    return found
+
+
+def judge_episodes(
+    session: Session,
+    actor: Actor,
+    models: dict[tuple[str, str], Model],
+    instrument: str,
+    episodes: Sequence[courses.EpisodeScores],
+) -> int:
+    """Raise one not-on-track alert per episode and instrument while one is open; returns how many."""
+    verdicts = [v for v in (judge(models, instrument, e) for e in episodes) if v.off_track]
+    if not verdicts:
+        return 0
+    keys = {f"{v.episode.episode_id}|{instrument}" for v in verdicts}
+    open_for = set()
+    for key in session.scalars(select(Alert.source_key).where(Alert.kind == "not-on-track", Alert.status.in_(OPEN))):
+        prefix = key.rsplit("|", 1)[0]
+        if prefix in keys:
+            open_for.add(prefix)
+    rows, entries = [], []
+    for v in verdicts:
+        prefix = f"{v.episode.episode_id}|{instrument}"
+        source_key = f"{prefix}|s{len(v.episode.scores)}"
+        if prefix in open_for or session.scalar(
+            select(Alert.id).where(Alert.kind == "not-on-track", Alert.source_key == source_key)
+        ):
+            continue
+        open_for.add(prefix)
+        alert_id = uuid.uuid4()
+        person_id = uuid.UUID(v.episode.person_id)
+        rows.append(
+            {
+                "id": alert_id,
+                "person_id": person_id,
+                "kind": "not-on-track",
+                "status": "raised",
+                "title": f"Not on track on {instrument.upper()}: review the plan",
+                "reason": reasons(v),
+                "detail": {
+                    "episode_id": v.episode.episode_id,
+                    "instrument": instrument,
+                    "session": len(v.episode.scores),
+                    "scores": list(v.episode.scores),
+                    "judgements": {k: {"expected": j.expected, "upper": j.upper} for k, j in v.judgements.items()},
+                },
+                "source_key": source_key,
+                "raised_at": utcnow(),
+                "seen_by": None,
+                "seen_at": None,
+                "acted_by": None,
+                "acted_at": None,
+                "action_note": None,
+                "closed_by": None,
+                "closed_at": None,
+            }
+        )
+        entries.append(audit.Entry("raise", "Alert", str(alert_id), person_id, None, {"kind": "not-on-track"}))
+    bulk_insert(session, Alert.__table__, rows)
+    audit.append_many(session, actor, entries)
+    return len(rows)
+
+
+def judge_open(session: Session, actor: Actor) -> int:
+    """Judge the latest score of every open episode (after a refit, or after a bulk load)."""
+    models = active(session)
+    raised = 0
+    for inst in monitoring_settings.load().not_on_track.instruments:
+        if not any(k[0] == inst for k in models):
+            continue
+        eps = list(session.scalars(select(Episode).where(Episode.discharge_date.is_(None))))
+        raised += judge_episodes(session, actor, models, inst, courses.for_episodes(session, eps, inst))
+    return raised
+
+
+observations.on_stored(raise_alerts)

@@ -1,0 +1,79 @@
+"""The measurement-based-care settings file (``monitoring.yaml``), validated when loaded (pure)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from idiograph.measures.definitions import instruments
+
+
+class _Cfg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NotOnTrack(_Cfg):
+    instruments: tuple[str, ...]
+    rule: Literal["curve", "nn", "either", "both"]
+    tail: float = Field(gt=0, lt=0.5)
+    neighbours: int = Field(ge=5, le=1000)
+
+    @field_validator("instruments")
+    @classmethod
+    def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for i in v:
+            if i not in ("phq-9", "gad-7"):
+                raise ValueError(f"{i!r}: expected-recovery models exist for phq-9 and gad-7")
+        return v
+
+
+def _weeks(v: tuple[int, ...]) -> tuple[int, ...]:
+    if not v or list(v) != sorted(set(v)) or v[0] < 1:
+        raise ValueError("review weeks must be distinct, increasing and at least 1")
+    return v
+
+
+class Reviews(_Cfg):
+    default_weeks: tuple[int, ...]
+    due_before_days: int = Field(ge=0, le=28)
+    overdue_after_days: int = Field(ge=0, le=56)
+    pathways: dict[str, tuple[int, ...]] = {}
+
+    @field_validator("default_weeks")
+    @classmethod
+    def _default(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        return _weeks(v)
+
+    @field_validator("pathways")
+    @classmethod
+    def _per_pathway(cls, v: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+        return {k: _weeks(w) for k, w in v.items()}
+
+    def weeks_for(self, pathway: str) -> tuple[int, ...]:
+        return self.pathways.get(pathway, self.default_weeks)
+
+
+class MonitoringSettings(_Cfg):
+    not_on_track: NotOnTrack
+    reviews: Reviews
+
+
+DEFAULT = Path(__file__).with_name("monitoring.yaml")
+
+
+def parse(text: str) -> MonitoringSettings:
+    return MonitoringSettings.model_validate(yaml.safe_load(text))
+
+
+@lru_cache(maxsize=1)
+def load() -> MonitoringSettings:
+    """The shipped file, or the one named by IDIOGRAPH_MONITORING_SETTINGS (a service's own pathways)."""
+    path = Path(os.environ.get("IDIOGRAPH_MONITORING_SETTINGS") or DEFAULT)
+    s = parse(path.read_text(encoding="utf-8"))
+    assert set(s.not_on_track.instruments) <= set(instruments())
+    return s
