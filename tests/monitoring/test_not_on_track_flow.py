@@ -121,3 +121,15 @@ def test_reviews_are_due_then_recorded_once(client, db, make_staff) -> None:  # 
         db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.resource_type == "EpisodeReview"))
         == 1
     )
+
+
+def test_reading_a_persons_reviews_is_audited(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    person = client.post(
+        "/api/v1/people", json={"given_name": "Ada", "family_name": "Lovelace", "sex": "female"}, headers=clin.auth
+    ).json()
+    assert client.get(f"/api/v1/people/{person['id']}/reviews", headers=clin.auth).json() == []
+    reads = db.scalars(
+        select(AuditRecord.person_id).where(AuditRecord.resource_type == "Review", AuditRecord.action == "read")
+    ).all()
+    assert [str(r) for r in reads] == [person["id"]]

@@ -134,7 +134,9 @@ def for_person(session: Session, principal: Principal, person_id: uuid.UUID) -> 
         eps = list(
             session.scalars(select(Episode).where(Episode.person_id == person_id, Episode.discharge_date.is_(None)))
         )
-        return _episode_rows(session, eps, utcnow().date())
+        rows = _episode_rows(session, eps, utcnow().date())
+        audit.append(session, principal.actor, "read", "Review", None, person_id, detail={"count": len(rows)})
+        return rows
 
 
 def record(session: Session, principal: Principal, episode_id: uuid.UUID, week: int, note: str) -> EpisodeReview:
