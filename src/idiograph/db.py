@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Dialect, Engine, Table, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -109,3 +109,12 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(cols))
     data = [tuple(f(r[c.name]) if f else r[c.name] for c, f in zip(cols, convert, strict=True)) for r in rows]
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', data)
+
+
+T = TypeVar("T")
+
+
+def chunked(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Consecutive slices of ``items``: keeps ``IN (...)`` lists within every backend's parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

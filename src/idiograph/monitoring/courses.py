@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idiograph.db import chunked
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring.evaluation import HeldOut
 from idiograph.monitoring.expected import Course
@@ -132,16 +133,14 @@ def held_out_half(episode: EpisodeScores, salt: str = "idiograph-eval") -> bool:
 def from_db(session: Session, instrument: str = "phq-9", finished_only: bool = True) -> list[EpisodeScores]:
     """Episodes in the database with their scores between referral and discharge (or now), in time order.
     Scores count for an episode when they were given from its referral date to its discharge date."""
-    inst, other = instruments()[instrument], instruments()[OTHER[instrument]]
     q = select(Episode)
     if finished_only:
         q = q.where(Episode.discharge_date.is_not(None))
-    return _with_scores(
-        session, list(session.scalars(q)), (inst.total.system, inst.total.code), (other.total.system, other.total.code)
-    )
+    return for_episodes(session, session.scalars(q), instrument)
 
 
 def for_episodes(session: Session, episodes: Iterable[Episode], instrument: str = "phq-9") -> list[EpisodeScores]:
+    """The given episodes with their scores on ``instrument`` (and the other measure's intake)."""
     inst, other = instruments()[instrument], instruments()[OTHER[instrument]]
     return _with_scores(
         session, list(episodes), (inst.total.system, inst.total.code), (other.total.system, other.total.code)
@@ -156,16 +155,13 @@ def _with_scores(
     by_person: dict[uuid.UUID, list[Episode]] = defaultdict(list)
     for ep in episodes:
         by_person[ep.person_id].append(ep)
-    people = {p.id: p for p in _chunked(session, Person, Person.id, list(by_person))}
+    people: dict[uuid.UUID, Person] = {}
     points: dict[tuple[uuid.UUID, tuple[str, str]], list[tuple[datetime, float]]] = defaultdict(list)
-    ids = list(by_person)
-    for start in range(0, len(ids), 500):
+    for ids in chunked(list(by_person)):
+        people |= {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
         q = select(
             Observation.person_id, Observation.system, Observation.code, Observation.effective_at, Observation.value
-        ).where(
-            Observation.person_id.in_(ids[start : start + 500]),
-            Observation.code.in_([code[1], other[1]]),
-        )
+        ).where(Observation.person_id.in_(ids), Observation.code.in_([code[1], other[1]]))
         for pid, system, c, t, v in session.execute(q):
             if (system, c) in (code, other):
                 points[(pid, (system, c))].append((t, v))
@@ -195,10 +191,3 @@ def _with_scores(
                 )
             )
     return out
-
-
-def _chunked(session: Session, model: type, column: object, ids: list[uuid.UUID]) -> list[Person]:
-    found: list[Person] = []
-    for start in range(0, len(ids), 500):
-        found += list(session.scalars(select(model).where(column.in_(ids[start : start + 500]))))  # type: ignore[attr-defined]
-    return found

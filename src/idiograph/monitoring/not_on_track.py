@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idiograph.db import bulk_insert, utcnow
+from idiograph.db import bulk_insert, chunked, utcnow
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring import courses
 from idiograph.monitoring import settings as monitoring_settings
@@ -142,6 +143,37 @@ def expected_course(
     return out
 
 
+Band = tuple[str, list[tuple[datetime, float, float]]]  # (model name, [(time, expected, boundary)])
+
+
+def episode_bands(session: Session, episode: Episode, ahead: int = 4) -> dict[tuple[str, str], list[Band]]:
+    """For each modelled instrument, each active model's expected course and boundary for this episode:
+    at the times of its scores after intake, then weekly for ``ahead`` sessions; the rule's model first."""
+    models = active(session)
+    if not models:
+        return {}
+    cfg = monitoring_settings.load().not_on_track
+    order = ("nn", "curve") if cfg.rule == "nn" else ("curve", "nn")
+    out: dict[tuple[str, str], list[Band]] = {}
+    for inst_id in cfg.instruments:
+        found = courses.for_episodes(session, [episode], inst_id)
+        if not found:
+            continue
+        ep = found[0]
+        by_kind = expected_course(models, inst_id, ep, ahead)
+        times = list(ep.times[1:])
+        bands = []
+        for kind in order:
+            course = by_kind.get(kind)
+            if not course:
+                continue
+            when = times + [ep.times[-1] + timedelta(weeks=j + 1) for j in range(len(course) - len(times))]
+            bands.append((NAMES[kind], [(t, e.expected, e.upper) for t, e in zip(when, course, strict=True)]))
+        inst = instruments()[inst_id]
+        out[(inst.total.system, inst.total.code)] = bands
+    return out
+
+
 NAMES = {"curve": "expected-recovery curve (Finch/Lambert)", "nn": "nearest-neighbour course (Lutz)"}
 
 
@@ -179,14 +211,9 @@ def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.Sto
 
 
 def _open_episodes(session: Session, people: set[uuid.UUID]) -> list[Episode]:
-    ids = sorted(people)
     found: list[Episode] = []
-    for start in range(0, len(ids), 500):
-        found += list(
-            session.scalars(
-                select(Episode).where(Episode.person_id.in_(ids[start : start + 500]), Episode.discharge_date.is_(None))
-            )
-        )
+    for ids in chunked(sorted(people)):
+        found += session.scalars(select(Episode).where(Episode.person_id.in_(ids), Episode.discharge_date.is_(None)))
     return found
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from idiograph.errors import invalid
 from idiograph.monitoring import review_service
 from idiograph.schema_base import Strict
 from idiograph.security.deps import get_db, require
@@ -80,8 +81,6 @@ def reviews(
     """Reviews on your teams' caseloads by status (upcoming, due, overdue, done), overdue first."""
     bad = [s for s in status if s not in ("upcoming", "due", "overdue", "done")]
     if bad:
-        from idiograph.errors import invalid
-
         raise invalid("status", f"{bad[0]!r} is not upcoming, due, overdue or done")
     return [due_out(r) for r in review_service.for_caseload(db, p, tuple(status))]
 

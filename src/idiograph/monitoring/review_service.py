@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction, utcnow
+from idiograph.db import chunked, transaction, utcnow
 from idiograph.errors import Conflict, NotFound, invalid
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring import settings as monitoring_settings
@@ -59,8 +59,7 @@ def _episode_rows(session: Session, episodes: list[Episode], today: date) -> lis
     people_ids = sorted({e.person_id for e in episodes})
     points: dict[uuid.UUID, list[tuple[datetime, str, float]]] = defaultdict(list)
     names: dict[uuid.UUID, str] = {}
-    for start in range(0, len(people_ids), 500):
-        chunk = people_ids[start : start + 500]
+    for chunk in chunked(people_ids):
         q = select(
             Observation.person_id, Observation.system, Observation.code, Observation.effective_at, Observation.value
         )
@@ -72,12 +71,9 @@ def _episode_rows(session: Session, episodes: list[Episode], today: date) -> lis
         for p in session.scalars(select(Person).where(Person.id.in_(chunk))):
             names[p.id] = f"{p.family_name.upper()}, {p.given_name}"
     done: dict[uuid.UUID, set[int]] = defaultdict(set)
-    ep_ids = [e.id for e in episodes]
-    for start in range(0, len(ep_ids), 500):
+    for ep_ids in chunked([e.id for e in episodes]):
         for eid, week in session.execute(
-            select(EpisodeReview.episode_id, EpisodeReview.week).where(
-                EpisodeReview.episode_id.in_(ep_ids[start : start + 500])
-            )
+            select(EpisodeReview.episode_id, EpisodeReview.week).where(EpisodeReview.episode_id.in_(ep_ids))
         ):
             done[eid].add(week)
     rows = []

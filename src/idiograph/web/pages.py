@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import plotly
@@ -20,8 +20,7 @@ from idiograph.errors import DomainError, NotFound
 from idiograph.measures import service as measures
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring import alerts as alert_service
-from idiograph.monitoring import courses, not_on_track, review_service
-from idiograph.monitoring import settings as monitoring_settings
+from idiograph.monitoring import not_on_track, review_service
 from idiograph.monitoring.progress import changes_from
 from idiograph.observations import service as observations
 from idiograph.patients import service as patients
@@ -206,41 +205,17 @@ def person_page(
     )
 
 
-def _expected_bands(db: Session, episodes: list[Any]) -> dict[tuple[str, str], list[ExpectedBand]]:
+def _expected_bands(db: Session, episodes: list[Episode]) -> dict[tuple[str, str], list[ExpectedBand]]:
     """The expected course and boundary of the open (else the latest) episode, per modelled instrument."""
     if not episodes:
-        return {}
-    models = not_on_track.active(db)
-    if not models:
         return {}
     episode = next((e for e in episodes if e.discharge_date is None), None) or max(
         episodes, key=lambda e: e.referral_date
     )
-    ep_row = db.get(Episode, episode.id)
-    out: dict[tuple[str, str], list[ExpectedBand]] = {}
-    rule = monitoring_settings.load().not_on_track.rule
-    order = ("nn", "curve") if rule == "nn" else ("curve", "nn")
-    for inst_id in monitoring_settings.load().not_on_track.instruments:
-        found = courses.for_episodes(db, [ep_row], inst_id) if ep_row else []
-        if not found:
-            continue
-        ep = found[0]
-        courses_by_kind = not_on_track.expected_course(models, inst_id, ep)
-        inst = instruments()[inst_id]
-        times = list(ep.times[1:])
-        bands = []
-        for kind in order:
-            course = courses_by_kind.get(kind)
-            if not course:
-                continue
-            when = times + [ep.times[-1] + timedelta(days=7 * (j + 1)) for j in range(len(course) - len(times))]
-            bands.append(
-                ExpectedBand(
-                    not_on_track.NAMES[kind], [(t, e.expected, e.upper) for t, e in zip(when, course, strict=True)]
-                )
-            )
-        out[(inst.total.system, inst.total.code)] = bands
-    return out
+    return {
+        code: [ExpectedBand(label, points) for label, points in bands]
+        for code, bands in not_on_track.episode_bands(db, episode).items()
+    }
 
 
 @router.get("/reviews")
@@ -264,37 +239,20 @@ def record_review(
     return RedirectResponse(f"/people/{review.person_id}#reviews", 303)
 
 
-@router.post("/alerts/{alert_id}/seen")
-def see_alert(
-    request: Request,
-    alert_id: uuid.UUID,
-    db: Session = Depends(get_db),
-    p: Principal = Depends(require(Permission.PERSON_WRITE)),
-) -> Response:
-    alert = alert_service.move(db, p, alert_id, "seen")
-    return RedirectResponse(f"/people/{alert.person_id}#alerts", 303)
+ALERT_STEPS = {"seen": "seen", "act": "acted", "close": "closed"}
 
 
-@router.post("/alerts/{alert_id}/act")
-def act_on_alert(
+@router.post("/alerts/{alert_id}/{step}")
+def move_alert(
     request: Request,
     alert_id: uuid.UUID,
+    step: Literal["seen", "act", "close"],
     note: str = Form(""),
     db: Session = Depends(get_db),
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
-    alert = alert_service.move(db, p, alert_id, "acted", note)
-    return RedirectResponse(f"/people/{alert.person_id}#alerts", 303)
-
-
-@router.post("/alerts/{alert_id}/close")
-def close_alert(
-    request: Request,
-    alert_id: uuid.UUID,
-    db: Session = Depends(get_db),
-    p: Principal = Depends(require(Permission.PERSON_WRITE)),
-) -> Response:
-    alert = alert_service.move(db, p, alert_id, "closed")
+    """The alert lifecycle from the person's page: seen, acted on (with what was done), closed."""
+    alert = alert_service.move(db, p, alert_id, ALERT_STEPS[step], note if step == "act" else None)
     return RedirectResponse(f"/people/{alert.person_id}#alerts", 303)
 
 
