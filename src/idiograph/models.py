@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic and tests read it)."""
 
+from idiograph.baselines import model as _baselines  # noqa: F401
 from idiograph.db import Base
 from idiograph.measures import model as _measures  # noqa: F401
 from idiograph.monitoring import model as _monitoring  # noqa: F401

@@ -22,6 +22,7 @@ class CodeDef:
     kind: str
     min: float | None = None
     max: float | None = None
+    scale: str = "linear"  # "log" for skewed analytes: baselines are modelled on ln(value)
 
     def range_problem(self, value: float) -> str | None:
         if self.min is not None and value < self.min:

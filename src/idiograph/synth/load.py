@@ -15,6 +15,7 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from idiograph.baselines import service as baseline_service
 from idiograph.db import bulk_insert, transaction
 from idiograph.measures.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
@@ -312,4 +313,6 @@ def load_demo(
         # judged once, as they would have been score by score.
         not_on_track.fit(session, system.actor)
         not_on_track.judge_open(session, system.actor)
+        # Personal baselines: priors from the service's own results, then each person's latest result judged.
+        baseline_service.fit_priors(session, system.actor, today, raise_latest=True)
     return staff

@@ -1,0 +1,598 @@
+"""Use cases for personal baselines: fit population priors, keep each person's state, judge each new result.
+
+Statistics live in the pure modules (normal_normal, biological_variation, change_detection, relapse);
+this module loads, calls them, stores and audits.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from idiograph.baselines import settings as baseline_settings
+from idiograph.baselines.intervals import Interval, Scale, to_model
+from idiograph.baselines.model import BaselinePrior, BaselineState
+from idiograph.baselines.normal_normal import PersonSums, Prior, estimate_prior, interval_from_sums
+from idiograph.db import bulk_insert, chunked, new_id, utcnow
+from idiograph.measures.definitions import Instrument, instruments
+from idiograph.monitoring import change_detection, relapse
+from idiograph.monitoring.model import Alert
+from idiograph.monitoring.reliable_change import standard_error
+from idiograph.observations.catalogue import CodeDef
+from idiograph.observations.model import Observation
+from idiograph.observations.service import CodeBook, StoredRow, on_stored
+from idiograph.patients.demographics import age_band
+from idiograph.patients.model import Episode, Person, Team
+from idiograph.security import audit
+from idiograph.security.audit import Actor
+
+MODELLED = ("lab", "vital", "device", "questionnaire-total")
+EVERYONE = ("", "")
+Key = tuple[str, str]  # (system, code)
+
+
+def modelled_codes(codes: CodeBook) -> dict[Key, CodeDef]:
+    return {(c.system, c.code): c for c in codes.all() if c.kind in MODELLED}
+
+
+def _scale(c: CodeDef) -> Scale:
+    return "log" if c.scale == "log" else "linear"
+
+
+def _bounds(c: CodeDef) -> tuple[float | None, float | None]:
+    return (c.min, c.max)
+
+
+def usable(value: float, scale: Scale) -> bool:
+    """A zero or negative result cannot be modelled on the log scale; it is left out, not failed."""
+    return scale == "linear" or value > 0
+
+
+# -- population priors ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitReport:
+    priors: int
+    measures: int
+    states: int
+    skipped: dict[str, str]
+
+
+def _stratum(sex: str, birth: date | None, on: date) -> tuple[str, str]:
+    return (sex or "unknown", age_band(birth, on))
+
+
+def fit_priors(session: Session, actor: Actor, today: date | None = None, raise_latest: bool = False) -> FitReport:
+    """Estimate each measure's prior (and per sex and age band where there are enough people), then rebuild
+    every person's state from their results. One transaction is the caller's."""
+    cfg = baseline_settings.load()
+    today = today or utcnow().date()
+    codes = CodeBook(session)
+    modelled = modelled_codes(codes)
+    strata = {
+        pid: _stratum(sex, birth, today)
+        for pid, sex, birth in session.execute(select(Person.id, Person.sex, Person.birth_date))
+    }
+    sums: dict[Key, dict[uuid.UUID, list[float]]] = defaultdict(dict)
+    q = select(Observation.person_id, Observation.system, Observation.code, Observation.value).where(
+        Observation.code.in_({c for _, c in modelled})
+    )
+    for pid, system, code, value in session.execute(q).yield_per(50_000):
+        c = modelled.get((system, code))
+        if c is None or not usable(value, _scale(c)):
+            continue
+        x = to_model(value, _scale(c))
+        acc = sums[(system, code)].get(pid)
+        if acc is None:
+            sums[(system, code)][pid] = [1.0, x, x * x]
+        else:
+            acc[0] += 1
+            acc[1] += x
+            acc[2] += x * x
+    session.execute(update(BaselinePrior).where(BaselinePrior.active.is_(True)).values(active=False))
+    rows: list[dict[str, object]] = []
+    skipped: dict[str, str] = {}
+    now = utcnow()
+    for key, per_person in sorted(sums.items()):
+        c = modelled[key]
+        groups: dict[tuple[str, str], list[PersonSums]] = defaultdict(list)
+        for pid, (n, t, tt) in per_person.items():
+            ps = PersonSums(int(n), t, tt)
+            groups[EVERYONE].append(ps)
+            groups[strata.get(pid, ("unknown", "unknown"))].append(ps)
+        if len(groups[EVERYONE]) < cfg.min_prior_people:
+            skipped[c.display] = f"{len(groups[EVERYONE])} people, fewer than {cfg.min_prior_people}"
+            continue
+        for stratum, people in groups.items():
+            if stratum != EVERYONE and len(people) < cfg.min_stratum_people:
+                continue
+            try:
+                p = estimate_prior(people, _scale(c))
+            except ValueError as e:
+                if stratum == EVERYONE:
+                    skipped[c.display] = str(e)
+                continue
+            rows.append(
+                {
+                    "id": new_id(),
+                    "system": key[0],
+                    "code": key[1],
+                    "sex": stratum[0],
+                    "age_band": stratum[1],
+                    "scale": p.scale,
+                    "m0": p.m0,
+                    "tau2": p.tau2,
+                    "sigma2": p.sigma2,
+                    "people": p.people,
+                    "results": p.results,
+                    "fitted_at": now,
+                    "fitted_by": actor.username,
+                    "active": True,
+                }
+            )
+    bulk_insert(session, BaselinePrior.__table__, rows)
+    session.flush()
+    states = rebuild_states(session, actor, raise_latest=raise_latest)
+    audit.append(
+        session,
+        actor,
+        "fit",
+        "BaselinePrior",
+        None,
+        None,
+        detail={"priors": len(rows), "measures": len({(r["system"], r["code"]) for r in rows}), "states": states},
+    )
+    return FitReport(len(rows), len({(r["system"], r["code"]) for r in rows}), states, skipped)
+
+
+class Priors:
+    """Active priors, looked up by measure and the person's stratum (falling back to everyone)."""
+
+    def __init__(self, session: Session, keys: Iterable[Key] | None = None) -> None:
+        q = select(BaselinePrior).where(BaselinePrior.active.is_(True))
+        if keys is not None:
+            q = q.where(BaselinePrior.code.in_({c for _, c in keys}))
+        self._by: dict[Key, dict[tuple[str, str], BaselinePrior]] = defaultdict(dict)
+        for p in session.scalars(q):
+            self._by[(p.system, p.code)][(p.sex, p.age_band)] = p
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._by
+
+    def row(self, key: Key, stratum: tuple[str, str] = EVERYONE) -> BaselinePrior | None:
+        by = self._by.get(key)
+        if not by:
+            return None
+        return by.get(stratum) or by.get(EVERYONE)
+
+    def get(self, key: Key, stratum: tuple[str, str] = EVERYONE) -> Prior | None:
+        r = self.row(key, stratum)
+        if r is None:
+            return None
+        return Prior(r.m0, r.tau2, r.sigma2, "log" if r.scale == "log" else "linear", r.people, r.results)
+
+
+# -- running state and judgement -----------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    n: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
+    latest_at: datetime | None = None
+    latest_value: float | None = None
+    ewma_mu0: float | None = None
+    ewma_sigma: float | None = None
+    ewma_z: float = 0.0
+    ewma_v: float = 0.0
+
+    def sums(self) -> PersonSums:
+        return PersonSums(self.n, self.total, self.total_sq)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A departure found by a rule, before it becomes an alert."""
+
+    person_id: uuid.UUID
+    key: Key
+    rule: str  # point | ewma | relapse
+    time: datetime
+    value: float
+    detail: dict[str, object]
+
+
+def _ewma_limit() -> float:
+    cfg = baseline_settings.load().ewma
+    return change_detection.design_ewma(cfg.lam, cfg.arl0, "both")
+
+
+def advance(
+    st: _State,
+    person_id: uuid.UUID,
+    key: Key,
+    c: CodeDef,
+    prior: Prior | None,
+    time: datetime,
+    value: float,
+    judge: str,
+) -> Finding | None:
+    """Judge one new result against the state built from the person's earlier results, then add it."""
+    cfg = baseline_settings.load()
+    scale = _scale(c)
+    x = to_model(value, scale)
+    found: Finding | None = None
+    if judge == "point" and prior is not None:
+        iv = interval_from_sums(prior, st.sums(), cfg.alert_coverage, _bounds(c))
+        if iv.outside(value):
+            found = Finding(person_id, key, "point", time, value, _interval_detail(iv, value, c, prior))
+    elif judge == "ewma" and st.ewma_mu0 is not None and st.ewma_sigma:
+        gap = 1.0
+        if st.latest_at is not None:
+            gap = (time - st.latest_at).total_seconds() / 86400 / cfg.ewma.spacing_days
+        lam = cfg.ewma.lam
+        lt = 1 - (1 - lam) ** gap if gap > 0 else lam
+        std = (x - st.ewma_mu0) / st.ewma_sigma
+        st.ewma_z = lt * std + (1 - lt) * st.ewma_z
+        st.ewma_v = (1 - lt) ** 2 * st.ewma_v + lt * lt
+        limit = _ewma_limit()
+        if abs(st.ewma_z) > limit * math.sqrt(st.ewma_v):
+            found = Finding(
+                person_id,
+                key,
+                "ewma",
+                time,
+                value,
+                {
+                    "value": value,
+                    "unit": c.unit,
+                    "measure": c.display,
+                    "baseline_mean": round(_back(st.ewma_mu0, scale), 4),
+                    "ewma": round(st.ewma_z, 3),
+                    "limit": round(limit * math.sqrt(st.ewma_v), 3),
+                    "direction": "up" if st.ewma_z > 0 else "down",
+                    "lambda": lam,
+                    "arl0": cfg.ewma.arl0,
+                    "method": f"person-specific EWMA (λ {lam}, L {limit:.3f}, "
+                    f"in-control ARL {cfg.ewma.arl0:g} results)",
+                    "time": time.isoformat(),
+                },
+            )
+            st.ewma_z, st.ewma_v = 0.0, 0.0  # restart the chart so one shift raises one alert
+    st.n += 1
+    st.total += x
+    st.total_sq += x * x
+    st.latest_at, st.latest_value = time, value
+    if judge == "ewma" and st.ewma_mu0 is None and st.n >= cfg.ewma.baseline_results:
+        mean = st.total / st.n
+        var = max((st.total_sq - st.n * mean * mean) / (st.n - 1), 0.0)
+        if var > 0:
+            st.ewma_mu0, st.ewma_sigma = mean, math.sqrt(var)
+    return found
+
+
+def _back(x: float, scale: Scale) -> float:
+    return math.exp(x) if scale == "log" else x
+
+
+def _interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior) -> dict[str, object]:
+    return {
+        "value": value,
+        "unit": c.unit,
+        "measure": c.display,
+        "setpoint": round(iv.setpoint, 4),
+        "lower": round(iv.lower, 4),
+        "upper": round(iv.upper, 4),
+        "coverage": iv.coverage,
+        "n_earlier": iv.n,
+        "method": iv.method,
+        "side": iv.side(value),
+        "prior_people": prior.people,
+    }
+
+
+def _ordered(rows: Iterable[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
+    """Time order, equal times by value: the same results in any order give the same state."""
+    return sorted(rows)
+
+
+def rebuild_states(
+    session: Session, actor: Actor, people: Sequence[uuid.UUID] | None = None, raise_latest: bool = False
+) -> int:
+    """Recompute states from stored results (all people, or some). With ``raise_latest`` the latest result
+    of each measure is judged as if it had just arrived (used after the demo's bulk history)."""
+    cfg = baseline_settings.load()
+    codes = CodeBook(session)
+    modelled = modelled_codes(codes)
+    priors = Priors(session)
+    keys = [k for k in modelled if k in priors]
+    if not keys:
+        return 0
+    strata = _strata(session, people)
+    series: dict[tuple[uuid.UUID, Key], list[tuple[datetime, float]]] = defaultdict(list)
+    q = select(Observation.person_id, Observation.system, Observation.code, Observation.effective_at, Observation.value)
+    q = q.where(Observation.code.in_({c for _, c in keys}))
+    batches = [q] if people is None else [q.where(Observation.person_id.in_(ch)) for ch in chunked(list(people))]
+    for b in batches:
+        for pid, system, code, t, v in session.execute(b).yield_per(50_000):
+            if (system, code) in priors and usable(v, _scale(modelled[(system, code)])):
+                series[(pid, (system, code))].append((t, v))
+    if people is None:
+        session.execute(delete(BaselineState))
+    else:
+        for ch in chunked(list(people)):
+            session.execute(delete(BaselineState).where(BaselineState.person_id.in_(ch)))
+    rows: list[dict[str, object]] = []
+    findings: list[Finding] = []
+    now = utcnow()
+    for (pid, key), points in series.items():
+        c = modelled[key]
+        judge = cfg.judge_for(c.kind)
+        prior = priors.get(key, strata.get(pid, EVERYONE))
+        st = _State()
+        ordered = _ordered(points)
+        for i, (t, v) in enumerate(ordered):
+            f = advance(st, pid, key, c, prior, t, v, judge)
+            if f is not None and raise_latest and i == len(ordered) - 1:
+                findings.append(f)
+        rows.append(
+            {"id": new_id(), "person_id": pid, "system": key[0], "code": key[1], **_columns(st), "updated_at": now}
+        )
+    bulk_insert(session, BaselineState.__table__, rows)
+    if findings:
+        raise_findings(session, actor, findings)
+    return len(rows)
+
+
+def _columns(st: _State) -> dict[str, object]:
+    return {
+        "n": st.n,
+        "total": st.total,
+        "total_sq": st.total_sq,
+        "latest_at": st.latest_at,
+        "latest_value": st.latest_value,
+        "ewma_mu0": st.ewma_mu0,
+        "ewma_sigma": st.ewma_sigma,
+        "ewma_z": st.ewma_z,
+        "ewma_v": st.ewma_v,
+    }
+
+
+def _strata(session: Session, people: Iterable[uuid.UUID] | None) -> dict[uuid.UUID, tuple[str, str]]:
+    today = utcnow().date()
+    q = select(Person.id, Person.sex, Person.birth_date)
+    out: dict[uuid.UUID, tuple[str, str]] = {}
+    for ch in [None] if people is None else chunked(list(people)):
+        qq = q if ch is None else q.where(Person.id.in_(ch))
+        out.update({pid: _stratum(sex, birth, today) for pid, sex, birth in session.execute(qq)})
+    return out
+
+
+TITLES = {
+    "point": "Result outside this person's own reference interval",
+    "ewma": "Sustained change from this person's own baseline",
+    "relapse": "Early relapse signal after discharge",
+}
+
+
+def raise_findings(session: Session, actor: Actor, findings: Sequence[Finding]) -> int:
+    """Turn findings into alerts (kind ``deviation`` or ``relapse``), once per source, audited."""
+    rows, entries = [], []
+    keys = {f"{f.rule}:{f.person_id}:{f.key[1]}:{f.time.isoformat()}": f for f in findings}
+    have = set()
+    for ch in chunked(list(keys)):
+        have |= set(session.scalars(select(Alert.source_key).where(Alert.source_key.in_(ch))))
+    for source_key, f in keys.items():
+        if source_key in have:
+            continue
+        kind = "relapse" if f.rule == "relapse" else "deviation"
+        alert_id = new_id()
+        rows.append(
+            {
+                "id": alert_id,
+                "person_id": f.person_id,
+                "kind": kind,
+                "status": "raised",
+                "title": TITLES[f.rule],
+                "reason": _reason(f),
+                "detail": f.detail,
+                "source_key": source_key,
+                "raised_at": utcnow(),
+                **dict.fromkeys(
+                    ("seen_by", "seen_at", "acted_by", "acted_at", "action_note", "closed_by", "closed_at")
+                ),
+            }
+        )
+        entries.append(audit.Entry("raise", "Alert", str(alert_id), f.person_id, None, {"kind": kind, "rule": f.rule}))
+    bulk_insert(session, Alert.__table__, rows)
+    audit.append_many(session, actor, entries)
+    return len(rows)
+
+
+def _reason(f: Finding) -> str:
+    d = f.detail
+    if f.rule == "point":
+        return (
+            f"{d['measure']} {f.value:g} {d['unit']} is {d['side']} the person's own {float(str(d['coverage'])):.0%} "
+            f"interval {float(str(d['lower'])):.3g}-{float(str(d['upper'])):.3g} (setpoint "
+            f"{float(str(d['setpoint'])):.3g}, from {d['n_earlier']} earlier results; {d['method']})."
+        )
+    if f.rule == "ewma":
+        return (
+            f"{d['measure']} has moved {'up' if d['direction'] == 'up' else 'down'} from the person's own baseline "
+            f"(mean {d['baseline_mean']} {d['unit']}): EWMA {d['ewma']} beyond its limit {d['limit']} ({d['method']})."
+        )
+    return (
+        f"{d['instrument']} {f.value:g} after discharge: the rise from the recovered baseline "
+        f"{d['baseline']} crossed the CUSUM limit (statistic {d['statistic']} > h {d['h']}; "
+        f"in-control run length {d['arl0']} follow-up scores). "
+        f"Discharged by {d['team'] or 'the team'} on {d['discharged']}."
+    )
+
+
+def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None:
+    """The store hook: judge each new result against the person's earlier ones, update states, raise alerts."""
+    codes = CodeBook(session)
+    cfg = baseline_settings.load()
+    wanted: dict[tuple[uuid.UUID, Key], list[tuple[datetime, float]]] = defaultdict(list)
+    modelled: dict[Key, CodeDef] = {}
+    for r in rows:
+        c = codes.get(r.system, r.code)
+        if c is not None and c.kind in MODELLED and usable(r.value, _scale(c)):
+            modelled[(r.system, r.code)] = c
+            wanted[(r.person_id, (r.system, r.code))].append((r.time, r.value))
+    if not wanted:
+        return
+    priors = Priors(session, modelled)
+    wanted = {k: v for k, v in wanted.items() if k[1] in priors}
+    findings: list[Finding] = []
+    if wanted:
+        people = sorted({pid for pid, _ in wanted})
+        strata = _strata(session, people)
+        existing: dict[tuple[uuid.UUID, Key], BaselineState] = {}
+        for ch in chunked(people):
+            q = select(BaselineState).where(
+                BaselineState.person_id.in_(ch), BaselineState.code.in_({c for _, c in modelled})
+            )
+            for s in session.scalars(q):
+                existing[(s.person_id, (s.system, s.code))] = s
+        stale: set[uuid.UUID] = set()
+        inserts = []
+        now = utcnow()
+        for (pid, key), points in wanted.items():
+            c = modelled[key]
+            row = existing.get((pid, key))
+            st = _State() if row is None else _State(**{k: getattr(row, k) for k in _columns(_State())})
+            prior = priors.get(key, strata.get(pid, EVERYONE))
+            for t, v in _ordered(points):
+                if st.latest_at is not None and (t, v) <= (_aware(st.latest_at), st.latest_value or 0.0):
+                    stale.add(pid)  # a result older than the latest: rebuild this person from the store
+                    break
+                f = advance(st, pid, key, c, prior, t, v, cfg.judge_for(c.kind))
+                if f is not None:
+                    findings.append(f)
+            if pid in stale:
+                continue
+            if row is None:
+                inserts.append(
+                    {
+                        "id": new_id(),
+                        "person_id": pid,
+                        "system": key[0],
+                        "code": key[1],
+                        **_columns(st),
+                        "updated_at": now,
+                    }
+                )
+            else:
+                for k, v in _columns(st).items():
+                    setattr(row, k, v)
+                row.updated_at = now
+        bulk_insert(session, BaselineState.__table__, inserts)
+        session.flush()
+        if stale:
+            rebuild_states(session, actor, sorted(stale))
+    findings += relapse_findings(session, rows, codes)
+    if findings:
+        raise_findings(session, actor, findings)
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+# -- relapse after discharge -----------------------------------------------------------------------------------
+
+
+def relapse_findings(session: Session, rows: Sequence[StoredRow], codes: CodeBook) -> list[Finding]:
+    """For each new follow-up score on a relapse instrument, run the person's post-discharge CUSUM."""
+    cfg = baseline_settings.load().relapse
+    insts = {(instruments()[i].total.system, instruments()[i].total.code): instruments()[i] for i in cfg.instruments}
+    touched = {(r.person_id, (r.system, r.code)) for r in rows if (r.system, r.code) in insts}
+    out: list[Finding] = []
+    for pid, key in sorted(touched):
+        inst = insts[key]
+        eps = list(session.scalars(select(Episode).where(Episode.person_id == pid)))
+        if not eps or any(e.discharge_date is None for e in eps):
+            continue
+        ep = max(eps, key=lambda e: e.discharge_date or date.min)
+        assert ep.discharge_date is not None
+        end = datetime.combine(ep.discharge_date + timedelta(days=1), datetime.min.time(), UTC)
+        q = select(Observation.effective_at, Observation.value).where(
+            Observation.person_id == pid, Observation.system == key[0], Observation.code == key[1]
+        )
+        scores = [(_aware(t), v) for t, v in session.execute(q)]
+        signal = relapse_signal(scores, end, _sem(inst), cfg.baseline_scores, cfg.k, cfg.arl0, cfg.follow_up_days)
+        if signal is None:
+            continue
+        team_row = session.get(Team, ep.team_id) if ep.team_id is not None else None
+        team = team_row.name if team_row else None
+        out.append(
+            Finding(
+                pid,
+                key,
+                "relapse",
+                ep_key_time(ep),
+                signal.score,
+                {
+                    "instrument": inst.title,
+                    "score": signal.score,
+                    "time": signal.time.isoformat(),
+                    "baseline": round(signal.baseline, 2),
+                    "sigma": round(signal.sigma, 3),
+                    "statistic": round(signal.statistic, 3),
+                    "h": round(signal.h, 3),
+                    "k": signal.k,
+                    "arl0": signal.arl0,
+                    "episode_id": str(ep.id),
+                    "team_id": str(ep.team_id) if ep.team_id else None,
+                    "team": team,
+                    "discharged": ep.discharge_date.isoformat(),
+                    "method": "upper CUSUM on follow-up scores from the recovered baseline",
+                },
+            )
+        )
+    return out
+
+
+def _sem(inst: Instrument) -> float:
+    """The instrument's standard error of measurement, the unit a follow-up rise is measured in."""
+    rc = inst.reliable_change
+    if rc is None:
+        raise ValueError(f"{inst.id} has no reliable-change inputs, so no relapse rule")
+    return standard_error(rc.sd, rc.reliability)
+
+
+def ep_key_time(ep: Episode) -> datetime:
+    """One relapse alert per discharged episode: its source key uses the discharge date."""
+    assert ep.discharge_date is not None
+    return datetime.combine(ep.discharge_date, datetime.min.time(), UTC)
+
+
+def relapse_signal(
+    scores: Sequence[tuple[datetime, float]],
+    discharged_at: datetime,
+    sigma: float,
+    baseline_scores: int,
+    k: float,
+    arl0: float,
+    follow_up_days: int,
+) -> relapse.RelapseSignal | None:
+    before = [(t, v) for t, v in scores if t < discharged_at]
+    after = [(t, v) for t, v in scores if discharged_at <= t <= discharged_at + timedelta(days=follow_up_days)]
+    base = relapse.recovered_baseline(before, baseline_scores)
+    if base is None or not after:
+        return None
+    return relapse.first_signal(base, after, sigma, k, arl0)
+
+
+on_stored(judge_new)
