@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from idiograph import __version__, models  # noqa: F401  (all tables registered)
+from idiograph.baselines.api import router as baselines_router
 from idiograph.config import Settings, get_settings
 from idiograph.db import make_engine, make_sessionmaker
 from idiograph.fhir.api import router as fhir_router
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     install(app)
     routers = (
+        baselines_router,
         security_router,
         patients_router,
         observations_router,

@@ -31,6 +31,10 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(monitoring_app, name="monitoring")
+baselines_app = typer.Typer(
+    help="Personal baselines: priors, whole-population intervals, evaluation.", no_args_is_help=True
+)
+app.add_typer(baselines_app, name="baselines")
 console = Console()
 err = Console(stderr=True)
 
@@ -503,6 +507,122 @@ def monitoring_evaluate(
         table.add_column(col)
     for r in results:
         table.add_row(*report.row(r))
+    console.print(table)
+
+
+@baselines_app.command("fit")
+def baselines_fit(
+    raise_latest: bool = typer.Option(False, help="then judge every person's latest result (raises alerts)"),
+) -> None:
+    """Estimate each measure's population prior from the service's results and rebuild every baseline."""
+    from idiograph.baselines import service as baseline_service
+    from idiograph.db import transaction
+
+    actor = Principal.system("baselines-fit").actor
+    with _sessionmaker()() as session, _progress() as progress:
+        progress.add_task("fitting priors and rebuilding baselines", total=None)
+        with transaction(session):
+            rep = baseline_service.fit_priors(session, actor, raise_latest=raise_latest)
+    console.print(f"{rep.priors} prior(s) for {rep.measures} measure(s); {rep.states:,} personal baselines rebuilt")
+    for measure, why in rep.skipped.items():
+        console.print(f"[yellow]no prior[/yellow] {measure}: {why}")
+
+
+@baselines_app.command("compute")
+def baselines_compute(
+    observations: Path = typer.Option(..., help="Parquet or CSV with person_id, code, value, time"),
+    out: Path = typer.Option(..., help="output file: .parquet or .csv"),
+    method: str = typer.Option("eb", help="eb (empirical Bayes), coskun (biological variation) or setpoint (Foy)"),
+    coverage: float = typer.Option(0.95, help="central interval for the next result"),
+    engine: str = typer.Option("duckdb", help="duckdb (embedded) or spark (PySpark; local unless configured)"),
+) -> None:
+    """Every person's setpoint and personalised interval for every measure, in one pass."""
+    import time
+
+    from idiograph.cohort import baselines as cohort_baselines
+
+    if method not in ("eb", "coskun", "setpoint"):
+        err.print(f"--method: {method!r} is not eb, coskun or setpoint")
+        raise typer.Exit(2)
+    if engine not in ("duckdb", "spark"):
+        err.print(f"--engine: {engine!r} is not duckdb or spark")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("starting", total=None)
+        try:
+            n = cohort_baselines.compute(
+                observations,
+                out,
+                method,  # type: ignore[arg-type]
+                coverage,
+                engine,  # type: ignore[arg-type]
+                say=lambda m: progress.update(task, description=m),
+            )
+        except cohort_baselines.InputError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    console.print(f"{n:,} (person, measure) rows written to {out} in {time.perf_counter() - started:.1f} s")
+
+
+@baselines_app.command("evaluate")
+def baselines_evaluate(
+    data: Path | None = typer.Option(None, help="a folder written by idiograph synth (parquet or csv)"),
+    people: int = typer.Option(5000, min=100, help="without --data: generate this many people"),
+    seed: int = typer.Option(2026, help="without --data: the generator's seed"),
+    out_format: str = typer.Option("table", "--format", help="table, markdown or json"),
+) -> None:
+    """Personal against population intervals and fixed thresholds, on a synthetic service's ground truth."""
+    import tempfile
+
+    from idiograph.baselines import report as baseline_report
+    from idiograph.synth import params as params_module
+    from idiograph.synth.chunks import chunks, service_tables
+    from idiograph.synth.generator import generate_service
+    from idiograph.synth.writers import write_all
+
+    if out_format not in ("table", "markdown", "json"):
+        err.print(f"--format: {out_format!r} is not table, markdown or json")
+        raise typer.Exit(2)
+    with tempfile.TemporaryDirectory() as tmp, _progress() as progress:
+        folder = data
+        if folder is None:
+            folder = Path(tmp)
+            task = progress.add_task(f"generating {people:,} people (seed {seed})", total=people)
+            write_all(
+                folder,
+                "parquet",
+                service_tables(generate_service(params_module.load(), people, seed)),
+                chunks(people, seed, None, 2000, 2),
+                f"urn:idiograph:synth:{seed}",
+                lambda t: progress.advance(task, t["people"].num_rows),
+            )
+        step = progress.add_task("evaluating", total=None)
+        try:
+            rows = baseline_report.run(folder, lambda m: progress.update(step, description=m))
+        except (FileNotFoundError, ValueError) as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    source = f"{data}" if data else f"synthetic service, {people:,} people, seed {seed}"
+    title = (
+        f"Personal baselines against population rules: priors fitted on half the people, judged on the other ({source})"
+    )
+    if out_format == "json":
+        sys.stdout.write(
+            json.dumps({"title": title, "results": [baseline_report.as_json(r) for r in rows]}, indent=2) + "\n"
+        )
+        return
+    if out_format == "markdown":
+        cols = baseline_report.COLUMNS
+        sys.stdout.write(f"{title}\n\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n")
+        for r in rows:
+            sys.stdout.write("| " + " | ".join(baseline_report.cells(r)) + " |\n")
+        return
+    table = Table(title=title)
+    for col in baseline_report.COLUMNS:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*baseline_report.cells(r))
     console.print(table)
 
 

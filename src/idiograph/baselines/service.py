@@ -16,11 +16,19 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from idiograph.baselines import biological_variation as bv
 from idiograph.baselines import settings as baseline_settings
 from idiograph.baselines.intervals import Interval, Scale, to_model
 from idiograph.baselines.model import BaselinePrior, BaselineState
-from idiograph.baselines.normal_normal import PersonSums, Prior, estimate_prior, interval_from_sums
-from idiograph.db import bulk_insert, chunked, new_id, utcnow
+from idiograph.baselines.normal_normal import (
+    PersonSums,
+    Prior,
+    estimate_prior,
+    interval,
+    interval_from_sums,
+    population_interval,
+)
+from idiograph.db import bulk_insert, chunked, new_id, transaction, utcnow
 from idiograph.measures.definitions import Instrument, instruments
 from idiograph.monitoring import change_detection, relapse
 from idiograph.monitoring.model import Alert
@@ -28,10 +36,13 @@ from idiograph.monitoring.reliable_change import standard_error
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, StoredRow, on_stored
+from idiograph.patients.access import ensure_access
 from idiograph.patients.demographics import age_band
 from idiograph.patients.model import Episode, Person, Team
 from idiograph.security import audit
 from idiograph.security.audit import Actor
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
 
 MODELLED = ("lab", "vital", "device", "questionnaire-total")
 EVERYONE = ("", "")
@@ -596,3 +607,111 @@ def relapse_signal(
 
 
 on_stored(judge_new)
+
+
+# -- what a clinician sees -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasureBaseline:
+    """One measure's personal baseline for the person page and the API."""
+
+    system: str
+    code: str
+    display: str
+    unit: str
+    kind: str
+    n: int
+    personal: Interval | None
+    population: Interval | None
+    note: str  # what the band is and, when there is none, why
+    latest_value: float | None
+    latest_at: datetime | None
+    latest_outside: bool | None  # latest result against the interval from the earlier ones
+    rcv: tuple[float, float, float] | None  # symmetric, up, down (%), for analytes with published CVI
+
+
+def baselines_from_points(
+    c: CodeDef,
+    points: Sequence[tuple[datetime, float]],
+    prior: Prior | None,
+    coverage: float,
+    prior_people: int = 0,
+) -> MeasureBaseline:
+    """The band for a measure from its results: empirical Bayes with the service's prior; without a prior,
+    Coskun's biological-variation PRI; with neither, say so."""
+    scale = _scale(c)
+    pts = _ordered((t, v) for t, v in points if usable(v, scale))
+    values = [v for _, v in pts]
+    latest = pts[-1] if pts else None
+    var = bv.table().get((c.system, c.code))
+    rcv = None
+    if var is not None:
+        up, down = bv.rcv_lognormal(var.cvi, var.cva)
+        rcv = (bv.rcv_symmetric(var.cvi, var.cva), up, down)
+    personal = population = None
+    earlier: Interval | None = None
+    if prior is not None:
+        personal = interval(prior, values, coverage, _bounds(c))
+        population = population_interval(prior, coverage, _bounds(c))
+        earlier = interval(prior, values[:-1], coverage, _bounds(c)) if values else None
+        note = (
+            f"{personal.method}; prior from {prior_people:,} people in this service"
+            if values
+            else f"no results yet: the population interval from {prior_people:,} people"
+        )
+    else:
+        personal = bv.pri(values, var, coverage)
+        earlier = bv.pri(values[:-1], var, coverage) if values else None
+        note = (
+            f"{personal.method}; no population prior for this measure yet"
+            if personal
+            else "too few results of their own and no population prior or published variation for this measure"
+        )
+    if personal is not None and personal.n < 3 and prior is not None:
+        note += f" - only {personal.n} result{'s' if personal.n != 1 else ''} of their own, so mostly the population's"
+    return MeasureBaseline(
+        c.system,
+        c.code,
+        c.display,
+        c.unit,
+        c.kind,
+        len(values),
+        personal,
+        population,
+        note,
+        latest[1] if latest else None,
+        latest[0] if latest else None,
+        earlier.outside(latest[1]) if earlier is not None and latest is not None else None,
+        rcv,
+    )
+
+
+def for_person(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[MeasureBaseline]:
+    """Every modelled measure the person has, with their band and the population's; an audited read."""
+    cfg = baseline_settings.load()
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_READ)
+        codes = CodeBook(session)
+        modelled = modelled_codes(codes)
+        q = select(Observation.system, Observation.code, Observation.effective_at, Observation.value).where(
+            Observation.person_id == person_id
+        )
+        series: dict[Key, list[tuple[datetime, float]]] = defaultdict(list)
+        for system, code, t, v in session.execute(q):
+            if (system, code) in modelled:
+                series[(system, code)].append((t, v))
+        priors = Priors(session, series)
+        stratum = _strata(session, [person_id]).get(person_id, EVERYONE)
+        out = []
+        for key, pts in sorted(series.items(), key=lambda kv: (modelled[kv[0]].kind, modelled[kv[0]].display)):
+            row = priors.row(key, stratum)
+            out.append(
+                baselines_from_points(
+                    modelled[key], pts, priors.get(key, stratum), cfg.display_coverage, row.people if row else 0
+                )
+            )
+        audit.append(
+            session, principal.actor, "read", "Baseline", None, person_id, detail={"via": via, "measures": len(out)}
+        )
+        return out

@@ -123,26 +123,26 @@ def _measures() -> ir.Table:
 
 def _prepared(obs: ir.Table) -> ir.Table:
     """Values on the model scale; non-positive results of log-scale measures and nulls are left out."""
-    m = _measures()
+    logs = [m.code for m in measure_info() if m.log]
     t = obs.filter(obs.value.notnull(), obs.person_id.notnull(), obs.code.notnull(), obs.time.notnull())
-    t = t.left_join(m, t.code == m.m_code).drop("m_code")
-    t = t.mutate(m_log=t.m_log.fill_null(False))
+    t = t.mutate(m_log=t.code.isin(logs))
     t = t.filter(~(t.m_log & (t.value <= 0)))
     return t.mutate(x=ibis.cases((t.m_log, t.value.ln()), else_=t.value))
 
 
 def _sums(t: ir.Table) -> ir.Table:
+    """Per (person, code) sums, then the code's scale and bounds (joined on the small aggregate, not per row)."""
     key = ibis.struct({"t": t.time, "v": t.value})
-    return t.group_by(["person_id", "code"]).aggregate(
+    g = t.group_by(["person_id", "code"]).aggregate(
         n=t.count(),
         s=t.x.sum(),
         ss=(t.x * t.x).sum(),
         latest_value=t.value.argmax(key),
         latest_x=t.x.argmax(key),
-        m_log=t.m_log.max(),
-        m_lo=t.m_lo.max(),
-        m_hi=t.m_hi.max(),
     )
+    m = _measures()
+    g = g.left_join(m, g.code == m.m_code).drop("m_code")
+    return g.mutate(m_log=g.m_log.fill_null(False))
 
 
 def _back(x: ir.FloatingValue, log: ir.BooleanValue) -> ir.FloatingValue:

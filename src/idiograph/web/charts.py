@@ -21,6 +21,7 @@ class Series:
     lower: float | None = None  # possible range, used for the axis of bounded scores
     upper: float | None = None
     expected: Sequence[ExpectedBand] = ()
+    baseline: BaselineBand | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,74 @@ class ExpectedBand:
 
     label: str
     points: Sequence[tuple[datetime, float, float]]
+
+
+@dataclass(frozen=True)
+class BaselineBand:
+    """The person's interval for their next result, and the population's, drawn across the series."""
+
+    setpoint: float
+    lower: float
+    upper: float
+    coverage: float
+    method: str
+    personal: bool
+    population: tuple[float, float] | None = None
+
+
+def _baseline_traces(b: BaselineBand, x0: str, x1: str) -> list[dict[str, Any]]:
+    label = "personal" if b.personal else "population (too few own results)"
+    pct = f"{b.coverage:.0%}"
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [x0, x1],
+            "y": [round(b.lower, 4)] * 2,
+            "name": f"{label} interval {pct}",
+            "line": {"color": "rgba(0,114,80,0.6)", "width": 1},
+            "legendgroup": "personal",
+            "hovertemplate": f"{label} lower %{{y:.3g}}<extra>{b.method}</extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [x0, x1],
+            "y": [round(b.upper, 4)] * 2,
+            "name": f"{label} interval {pct}",
+            "showlegend": False,
+            "fill": "tonexty",
+            "fillcolor": "rgba(0,114,80,0.12)",
+            "line": {"color": "rgba(0,114,80,0.6)", "width": 1},
+            "legendgroup": "personal",
+            "hovertemplate": f"{label} upper %{{y:.3g}}<extra>{b.method}</extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [x0, x1],
+            "y": [round(b.setpoint, 4)] * 2,
+            "name": "setpoint",
+            "line": {"color": "#007250", "dash": "dot"},
+            "hovertemplate": "setpoint %{y:.3g}<extra></extra>",
+        },
+    ]
+    if b.population is not None:
+        for i, y in enumerate(b.population):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": [x0, x1],
+                    "y": [round(y, 4)] * 2,
+                    "name": f"population interval {pct}",
+                    "showlegend": i == 0,
+                    "legendgroup": "population",
+                    "line": {"color": "#768692", "dash": "dash", "width": 1},
+                    "hovertemplate": "population %{y:.3g}<extra></extra>",
+                }
+            )
+    return traces
 
 
 def measure_figure(s: Series) -> dict[str, Any]:
@@ -66,6 +135,8 @@ def measure_figure(s: Series) -> dict[str, Any]:
                 "hovertemplate": "boundary %{y:.1f}<extra></extra>",
             }
         )
+    if s.baseline is not None and xs:
+        bands = _baseline_traces(s.baseline, xs[0], xs[-1]) + bands
     return {
         "id": f"chart-{s.code}",
         "title": s.display,

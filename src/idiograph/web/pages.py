@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idiograph.baselines import service as baseline_service
 from idiograph.db import transaction, utcnow
 from idiograph.errors import DomainError, NotFound
 from idiograph.measures import service as measures
@@ -33,7 +34,7 @@ from idiograph.security.model import AuditRecord
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.service import authenticate
-from idiograph.web.charts import ExpectedBand, Series, measure_figure
+from idiograph.web.charts import BaselineBand, ExpectedBand, Series, measure_figure
 
 router = APIRouter(include_in_schema=False)
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -168,6 +169,8 @@ def person_page(
             continue
         grouped[(o.system, o.code)].append((o.effective_at, o.value))
     bands = _expected_bands(db, episodes)
+    baselines = baseline_service.for_person(db, p, person_id, via="web")
+    baseline_bands = {(b.system, b.code): _baseline_band(b) for b in baselines}
     figures = []
     for (system, code), points in sorted(grouped.items(), key=lambda kv: kv[1][-1][0], reverse=True):
         c = codes.get(system, code)
@@ -182,6 +185,7 @@ def person_page(
                     c.min if c else None,
                     c.max if c else None,
                     bands.get((system, code), ()),
+                    baseline_bands.get((system, code)),
                 )
             )
         )
@@ -199,10 +203,19 @@ def person_page(
         person=person,
         episodes=episodes,
         figures=figures,
+        baselines=baselines,
         latest_items=latest_items,
         n_obs=len(obs),
         london=london,
     )
+
+
+def _baseline_band(b: baseline_service.MeasureBaseline) -> BaselineBand | None:
+    iv = b.personal or b.population
+    if iv is None:
+        return None
+    pop = (b.population.lower, b.population.upper) if b.population is not None else None
+    return BaselineBand(iv.setpoint, iv.lower, iv.upper, iv.coverage, iv.method, iv.personal, pop)
 
 
 def _expected_bands(db: Session, episodes: list[Episode]) -> dict[tuple[str, str], list[ExpectedBand]]:
