@@ -38,7 +38,7 @@ def generate(path: Path, rows: int, people: int, seed: int = 2026) -> None:
     done = 0
     for start in range(0, people, chunk_people):
         ids = np.arange(start, min(people, start + chunk_people))
-        target = int(round(rows * (ids[-1] + 1) / people)) - done
+        target = round(rows * (ids[-1] + 1) / people) - done
         person = rng.choice(ids, size=target)
         code = rng.integers(0, len(CODES), target)
         means = np.asarray(MEANS)[code]
