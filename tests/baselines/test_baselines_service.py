@@ -87,6 +87,21 @@ def test_an_older_result_arriving_late_rebuilds_the_baseline_without_alerting(cl
     st = db.scalar(select(BaselineState).where(BaselineState.person_id == uuid.UUID(pid)))
     assert st is not None and st.n == 4 and st.latest_value == 149.0
     assert st.total == sum([150.0, 151.0, 149.0, 120.0])
+    # a correction of an existing record (same source id, new value) is rebuilt, not counted twice
+    fix = {
+        "person_id": pid,
+        "code": HB,
+        "value": 150.0,
+        "time": (NOW - timedelta(days=100)).isoformat(),
+        "source": "lab",
+        "source_id": "R1",
+    }
+    assert client.post("/api/v1/observations", json={"observations": [fix]}, headers=clin.auth).status_code == 200
+    fix["value"] = 152.0
+    assert client.post("/api/v1/observations", json={"observations": [fix]}, headers=clin.auth).status_code == 200
+    db.expire_all()
+    st = db.scalar(select(BaselineState).where(BaselineState.person_id == uuid.UUID(pid)))
+    assert st is not None and st.n == 5 and st.total == sum([150.0, 151.0, 149.0, 120.0, 152.0])
 
 
 def test_priors_are_fitted_from_the_service_and_incremental_state_equals_a_rebuild(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]

@@ -178,6 +178,10 @@ class Priors:
     def __contains__(self, key: Key) -> bool:
         return key in self._by
 
+    def stratified(self) -> bool:
+        """Whether any measure here has priors by sex and age band (else the person's stratum is not needed)."""
+        return any(len(by) > 1 for by in self._by.values())
+
     def row(self, key: Key, stratum: tuple[str, str] = EVERYONE) -> BaselinePrior | None:
         by = self._by.get(key)
         if not by:
@@ -245,7 +249,7 @@ def advance(
     if judge == "point" and prior is not None:
         iv = interval_from_sums(prior, st.sums(), cfg.alert_coverage, _bounds(c))
         if iv.outside(value):
-            found = Finding(person_id, key, "point", time, value, _interval_detail(iv, value, c, prior))
+            found = Finding(person_id, key, "point", time, value, _interval_detail(iv, value, c, prior, time))
     elif judge == "ewma" and st.ewma_mu0 is not None and st.ewma_sigma:
         gap = 1.0
         if st.latest_at is not None:
@@ -295,7 +299,7 @@ def _back(x: float, scale: Scale) -> float:
     return math.exp(x) if scale == "log" else x
 
 
-def _interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior) -> dict[str, object]:
+def _interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior, time: datetime) -> dict[str, object]:
     return {
         "value": value,
         "unit": c.unit,
@@ -308,6 +312,7 @@ def _interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior) -> di
         "method": iv.method,
         "side": iv.side(value),
         "prior_people": prior.people,
+        "time": time.isoformat(),
     }
 
 
@@ -456,19 +461,24 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
     cfg = baseline_settings.load()
     wanted: dict[tuple[uuid.UUID, Key], list[tuple[datetime, float]]] = defaultdict(list)
     modelled: dict[Key, CodeDef] = {}
+    corrected: set[uuid.UUID] = set()
     for r in rows:
         c = codes.get(r.system, r.code)
-        if c is not None and c.kind in MODELLED and usable(r.value, _scale(c)):
+        if c is not None and c.kind in MODELLED:
             modelled[(r.system, r.code)] = c
-            wanted[(r.person_id, (r.system, r.code))].append((r.time, r.value))
-    if not wanted:
+            if not r.created:
+                corrected.add(r.person_id)  # a corrected record: rebuild from the store, judge nothing
+            elif usable(r.value, _scale(c)):
+                wanted[(r.person_id, (r.system, r.code))].append((r.time, r.value))
+    if not wanted and not corrected:
         return
     priors = Priors(session, modelled)
-    wanted = {k: v for k, v in wanted.items() if k[1] in priors}
+    wanted = {k: v for k, v in wanted.items() if k[1] in priors and k[0] not in corrected}
     findings: list[Finding] = []
+    stale: set[uuid.UUID] = set(corrected)
     if wanted:
         people = sorted({pid for pid, _ in wanted})
-        strata = _strata(session, people)
+        strata = _strata(session, people) if priors.stratified() else {}
         existing: dict[tuple[uuid.UUID, Key], BaselineState] = {}
         for ch in chunked(people):
             q = select(BaselineState).where(
@@ -476,7 +486,6 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
             )
             for s in session.scalars(q):
                 existing[(s.person_id, (s.system, s.code))] = s
-        stale: set[uuid.UUID] = set()
         inserts = []
         now = utcnow()
         for (pid, key), points in wanted.items():
@@ -485,8 +494,8 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
             st = _State() if row is None else _State(**{k: getattr(row, k) for k in _columns(_State())})
             prior = priors.get(key, strata.get(pid, EVERYONE))
             for t, v in _ordered(points):
-                if st.latest_at is not None and (t, v) <= (_aware(st.latest_at), st.latest_value or 0.0):
-                    stale.add(pid)  # a result older than the latest: rebuild this person from the store
+                if st.latest_at is not None and t <= st.latest_at:
+                    stale.add(pid)  # not newer than the latest: rebuild this person from the store, judge nothing
                     break
                 f = advance(st, pid, key, c, prior, t, v, cfg.judge_for(c.kind))
                 if f is not None:
@@ -510,15 +519,11 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
                 row.updated_at = now
         bulk_insert(session, BaselineState.__table__, inserts)
         session.flush()
-        if stale:
-            rebuild_states(session, actor, sorted(stale))
+    if stale and any(k in priors for k in modelled):
+        rebuild_states(session, actor, sorted(stale))
     findings += relapse_findings(session, rows, codes)
     if findings:
         raise_findings(session, actor, findings)
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 # -- relapse after discharge -----------------------------------------------------------------------------------
@@ -541,7 +546,7 @@ def relapse_findings(session: Session, rows: Sequence[StoredRow], codes: CodeBoo
         q = select(Observation.effective_at, Observation.value).where(
             Observation.person_id == pid, Observation.system == key[0], Observation.code == key[1]
         )
-        scores = [(_aware(t), v) for t, v in session.execute(q)]
+        scores = [(t, v) for t, v in session.execute(q)]
         signal = relapse_signal(scores, end, _sem(inst), cfg.baseline_scores, cfg.k, cfg.arl0, cfg.follow_up_days)
         if signal is None:
             continue
@@ -668,6 +673,8 @@ def baselines_from_points(
             if personal
             else "too few results of their own and no population prior or published variation for this measure"
         )
+    if c.kind == "questionnaire-total" and c.min is not None and c.max is not None:
+        note += f"; modelled on the score scale, limits kept within {c.min:g}-{c.max:g}"
     if personal is not None and personal.n < 3 and prior is not None:
         note += f" - only {personal.n} result{'s' if personal.n != 1 else ''} of their own, so mostly the population's"
     return MeasureBaseline(

@@ -340,16 +340,32 @@ def compute(
     obs = read(con, observations)
     say(f"computing ({method})")
     if method == "eb":
-        batches: Iterator[pa.RecordBatch] = con.to_pyarrow_batches(eb(obs, coverage), chunk_size=500_000)
+        expr = eb(obs, coverage)
     elif method == "coskun":
         counts = obs.group_by(["person_id", "code"]).aggregate(n=obs.count())
         max_n = int(con.execute(counts.n.max()) or 1)
-        batches = con.to_pyarrow_batches(coskun(obs, coverage, max(max_n, bv.OWN_RESULTS)), chunk_size=500_000)
+        expr = coskun(obs, coverage, max(max_n, bv.OWN_RESULTS))
     elif method == "setpoint":
-        batches = setpoints(con, obs, coverage)
+        return write(setpoints(con, obs, coverage), out, say)
     else:
         raise InputError(f"method: {method!r} is not eb, coskun or setpoint")
-    return write(batches, out, say)
+    if engine == "duckdb" and out.suffix.lower() == ".parquet":
+        return write_native(con, expr.cast(OUTPUT), out)  # DuckDB writes Parquet itself, in parallel
+    return write(con.to_pyarrow_batches(expr, chunk_size=500_000), out, say)
+
+
+def write_native(con: Any, expr: ir.Table, out: Path) -> int:
+    """Let the engine write the file (to a temporary name, renamed when complete)."""
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        con.to_parquet(expr, str(tmp))
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(out).metadata.num_rows)
 
 
 def write(batches: Iterator[pa.RecordBatch], out: Path, say: Callable[[str], None]) -> int:

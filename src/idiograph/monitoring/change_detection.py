@@ -109,6 +109,7 @@ def ewma_arl(lam: float, limit: float, side: Side = "both", shift: float = 0.0) 
     return float(survival_sum - p.sum() + p @ further)
 
 
+@lru_cache(maxsize=64)
 def design_ewma(lam: float, arl0: float, side: Side = "both") -> float:
     """The limit ``L`` that gives the EWMA chart an in-control ARL of ``arl0``."""
     return float(brentq(lambda L: ewma_arl(lam, L, side) - arl0, 0.5, 6.0, xtol=1e-6))
@@ -155,6 +156,7 @@ def cusum_arl(k: float, h: float, side: Side = "upper", shift: float = 0.0) -> f
     return cusum_arl_one_sided(k, h, shift if side == "upper" else -shift)
 
 
+@lru_cache(maxsize=64)
 def design_cusum(k: float, arl0: float, side: Side = "upper") -> float:
     """The decision interval ``h`` (SD units) that gives an in-control ARL of ``arl0``."""
     return float(brentq(lambda h: cusum_arl(k, h, side) - arl0, 0.05, 30.0, xtol=1e-6))

@@ -51,6 +51,7 @@ class StoredRow:
     time: datetime
     source: str
     source_id: str
+    created: bool = True  # False when an existing record was corrected
 
 
 StoreHook = Callable[[Session, Actor, list[StoredRow]], None]
@@ -203,7 +204,7 @@ def store(
             old.effective_at, old.episode_id, old.group_id = r.time, r.episode_id, r.group_id
             old.recorded_at, old.recorded_by = now, actor.username
             counter["updated"] += 1
-            changed.append(StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1]))
+            changed.append(StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1], False))
     bulk_insert(session, Observation.__table__, inserts)
     session.flush()
     entries = []

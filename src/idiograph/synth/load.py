@@ -285,11 +285,13 @@ def load_people(
 def _close_historical_alerts(
     session: Session, principal: Principal, person_ids: list[uuid.UUID], now: datetime
 ) -> None:
-    """Safety answers older than two weeks in the demo were dealt with at the time: close them, audited."""
+    """Safety, deviation and relapse alerts about results older than two weeks in the demo were dealt with at
+    the time: close them, audited."""
     cutoff = now - timedelta(days=14)
     entries = []
+    kinds = ("safety", "deviation", "relapse")
     for a in session.scalars(
-        select(Alert).where(Alert.person_id.in_(person_ids), Alert.kind == "safety", Alert.status == "raised")
+        select(Alert).where(Alert.person_id.in_(person_ids), Alert.kind.in_(kinds), Alert.status == "raised")
     ):
         if datetime.fromisoformat(str(a.detail["time"])) < cutoff:
             a.status, a.action_note = "closed", "Historical answer in the demo data: reviewed at the time."
@@ -315,4 +317,6 @@ def load_demo(
         not_on_track.judge_open(session, system.actor)
         # Personal baselines: priors from the service's own results, then each person's latest result judged.
         baseline_service.fit_priors(session, system.actor, today, raise_latest=True)
+        flagged = list(session.scalars(select(Alert.person_id).where(Alert.kind == "deviation").distinct()))
+        _close_historical_alerts(session, system, flagged, now)
     return staff

@@ -1,0 +1,152 @@
+"""Headline figure: judging one new result against the person's own baseline as it arrives, including the
+database write and commit (store -> safety, not-on-track and baseline hooks -> commit), p50/p95/p99.
+
+Compared with the obvious alternative for the judging step: re-reading the person's whole history of that
+measure and recomputing the interval, instead of updating the stored running sums.
+
+    .venv/bin/python benchmarks/baselines_judge.py [--people 200] [--history 30] [--results 2000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from idiograph.baselines import service as baseline_service
+from idiograph.baselines.model import BaselineState
+from idiograph.baselines.normal_normal import PersonSums, interval, interval_from_sums
+from idiograph.db import make_engine, make_sessionmaker, transaction
+from idiograph.migrate import upgrade
+from idiograph.observations import service as observation_service
+from idiograph.observations.model import Observation
+from idiograph.observations.service import CodeBook, NewObservation, store
+from idiograph.patients.model import Person
+from idiograph.security.principal import Principal
+
+HB = ("http://loinc.org", "718-7")
+T0 = datetime(2020, 1, 1, 9, tzinfo=UTC)
+
+
+def _row(pid: uuid.UUID, value: float, when: datetime, key: str) -> NewObservation:
+    return NewObservation(pid, HB[0], HB[1], round(value, 1), "g/L", when, "bench", key)
+
+
+def run(url: str, people: int, history: int, results: int) -> dict[str, list[float]]:
+    engine = make_engine(url)
+    upgrade(engine)
+    maker = make_sessionmaker(engine)
+    actor = Principal.system("bench").actor
+    rng = np.random.default_rng(7)
+    ids = [uuid.uuid4() for _ in range(people)]
+    setpoints = dict(zip(ids, rng.normal(138, 10, people), strict=True))
+    with maker() as s, transaction(s):
+        s.add_all(Person(id=i, given_name="B", family_name=f"{k}", sex="female") for k, i in enumerate(ids))
+        s.flush()
+        rows = [
+            _row(i, setpoints[i] + rng.normal(0, 3), T0 + timedelta(days=30 * k), f"{i}/h{k}")
+            for i in ids
+            for k in range(history)
+        ]
+        store(s, actor, CodeBook(s), rows)
+        baseline_service.fit_priors(s, actor)
+    out: dict[str, list[float]] = {"store": [], "without": [], "incremental": [], "recompute": []}
+    pick = random.Random(3)
+    count = {i: history for i in ids}
+    with maker() as s:
+        for n in range(results):
+            pid = pick.choice(ids)
+            k = count[pid]
+            count[pid] += 1
+            value = setpoints[pid] + (rng.normal(0, 3) if n % 50 else 25.0)  # one in 50 departs: an alert
+            t = time.perf_counter()
+            with transaction(s):
+                store(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
+            out["store"].append(time.perf_counter() - t)
+            # the same write with the baseline hook switched off: what judging adds to the write
+            k = count[pid]
+            count[pid] += 1
+            hooks = list(observation_service._HOOKS)
+            observation_service._HOOKS[:] = [h for h in hooks if h is not baseline_service.judge_new]
+            t = time.perf_counter()
+            with transaction(s):
+                store(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
+            out["without"].append(time.perf_counter() - t)
+            observation_service._HOOKS[:] = hooks
+            # the judging step alone, two ways
+            priors = baseline_service.Priors(s, [HB])
+            prior = priors.get(HB)
+            assert prior is not None
+            t = time.perf_counter()
+            st = s.scalar(select(BaselineState).where(BaselineState.person_id == pid, BaselineState.code == HB[1]))
+            assert st is not None
+            interval_from_sums(prior, PersonSums(st.n, st.total, st.total_sq), 0.99)
+            out["incremental"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            values = s.scalars(
+                select(Observation.value).where(Observation.person_id == pid, Observation.code == HB[1])
+            ).all()
+            interval(prior, list(values), 0.99)
+            out["recompute"].append(time.perf_counter() - t)
+            s.rollback()
+    engine.dispose()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", type=int, default=200)
+    ap.add_argument("--history", type=int, default=30)
+    ap.add_argument("--results", type=int, default=2000)
+    ap.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = ap.parse_args()
+    console = Console(width=150)
+    table = Table(
+        title=f"Judging one new result ({args.people} people, {args.history} earlier results each, "
+        f"{args.results} new results one at a time)"
+    )
+    for col in ("backend", "what", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+        table.add_column(col, justify="left" if col in ("backend", "what") else "right")
+    names = {
+        "store": "store + all hooks + commit (the headline)",
+        "without": "the same write without the baseline hook",
+        "incremental": "judging step: running sums (idiograph)",
+        "recompute": "judging step: re-read history and recompute",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = [("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")]
+        name = f"idiograph_bench_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            targets.append(("PostgreSQL", make_url(args.postgres).set(database=name).render_as_string(False)))
+        except Exception as exc:  # the benchmark still reports SQLite
+            console.print(f"[yellow]PostgreSQL skipped: {exc}[/yellow]")
+        try:
+            for backend, url in targets:
+                with console.status(f"{backend}: {args.results} results"):
+                    res = run(url, args.people, args.history, args.results)
+                for what, xs in res.items():
+                    ms = np.asarray(xs) * 1000
+                    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+                    table.add_row(backend, names[what], f"{p50:.2f}", f"{p95:.2f}", f"{p99:.2f}", f"{ms.max():.1f}")
+        finally:
+            if len(targets) > 1:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
