@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from scipy.stats import norm
@@ -37,6 +38,7 @@ class Interval:
         return "inside"
 
 
+@lru_cache(maxsize=64)
 def z_for(coverage: float) -> float:
     """Two-sided normal quantile for a central interval, e.g. 0.95 -> 1.95996, 0.99 -> 2.5758."""
     if not 0 < coverage < 1:

@@ -37,7 +37,8 @@ class BaselineState(Base):
     """What the incremental judgement needs about one person's measure, updated as each result arrives.
 
     Sums are on the model scale (ln for log-scale measures). The EWMA baseline is fixed once the person
-    has ``baseline_results`` results, and the chart runs from then on."""
+    has ``baseline_results`` results, and the chart runs from then on. A state exists only for measures
+    with a prior, and carries it."""
 
     __tablename__ = "baseline_state"
     __table_args__ = (UniqueConstraint("person_id", "system", "code", name="uq_baseline_state"),)
@@ -55,4 +56,11 @@ class BaselineState(Base):
     ewma_sigma: Mapped[float | None] = mapped_column(nullable=True)
     ewma_z: Mapped[float] = mapped_column(default=0.0)
     ewma_v: Mapped[float] = mapped_column(default=0.0)
+    # The prior in force for this person and measure (rebuilt whenever priors are refitted), so that judging
+    # a new result reads this one row.
+    prior_m0: Mapped[float | None] = mapped_column(nullable=True)
+    prior_tau2: Mapped[float | None] = mapped_column(nullable=True)
+    prior_sigma2: Mapped[float | None] = mapped_column(nullable=True)
+    prior_scale: Mapped[str] = mapped_column(String(10), default="linear")
+    prior_people: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -360,9 +360,8 @@ def rebuild_states(
             f = advance(st, pid, key, c, prior, t, v, judge)
             if f is not None and raise_latest and i == len(ordered) - 1:
                 findings.append(f)
-        rows.append(
-            {"id": new_id(), "person_id": pid, "system": key[0], "code": key[1], **_columns(st), "updated_at": now}
-        )
+        if prior is not None:
+            rows.append(_state_row(pid, key, st, prior, now))
     bulk_insert(session, BaselineState.__table__, rows)
     if findings:
         raise_findings(session, actor, findings)
@@ -456,43 +455,53 @@ def _reason(f: Finding) -> str:
 
 
 def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None:
-    """The store hook: judge each new result against the person's earlier ones, update states, raise alerts."""
+    """The store hook: judge each new result against the person's earlier ones, update states, raise alerts.
+
+    The common path reads one state row per (person, measure) - it carries the prior - and writes it back."""
     codes = CodeBook(session)
     cfg = baseline_settings.load()
     wanted: dict[tuple[uuid.UUID, Key], list[tuple[datetime, float]]] = defaultdict(list)
     modelled: dict[Key, CodeDef] = {}
-    corrected: set[uuid.UUID] = set()
+    stale: set[uuid.UUID] = set()
     for r in rows:
         c = codes.get(r.system, r.code)
         if c is not None and c.kind in MODELLED:
             modelled[(r.system, r.code)] = c
             if not r.created:
-                corrected.add(r.person_id)  # a corrected record: rebuild from the store, judge nothing
+                stale.add(r.person_id)  # a corrected record: rebuild from the store, judge nothing
             elif usable(r.value, _scale(c)):
                 wanted[(r.person_id, (r.system, r.code))].append((r.time, r.value))
-    if not wanted and not corrected:
-        return
-    priors = Priors(session, modelled)
-    wanted = {k: v for k, v in wanted.items() if k[1] in priors and k[0] not in corrected}
     findings: list[Finding] = []
-    stale: set[uuid.UUID] = set(corrected)
+    wanted = {k: v for k, v in wanted.items() if k[0] not in stale}
     if wanted:
         people = sorted({pid for pid, _ in wanted})
-        strata = _strata(session, people) if priors.stratified() else {}
         existing: dict[tuple[uuid.UUID, Key], BaselineState] = {}
         for ch in chunked(people):
             q = select(BaselineState).where(
                 BaselineState.person_id.in_(ch), BaselineState.code.in_({c for _, c in modelled})
             )
-            for s in session.scalars(q):
-                existing[(s.person_id, (s.system, s.code))] = s
+            for row in session.scalars(q):
+                existing[(row.person_id, (row.system, row.code))] = row
+        priors: Priors | None = None
+        strata: dict[uuid.UUID, tuple[str, str]] = {}
+        if any(k not in existing for k in wanted):  # someone's first result of a measure: look the prior up
+            priors = Priors(session, modelled)
+            if priors.stratified():
+                strata = _strata(session, people)
         inserts = []
         now = utcnow()
         for (pid, key), points in wanted.items():
             c = modelled[key]
             row = existing.get((pid, key))
-            st = _State() if row is None else _State(**{k: getattr(row, k) for k in _columns(_State())})
-            prior = priors.get(key, strata.get(pid, EVERYONE))
+            if row is not None:
+                prior = _prior_of(row)
+                st = _State(**{k: getattr(row, k) for k in _columns(_State())})
+            else:
+                assert priors is not None
+                prior = priors.get(key, strata.get(pid, EVERYONE))
+                st = _State()
+            if prior is None:
+                continue  # no prior for this measure yet: nothing to judge against
             for t, v in _ordered(points):
                 if st.latest_at is not None and t <= st.latest_at:
                     stale.add(pid)  # not newer than the latest: rebuild this person from the store, judge nothing
@@ -503,27 +512,41 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
             if pid in stale:
                 continue
             if row is None:
-                inserts.append(
-                    {
-                        "id": new_id(),
-                        "person_id": pid,
-                        "system": key[0],
-                        "code": key[1],
-                        **_columns(st),
-                        "updated_at": now,
-                    }
-                )
+                inserts.append(_state_row(pid, key, st, prior, now))
             else:
                 for k, v in _columns(st).items():
                     setattr(row, k, v)
                 row.updated_at = now
         bulk_insert(session, BaselineState.__table__, inserts)
         session.flush()
-    if stale and any(k in priors for k in modelled):
+    if stale:
         rebuild_states(session, actor, sorted(stale))
     findings += relapse_findings(session, rows, codes)
     if findings:
         raise_findings(session, actor, findings)
+
+
+def _prior_of(row: BaselineState) -> Prior | None:
+    if row.prior_m0 is None or row.prior_tau2 is None or row.prior_sigma2 is None:
+        return None
+    scale: Scale = "log" if row.prior_scale == "log" else "linear"
+    return Prior(row.prior_m0, row.prior_tau2, row.prior_sigma2, scale, row.prior_people)
+
+
+def _state_row(pid: uuid.UUID, key: Key, st: _State, prior: Prior, now: datetime) -> dict[str, object]:
+    return {
+        "id": new_id(),
+        "person_id": pid,
+        "system": key[0],
+        "code": key[1],
+        **_columns(st),
+        "prior_m0": prior.m0,
+        "prior_tau2": prior.tau2,
+        "prior_sigma2": prior.sigma2,
+        "prior_scale": prior.scale,
+        "prior_people": prior.people,
+        "updated_at": now,
+    }
 
 
 # -- relapse after discharge -----------------------------------------------------------------------------------

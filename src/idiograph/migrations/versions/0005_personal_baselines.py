@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-23 20:43:11.973920
+Create Date: 2026-11-23 21:29:53.782454
 """
 
 import sqlalchemy as sa
@@ -54,6 +54,11 @@ def upgrade() -> None:
         sa.Column("ewma_sigma", sa.Double(), nullable=True),
         sa.Column("ewma_z", sa.Double(), nullable=False),
         sa.Column("ewma_v", sa.Double(), nullable=False),
+        sa.Column("prior_m0", sa.Double(), nullable=True),
+        sa.Column("prior_tau2", sa.Double(), nullable=True),
+        sa.Column("prior_sigma2", sa.Double(), nullable=True),
+        sa.Column("prior_scale", sa.String(length=10), nullable=False),
+        sa.Column("prior_people", sa.Integer(), nullable=False),
         sa.Column("updated_at", idiograph.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
