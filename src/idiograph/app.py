@@ -12,9 +12,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from idiograph import __version__, models  # noqa: F401  (all tables registered)
 from idiograph.baselines.api import router as baselines_router
+from idiograph.care.api import router as care_router
 from idiograph.config import Settings, get_settings
 from idiograph.db import make_engine, make_sessionmaker
 from idiograph.fhir.api import router as fhir_router
+from idiograph.governance.api import router as governance_router
 from idiograph.measures.api import router as measures_router
 from idiograph.monitoring.api import router as alerts_router
 from idiograph.monitoring.review_api import router as reviews_router
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install(app)
     routers = (
         baselines_router,
+        care_router,
+        governance_router,
         security_router,
         patients_router,
         observations_router,

@@ -1,7 +1,9 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic and tests read it)."""
 
 from idiograph.baselines import model as _baselines  # noqa: F401
+from idiograph.care import model as _care  # noqa: F401
 from idiograph.db import Base
+from idiograph.governance import model as _governance  # noqa: F401
 from idiograph.measures import model as _measures  # noqa: F401
 from idiograph.monitoring import model as _monitoring  # noqa: F401
 from idiograph.monitoring import safety as _safety  # noqa: F401  (registers the safety-item rule)

@@ -1,0 +1,1 @@
+"""Care as delivered: preferences, appointments, risk assessments, crisis plans."""

@@ -1,0 +1,217 @@
+"""Routes for appointments, the appointment plan, risk assessments, preferences and crisis plans."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from idiograph.care import service
+from idiograph.errors import NotFound
+from idiograph.schema_base import Strict
+from idiograph.security.deps import get_db, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+router = APIRouter(prefix="/api/v1", tags=["care"])
+
+
+class AppointmentIn(Strict):
+    start: datetime
+    place: str
+    format: str
+    minutes: int = 50
+    with_whom: str | None = Field(default=None, max_length=120)
+
+
+class AppointmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    start: datetime
+    minutes: int
+    place: str
+    format: str
+    with_whom: str | None
+    status: str
+
+
+class AttendanceIn(Strict):
+    status: str = Field(description="attended, did_not_attend, cancelled_by_person or cancelled_by_service")
+
+
+class PlanIn(Strict):
+    default_frequency: str
+    place: str = "clinic"
+    format: str = "in_person"
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    person_id: uuid.UUID
+    frequency: str
+    default_frequency: str
+    place: str
+    format: str
+
+
+class RiskIn(Strict):
+    level: str
+    summary: str = Field(max_length=4000)
+
+
+class RiskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    level: str
+    assessed_at: datetime
+    author: str
+    summary: str
+
+
+class PreferencesIn(Strict):
+    """What the person has said: times, places, formats, communication, who to involve, what they declined."""
+
+    expected_version: int = Field(ge=0, description="the version you started from (0 for the first)")
+    times: list[str] = Field(default_factory=list, max_length=20, description="e.g. 'weekday mornings', 'not Mondays'")
+    places: list[str] = Field(default_factory=list, max_length=4)
+    formats: list[str] = Field(default_factory=list, max_length=5)
+    communication: list[str] = Field(default_factory=list, max_length=5, description="sms, letter, email")
+    accessible_format: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=35)
+    interpreter: bool = False
+    involve: list[str] = Field(default_factory=list, max_length=10)
+    declined: list[dict[str, str]] = Field(default_factory=list, max_length=20, description="[{what, why}]")
+
+
+class PreferencesOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    person_id: uuid.UUID
+    version: int
+    data: dict[str, Any]
+    recorded_by: str
+    recorded_at: datetime
+
+
+class CrisisPlanIn(Strict):
+    expected_version: int = Field(ge=0, description="the version you edited (0 for the first plan)")
+    rationale: str = Field(max_length=4000)
+    triggers: list[str] = Field(default_factory=list, max_length=30)
+    warning_signs: list[str] = Field(default_factory=list, max_length=30)
+    what_helps: list[str] = Field(default_factory=list, max_length=30)
+    what_does_not_help: list[str] = Field(default_factory=list, max_length=30)
+    contacts: list[str] = Field(default_factory=list, max_length=30)
+    crisis_care_preferences: str | None = Field(default=None, max_length=4000)
+    advance_statement: str | None = Field(default=None, max_length=8000)
+    copies_held_by: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CrisisPlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    version: int
+    content: dict[str, Any]
+    updated_by: str
+    updated_at: datetime
+
+
+@router.post("/people/{person_id}/appointments", response_model=AppointmentOut, status_code=201)
+def book(
+    person_id: uuid.UUID,
+    body: AppointmentIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> AppointmentOut:
+    a = service.book(db, p, person_id, body.start, body.place, body.format, body.minutes, body.with_whom)
+    return AppointmentOut.model_validate(a)
+
+
+@router.get("/people/{person_id}/appointments", response_model=list[AppointmentOut])
+def appointments(
+    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> list[AppointmentOut]:
+    return [AppointmentOut.model_validate(a) for a in service.appointments_for(db, p, person_id)]
+
+
+@router.post("/appointments/{appointment_id}/attendance", response_model=AppointmentOut)
+def attendance(
+    appointment_id: uuid.UUID,
+    body: AttendanceIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> AppointmentOut:
+    return AppointmentOut.model_validate(service.record_attendance(db, p, appointment_id, body.status))
+
+
+@router.post("/people/{person_id}/appointment-plan", response_model=PlanOut, status_code=201)
+def plan(
+    person_id: uuid.UUID,
+    body: PlanIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> PlanOut:
+    return PlanOut.model_validate(service.set_plan(db, p, person_id, body.default_frequency, body.place, body.format))
+
+
+@router.post("/people/{person_id}/risk-assessments", response_model=RiskOut, status_code=201)
+def risk(
+    person_id: uuid.UUID,
+    body: RiskIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> RiskOut:
+    return RiskOut.model_validate(service.record_risk(db, p, person_id, body.level, body.summary))
+
+
+@router.get("/people/{person_id}/preferences", response_model=PreferencesOut)
+def get_preferences(
+    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> PreferencesOut:
+    prefs = service.preferences(db, p, person_id)
+    if prefs is None:
+        raise NotFound("no preferences recorded yet")
+    return PreferencesOut.model_validate(prefs)
+
+
+@router.put("/people/{person_id}/preferences", response_model=PreferencesOut)
+def put_preferences(
+    person_id: uuid.UUID,
+    body: PreferencesIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> PreferencesOut:
+    data = body.model_dump(exclude={"expected_version"})
+    return PreferencesOut.model_validate(service.save_preferences(db, p, person_id, data, body.expected_version))
+
+
+@router.get("/people/{person_id}/crisis-plan", response_model=CrisisPlanOut)
+def get_crisis_plan(
+    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> CrisisPlanOut:
+    plan_ = service.crisis_plan(db, p, person_id)
+    if plan_ is None:
+        raise NotFound("no crisis plan yet")
+    return CrisisPlanOut.model_validate(plan_)
+
+
+@router.put("/people/{person_id}/crisis-plan", response_model=CrisisPlanOut)
+def put_crisis_plan(
+    person_id: uuid.UUID,
+    body: CrisisPlanIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> CrisisPlanOut:
+    content = body.model_dump(exclude={"expected_version", "rationale"})
+    return CrisisPlanOut.model_validate(
+        service.save_crisis_plan(db, p, person_id, content, body.expected_version, body.rationale)
+    )

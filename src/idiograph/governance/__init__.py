@@ -1,0 +1,1 @@
+"""Governance: delegated-authority policies, decisions with rationale, escalations."""

@@ -1,0 +1,114 @@
+"""Routes for governed change: request a change, answer an escalation, read decisions and the queue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from idiograph.governance import service
+from idiograph.schema_base import Strict
+from idiograph.security.deps import get_db, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+router = APIRouter(prefix="/api/v1", tags=["governance"])
+
+
+class ChangeIn(Strict):
+    """One change to a person's care: an appointment's time, place or format (``appointment_id`` with any of
+    ``start``, ``place``, ``format``) and/or the plan's ``frequency``."""
+
+    appointment_id: uuid.UUID | None = None
+    start: datetime | None = None
+    place: str | None = None
+    format: str | None = None
+    frequency: str | None = None
+    rationale: str = Field(max_length=4000, description="why, in words")
+    based_on: dict[str, Any] = Field(default_factory=dict, description="ids of observations, alerts it rests on")
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    change: str
+    summary: str
+    rationale: str
+    based_on: dict[str, Any]
+    requested_by: str
+    requested_role: str
+    decided_at: datetime
+    status: str
+    authority: str
+    policy_version: str
+    policy_reason: str
+
+
+class EscalationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    decision_id: uuid.UUID
+    person_id: uuid.UUID
+    to_role: str
+    reason: str
+    raised_at: datetime
+    due_at: datetime
+    status: str
+    answered_by: str | None
+    answered_at: datetime | None
+    answer_note: str | None
+
+
+class AnswerIn(Strict):
+    approve: bool
+    note: str = Field(max_length=4000)
+
+
+class QueueOut(BaseModel):
+    pending: list[EscalationOut]
+    delegated: list[DecisionOut]
+
+
+@router.post("/people/{person_id}/changes", response_model=DecisionOut, status_code=201)
+def request_change(
+    person_id: uuid.UUID,
+    body: ChangeIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> DecisionOut:
+    """Applied at once under delegated authority, or recorded as pending with an escalation."""
+    payload = body.model_dump(mode="json", exclude={"rationale", "based_on"}, exclude_none=True)
+    return DecisionOut.model_validate(service.request_change(db, p, person_id, payload, body.rationale, body.based_on))
+
+
+@router.get("/people/{person_id}/decisions", response_model=list[DecisionOut])
+def decisions(
+    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> list[DecisionOut]:
+    return [DecisionOut.model_validate(d) for d in service.decisions_for(db, p, person_id)]
+
+
+@router.post("/escalations/{escalation_id}/answer", response_model=EscalationOut)
+def answer(
+    escalation_id: uuid.UUID,
+    body: AnswerIn,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> EscalationOut:
+    return EscalationOut.model_validate(service.answer(db, p, escalation_id, body.approve, body.note))
+
+
+@router.get("/governance/queue", response_model=QueueOut)
+def queue(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))) -> QueueOut:
+    q = service.queue(db, p)
+    return QueueOut(
+        pending=[EscalationOut.model_validate(e) for e in q["pending"]],
+        delegated=[DecisionOut.model_validate(d) for d in q["delegated"]],
+    )

@@ -1,0 +1,50 @@
+"""Decisions with rationale, and escalations awaiting approval."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idiograph.db import Base, new_id, utcnow
+
+
+class Decision(Base):
+    """A change to someone's care: who, when, what, why, what it was based on, and under which policy."""
+
+    __tablename__ = "decision"
+    __table_args__ = (Index("ix_decision_person_at", "person_id", "decided_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    change: Mapped[str] = mapped_column(String(40))  # appointment.time | ... | crisis_plan | discharge
+    summary: Mapped[str] = mapped_column(String(300))  # what, in words
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # what to apply
+    rationale: Mapped[str] = mapped_column(Text)
+    based_on: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # observations, alerts, risk
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_role: Mapped[str] = mapped_column(String(40))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))  # applied | pending | rejected
+    authority: Mapped[str] = mapped_column(String(20))  # delegated | approved | own
+    policy_version: Mapped[str] = mapped_column(String(40))
+    policy_reason: Mapped[str] = mapped_column(Text)
+
+
+class Escalation(Base):
+    __tablename__ = "escalation"
+    __table_args__ = (Index("ix_escalation_status_due", "status", "due_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    decision_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("decision.id", ondelete="CASCADE"), unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    to_role: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | rejected
+    answered_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    answer_note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,300 @@
+"""Use cases for governed change: request a change (applied under delegated authority or escalated),
+answer an escalation, and read a person's decisions and a senior clinician's queue."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idiograph.care.model import Appointment, AppointmentPlan, RiskAssessment
+from idiograph.care.options import FORMATS, PLACES, coherent
+from idiograph.db import transaction, utcnow
+from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, invalid
+from idiograph.governance import policy as policy_module
+from idiograph.governance.model import Decision, Escalation
+from idiograph.patients.access import ensure_access
+from idiograph.patients.model import CaseloadAssignment
+from idiograph.security import audit
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+
+@lru_cache(maxsize=1)
+def current_policy() -> policy_module.Policy:
+    """The shipped policy, or the file named by IDIOGRAPH_POLICY (validated; a bad file stops startup)."""
+    path = os.environ.get("IDIOGRAPH_POLICY")
+    return policy_module.load(Path(path)) if path else policy_module.shipped()
+
+
+def current_risk(session: Session, person_id: uuid.UUID) -> RiskAssessment | None:
+    q = (
+        select(RiskAssessment)
+        .where(RiskAssessment.person_id == person_id)
+        .order_by(RiskAssessment.assessed_at.desc())
+        .limit(1)
+    )
+    return session.scalar(q)
+
+
+# -- what each change does -----------------------------------------------------------------------------------
+
+
+def _appointment(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) -> Appointment:
+    raw = payload.get("appointment_id")
+    try:
+        appt = session.get(Appointment, uuid.UUID(str(raw)))
+    except ValueError:
+        appt = None
+    if appt is None or appt.person_id != person_id:
+        raise invalid("appointment_id", "no such appointment for this person")
+    if appt.status != "booked":
+        raise invalid("appointment_id", f"the appointment is {appt.status.replace('_', ' ')}, not booked")
+    return appt
+
+
+def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) -> tuple[list[str], str]:
+    """Which policy changes a request contains, validated, and a one-line summary of it."""
+    problems: list[FieldProblem] = []
+    changes: list[str] = []
+    parts: list[str] = []
+    if "appointment_id" in payload:
+        appt = _appointment(session, person_id, payload)
+        if "start" in payload:
+            try:
+                start = datetime.fromisoformat(str(payload["start"]))
+            except ValueError:
+                start = None
+            if start is None or start.tzinfo is None:
+                problems.append(FieldProblem("start", "must be an ISO 8601 time with an offset"))
+            elif start < utcnow() - timedelta(minutes=5):
+                problems.append(FieldProblem("start", "must not be in the past"))
+            else:
+                changes.append("appointment.time")
+                parts.append(f"move to {start.isoformat(timespec='minutes')}")
+        place, fmt = payload.get("place", appt.place), payload.get("format", appt.format)
+        if "place" in payload:
+            if place not in PLACES:
+                problems.append(FieldProblem("place", f"must be one of {', '.join(PLACES)}"))
+            elif place != appt.place:
+                changes.append("appointment.place")
+                parts.append(f"place {appt.place} to {place}")
+        if "format" in payload:
+            if fmt not in FORMATS:
+                problems.append(FieldProblem("format", f"must be one of {', '.join(FORMATS)}"))
+            elif fmt != appt.format:
+                changes.append("appointment.format")
+                parts.append(f"format {appt.format} to {fmt}")
+        if place in PLACES and fmt in FORMATS and (why := coherent(place, fmt)):
+            problems.append(FieldProblem("format", why))
+    if "frequency" in payload:
+        plan = session.get(AppointmentPlan, person_id)
+        steps = current_policy().frequency_steps
+        if plan is None:
+            problems.append(FieldProblem("frequency", "the person has no appointment plan yet"))
+        elif payload["frequency"] not in steps:
+            problems.append(FieldProblem("frequency", f"must be one of {', '.join(steps)}"))
+        elif payload["frequency"] != plan.frequency:
+            changes.append("appointment.frequency")
+            parts.append(f"frequency {plan.frequency} to {payload['frequency']}")
+    if problems:
+        raise InvalidInput(f"{len(problems)} problem(s) in the change; nothing was changed", problems)
+    if not changes:
+        raise invalid("change", "nothing would change")
+    return changes, "; ".join(parts)
+
+
+def apply(session: Session, decision: Decision) -> None:
+    """Carry out a decided change (only ever called for an allowed or approved decision)."""
+    p = decision.payload
+    if "appointment_id" in p:
+        appt = session.get(Appointment, uuid.UUID(str(p["appointment_id"])))
+        assert appt is not None
+        if appt.status != "booked":
+            raise Conflict(f"the appointment is now {appt.status.replace('_', ' ')}; the change cannot be applied")
+        if "start" in p:
+            appt.start = datetime.fromisoformat(str(p["start"]))
+        appt.place = str(p.get("place", appt.place))
+        appt.format = str(p.get("format", appt.format))
+    if "frequency" in p:
+        plan = session.get(AppointmentPlan, decision.person_id)
+        assert plan is not None
+        plan.frequency = str(p["frequency"])
+        plan.updated_at = utcnow()
+
+
+# -- requesting and answering --------------------------------------------------------------------------------
+
+
+def request_change(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    payload: dict[str, Any],
+    rationale: str,
+    based_on: dict[str, Any] | None = None,
+) -> Decision:
+    """Judge a change against the policy: apply it now (delegated authority) or escalate it, recording a
+    decision with its rationale either way - one transaction."""
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+        if len(rationale.strip()) < 5:
+            raise invalid("rationale", "say why, in words (at least 5 characters)")
+        changes, summary = changes_in(session, person_id, payload)
+        policy = current_policy()
+        risk = current_risk(session, person_id)
+        plan = session.get(AppointmentPlan, person_id)
+        verdicts = [
+            policy_module.evaluate(
+                policy,
+                policy_module.Request(
+                    principal.role,
+                    c,
+                    risk.level if risk else "low",  # type: ignore[arg-type]
+                    plan.default_frequency if plan else None,
+                    str(payload.get("frequency")) if "frequency" in payload else None,
+                ),
+            )
+            for c in changes
+        ]
+        escalations = [v for v in verdicts if v.outcome == "escalate"]
+        now = utcnow()
+        links = dict(based_on or {})
+        if risk is not None:
+            links["risk_assessment"] = {"id": str(risk.id), "level": risk.level, "at": risk.assessed_at.isoformat()}
+        decision = Decision(
+            person_id=person_id,
+            change="+".join(changes),
+            summary=summary[:300],
+            payload=payload,
+            rationale=rationale.strip(),
+            based_on=links,
+            requested_by=principal.username,
+            requested_role=principal.role,
+            decided_at=now,
+            status="pending" if escalations else "applied",
+            authority="pending" if escalations else "delegated",
+            policy_version=policy.version,
+            policy_reason="; ".join(v.reason for v in (escalations or verdicts)),
+        )
+        session.add(decision)
+        session.flush()
+        if escalations:
+            hours = min(v.respond_within_hours or policy.respond_within_hours for v in escalations)
+            session.add(
+                Escalation(
+                    decision_id=decision.id,
+                    person_id=person_id,
+                    to_role=policy.escalate_to,
+                    reason=decision.policy_reason,
+                    raised_at=now,
+                    due_at=now + timedelta(hours=hours),
+                )
+            )
+        else:
+            apply(session, decision)
+        audit.append(
+            session,
+            principal.actor,
+            "decide" if not escalations else "escalate",
+            "Decision",
+            str(decision.id),
+            person_id,
+            detail={"change": decision.change, "status": decision.status, "policy": policy.version},
+        )
+        return decision
+
+
+def answer(session: Session, principal: Principal, escalation_id: uuid.UUID, approve: bool, note: str) -> Escalation:
+    """The named role approves (the change is applied) or rejects (nothing changes), with a note."""
+    with transaction(session):
+        esc = session.get(Escalation, escalation_id)
+        if esc is None:
+            raise NotFound(f"no escalation with id {escalation_id}")
+        ensure_access(session, principal, esc.person_id, Permission.PERSON_WRITE)
+        if principal.role != esc.to_role and not principal.is_system:
+            raise Forbidden(f"this escalation is for a {esc.to_role.replace('_', ' ')}")
+        if esc.status != "pending":
+            raise Conflict(f"already {esc.status} by {esc.answered_by}")
+        if len(note.strip()) < 5:
+            raise invalid("note", "say why, in words (at least 5 characters)")
+        decision = session.get(Decision, esc.decision_id)
+        assert decision is not None
+        now = utcnow()
+        esc.status = "approved" if approve else "rejected"
+        esc.answered_by, esc.answered_at, esc.answer_note = principal.username, now, note.strip()
+        decision.status = "applied" if approve else "rejected"
+        decision.authority = "approved" if approve else "rejected"
+        if approve:
+            apply(session, decision)
+        audit.append(
+            session,
+            principal.actor,
+            esc.status,
+            "Escalation",
+            str(esc.id),
+            esc.person_id,
+            detail={"decision": str(decision.id), "note": note.strip()},
+        )
+        return esc
+
+
+def decisions_for(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[Decision]:
+    """A person's decisions, oldest first (the story of their care), with their escalations loaded."""
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_READ)
+        rows = list(
+            session.scalars(select(Decision).where(Decision.person_id == person_id).order_by(Decision.decided_at))
+        )
+        audit.append(
+            session, principal.actor, "read", "Decision", None, person_id, detail={"via": via, "count": len(rows)}
+        )
+        return rows
+
+
+def escalations_by_decision(session: Session, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, Escalation]:
+    if not decision_ids:
+        return {}
+    return {
+        e.decision_id: e for e in session.scalars(select(Escalation).where(Escalation.decision_id.in_(decision_ids)))
+    }
+
+
+def queue(session: Session, principal: Principal, since: datetime | None = None) -> dict[str, list[Any]]:
+    """For a senior clinician: pending escalations (soonest due first) and decisions taken under delegated
+    authority since ``since`` (default: the start of this month), on their teams' caseloads."""
+    principal.require(Permission.PERSON_READ)
+    now = utcnow()
+    since = since or now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    people = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
+    pending = list(
+        session.scalars(
+            select(Escalation)
+            .where(Escalation.status == "pending", Escalation.person_id.in_(people))
+            .order_by(Escalation.due_at)
+        )
+    )
+    delegated = list(
+        session.scalars(
+            select(Decision)
+            .where(Decision.authority == "delegated", Decision.decided_at >= since, Decision.person_id.in_(people))
+            .order_by(Decision.decided_at.desc())
+        )
+    )
+    audit.append(
+        session,
+        principal.actor,
+        "read",
+        "Escalation",
+        None,
+        None,
+        detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
+    )
+    session.commit()
+    return {"pending": pending, "delegated": delegated}
