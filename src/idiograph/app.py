@@ -24,6 +24,7 @@ from idiograph.observations.api import router as observations_router
 from idiograph.patients.api import router as patients_router
 from idiograph.problems import BodyLimit, install
 from idiograph.security.api import router as security_router
+from idiograph.web.care_pages import router as care_pages_router
 from idiograph.web.pages import router as pages_router
 from idiograph.web.questionnaire_pages import router as questionnaire_pages_router
 
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         reviews_router,
         fhir_router,
     )
-    for router in (*routers, pages_router, questionnaire_pages_router):
+    for router in (*routers, pages_router, questionnaire_pages_router, care_pages_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.add_middleware(

@@ -31,6 +31,8 @@ app.add_typer(export_app, name="export")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(monitoring_app, name="monitoring")
+policy_app = typer.Typer(help="Delegated-authority policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
 baselines_app = typer.Typer(
     help="Personal baselines: priors, whole-population intervals, evaluation.", no_args_is_help=True
 )
@@ -624,6 +626,26 @@ def baselines_evaluate(
     for r in rows:
         table.add_row(*baseline_report.cells(r))
     console.print(table)
+
+
+@policy_app.command("check")
+def policy_check(path: Path = typer.Argument(..., help="a delegated-authority policy file (YAML)")) -> None:
+    """Validate a policy, explain it in plain words, and refuse contradictions (exit 1)."""
+    from idiograph.governance import policy as policy_module
+
+    try:
+        p = policy_module.load(path)
+    except FileNotFoundError:
+        err.print(f"[red]error:[/red] {path} does not exist")
+        raise typer.Exit(2) from None
+    except policy_module.PolicyError as exc:
+        err.print(f"[red]{path} is not a usable policy:[/red]")
+        for where, why in exc.problems:
+            err.print(f"  {where}: {why}")
+        raise typer.Exit(1) from None
+    for line in policy_module.explain(p):
+        console.print(line)
+    console.print(f"[green]{path}: valid, version {p.version}[/green]")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -145,3 +145,56 @@ def test_self_report_on_a_phone_with_item_nine_alerts_the_caseload(server: str, 
     clinician.click("text=I have seen this")
     clinician.wait_for_selector("text=seen by clin.north")
     clinician.close()
+
+
+def test_delegated_change_applies_and_a_change_beyond_it_is_approved_by_a_senior(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    cc = browser.new_context().new_page()
+    _sign_in(cc, server, "cmht.cc")
+    cc.locator("#caseload tbody tr").first.locator("a:not(.alert-badge)").click()
+    cc.wait_for_url("**/people/*")
+    person_url = cc.url.split("#")[0]
+    cc.click("text=Care and decisions: appointments")
+    cc.wait_for_url("**/care")
+    cc.click("#plan-form button")  # weekly, the pathway's default
+    cc.wait_for_selector("#frequency-form")
+    next_week = (datetime.now() + timedelta(days=7)).strftime("%Y-%m-%dT10:00")
+    cc.fill("#appointments form.inline input[name=start]", next_week)
+    cc.click("#appointments form.inline >> text=Book")
+    cc.wait_for_selector("#appointments tbody tr")
+    # within authority: a home video call, applied at once
+    cc.click("#appointments details summary")
+    form = cc.locator("form.appt-change").first
+    form.locator("select[name=place]").select_option("home")
+    form.locator("select[name=format]").select_option("video")
+    form.locator("textarea[name=rationale]").fill("Works nights; asked to be seen by video from home")
+    form.locator("button").click()
+    cc.wait_for_url("**/care#decisions")
+    row = cc.locator("#appointments tbody tr").first
+    assert row.locator(".appt-place").inner_text() == "home visit"
+    assert row.locator(".appt-format").inner_text() == "video call"
+    assert cc.locator("#decisions >> text=Applied under delegated authority").count() == 1
+    # beyond authority: monthly is two steps from weekly, so it waits for a senior clinician
+    cc.select_option("#frequency-form select[name=frequency]", "monthly")
+    cc.fill("#frequency-form textarea[name=rationale]", "Stable for three months; prefers monthly reviews")
+    cc.click("#frequency-form button")
+    cc.wait_for_url("**/care#decisions")
+    assert cc.locator("#decisions >> text=Waiting for a senior clinician").count() == 1
+    # the senior clinician approves it from the governance page
+    senior = browser.new_context().new_page()
+    _sign_in(senior, server, "senior")
+    senior.goto(f"{server}/governance")
+    pending = senior.locator("#pending .escalation").first
+    assert "2 steps from the pathway's weekly" in pending.inner_text()
+    pending.locator("textarea[name=note]").fill("Agreed; review again in three months")
+    pending.locator("button[value=approve]").click()
+    senior.wait_for_url("**/governance**")
+    assert senior.locator("#pending .escalation").count() == 0
+    # both decisions, with their rationale, on the person's page
+    cc.goto(person_url)
+    story = cc.locator("#decisions").inner_text()
+    assert "Works nights; asked to be seen by video from home" in story
+    assert "Stable for three months; prefers monthly reviews" in story
+    assert "Applied under delegated authority" in story and "Applied after approval" in story
+    assert "Agreed; review again in three months" in story
+    cc.context.close()
+    senior.context.close()

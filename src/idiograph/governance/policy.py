@@ -192,9 +192,7 @@ def evaluate(p: Policy, req: Request) -> Verdict:
         return Verdict("escalate", p.version, "; ".join(reasons), p.escalate_to, hours)
     assert rule is not None
     limit = f" within {rule.within_steps} step(s) of the pathway default" if rule.within_steps is not None else ""
-    return Verdict(
-        "allowed", p.version, f"a {req.role.replace('_', ' ')} may {PLAIN[req.change]}{limit} (policy {p.version})"
-    )
+    return Verdict("allowed", p.version, f"a {req.role.replace('_', ' ')} may {PLAIN[req.change]}{limit}")
 
 
 def explain(p: Policy) -> list[str]:

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.care.model import Appointment, AppointmentPlan, RiskAssessment
-from idiograph.care.options import FORMATS, PLACES, coherent
+from idiograph.care.options import FORMAT_LABELS, FORMATS, FREQUENCY_LABELS, PLACE_LABELS, PLACES, coherent
 from idiograph.db import transaction, utcnow
 from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, invalid
 from idiograph.governance import policy as policy_module
@@ -59,6 +60,13 @@ def _appointment(session: Session, person_id: uuid.UUID, payload: dict[str, Any]
     return appt
 
 
+LONDON = ZoneInfo("Europe/London")
+
+
+def _freq(step: str) -> str:
+    return FREQUENCY_LABELS.get(step, step)
+
+
 def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) -> tuple[list[str], str]:
     """Which policy changes a request contains, validated, and a one-line summary of it."""
     problems: list[FieldProblem] = []
@@ -77,20 +85,20 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
                 problems.append(FieldProblem("start", "must not be in the past"))
             else:
                 changes.append("appointment.time")
-                parts.append(f"move to {start.isoformat(timespec='minutes')}")
+                parts.append(f"move to {start.astimezone(LONDON):%d %b %Y %H:%M}")
         place, fmt = payload.get("place", appt.place), payload.get("format", appt.format)
         if "place" in payload:
             if place not in PLACES:
                 problems.append(FieldProblem("place", f"must be one of {', '.join(PLACES)}"))
             elif place != appt.place:
                 changes.append("appointment.place")
-                parts.append(f"place {appt.place} to {place}")
+                parts.append(f"place {PLACE_LABELS[appt.place]} to {PLACE_LABELS[place]}")
         if "format" in payload:
             if fmt not in FORMATS:
                 problems.append(FieldProblem("format", f"must be one of {', '.join(FORMATS)}"))
             elif fmt != appt.format:
                 changes.append("appointment.format")
-                parts.append(f"format {appt.format} to {fmt}")
+                parts.append(f"format {FORMAT_LABELS[appt.format]} to {FORMAT_LABELS[fmt]}")
         if place in PLACES and fmt in FORMATS and (why := coherent(place, fmt)):
             problems.append(FieldProblem("format", why))
     if "frequency" in payload:
@@ -102,7 +110,7 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
             problems.append(FieldProblem("frequency", f"must be one of {', '.join(steps)}"))
         elif payload["frequency"] != plan.frequency:
             changes.append("appointment.frequency")
-            parts.append(f"frequency {plan.frequency} to {payload['frequency']}")
+            parts.append(f"frequency {_freq(plan.frequency)} to {_freq(str(payload['frequency']))}")
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in the change; nothing was changed", problems)
     if not changes:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from idiograph.baselines import service as baseline_service
 from idiograph.db import transaction, utcnow
 from idiograph.errors import DomainError, NotFound
+from idiograph.governance import service as governance_service
 from idiograph.measures import service as measures
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring import alerts as alert_service
@@ -191,6 +192,7 @@ def person_page(
         )
     latest_items = [(codes.display(s, c), t, v) for (s, c), (t, v) in items.items()]
     open_alerts = alert_service.for_person(db, p, person_id, open_only=True, via="web")
+    decisions = governance_service.decisions_for(db, p, person_id, via="web")
     return render(
         request,
         "person.html",
@@ -204,6 +206,8 @@ def person_page(
         episodes=episodes,
         figures=figures,
         baselines=baselines,
+        decisions=decisions,
+        escalations=governance_service.escalations_by_decision(db, [d.id for d in decisions]),
         latest_items=latest_items,
         n_obs=len(obs),
         london=london,

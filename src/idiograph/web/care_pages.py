@@ -1,0 +1,270 @@
+"""Pages for care as delivered: a person's appointments, plan, risk, preferences, crisis plan and decisions;
+and the senior clinician's governance queue. Every change goes through the same services as the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from idiograph.care import options
+from idiograph.care import service as care
+from idiograph.care.model import AppointmentPlan
+from idiograph.db import utcnow
+from idiograph.errors import DomainError, invalid
+from idiograph.governance import service as governance
+from idiograph.patients import service as patients
+from idiograph.security.deps import get_db, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+from idiograph.web.pages import london, render
+
+router = APIRouter(include_in_schema=False)
+LONDON = ZoneInfo("Europe/London")
+
+
+def _local(value: str, field: str) -> datetime:
+    """A datetime-local field, read as Europe/London (the form shows local time)."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LONDON)
+    except ValueError:
+        raise invalid(field, "a date and time, e.g. 2026-12-01T10:30") from None
+
+
+def _lines(text: str) -> list[str]:
+    return [x.strip() for x in text.splitlines() if x.strip()]
+
+
+def _back(person_id: uuid.UUID, anchor: str = "care") -> RedirectResponse:
+    return RedirectResponse(f"/people/{person_id}/care#{anchor}", 303)
+
+
+def _problem(request: Request, person_id: uuid.UUID, exc: DomainError) -> HTMLResponse:
+    return render(request, "care_problem.html", exc.status, person_id=person_id, error=exc)
+
+
+@router.get("/people/{person_id}/care")
+def care_page(
+    request: Request,
+    person_id: uuid.UUID,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> HTMLResponse:
+    person = patients.get_person(db, p, person_id, via="web")
+    decisions = governance.decisions_for(db, p, person_id, via="web")
+    return render(
+        request,
+        "care.html",
+        person=person,
+        appointments=care.appointments_for(db, p, person_id, via="web"),
+        plan=db.get(AppointmentPlan, person_id),
+        risk=governance.current_risk(db, person_id),
+        preferences=care.preferences(db, p, person_id, via="web"),
+        crisis=care.crisis_plan(db, p, person_id, via="web"),
+        decisions=decisions,
+        escalations=governance.escalations_by_decision(db, [d.id for d in decisions]),
+        steps=governance.current_policy().frequency_steps,
+        options=options,
+        london=london,
+    )
+
+
+@router.post("/people/{person_id}/care/book")
+def book_form(
+    request: Request,
+    person_id: uuid.UUID,
+    start: str = Form(""),
+    place: str = Form(""),
+    format: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    try:
+        care.book(db, p, person_id, _local(start, "start"), place, format)
+    except DomainError as exc:
+        return _problem(request, person_id, exc)
+    return _back(person_id, "appointments")
+
+
+@router.post("/people/{person_id}/care/plan")
+def plan_form(
+    request: Request,
+    person_id: uuid.UUID,
+    default_frequency: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    try:
+        care.set_plan(db, p, person_id, default_frequency, "clinic", "in_person")
+    except DomainError as exc:
+        return _problem(request, person_id, exc)
+    return _back(person_id, "plan")
+
+
+@router.post("/people/{person_id}/care/change")
+def change_form(
+    request: Request,
+    person_id: uuid.UUID,
+    appointment_id: str = Form(""),
+    start: str = Form(""),
+    place: str = Form(""),
+    format: str = Form(""),
+    frequency: str = Form(""),
+    rationale: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    """One form for an appointment's time, place and format, or the plan's frequency."""
+    payload: dict[str, Any] = {}
+    try:
+        if appointment_id:
+            payload["appointment_id"] = appointment_id
+            if start:
+                payload["start"] = _local(start, "start").isoformat()
+            if place:
+                payload["place"] = place
+            if format:
+                payload["format"] = format
+        if frequency:
+            payload["frequency"] = frequency
+        governance.request_change(db, p, person_id, payload, rationale)
+    except DomainError as exc:
+        return _problem(request, person_id, exc)
+    return _back(person_id, "decisions")
+
+
+@router.post("/appointments/{appointment_id}/attendance")
+def attendance_form(
+    request: Request,
+    appointment_id: uuid.UUID,
+    status: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    appt = care.record_attendance(db, p, appointment_id, status)
+    return _back(appt.person_id, "appointments")
+
+
+@router.post("/people/{person_id}/care/risk")
+def risk_form(
+    request: Request,
+    person_id: uuid.UUID,
+    level: str = Form(""),
+    summary: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    try:
+        care.record_risk(db, p, person_id, level, summary)
+    except DomainError as exc:
+        return _problem(request, person_id, exc)
+    return _back(person_id, "risk")
+
+
+@router.post("/people/{person_id}/care/crisis-plan")
+def crisis_form(
+    request: Request,
+    person_id: uuid.UUID,
+    expected_version: int = Form(0),
+    rationale: str = Form(""),
+    triggers: str = Form(""),
+    warning_signs: str = Form(""),
+    what_helps: str = Form(""),
+    what_does_not_help: str = Form(""),
+    contacts: str = Form(""),
+    crisis_care_preferences: str = Form(""),
+    advance_statement: str = Form(""),
+    copies_held_by: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    content = {
+        "triggers": _lines(triggers),
+        "warning_signs": _lines(warning_signs),
+        "what_helps": _lines(what_helps),
+        "what_does_not_help": _lines(what_does_not_help),
+        "contacts": _lines(contacts),
+        "crisis_care_preferences": crisis_care_preferences.strip() or None,
+        "advance_statement": advance_statement.strip() or None,
+        "copies_held_by": _lines(copies_held_by),
+    }
+    try:
+        care.save_crisis_plan(db, p, person_id, content, expected_version, rationale)
+    except DomainError as exc:
+        return _problem(request, person_id, exc)
+    return _back(person_id, "crisis-plan")
+
+
+@router.get("/governance")
+def governance_page(
+    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> HTMLResponse:
+    q = governance.queue(db, p)
+    return render(
+        request, "governance.html", pending=q["pending"], delegated=q["delegated"], london=london, now=utcnow()
+    )
+
+
+@router.get("/governance.csv")
+def governance_csv(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))) -> Response:
+    """Everything on the governance page, for a spreadsheet (audited like the page)."""
+    q = governance.queue(db, p)
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["kind", "id", "person_id", "when", "due", "who", "change or reason", "rationale", "status", "policy"])
+    for e in q["pending"]:
+        w.writerow(
+            [
+                "escalation",
+                e.id,
+                e.person_id,
+                e.raised_at.isoformat(),
+                e.due_at.isoformat(),
+                e.to_role,
+                e.reason,
+                "",
+                e.status,
+                "",
+            ]
+        )
+    for d in q["delegated"]:
+        w.writerow(
+            [
+                "decision",
+                d.id,
+                d.person_id,
+                d.decided_at.isoformat(),
+                "",
+                d.requested_by,
+                d.summary,
+                d.rationale,
+                d.status,
+                d.policy_version,
+            ]
+        )
+    return Response(
+        out.getvalue(), media_type="text/csv", headers={"Content-Disposition": "attachment; filename=governance.csv"}
+    )
+
+
+@router.post("/escalations/{escalation_id}/answer")
+def answer_form(
+    request: Request,
+    escalation_id: uuid.UUID,
+    decision: str = Form(""),
+    note: str = Form(""),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    try:
+        esc = governance.answer(db, p, escalation_id, decision == "approve", note)
+    except DomainError as exc:
+        return render(request, "care_problem.html", exc.status, person_id=None, error=exc)
+    return RedirectResponse(f"/governance#escalation-{esc.id}", 303)
