@@ -107,6 +107,23 @@ def search_flag(
     return fhir(service.search_flags(db, p, patient, status))
 
 
+@router.get("/Appointment")
+def search_appointment(
+    patient: str, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> JSONResponse:
+    return fhir(service.search_appointments(db, p, patient))
+
+
+@router.get("/CarePlan")
+def search_care_plan(
+    patient: str,
+    category: str | None = None,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> JSONResponse:
+    return fhir(service.search_care_plans(db, p, patient, category))
+
+
 @router.get("/Questionnaire/{questionnaire_id}")
 def read_questionnaire(questionnaire_id: str, p: Principal = Depends(require(Permission.SIGNED_IN))) -> JSONResponse:
     """A Questionnaire generated from an instrument file (items, answer scores, safety items)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from idiograph.fhir import vocab
@@ -247,3 +247,102 @@ def questionnaire(instrument: Instrument) -> dict[str, Any]:
         ),
         "item": [{"linkId": "preamble", "type": "display", "text": instrument.preamble}, *items],
     }
+
+
+APPOINTMENT_STATUS = {
+    "booked": "booked",
+    "attended": "fulfilled",
+    "did_not_attend": "noshow",
+    "cancelled_by_person": "cancelled",
+    "cancelled_by_service": "cancelled",
+}
+# HL7 v3 ParticipationMode-like service types are not standard for place; the place and format are carried
+# as appointmentType text and serviceType codes of our own system.
+IDIOGRAPH_CODES = "urn:idiograph:code"
+
+
+def appointment(a: Any) -> dict[str, Any]:
+    """An appointment as FHIR R4 Appointment: status mapped (did not attend = noshow), place and format coded."""
+    start = a.start
+    end = start + timedelta(minutes=a.minutes)
+    cancel = None
+    if a.status.startswith("cancelled_by_"):
+        who = "pat" if a.status == "cancelled_by_person" else "prov"
+        cancel = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason", "code": who}]
+        }
+    return _clean(
+        {
+            "resourceType": "Appointment",
+            "id": str(a.id),
+            "status": APPOINTMENT_STATUS[a.status],
+            "cancelationReason": cancel,
+            "serviceType": [
+                {"coding": [{"system": f"{IDIOGRAPH_CODES}/appointment-place", "code": a.place}]},
+                {"coding": [{"system": f"{IDIOGRAPH_CODES}/appointment-format", "code": a.format}]},
+            ],
+            "appointmentType": {"text": f"{a.format.replace('_', ' ')} at {a.place}"},
+            "start": _dt(start),
+            "end": _dt(end),
+            "minutesDuration": a.minutes,
+            "participant": [
+                {"actor": {"reference": f"Patient/{a.person_id}"}, "status": "accepted"},
+                *([{"actor": {"display": a.with_whom}, "status": "accepted"}] if a.with_whom else []),
+            ],
+        }
+    )
+
+
+def crisis_care_plan(plan: Any) -> dict[str, Any]:
+    """The current crisis plan as FHIR R4 CarePlan, marked by its category so any system can find it."""
+    c = plan.content
+    sections = [
+        ("Triggers", c.get("triggers")),
+        ("Early warning signs", c.get("warning_signs")),
+        ("What helps", c.get("what_helps")),
+        ("What does not help", c.get("what_does_not_help")),
+        ("People and services to contact", c.get("contacts")),
+        ("Copies held by", c.get("copies_held_by")),
+    ]
+    text = [f"{title}: {'; '.join(items)}" for title, items in sections if items]
+    for title, key in (
+        ("Preferences about crisis care", "crisis_care_preferences"),
+        ("Advance statement", "advance_statement"),
+    ):
+        if c.get(key):
+            text.append(f"{title}: {c[key]}")
+    return _clean(
+        {
+            "resourceType": "CarePlan",
+            "id": str(plan.id),
+            "meta": {"versionId": str(plan.version), "lastUpdated": _dt(plan.updated_at)},
+            "status": "active" if plan.current else "revoked",
+            "intent": "plan",
+            "category": [{"coding": [{"system": IDIOGRAPH_CODES, "code": "crisis-plan", "display": "Crisis plan"}]}],
+            "title": "Crisis plan",
+            "description": " | ".join(text) or None,
+            "subject": {"reference": f"Patient/{plan.person_id}"},
+            "author": {"display": plan.updated_by},
+            "note": [{"text": t} for t in text],
+        }
+    )
+
+
+def appointment_care_plan(plan: Any) -> dict[str, Any]:
+    """The appointment plan (how often, where and how) as a FHIR R4 CarePlan of category 'appointment-plan'."""
+    return _clean(
+        {
+            "resourceType": "CarePlan",
+            "id": f"appointments-{plan.person_id}",
+            "status": "active",
+            "intent": "plan",
+            "category": [
+                {"coding": [{"system": IDIOGRAPH_CODES, "code": "appointment-plan", "display": "Appointment plan"}]}
+            ],
+            "title": "Appointment plan",
+            "description": f"{plan.frequency.replace('_', ' ')} ({plan.format.replace('_', ' ')}, {plan.place}); "
+            f"pathway default {plan.default_frequency.replace('_', ' ')}",
+            "subject": {"reference": f"Patient/{plan.person_id}"},
+            "period": {"start": _dt(plan.updated_at)},
+        }
+    )

@@ -195,6 +195,8 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     res("Encounter", ["create", "update"], []),
                     res("EpisodeOfCare", ["create", "update"], []),
                     res("Flag", ["search-type"], [("patient", "reference"), ("status", "token")]),
+                    res("Appointment", ["search-type"], [("patient", "reference")]),
+                    res("CarePlan", ["search-type"], [("patient", "reference"), ("category", "token")]),
                     res("Questionnaire", ["read", "search-type"], [("url", "uri")]),
                 ],
                 "operation": [
@@ -230,3 +232,28 @@ def read_questionnaire(questionnaire_id: str) -> dict[str, Any]:
 def search_questionnaires(url: str | None) -> dict[str, Any]:
     found = [out.questionnaire(i) for i in instruments().values() if url is None or by_questionnaire(url) is i]
     return _searchset(found)
+
+
+def search_appointments(session: Session, principal: Principal, patient: str) -> dict[str, Any]:
+    from idiograph.care import service as care
+
+    pid = _person_id(patient, "patient")
+    return _searchset([out.appointment(a) for a in care.appointments_for(session, principal, pid, via="fhir")])
+
+
+def search_care_plans(session: Session, principal: Principal, patient: str, category: str | None) -> dict[str, Any]:
+    """The current crisis plan and the appointment plan (``category=crisis-plan`` for the crisis plan only)."""
+    from idiograph.care import service as care
+    from idiograph.care.model import AppointmentPlan
+
+    if category not in (None, "crisis-plan", "appointment-plan"):
+        raise invalid("category", "must be crisis-plan or appointment-plan")
+    pid = _person_id(patient, "patient")
+    plans = []
+    crisis = care.crisis_plan(session, principal, pid, via="fhir")
+    if crisis is not None and category in (None, "crisis-plan"):
+        plans.append(out.crisis_care_plan(crisis))
+    appts = session.get(AppointmentPlan, pid)
+    if appts is not None and category in (None, "appointment-plan"):
+        plans.append(out.appointment_care_plan(appts))
+    return _searchset(plans)
