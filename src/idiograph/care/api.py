@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -80,9 +81,11 @@ class PreferencesIn(Strict):
     """What the person has said: times, places, formats, communication, who to involve, what they declined."""
 
     expected_version: int = Field(ge=0, description="the version you started from (0 for the first)")
-    times: list[str] = Field(default_factory=list, max_length=20, description="e.g. 'weekday mornings', 'not Mondays'")
-    places: list[str] = Field(default_factory=list, max_length=4)
-    formats: list[str] = Field(default_factory=list, max_length=5)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(default_factory=list)
+    periods: list[Literal["morning", "afternoon", "evening"]] = Field(default_factory=list)
+    times: list[str] = Field(default_factory=list, max_length=20, description="anything else about times, in words")
+    places: list[Literal["clinic", "home", "community", "remote"]] = Field(default_factory=list)
+    formats: list[Literal["in_person", "video", "phone", "group"]] = Field(default_factory=list)
     communication: list[str] = Field(default_factory=list, max_length=5, description="sms, letter, email")
     accessible_format: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=35)
@@ -214,4 +217,39 @@ def put_crisis_plan(
     content = body.model_dump(exclude={"expected_version", "rationale"})
     return CrisisPlanOut.model_validate(
         service.save_crisis_plan(db, p, person_id, content, body.expected_version, body.rationale)
+    )
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    place: str
+    format: str
+    fit: float = Field(description="share of the person's stated preferences this slot meets")
+    reasons: list[str]
+
+
+@router.get("/people/{person_id}/slots", response_model=list[SlotOut])
+def slots(
+    person_id: uuid.UUID,
+    days: int = Query(14, ge=1, le=60),
+    limit: int = Query(10, ge=1, le=100),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> list[SlotOut]:
+    """Free slots over the next ``days``, best fit to the person's preferences first."""
+    return [
+        SlotOut(start=s.start, place=s.place, format=s.format, fit=s.score, reasons=list(s.reasons))
+        for s in service.suggest_slots(db, p, person_id, days, limit)
+    ]
+
+
+@router.get("/people/{person_id}/appointments.ics")
+def appointments_ics(
+    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+) -> Response:
+    """The person's booked appointments as an iCalendar file, to give them (when, how, where - nothing else)."""
+    return Response(
+        service.calendar(db, p, person_id),
+        media_type="text/calendar",
+        headers={"Content-Disposition": "attachment; filename=appointments.ics"},
     )

@@ -4,13 +4,14 @@ preferences and crisis plans. Changes to the appointment model go through govern
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idiograph.care import slots
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, Preferences, RiskAssessment
 from idiograph.care.options import FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
 from idiograph.db import transaction, utcnow
@@ -263,3 +264,18 @@ def save_crisis_plan(
             session, principal.actor, "update", "CrisisPlan", str(plan.id), person_id, detail={"version": plan.version}
         )
         return plan
+
+
+def suggest_slots(
+    session: Session, principal: Principal, person_id: uuid.UUID, days: int = 14, limit: int = 10
+) -> list[slots.Slot]:
+    """Free slots from tomorrow, ranked by fit to the person's current preferences."""
+    prefs = preferences(session, principal, person_id, via="slots")
+    busy = [a.start for a in appointments_for(session, principal, person_id, via="slots") if a.status == "booked"]
+    first = (utcnow().astimezone(slots.LONDON) + timedelta(days=1)).date()
+    return slots.rank(slots.candidates(first, days, busy), prefs.data if prefs else {}, limit)
+
+
+def calendar(session: Session, principal: Principal, person_id: uuid.UUID) -> str:
+    appts = appointments_for(session, principal, person_id, via="ics")
+    return slots.icalendar(appts, "your care team", utcnow())

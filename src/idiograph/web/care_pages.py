@@ -71,6 +71,7 @@ def care_page(
         decisions=decisions,
         escalations=governance.escalations_by_decision(db, [d.id for d in decisions]),
         steps=governance.current_policy().frequency_steps,
+        suggested=care.suggest_slots(db, p, person_id, 14, 5),
         options=options,
         london=london,
     )
