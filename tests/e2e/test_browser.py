@@ -158,8 +158,8 @@ def test_delegated_change_applies_and_a_change_beyond_it_is_approved_by_a_senior
     cc.click("#plan-form button")  # weekly, the pathway's default
     cc.wait_for_selector("#frequency-form")
     next_week = (datetime.now() + timedelta(days=7)).strftime("%Y-%m-%dT10:00")
-    cc.fill("#appointments form.inline input[name=start]", next_week)
-    cc.click("#appointments form.inline >> text=Book")
+    cc.fill("#book-form input[name=start]", next_week)
+    cc.click("#book-form button")
     cc.wait_for_selector("#appointments tbody tr")
     # within authority: a home video call, applied at once
     cc.click("#appointments details summary")
