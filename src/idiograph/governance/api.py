@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,8 @@ class ChangeIn(Strict):
     place: str | None = None
     format: str | None = None
     frequency: str | None = None
+    intervention: str | None = Field(default=None, description="an appropriate intervention (see /interventions)")
+    declined: str | None = Field(default=None, max_length=200, description="what the person declined, if that is why")
     rationale: str = Field(max_length=4000, description="why, in words")
     based_on: dict[str, Any] = Field(default_factory=dict, description="ids of observations, alerts it rests on")
 
@@ -111,4 +113,32 @@ def queue(db: Session = Depends(get_db), p: Principal = Depends(require(Permissi
     return QueueOut(
         pending=[EscalationOut.model_validate(e) for e in q["pending"]],
         delegated=[DecisionOut.model_validate(d) for d in q["delegated"]],
+    )
+
+
+class OptionOut(BaseModel):
+    id: str
+    label: str
+    reasons: list[str]
+
+
+class InterventionsOut(BaseModel):
+    current: str | None
+    standard: str
+    alternatives: list[OptionOut]
+
+
+@router.get("/people/{person_id}/interventions", response_model=InterventionsOut)
+def interventions(
+    person_id: uuid.UUID,
+    declined: list[str] = Query(default_factory=list),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> InterventionsOut:
+    """The standard offer for the person's presentation and the appropriate alternatives if they decline it."""
+    current, standard, options = service.intervention_options(db, p, person_id, set(declined))
+    return InterventionsOut(
+        current=current,
+        standard=standard,
+        alternatives=[OptionOut(id=o.id, label=o.label, reasons=list(o.reasons)) for o in options],
     )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idiograph.care import interventions
 from idiograph.care.model import Appointment, AppointmentPlan, RiskAssessment
 from idiograph.care.options import FORMAT_LABELS, FORMATS, FREQUENCY_LABELS, PLACE_LABELS, PLACES, coherent
 from idiograph.db import transaction, utcnow
@@ -21,7 +22,7 @@ from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput, No
 from idiograph.governance import policy as policy_module
 from idiograph.governance.model import Decision, Escalation
 from idiograph.patients.access import ensure_access
-from idiograph.patients.model import CaseloadAssignment
+from idiograph.patients.model import CaseloadAssignment, Episode
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -39,6 +40,16 @@ def current_risk(session: Session, person_id: uuid.UUID) -> RiskAssessment | Non
         select(RiskAssessment)
         .where(RiskAssessment.person_id == person_id)
         .order_by(RiskAssessment.assessed_at.desc())
+        .limit(1)
+    )
+    return session.scalar(q)
+
+
+def open_episode(session: Session, person_id: uuid.UUID) -> Episode | None:
+    q = (
+        select(Episode)
+        .where(Episode.person_id == person_id, Episode.discharge_date.is_(None))
+        .order_by(Episode.referral_date.desc())
         .limit(1)
     )
     return session.scalar(q)
@@ -111,6 +122,21 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
         elif payload["frequency"] != plan.frequency:
             changes.append("appointment.frequency")
             parts.append(f"frequency {_freq(plan.frequency)} to {_freq(str(payload['frequency']))}")
+    if "intervention" in payload:
+        ep = open_episode(session, person_id)
+        r = interventions.rules()
+        risk = current_risk(session, person_id)
+        wanted = str(payload["intervention"])
+        if ep is None:
+            problems.append(FieldProblem("intervention", "the person has no open episode"))
+        elif why := interventions.appropriate(r, wanted, ep.presenting_problem, risk.level if risk else "low"):
+            problems.append(FieldProblem("intervention", "; ".join(why)))
+        elif wanted != ep.pathway:
+            changes.append("intervention")
+            old = r.interventions[ep.pathway].label if ep.pathway in r.interventions else ep.pathway
+            parts.append(f"intervention {old} to {r.interventions[wanted].label}")
+            if payload.get("declined"):
+                parts.append(f"declined {payload['declined']}".replace("_", " "))
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in the change; nothing was changed", problems)
     if not changes:
@@ -121,6 +147,11 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
 def apply(session: Session, decision: Decision) -> None:
     """Carry out a decided change (only ever called for an allowed or approved decision)."""
     p = decision.payload
+    if "intervention" in p:
+        ep = open_episode(session, decision.person_id)
+        if ep is None:
+            raise Conflict("the episode was closed; the intervention cannot be changed")
+        ep.pathway = str(p["intervention"])
     if "appointment_id" in p:
         appt = session.get(Appointment, uuid.UUID(str(p["appointment_id"])))
         assert appt is not None
@@ -306,3 +337,21 @@ def queue(session: Session, principal: Principal, since: datetime | None = None)
     )
     session.commit()
     return {"pending": pending, "delegated": delegated}
+
+
+def intervention_options(
+    session: Session, principal: Principal, person_id: uuid.UUID, declined: set[str]
+) -> tuple[str | None, str, list[interventions.Option]]:
+    """(current pathway, the standard offer, the appropriate alternatives given what was declined)."""
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_READ)
+        ep = open_episode(session, person_id)
+        risk = current_risk(session, person_id)
+        r = interventions.rules()
+        problem = ep.presenting_problem if ep else None
+        standard = interventions.standard_for(r, problem)
+        options = interventions.alternatives(r, problem, risk.level if risk else "low", declined | {standard})
+        audit.append(
+            session, principal.actor, "read", "Intervention", None, person_id, detail={"declined": sorted(declined)}
+        )
+        return (ep.pathway if ep else None), standard, options

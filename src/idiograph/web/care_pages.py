@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from idiograph.care import options
+from idiograph.care import interventions, options
 from idiograph.care import service as care
 from idiograph.care.model import AppointmentPlan
 from idiograph.db import utcnow
@@ -72,6 +72,8 @@ def care_page(
         escalations=governance.escalations_by_decision(db, [d.id for d in decisions]),
         steps=governance.current_policy().frequency_steps,
         suggested=care.suggest_slots(db, p, person_id, 14, 5),
+        choice=governance.intervention_options(db, p, person_id, set()),
+        intervention_labels={k: v.label for k, v in interventions.rules().interventions.items()},
         options=options,
         london=london,
     )
@@ -118,6 +120,8 @@ def change_form(
     place: str = Form(""),
     format: str = Form(""),
     frequency: str = Form(""),
+    intervention: str = Form(""),
+    declined: str = Form(""),
     rationale: str = Form(""),
     db: Session = Depends(get_db),
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
@@ -135,6 +139,10 @@ def change_form(
                 payload["format"] = format
         if frequency:
             payload["frequency"] = frequency
+        if intervention:
+            payload["intervention"] = intervention
+            if declined:
+                payload["declined"] = declined
         governance.request_change(db, p, person_id, payload, rationale)
     except DomainError as exc:
         return _problem(request, person_id, exc)
