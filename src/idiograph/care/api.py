@@ -253,3 +253,33 @@ def appointments_ics(
         media_type="text/calendar",
         headers={"Content-Disposition": "attachment; filename=appointments.ics"},
     )
+
+
+class CrisisSummaryOut(BaseModel):
+    person_id: uuid.UUID
+    name: str
+    birth_date: str | None
+    nhs_number: str | None
+    risk_level: str | None
+    risk_assessed_at: datetime | None
+    crisis_plan: CrisisPlanOut | None
+
+
+@router.get("/crisis", response_model=CrisisSummaryOut)
+def crisis_lookup(
+    nhs_number: str | None = None,
+    person_id: uuid.UUID | None = None,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.CRISIS_READ)),
+) -> CrisisSummaryOut:
+    """For crisis teams: identity, current risk and the crisis plan of anyone, by NHS number or id (audited)."""
+    s = service.crisis_summary(db, p, person_id, nhs_number)
+    return CrisisSummaryOut(
+        person_id=s.person.id,
+        name=f"{s.person.given_name} {s.person.family_name}",
+        birth_date=s.person.birth_date.isoformat() if s.person.birth_date else None,
+        nhs_number=s.person.nhs_number,
+        risk_level=s.risk.level if s.risk else None,
+        risk_assessed_at=s.risk.assessed_at if s.risk else None,
+        crisis_plan=CrisisPlanOut.model_validate(s.plan) if s.plan else None,
+    )

@@ -4,6 +4,7 @@ preferences and crisis plans. Changes to the appointment model go through govern
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from idiograph.governance import policy as policy_module
 from idiograph.governance.model import Decision
 from idiograph.governance.service import current_policy
 from idiograph.patients.access import ensure_access
+from idiograph.patients.model import Person
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -279,3 +281,45 @@ def suggest_slots(
 def calendar(session: Session, principal: Principal, person_id: uuid.UUID) -> str:
     appts = appointments_for(session, principal, person_id, via="ics")
     return slots.icalendar(appts, "your care team", utcnow())
+
+
+@dataclass(frozen=True)
+class CrisisSummary:
+    """What a crisis response needs, the same plan every team sees."""
+
+    person: Person
+    risk: RiskAssessment | None
+    plan: CrisisPlan | None
+
+
+def crisis_summary(
+    session: Session, principal: Principal, person_id: uuid.UUID | None = None, nhs_number: str | None = None
+) -> CrisisSummary:
+    """Identity, current risk and the current crisis plan, found by id or NHS number; an audited read."""
+    principal.require(Permission.CRISIS_READ)
+    with transaction(session):
+        if person_id is not None:
+            person = session.get(Person, person_id)
+        elif nhs_number:
+            person = session.scalar(select(Person).where(Person.nhs_number == nhs_number.replace(" ", "")))
+        else:
+            raise invalid("nhs_number", "give an NHS number or a person id")
+        if person is None:
+            raise NotFound("no person with that identifier")
+        risk = session.scalar(
+            select(RiskAssessment)
+            .where(RiskAssessment.person_id == person.id)
+            .order_by(RiskAssessment.assessed_at.desc())
+            .limit(1)
+        )
+        plan = session.scalar(select(CrisisPlan).where(CrisisPlan.person_id == person.id, CrisisPlan.current.is_(True)))
+        audit.append(
+            session,
+            principal.actor,
+            "read",
+            "CrisisSummary",
+            str(plan.id) if plan else None,
+            person.id,
+            detail={"via": "crisis", "plan_version": plan.version if plan else None},
+        )
+        return CrisisSummary(person, risk, plan)

@@ -16,6 +16,7 @@ class Permission(StrEnum):
     USER_MANAGE = "user:manage"
     SERVICE_SUMMARY = "service:summary"
     SIGNED_IN = "signed-in"
+    CRISIS_READ = "crisis:read"  # the crisis summary of anyone (crisis teams respond to people on no caseload)
 
 
 class Role(StrEnum):
@@ -25,6 +26,7 @@ class Role(StrEnum):
     SERVICE_LEAD = "service_lead"
     COMMISSIONER = "commissioner"
     ADMIN = "admin"
+    CRISIS_TEAM = "crisis_team"
 
 
 P = Permission
@@ -39,9 +41,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COMMISSIONER: frozenset({P.SERVICE_SUMMARY, P.SIGNED_IN}),
     # Administrators run the system (accounts, audit, bulk loads) but do not browse records.
     Role.ADMIN: frozenset({P.USER_MANAGE, P.AUDIT_READ, P.DATA_IMPORT, P.SIGNED_IN}),
+    # A crisis team sees what a crisis response needs - identity, current risk, the crisis plan - for anyone,
+    # every read audited; nothing else of the record.
+    Role.CRISIS_TEAM: frozenset({P.CRISIS_READ, P.SIGNED_IN}),
 }
 
-PERSON_LEVEL = frozenset({P.PERSON_READ, P.PERSON_WRITE, P.BREAK_GLASS, P.DATA_EXPORT})
+PERSON_LEVEL = frozenset({P.PERSON_READ, P.PERSON_WRITE, P.BREAK_GLASS, P.DATA_EXPORT, P.CRISIS_READ})
 
 
 def has_permission(role: Role | str, permission: Permission) -> bool:

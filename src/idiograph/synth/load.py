@@ -40,6 +40,7 @@ STAFF = (  # username, role, display name, team names
     ("cc.north", "care_coordinator", "Sam Whitfield", ("North Talking Therapies",)),
     ("clin.south", "clinician", "Priya Raman", ("South Talking Therapies",)),
     ("cmht.cc", "care_coordinator", "Joe Brennan", ("Community Mental Health Team",)),
+    ("crisis", "crisis_team", "Crisis Resolution Team", ()),
     (
         "senior",
         "senior_clinician",

@@ -277,3 +277,20 @@ def answer_form(
     except DomainError as exc:
         return render(request, "care_problem.html", exc.status, person_id=None, error=exc)
     return RedirectResponse(f"/governance#escalation-{esc.id}", 303)
+
+
+@router.get("/crisis")
+def crisis_page(
+    request: Request,
+    nhs_number: str = "",
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.CRISIS_READ)),
+) -> HTMLResponse:
+    """The crisis team's view: find someone by NHS number; see identity, current risk and the crisis plan."""
+    summary, error = None, None
+    if nhs_number:
+        try:
+            summary = care.crisis_summary(db, p, nhs_number=nhs_number)
+        except DomainError as exc:
+            error = exc.detail
+    return render(request, "crisis.html", summary=summary, error=error, nhs_number=nhs_number, london=london)

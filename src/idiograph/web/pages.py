@@ -113,6 +113,8 @@ def home(p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
         return RedirectResponse("/caseload", 303)
     if p.can(Permission.AUDIT_READ):
         return RedirectResponse("/audit", 303)
+    if p.can(Permission.CRISIS_READ):
+        return RedirectResponse("/crisis", 303)
     return RedirectResponse("/summary", 303)
 
 
