@@ -79,3 +79,19 @@ class CrisisPlan(Base):
     content: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     updated_by: Mapped[str] = mapped_column(String(120))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlanLink(Base):
+    """A link that lets the person read their own crisis plan and upcoming appointments, without an account.
+
+    Only the SHA-256 of the token is kept; it expires and can be revoked; every read is audited."""
+
+    __tablename__ = "plan_link"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -3,6 +3,8 @@ preferences and crisis plans. Changes to the appointment model go through govern
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,16 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idiograph.care import slots
-from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, Preferences, RiskAssessment
+from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, PlanLink, Preferences, RiskAssessment
 from idiograph.care.options import FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
 from idiograph.db import transaction, utcnow
-from idiograph.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
+from idiograph.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, invalid
 from idiograph.governance import policy as policy_module
 from idiograph.governance.model import Decision
 from idiograph.governance.service import current_policy
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import Person
 from idiograph.security import audit
+from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -323,3 +326,66 @@ def crisis_summary(
             detail={"via": "crisis", "plan_version": plan.version if plan else None},
         )
         return CrisisSummary(person, risk, plan)
+
+
+MAX_PLAN_LINK_DAYS = 90
+
+
+class PlanLinkGone(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This link has expired or was withdrawn. Ask your care team for a new one.", [], 410, "Gone")
+
+
+def create_plan_link(
+    session: Session, principal: Principal, person_id: uuid.UUID, valid_days: int = 30
+) -> tuple[PlanLink, str]:
+    """A link for the person to read their own plan; the token is shown once."""
+    if not 1 <= valid_days <= MAX_PLAN_LINK_DAYS:
+        raise invalid("valid_days", f"must be between 1 and {MAX_PLAN_LINK_DAYS}")
+    token = secrets.token_urlsafe(32)
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+        now = utcnow()
+        link = PlanLink(
+            person_id=person_id,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            created_by=principal.username,
+            created_at=now,
+            expires_at=now + timedelta(days=valid_days),
+        )
+        session.add(link)
+        session.flush()
+        audit.append(
+            session, principal.actor, "create", "PlanLink", str(link.id), person_id, detail={"valid_days": valid_days}
+        )
+        return link, token
+
+
+def read_own_plan(session: Session, token: str) -> tuple[Person, CrisisPlan | None, list[Appointment]]:
+    """What the person sees through their link: their crisis plan and upcoming appointments (audited)."""
+    with transaction(session):
+        link = session.scalar(select(PlanLink).where(PlanLink.token_hash == hashlib.sha256(token.encode()).hexdigest()))
+        if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
+            raise PlanLinkGone()
+        person = session.get(Person, link.person_id)
+        assert person is not None
+        plan = session.scalar(select(CrisisPlan).where(CrisisPlan.person_id == person.id, CrisisPlan.current.is_(True)))
+        upcoming = list(
+            session.scalars(
+                select(Appointment)
+                .where(
+                    Appointment.person_id == person.id, Appointment.status == "booked", Appointment.start >= utcnow()
+                )
+                .order_by(Appointment.start)
+            )
+        )
+        audit.append(
+            session,
+            Actor(None, f"plan-link:{link.id}", "person"),
+            "read",
+            "CrisisPlan",
+            str(plan.id) if plan else None,
+            person.id,
+            detail={"via": "own-plan link"},
+        )
+        return person, plan, upcoming

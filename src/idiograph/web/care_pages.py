@@ -294,3 +294,39 @@ def crisis_page(
         except DomainError as exc:
             error = exc.detail
     return render(request, "crisis.html", summary=summary, error=error, nhs_number=nhs_number, london=london)
+
+
+@router.post("/people/{person_id}/care/plan-link")
+def plan_link_form(
+    request: Request,
+    person_id: uuid.UUID,
+    valid_days: int = Form(30),
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    try:
+        link, token = care.create_plan_link(db, p, person_id, valid_days)
+    except DomainError as exc:
+        return _problem(request, person_id, exc)
+    url = str(request.url_for("own_plan", token=token))
+    return render(request, "plan_link_created.html", link=link, url=url, london=london)
+
+
+@router.get("/my-plan/{token}", name="own_plan", openapi_extra={"x-public": "the person's own plan, by their link"})
+def own_plan(request: Request, token: str, db: Session = Depends(get_db)) -> HTMLResponse:
+    """The person reads their own crisis plan and upcoming appointments (no account; the link expires)."""
+    try:
+        person, plan, upcoming = care.read_own_plan(db, token)
+    except care.PlanLinkGone as exc:
+        return render(request, "own_plan.html", exc.status, gone=exc.detail, principal=None)
+    return render(
+        request,
+        "own_plan.html",
+        person=person,
+        plan=plan,
+        upcoming=upcoming,
+        options=options,
+        london=london,
+        gone=None,
+        principal=None,
+    )

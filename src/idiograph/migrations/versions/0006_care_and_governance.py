@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-23 21:45:23.081832
+Create Date: 2026-11-23 21:57:06.797878
 """
 
 import sqlalchemy as sa
@@ -86,6 +86,22 @@ def upgrade() -> None:
         batch_op.create_index("ix_decision_person_at", ["person_id", "decided_at"], unique=False)
 
     op.create_table(
+        "plan_link",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", idiograph.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", idiograph.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", idiograph.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("plan_link", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_plan_link_person_id"), ["person_id"], unique=False)
+
+    op.create_table(
         "preferences",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -154,6 +170,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_preferences_person_id"))
 
     op.drop_table("preferences")
+    with op.batch_alter_table("plan_link", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_plan_link_person_id"))
+
+    op.drop_table("plan_link")
     with op.batch_alter_table("decision", schema=None) as batch_op:
         batch_op.drop_index("ix_decision_person_at")
 
