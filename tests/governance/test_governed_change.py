@@ -227,3 +227,80 @@ def test_risk_levels_are_recorded_with_author(client, db, make_staff, level: str
         headers=cc.auth,
     )
     assert bad.status_code == 422
+
+
+def test_discharge_is_a_decision_that_records_what_it_rested_on(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from idiograph.db import transaction
+    from idiograph.patients.model import Episode
+
+    cc, senior, pid, _ = _setup(client, make_staff)
+    with transaction(db):
+        db.add(
+            Episode(
+                person_id=uuid.UUID(pid),
+                referral_date=date.today() - timedelta(days=90),
+                referral_source="gp",
+                presenting_problem="depression",
+                pathway="cbt",
+            )
+        )
+    answers = {
+        i: 0
+        for i in ("44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8")
+    }
+    r = client.post(
+        f"/api/v1/people/{pid}/responses", json={"instrument": "phq-9", "answers": answers}, headers=cc.auth
+    )
+    assert r.status_code == 201, r.text
+    asked = client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"discharge": "recovered", "rationale": "PHQ-9 0; goals met"},
+        headers=cc.auth,
+    )
+    d = asked.json()
+    assert d["status"] == "pending" and "may not discharge" in d["policy_reason"]
+    assert (
+        d["based_on"]["observations"][0]["measure"].startswith("Patient Health Questionnaire")
+        and d["based_on"]["observations"][0]["value"] == 0
+    )
+    ok = client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"discharge": "recovered", "rationale": "Reviewed: goals met"},
+        headers=senior.auth,
+    )
+    assert ok.json()["status"] == "applied"
+    ep = db.scalar(select(Episode).where(Episode.person_id == uuid.UUID(pid)))
+    db.refresh(ep)
+    assert ep.discharge_date == date.today() and ep.discharge_reason == "recovered"
+    bad = client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"discharge": "recovered", "rationale": "again please"},
+        headers=senior.auth,
+    )
+    assert bad.status_code == 422 and "no open episode" in bad.text
+
+
+def test_governance_page_and_export_for_a_senior(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_pages import login
+
+    cc, _senior, pid, appt_id = _setup(client, make_staff)
+    client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"frequency": "six_weekly", "rationale": "Asked for less"},
+        headers=cc.auth,
+    )
+    client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"appointment_id": appt_id, "format": "phone", "rationale": "Childcare"},
+        headers=cc.auth,
+    )
+    login(client, "senior")
+    page = client.get("/governance")
+    assert page.status_code == 200
+    assert "Escalations waiting for a decision (1)" in page.text and "Overdue reviews" in page.text
+    assert "Childcare" in page.text  # a decision under delegated authority this month
+    csv_text = client.get("/governance.csv").text
+    assert csv_text.splitlines()[0].startswith("kind,id,person_id")
+    assert "escalation," in csv_text and "Childcare" in csv_text

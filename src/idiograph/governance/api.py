@@ -30,6 +30,7 @@ class ChangeIn(Strict):
     frequency: str | None = None
     intervention: str | None = Field(default=None, description="an appropriate intervention (see /interventions)")
     declined: str | None = Field(default=None, max_length=200, description="what the person declined, if that is why")
+    discharge: str | None = Field(default=None, description="discharge the open episode, with this reason")
     rationale: str = Field(max_length=4000, description="why, in words")
     based_on: dict[str, Any] = Field(default_factory=dict, description="ids of observations, alerts it rests on")
 

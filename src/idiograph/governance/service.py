@@ -45,6 +45,35 @@ def current_risk(session: Session, person_id: uuid.UUID) -> RiskAssessment | Non
     return session.scalar(q)
 
 
+def evidence(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
+    """What a decision rests on, captured when it is made: open alerts and the latest questionnaire totals."""
+    from idiograph.measures.definitions import instruments
+    from idiograph.monitoring.lifecycle import OPEN
+    from idiograph.monitoring.model import Alert
+    from idiograph.observations.model import Observation
+
+    alerts = session.scalars(select(Alert).where(Alert.person_id == person_id, Alert.status.in_(OPEN)))
+    out: dict[str, Any] = {"alerts": [{"id": str(a.id), "kind": a.kind, "title": a.title} for a in alerts]}
+    latest = []
+    for inst in instruments().values():
+        o = session.scalar(
+            select(Observation)
+            .where(
+                Observation.person_id == person_id,
+                Observation.code == inst.total.code,
+                Observation.system == inst.total.system,
+            )
+            .order_by(Observation.effective_at.desc())
+            .limit(1)
+        )
+        if o is not None:
+            latest.append(
+                {"id": str(o.id), "measure": inst.title, "value": o.value, "time": o.effective_at.isoformat()}
+            )
+    out["observations"] = latest
+    return out
+
+
 def open_episode(session: Session, person_id: uuid.UUID) -> Episode | None:
     q = (
         select(Episode)
@@ -72,6 +101,7 @@ def _appointment(session: Session, person_id: uuid.UUID, payload: dict[str, Any]
 
 
 LONDON = ZoneInfo("Europe/London")
+DISCHARGE_REASONS = ("completed", "recovered", "declined", "disengaged", "transferred", "moved_away", "died")
 
 
 def _freq(step: str) -> str:
@@ -137,6 +167,16 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
             parts.append(f"intervention {old} to {r.interventions[wanted].label}")
             if payload.get("declined"):
                 parts.append(f"declined {payload['declined']}".replace("_", " "))
+    if "discharge" in payload:
+        ep = open_episode(session, person_id)
+        reason = str(payload["discharge"])
+        if ep is None:
+            problems.append(FieldProblem("discharge", "the person has no open episode"))
+        elif reason not in DISCHARGE_REASONS:
+            problems.append(FieldProblem("discharge", f"must be one of {', '.join(DISCHARGE_REASONS)}"))
+        else:
+            changes.append("discharge")
+            parts.append(f"discharge ({reason.replace('_', ' ')})")
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in the change; nothing was changed", problems)
     if not changes:
@@ -147,6 +187,11 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
 def apply(session: Session, decision: Decision) -> None:
     """Carry out a decided change (only ever called for an allowed or approved decision)."""
     p = decision.payload
+    if "discharge" in p:
+        ep = open_episode(session, decision.person_id)
+        if ep is None:
+            raise Conflict("the episode is already closed")
+        ep.discharge_date, ep.discharge_reason = utcnow().date(), str(p["discharge"])
     if "intervention" in p:
         ep = open_episode(session, decision.person_id)
         if ep is None:
@@ -204,7 +249,7 @@ def request_change(
         ]
         escalations = [v for v in verdicts if v.outcome == "escalate"]
         now = utcnow()
-        links = dict(based_on or {})
+        links = {**evidence(session, person_id), **(based_on or {})}
         if risk is not None:
             links["risk_assessment"] = {"id": str(risk.id), "level": risk.level, "at": risk.assessed_at.isoformat()}
         decision = Decision(

@@ -20,6 +20,7 @@ from idiograph.care.model import AppointmentPlan
 from idiograph.db import utcnow
 from idiograph.errors import DomainError, invalid
 from idiograph.governance import service as governance
+from idiograph.monitoring import review_service
 from idiograph.patients import service as patients
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal
@@ -216,8 +217,15 @@ def governance_page(
     request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> HTMLResponse:
     q = governance.queue(db, p)
+    overdue = review_service.for_caseload(db, p, ("overdue",), via="governance")
     return render(
-        request, "governance.html", pending=q["pending"], delegated=q["delegated"], london=london, now=utcnow()
+        request,
+        "governance.html",
+        pending=q["pending"],
+        delegated=q["delegated"],
+        overdue=overdue,
+        london=london,
+        now=utcnow(),
     )
 
 
@@ -240,6 +248,21 @@ def governance_csv(db: Session = Depends(get_db), p: Principal = Depends(require
                 e.reason,
                 "",
                 e.status,
+                "",
+            ]
+        )
+    for r in review_service.for_caseload(db, p, ("overdue",), via="governance.csv"):
+        w.writerow(
+            [
+                "overdue review",
+                r.episode_id,
+                r.person_id,
+                "",
+                r.slot.due.isoformat(),
+                "",
+                f"week {r.slot.week} review",
+                "",
+                r.slot.status,
                 "",
             ]
         )
