@@ -98,3 +98,40 @@ def test_slots_and_calendar_through_the_api(client, db, make_staff) -> None:  # 
     ics = client.get(f"/api/v1/people/{pid}/appointments.ics", headers=cc.auth)
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
     assert ics.text.count("BEGIN:VEVENT") == 1 and "phone call (home visit)" in ics.text
+
+
+def test_preferences_from_the_care_page_form(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_pages import login
+
+    cc = make_staff("ccoord", "care_coordinator", ("North",))
+    pid = client.post(
+        "/api/v1/people", json={"given_name": "Ada", "family_name": "B", "sex": "female"}, headers=cc.auth
+    ).json()["id"]
+    csrf = login(client, "ccoord")
+    form = {
+        "csrf_token": csrf,
+        "expected_version": "0",
+        "days": ["tue", "thu"],
+        "periods": ["evening"],
+        "formats": ["video"],
+        "communication": ["sms"],
+        "language": "Polish",
+        "interpreter": "yes",
+        "involve": "Sister (Mary)\n",
+        "declined": "group: social anxiety\n",
+    }
+    r = client.post(f"/people/{pid}/care/preferences", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    prefs = client.get(f"/api/v1/people/{pid}/preferences", headers=cc.auth).json()
+    d = prefs["data"]
+    assert (
+        prefs["version"] == 1 and d["days"] == ["tue", "thu"] and d["interpreter"] is True and d["language"] == "Polish"
+    )
+    assert d["declined"] == [{"what": "group", "why": "social anxiety"}] and d["involve"] == ["Sister (Mary)"]
+    page = client.get(f"/people/{pid}/care").text
+    assert "Declined group: social anxiety" in page and "Polish (interpreter needed)" in page
+    # a stale form (version 0 again) is refused and says so; a bad value names its field
+    again = client.post(f"/people/{pid}/care/preferences", data=form)
+    assert again.status_code == 409 and "reload" in again.text
+    bad = client.post(f"/people/{pid}/care/preferences", data={**form, "expected_version": "1", "days": ["someday"]})
+    assert bad.status_code == 422 and "days" in bad.text

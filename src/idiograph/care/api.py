@@ -86,7 +86,7 @@ class PreferencesIn(Strict):
     times: list[str] = Field(default_factory=list, max_length=20, description="anything else about times, in words")
     places: list[Literal["clinic", "home", "community", "remote"]] = Field(default_factory=list)
     formats: list[Literal["in_person", "video", "phone", "group"]] = Field(default_factory=list)
-    communication: list[str] = Field(default_factory=list, max_length=5, description="sms, letter, email")
+    communication: list[Literal["sms", "letter", "email", "phone"]] = Field(default_factory=list)
     accessible_format: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=35)
     interpreter: bool = False

@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from idiograph.care import interventions, options
 from idiograph.care import service as care
+from idiograph.care.api import PreferencesIn
 from idiograph.care.model import AppointmentPlan
 from idiograph.db import utcnow
-from idiograph.errors import DomainError, invalid
+from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.governance import service as governance
 from idiograph.monitoring import review_service
 from idiograph.patients import service as patients
@@ -353,3 +355,45 @@ def own_plan(request: Request, token: str, db: Session = Depends(get_db)) -> HTM
         gone=None,
         principal=None,
     )
+
+
+@router.post("/people/{person_id}/care/preferences")
+async def preferences_form(
+    request: Request,
+    person_id: uuid.UUID,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    """What the person has said about times, places, formats, contact, language, who to involve and what they
+    have declined - a new version each time, refused if someone else saved in between."""
+    form = await request.form()
+    declined = []
+    for line in _lines(str(form.get("declined", ""))):
+        what, _, why = line.partition(":")
+        declined.append({"what": what.strip(), "why": why.strip()})
+    raw = {
+        "expected_version": form.get("expected_version", "0"),
+        "days": form.getlist("days"),
+        "periods": form.getlist("periods"),
+        "places": form.getlist("places"),
+        "formats": form.getlist("formats"),
+        "communication": form.getlist("communication"),
+        "accessible_format": str(form.get("accessible_format", "")).strip() or None,
+        "language": str(form.get("language", "")).strip() or None,
+        "interpreter": form.get("interpreter") == "yes",
+        "times": _lines(str(form.get("times", ""))),
+        "involve": _lines(str(form.get("involve", ""))),
+        "declined": declined,
+    }
+    try:
+        try:
+            body = PreferencesIn.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidInput(
+                "some answers could not be used; nothing was saved",
+                [FieldProblem(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()],
+            ) from None
+        care.save_preferences(db, p, person_id, body.model_dump(exclude={"expected_version"}), body.expected_version)
+    except DomainError as exc:
+        return _problem(request, person_id, exc)
+    return _back(person_id, "preferences")
