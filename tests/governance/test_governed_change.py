@@ -130,14 +130,21 @@ def test_high_risk_turns_a_delegated_change_into_an_escalation(client, db, make_
     assert d["based_on"]["risk_assessment"]["level"] == "high"
     esc = db.scalar(select(Escalation).where(Escalation.decision_id == uuid.UUID(d["id"])))
     assert esc.due_at - esc.raised_at <= timedelta(hours=24)
-    # time alone is still within authority at high risk
+
+    # any change at high risk waits for approval, even a new time; the crisis plan does not wait
     later = (SOON + timedelta(days=1)).isoformat()
     r = client.post(
         f"/api/v1/people/{pid}/changes",
         json={"appointment_id": appt_id, "start": later, "rationale": "Clashes with work"},
         headers=cc.auth,
     )
-    assert r.json()["status"] == "applied"
+    assert r.json()["status"] == "pending"
+    plan = client.put(
+        f"/api/v1/people/{pid}/crisis-plan",
+        json={"expected_version": 0, "rationale": "Safety plan after overdose", "contacts": ["Crisis team"]},
+        headers=cc.auth,
+    )
+    assert plan.status_code == 200
 
 
 def test_bad_changes_are_refused_whole_with_their_fields(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]

@@ -25,10 +25,10 @@ CC, CLIN, SENIOR = "care_coordinator", "clinician", "senior_clinician"
         (CC, "appointment.frequency", "low", "weekly", "yearly", "escalate", "frequencies must be among"),
         (CC, "intervention", "low", None, None, "escalate", "may not change the intervention"),
         (CC, "discharge", "low", None, None, "escalate", "may not discharge"),
-        # high risk tightens place, format, frequency, intervention and discharge - not time or the crisis plan
+        # high risk tightens every change to appointments, intervention and discharge - not the crisis plan
         (CC, "appointment.place", "high", None, None, "escalate", "current high-risk assessment"),
         (CC, "appointment.format", "high", None, None, "escalate", "current high-risk assessment"),
-        (CC, "appointment.time", "high", None, None, "allowed", "time"),
+        (CC, "appointment.time", "high", None, None, "escalate", "current high-risk assessment"),
         (CC, "appointment.frequency", "high", "weekly", "fortnightly", "escalate", "high-risk"),
         # clinicians: also the intervention
         (CLIN, "intervention", "low", None, None, "allowed", "change the intervention"),
