@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
+from targets import databases  # benchmarks/targets.py, beside this script
 
 from idiograph.baselines import service as baseline_service
 from idiograph.baselines.model import BaselineState
@@ -133,28 +131,14 @@ def main() -> None:
         "incremental": "judging step: running sums (idiograph)",
         "recompute": "judging step: re-read history and recompute",
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        targets = [("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")]
-        name = f"idiograph_bench_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            targets.append(("PostgreSQL", make_url(args.postgres).set(database=name).render_as_string(False)))
-        except Exception as exc:  # the benchmark still reports SQLite
-            console.print(f"[yellow]PostgreSQL skipped: {exc}[/yellow]")
-        try:
-            for backend, url in targets:
-                with console.status(f"{backend}: {args.results} results"):
-                    res = run(url, args.people, args.history, args.results)
-                for what, xs in res.items():
-                    ms = np.asarray(xs) * 1000
-                    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-                    table.add_row(backend, names[what], f"{p50:.2f}", f"{p95:.2f}", f"{p99:.2f}", f"{ms.max():.1f}")
-        finally:
-            if len(targets) > 1:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with databases(args.postgres, console) as targets:
+        for backend, url in targets:
+            with console.status(f"{backend}: {args.results} results"):
+                res = run(url, args.people, args.history, args.results)
+            for what, xs in res.items():
+                ms = np.asarray(xs) * 1000
+                p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+                table.add_row(backend, names[what], f"{p50:.2f}", f"{p95:.2f}", f"{p99:.2f}", f"{ms.max():.1f}")
     console.print(table)
 
 

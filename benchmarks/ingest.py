@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import argparse
 import resource
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from targets import databases  # benchmarks/targets.py, beside this script
 
 from idiograph.db import make_engine, make_sessionmaker, transaction
 from idiograph.migrate import upgrade
@@ -102,25 +99,11 @@ def main() -> None:
     table = Table(title=f"Observation ingestion ({args.people} people x {args.per_person} results)")
     for col in ("backend", "path", "rows", "seconds", "rows/s", "peak RSS MiB"):
         table.add_column(col, justify="right" if col not in ("backend", "path") else "left")
-    with tempfile.TemporaryDirectory() as tmp:
-        targets = [("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")]
-        name = f"idiograph_bench_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            targets.append(("PostgreSQL", make_url(args.postgres).set(database=name).render_as_string(False)))
-        except Exception as exc:  # the benchmark still reports SQLite
-            console.print(f"[yellow]PostgreSQL skipped: {exc}[/yellow]")
-        try:
-            for backend, url in targets:
-                for path, n, secs, _ in run(url, args.people, args.per_person):
-                    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                    table.add_row(backend, path, f"{n:,}", f"{secs:.2f}", f"{n / secs:,.0f}", f"{rss:.0f}")
-        finally:
-            if len(targets) > 1:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with databases(args.postgres, console) as targets:
+        for backend, url in targets:
+            for path, n, secs, _ in run(url, args.people, args.per_person):
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                table.add_row(backend, path, f"{n:,}", f"{secs:.2f}", f"{n / secs:,.0f}", f"{rss:.0f}")
     console.print(table)
 
 

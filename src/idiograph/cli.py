@@ -443,6 +443,31 @@ def monitoring_fit(
         console.print(f"open episodes judged: {raised} not-on-track alert(s) raised")
 
 
+def _check_format(out_format: str) -> None:
+    if out_format not in ("table", "markdown", "json"):
+        err.print(f"--format: {out_format!r} is not table, markdown or json")
+        raise typer.Exit(2)
+
+
+def _synthetic_service(folder: Path, people: int, seed: int, progress: Progress) -> Path:
+    """Write a synthetic service (Parquet) into ``folder`` for an evaluation, showing progress."""
+    from idiograph.synth import params as params_module
+    from idiograph.synth.chunks import chunks, service_tables
+    from idiograph.synth.generator import generate_service
+    from idiograph.synth.writers import write_all
+
+    task = progress.add_task(f"generating {people:,} people (seed {seed})", total=people)
+    write_all(
+        folder,
+        "parquet",
+        service_tables(generate_service(params_module.load(), people, seed)),
+        chunks(people, seed, None, 2000, 2),
+        f"urn:idiograph:synth:{seed}",
+        lambda t: progress.advance(task, t["people"].num_rows),
+    )
+    return folder
+
+
 @monitoring_app.command("evaluate")
 def monitoring_evaluate(
     data: Path | None = typer.Option(None, help="a folder written by idiograph synth (parquet or csv)"),
@@ -458,28 +483,10 @@ def monitoring_evaluate(
     import tempfile
 
     from idiograph.monitoring import courses, report
-    from idiograph.synth import params as params_module
-    from idiograph.synth.chunks import chunks, service_tables
-    from idiograph.synth.generator import generate_service
-    from idiograph.synth.writers import write_all
 
-    if out_format not in ("table", "markdown", "json"):
-        err.print(f"--format: {out_format!r} is not table, markdown or json")
-        raise typer.Exit(2)
+    _check_format(out_format)
     with tempfile.TemporaryDirectory() as tmp, _progress() as progress:
-        folder = data
-        if folder is None:
-            folder = Path(tmp)
-            p = params_module.load()
-            task = progress.add_task(f"generating {people:,} people (seed {seed})", total=people)
-            write_all(
-                folder,
-                "parquet",
-                service_tables(generate_service(p, people, seed)),
-                chunks(people, seed, None, 2000, 2),
-                f"urn:idiograph:synth:{seed}",
-                lambda t: progress.advance(task, t["people"].num_rows),
-            )
+        folder = data or _synthetic_service(Path(tmp), people, seed, progress)
         step = progress.add_task("reading episodes", total=None)
         try:
             eps = courses.from_synth(folder, instrument)
@@ -578,27 +585,10 @@ def baselines_evaluate(
     import tempfile
 
     from idiograph.baselines import report as baseline_report
-    from idiograph.synth import params as params_module
-    from idiograph.synth.chunks import chunks, service_tables
-    from idiograph.synth.generator import generate_service
-    from idiograph.synth.writers import write_all
 
-    if out_format not in ("table", "markdown", "json"):
-        err.print(f"--format: {out_format!r} is not table, markdown or json")
-        raise typer.Exit(2)
+    _check_format(out_format)
     with tempfile.TemporaryDirectory() as tmp, _progress() as progress:
-        folder = data
-        if folder is None:
-            folder = Path(tmp)
-            task = progress.add_task(f"generating {people:,} people (seed {seed})", total=people)
-            write_all(
-                folder,
-                "parquet",
-                service_tables(generate_service(params_module.load(), people, seed)),
-                chunks(people, seed, None, 2000, 2),
-                f"urn:idiograph:synth:{seed}",
-                lambda t: progress.advance(task, t["people"].num_rows),
-            )
+        folder = data or _synthetic_service(Path(tmp), people, seed, progress)
         step = progress.add_task("evaluating", total=None)
         try:
             rows = baseline_report.run(folder, lambda m: progress.update(step, description=m))
