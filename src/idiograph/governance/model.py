@@ -28,7 +28,7 @@ class Decision(Base):
     requested_role: Mapped[str] = mapped_column(String(40))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(20))  # applied | pending | rejected
-    authority: Mapped[str] = mapped_column(String(20))  # delegated | approved | own
+    authority: Mapped[str] = mapped_column(String(20))  # delegated | pending | approved | rejected
     policy_version: Mapped[str] = mapped_column(String(40))
     policy_reason: Mapped[str] = mapped_column(Text)
 
