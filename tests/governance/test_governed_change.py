@@ -311,3 +311,14 @@ def test_governance_page_and_export_for_a_senior(client, db, make_staff) -> None
     csv_text = client.get("/governance.csv").text
     assert csv_text.splitlines()[0].startswith("kind,id,person_id")
     assert "escalation," in csv_text and "Childcare" in csv_text
+    # free text that a spreadsheet would run as a formula is neutralised
+    client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"appointment_id": appt_id, "place": "community", "rationale": '=HYPERLINK("http://x")'},
+        headers=cc.auth,
+    )
+    exported = client.get("/governance.csv").text
+    import csv as csv_module
+
+    cells = [c for row in csv_module.reader(exported.splitlines()) for c in row]
+    assert '\'=HYPERLINK("http://x")' in cells and not any(c.startswith("=") for c in cells)

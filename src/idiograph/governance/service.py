@@ -356,31 +356,31 @@ def queue(session: Session, principal: Principal, since: datetime | None = None)
     principal.require(Permission.PERSON_READ)
     now = utcnow()
     since = since or now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    people = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
-    pending = list(
-        session.scalars(
-            select(Escalation)
-            .where(Escalation.status == "pending", Escalation.person_id.in_(people))
-            .order_by(Escalation.due_at)
+    with transaction(session):
+        people = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
+        pending = list(
+            session.scalars(
+                select(Escalation)
+                .where(Escalation.status == "pending", Escalation.person_id.in_(people))
+                .order_by(Escalation.due_at)
+            )
         )
-    )
-    delegated = list(
-        session.scalars(
-            select(Decision)
-            .where(Decision.authority == "delegated", Decision.decided_at >= since, Decision.person_id.in_(people))
-            .order_by(Decision.decided_at.desc())
+        delegated = list(
+            session.scalars(
+                select(Decision)
+                .where(Decision.authority == "delegated", Decision.decided_at >= since, Decision.person_id.in_(people))
+                .order_by(Decision.decided_at.desc())
+            )
         )
-    )
-    audit.append(
-        session,
-        principal.actor,
-        "read",
-        "Escalation",
-        None,
-        None,
-        detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
-    )
-    session.commit()
+        audit.append(
+            session,
+            principal.actor,
+            "read",
+            "Escalation",
+            None,
+            None,
+            detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
+        )
     return {"pending": pending, "delegated": delegated}
 
 

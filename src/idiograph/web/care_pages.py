@@ -236,7 +236,7 @@ def governance_csv(db: Session = Depends(get_db), p: Principal = Depends(require
     """Everything on the governance page, for a spreadsheet (audited like the page)."""
     q = governance.queue(db, p)
     out = io.StringIO()
-    w = csv.writer(out)
+    w = _SafeWriter(csv.writer(out))
     w.writerow(["kind", "id", "person_id", "when", "due", "who", "change or reason", "rationale", "status", "policy"])
     for e in q["pending"]:
         w.writerow(
@@ -286,6 +286,19 @@ def governance_csv(db: Session = Depends(get_db), p: Principal = Depends(require
     return Response(
         out.getvalue(), media_type="text/csv", headers={"Content-Disposition": "attachment; filename=governance.csv"}
     )
+
+
+class _SafeWriter:
+    """A CSV writer that neutralises cells a spreadsheet would run as a formula (free-text rationale and notes
+    are written by users): such a cell gets a leading apostrophe (OWASP CSV injection)."""
+
+    def __init__(self, writer: Any) -> None:
+        self._w = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self._w.writerow(
+            [f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
+        )
 
 
 @router.post("/escalations/{escalation_id}/answer")
