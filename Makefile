@@ -15,7 +15,7 @@ PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiogra
 	src/idiograph/monitoring/evaluation.py src/idiograph/monitoring/reviews.py src/idiograph/monitoring/settings.py \
 	src/idiograph/monitoring/change_detection.py src/idiograph/monitoring/relapse.py src/idiograph/baselines/intervals.py \
 	src/idiograph/baselines/normal_normal.py src/idiograph/baselines/biological_variation.py src/idiograph/baselines/setpoint.py \
-	src/idiograph/baselines/evaluation.py src/idiograph/baselines/settings.py
+	src/idiograph/baselines/evaluation.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py
 
 .PHONY: run test lint setup chromium postgres clean
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from idiograph.baselines.intervals import Scale, to_model
 from idiograph.baselines.normal_normal import PersonSums, Prior, estimate_prior, interval_from_sums, population_interval
-from idiograph.monitoring.change_detection import cusum_signals, design_cusum, design_ewma
+from idiograph.monitoring.change_detection import cusum_signals, design_cusum, design_ewma, ewma_step
 
 YEAR = 365.25 * 86400
 
@@ -110,9 +110,7 @@ def personal_ewma(scale: Scale, lam: float, arl0: float, baseline: int, spacing_
         out, z, var = [], 0.0, 0.0
         for i in range(baseline, len(xs)):
             gap = (c.points[i][0] - c.points[i - 1][0]).total_seconds() / 86400 / spacing_days
-            lt = 1 - (1 - lam) ** gap if gap > 0 else lam
-            z = lt * (xs[i] - mu) / sd + (1 - lt) * z
-            var = (1 - lt) ** 2 * var + lt * lt
+            z, var = ewma_step(z, var, (xs[i] - mu) / sd, lam, gap)
             if abs(z) > limit * math.sqrt(var):
                 out.append(i)
                 z, var = 0.0, 0.0

@@ -10,6 +10,7 @@ from pathlib import Path
 from idiograph.baselines.evaluation import Case
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring.courses import _table
+from idiograph.monitoring.relapse import recovered_baseline, split_at_discharge
 
 
 def _aware(t: datetime) -> datetime:
@@ -60,12 +61,9 @@ def relapse_cases(folder: Path, instrument: str = "phq-9", last: int = 3, follow
     for eid, ep in episodes.items():
         d = ep["discharge_date"]
         d = d if isinstance(d, date) else date.fromisoformat(str(d))
-        end = datetime.combine(d + timedelta(days=1), datetime.min.time(), UTC)
-        pts = sorted(scores.get(eid, []))
-        before = [p for p in pts if p[0] < end][-last:]
-        after = tuple(p for p in pts if end <= p[0] <= end + timedelta(days=follow_up_days))
-        if not before or not after:
+        before, after = split_at_discharge(scores.get(eid, []), d, follow_up_days)
+        base = recovered_baseline(before, last)
+        if base is None or not after:
             continue
-        base = sum(v for _, v in before) / len(before)
-        out.append(Case(ep["person_id"], instrument, after, onsets.get(eid), base))
+        out.append(Case(ep["person_id"], instrument, tuple(after), onsets.get(eid), base))
     return out

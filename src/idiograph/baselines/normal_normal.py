@@ -51,6 +51,11 @@ class PersonSums:
         """The incremental update used when a new result arrives."""
         return PersonSums(self.n + 1, self.total + x, self.total_sq + x * x)
 
+    def variance(self) -> float:
+        """Sample variance (n - 1) from the sums, never below 0."""
+        mean = self.total / self.n
+        return max((self.total_sq - self.n * mean * mean) / (self.n - 1), 0.0)
+
 
 def estimate_prior(people: Sequence[PersonSums], scale: Scale = "linear") -> Prior:
     """Method-of-moments estimates of ``m0``, ``tau2`` and ``sigma2`` from each person's sums."""

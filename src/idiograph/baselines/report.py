@@ -10,7 +10,7 @@ from idiograph.baselines import evaluation as ev
 from idiograph.baselines import settings as baseline_settings
 from idiograph.baselines.evaluation_data import half, measure_cases, relapse_cases
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring.reliable_change import standard_error
+from idiograph.monitoring.reliable_change import measurement_error
 from idiograph.observations.catalogue import shipped
 
 COLUMNS = (
@@ -79,9 +79,9 @@ def run(folder: Path, say: Callable[[str], None] = lambda _m: None) -> list[Row]
         rel = relapse_cases(folder, inst_id, r.baseline_scores, r.follow_up_days)
         train = [x for x in rel if half(x.person) == 0]
         test = [x for x in rel if half(x.person) == 1]
-        if len(train) < 10 or not test or inst.reliable_change is None:
+        sem = measurement_error(inst)
+        if len(train) < 10 or not test or sem is None:
             continue
-        sem = standard_error(inst.reliable_change.sd, inst.reliable_change.reliability)
         prior = ev.fit_prior(train, "linear")
         personal = ev.score(f"personal CUSUM (ARL0 {r.arl0:g})", test, ev.personal_cusum(sem, r.k, r.arl0))
         rows.append(Row("relapse", inst.title, personal))

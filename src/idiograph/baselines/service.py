@@ -11,28 +11,26 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from idiograph.baselines import biological_variation as bv
 from idiograph.baselines import settings as baseline_settings
 from idiograph.baselines.intervals import Interval, Scale, to_model
+from idiograph.baselines.measure import MeasureBaseline, baselines_from_points, bounds_of, in_order, scale_of, usable
 from idiograph.baselines.model import BaselinePrior, BaselineState
 from idiograph.baselines.normal_normal import (
     PersonSums,
     Prior,
     estimate_prior,
-    interval,
     interval_from_sums,
-    population_interval,
 )
 from idiograph.db import bulk_insert, chunked, new_id, transaction, utcnow
-from idiograph.measures.definitions import Instrument, instruments
+from idiograph.measures.definitions import instruments
 from idiograph.monitoring import change_detection, relapse
 from idiograph.monitoring.model import Alert
-from idiograph.monitoring.reliable_change import standard_error
+from idiograph.monitoring.reliable_change import measurement_error
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, StoredRow, on_stored
@@ -51,19 +49,6 @@ Key = tuple[str, str]  # (system, code)
 
 def modelled_codes(codes: CodeBook) -> dict[Key, CodeDef]:
     return {(c.system, c.code): c for c in codes.all() if c.kind in MODELLED}
-
-
-def _scale(c: CodeDef) -> Scale:
-    return "log" if c.scale == "log" else "linear"
-
-
-def _bounds(c: CodeDef) -> tuple[float | None, float | None]:
-    return (c.min, c.max)
-
-
-def usable(value: float, scale: Scale) -> bool:
-    """A zero or negative result cannot be modelled on the log scale; it is left out, not failed."""
-    return scale == "linear" or value > 0
 
 
 # -- population priors ----------------------------------------------------------------------------------------
@@ -88,19 +73,16 @@ def fit_priors(session: Session, actor: Actor, today: date | None = None, raise_
     today = today or utcnow().date()
     codes = CodeBook(session)
     modelled = modelled_codes(codes)
-    strata = {
-        pid: _stratum(sex, birth, today)
-        for pid, sex, birth in session.execute(select(Person.id, Person.sex, Person.birth_date))
-    }
+    strata = _strata(session, None, today)
     sums: dict[Key, dict[uuid.UUID, list[float]]] = defaultdict(dict)
     q = select(Observation.person_id, Observation.system, Observation.code, Observation.value).where(
         Observation.code.in_({c for _, c in modelled})
     )
     for pid, system, code, value in session.execute(q).yield_per(50_000):
         c = modelled.get((system, code))
-        if c is None or not usable(value, _scale(c)):
+        if c is None or not usable(value, scale_of(c)):
             continue
-        x = to_model(value, _scale(c))
+        x = to_model(value, scale_of(c))
         acc = sums[(system, code)].get(pid)
         if acc is None:
             sums[(system, code)][pid] = [1.0, x, x * x]
@@ -126,7 +108,7 @@ def fit_priors(session: Session, actor: Actor, today: date | None = None, raise_
             if stratum != EVERYONE and len(people) < cfg.min_stratum_people:
                 continue
             try:
-                p = estimate_prior(people, _scale(c))
+                p = estimate_prior(people, scale_of(c))
             except ValueError as e:
                 if stratum == EVERYONE:
                     skipped[c.display] = str(e)
@@ -243,11 +225,11 @@ def advance(
 ) -> Finding | None:
     """Judge one new result against the state built from the person's earlier results, then add it."""
     cfg = baseline_settings.load()
-    scale = _scale(c)
+    scale = scale_of(c)
     x = to_model(value, scale)
     found: Finding | None = None
     if judge == "point" and prior is not None:
-        iv = interval_from_sums(prior, st.sums(), cfg.alert_coverage, _bounds(c))
+        iv = interval_from_sums(prior, st.sums(), cfg.alert_coverage, bounds_of(c))
         if iv.outside(value):
             found = Finding(person_id, key, "point", time, value, _interval_detail(iv, value, c, prior, time))
     elif judge == "ewma" and st.ewma_mu0 is not None and st.ewma_sigma:
@@ -255,10 +237,9 @@ def advance(
         if st.latest_at is not None:
             gap = (time - st.latest_at).total_seconds() / 86400 / cfg.ewma.spacing_days
         lam = cfg.ewma.lam
-        lt = 1 - (1 - lam) ** gap if gap > 0 else lam
-        std = (x - st.ewma_mu0) / st.ewma_sigma
-        st.ewma_z = lt * std + (1 - lt) * st.ewma_z
-        st.ewma_v = (1 - lt) ** 2 * st.ewma_v + lt * lt
+        st.ewma_z, st.ewma_v = change_detection.ewma_step(
+            st.ewma_z, st.ewma_v, (x - st.ewma_mu0) / st.ewma_sigma, lam, gap
+        )
         limit = _ewma_limit()
         if abs(st.ewma_z) > limit * math.sqrt(st.ewma_v):
             found = Finding(
@@ -288,10 +269,9 @@ def advance(
     st.total_sq += x * x
     st.latest_at, st.latest_value = time, value
     if judge == "ewma" and st.ewma_mu0 is None and st.n >= cfg.ewma.baseline_results:
-        mean = st.total / st.n
-        var = max((st.total_sq - st.n * mean * mean) / (st.n - 1), 0.0)
+        var = st.sums().variance()
         if var > 0:
-            st.ewma_mu0, st.ewma_sigma = mean, math.sqrt(var)
+            st.ewma_mu0, st.ewma_sigma = st.total / st.n, math.sqrt(var)
     return found
 
 
@@ -316,11 +296,6 @@ def _interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior, time:
     }
 
 
-def _ordered(rows: Iterable[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
-    """Time order, equal times by value: the same results in any order give the same state."""
-    return sorted(rows)
-
-
 def rebuild_states(
     session: Session, actor: Actor, people: Sequence[uuid.UUID] | None = None, raise_latest: bool = False
 ) -> int:
@@ -340,7 +315,7 @@ def rebuild_states(
     batches = [q] if people is None else [q.where(Observation.person_id.in_(ch)) for ch in chunked(list(people))]
     for b in batches:
         for pid, system, code, t, v in session.execute(b).yield_per(50_000):
-            if (system, code) in priors and usable(v, _scale(modelled[(system, code)])):
+            if (system, code) in priors and usable(v, scale_of(modelled[(system, code)])):
                 series[(pid, (system, code))].append((t, v))
     if people is None:
         session.execute(delete(BaselineState))
@@ -355,7 +330,7 @@ def rebuild_states(
         judge = cfg.judge_for(c.kind)
         prior = priors.get(key, strata.get(pid, EVERYONE))
         st = _State()
-        ordered = _ordered(points)
+        ordered = in_order(points)
         for i, (t, v) in enumerate(ordered):
             f = advance(st, pid, key, c, prior, t, v, judge)
             if f is not None and raise_latest and i == len(ordered) - 1:
@@ -382,8 +357,11 @@ def _columns(st: _State) -> dict[str, object]:
     }
 
 
-def _strata(session: Session, people: Iterable[uuid.UUID] | None) -> dict[uuid.UUID, tuple[str, str]]:
-    today = utcnow().date()
+def _strata(
+    session: Session, people: Iterable[uuid.UUID] | None, today: date | None = None
+) -> dict[uuid.UUID, tuple[str, str]]:
+    """Each person's (sex, age band) for stratified priors: everyone, or the people given."""
+    today = today or utcnow().date()
     q = select(Person.id, Person.sex, Person.birth_date)
     out: dict[uuid.UUID, tuple[str, str]] = {}
     for ch in [None] if people is None else chunked(list(people)):
@@ -469,7 +447,7 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
             modelled[(r.system, r.code)] = c
             if not r.created:
                 stale.add(r.person_id)  # a corrected record: rebuild from the store, judge nothing
-            elif usable(r.value, _scale(c)):
+            elif usable(r.value, scale_of(c)):
                 wanted[(r.person_id, (r.system, r.code))].append((r.time, r.value))
     findings: list[Finding] = []
     wanted = {k: v for k, v in wanted.items() if k[0] not in stale}
@@ -502,7 +480,7 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
                 st = _State()
             if prior is None:
                 continue  # no prior for this measure yet: nothing to judge against
-            for t, v in _ordered(points):
+            for t, v in in_order(points):
                 if st.latest_at is not None and t <= st.latest_at:
                     stale.add(pid)  # not newer than the latest: rebuild this person from the store, judge nothing
                     break
@@ -565,12 +543,16 @@ def relapse_findings(session: Session, rows: Sequence[StoredRow], codes: CodeBoo
             continue
         ep = max(eps, key=lambda e: e.discharge_date or date.min)
         assert ep.discharge_date is not None
-        end = datetime.combine(ep.discharge_date + timedelta(days=1), datetime.min.time(), UTC)
         q = select(Observation.effective_at, Observation.value).where(
             Observation.person_id == pid, Observation.system == key[0], Observation.code == key[1]
         )
         scores = [(t, v) for t, v in session.execute(q)]
-        signal = relapse_signal(scores, end, _sem(inst), cfg.baseline_scores, cfg.k, cfg.arl0, cfg.follow_up_days)
+        sem = measurement_error(inst)
+        if sem is None:
+            raise ValueError(f"{inst.id} has no reliable-change inputs, so no relapse rule")
+        signal = relapse.after_discharge(
+            scores, ep.discharge_date, sem, cfg.baseline_scores, cfg.k, cfg.arl0, cfg.follow_up_days
+        )
         if signal is None:
             continue
         team_row = session.get(Team, ep.team_id) if ep.team_id is not None else None
@@ -603,118 +585,16 @@ def relapse_findings(session: Session, rows: Sequence[StoredRow], codes: CodeBoo
     return out
 
 
-def _sem(inst: Instrument) -> float:
-    """The instrument's standard error of measurement, the unit a follow-up rise is measured in."""
-    rc = inst.reliable_change
-    if rc is None:
-        raise ValueError(f"{inst.id} has no reliable-change inputs, so no relapse rule")
-    return standard_error(rc.sd, rc.reliability)
-
-
 def ep_key_time(ep: Episode) -> datetime:
     """One relapse alert per discharged episode: its source key uses the discharge date."""
     assert ep.discharge_date is not None
     return datetime.combine(ep.discharge_date, datetime.min.time(), UTC)
 
 
-def relapse_signal(
-    scores: Sequence[tuple[datetime, float]],
-    discharged_at: datetime,
-    sigma: float,
-    baseline_scores: int,
-    k: float,
-    arl0: float,
-    follow_up_days: int,
-) -> relapse.RelapseSignal | None:
-    before = [(t, v) for t, v in scores if t < discharged_at]
-    after = [(t, v) for t, v in scores if discharged_at <= t <= discharged_at + timedelta(days=follow_up_days)]
-    base = relapse.recovered_baseline(before, baseline_scores)
-    if base is None or not after:
-        return None
-    return relapse.first_signal(base, after, sigma, k, arl0)
-
-
 on_stored(judge_new)
 
 
 # -- what a clinician sees -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeasureBaseline:
-    """One measure's personal baseline for the person page and the API."""
-
-    system: str
-    code: str
-    display: str
-    unit: str
-    kind: str
-    n: int
-    personal: Interval | None
-    population: Interval | None
-    note: str  # what the band is and, when there is none, why
-    latest_value: float | None
-    latest_at: datetime | None
-    latest_outside: bool | None  # latest result against the interval from the earlier ones
-    rcv: tuple[float, float, float] | None  # symmetric, up, down (%), for analytes with published CVI
-
-
-def baselines_from_points(
-    c: CodeDef,
-    points: Sequence[tuple[datetime, float]],
-    prior: Prior | None,
-    coverage: float,
-    prior_people: int = 0,
-) -> MeasureBaseline:
-    """The band for a measure from its results: empirical Bayes with the service's prior; without a prior,
-    Coskun's biological-variation PRI; with neither, say so."""
-    scale = _scale(c)
-    pts = _ordered((t, v) for t, v in points if usable(v, scale))
-    values = [v for _, v in pts]
-    latest = pts[-1] if pts else None
-    var = bv.table().get((c.system, c.code))
-    rcv = None
-    if var is not None:
-        up, down = bv.rcv_lognormal(var.cvi, var.cva)
-        rcv = (bv.rcv_symmetric(var.cvi, var.cva), up, down)
-    personal = population = None
-    earlier: Interval | None = None
-    if prior is not None:
-        personal = interval(prior, values, coverage, _bounds(c))
-        population = population_interval(prior, coverage, _bounds(c))
-        earlier = interval(prior, values[:-1], coverage, _bounds(c)) if values else None
-        note = (
-            f"{personal.method}; prior from {prior_people:,} people in this service"
-            if values
-            else f"no results yet: the population interval from {prior_people:,} people"
-        )
-    else:
-        personal = bv.pri(values, var, coverage)
-        earlier = bv.pri(values[:-1], var, coverage) if values else None
-        note = (
-            f"{personal.method}; no population prior for this measure yet"
-            if personal
-            else "too few results of their own and no population prior or published variation for this measure"
-        )
-    if c.kind == "questionnaire-total" and c.min is not None and c.max is not None:
-        note += f"; modelled on the score scale, limits kept within {c.min:g}-{c.max:g}"
-    if personal is not None and personal.n < 3 and prior is not None:
-        note += f" - only {personal.n} result{'s' if personal.n != 1 else ''} of their own, so mostly the population's"
-    return MeasureBaseline(
-        c.system,
-        c.code,
-        c.display,
-        c.unit,
-        c.kind,
-        len(values),
-        personal,
-        population,
-        note,
-        latest[1] if latest else None,
-        latest[0] if latest else None,
-        earlier.outside(latest[1]) if earlier is not None and latest is not None else None,
-        rcv,
-    )
 
 
 def for_person(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[MeasureBaseline]:

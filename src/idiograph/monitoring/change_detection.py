@@ -45,6 +45,13 @@ class Signal:
 # -- EWMA -----------------------------------------------------------------------------------------------------
 
 
+def ewma_step(z: float, v: float, x: float, lam: float, gap: float = 1.0) -> tuple[float, float]:
+    """One EWMA update of a standardised value ``gap`` spacings after the last: the statistic and its exact
+    variance. A result at the same instant (gap 0) is weighted as one spacing."""
+    lt = 1 - (1 - lam) ** gap if gap > 0 else lam
+    return lt * x + (1 - lt) * z, (1 - lt) ** 2 * v + lt * lt
+
+
 def ewma_path(x: Sequence[float], lam: float, gaps: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """EWMA statistic and its standard deviation for standardised values; ``gaps`` in units of the spacing."""
     if not 0 < lam <= 1:
@@ -54,10 +61,8 @@ def ewma_path(x: Sequence[float], lam: float, gaps: Sequence[float] | None = Non
     prev, v = 0.0, 0.0
     for i, xi in enumerate(x):
         g = 1.0 if gaps is None else max(float(gaps[i]), 0.0)
-        lt = 1 - (1 - lam) ** g if g > 0 else 0.0
         if g > 0:
-            prev = lt * xi + (1 - lt) * prev
-            v = (1 - lt) ** 2 * v + lt * lt
+            prev, v = ewma_step(prev, v, xi, lam, g)
         else:  # a second result at the same instant: average it in with equal weight to the last
             prev, v = (prev + lam * xi) / (1 + lam), v
         z[i], sd[i] = prev, math.sqrt(v) if v > 0 else math.sqrt(lam * lam)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from idiograph.monitoring.change_detection import cusum_signals, design_cusum
 
@@ -51,3 +51,31 @@ def first_signal(
         return None
     i = hits[0].index
     return RelapseSignal(ordered[i][0], ordered[i][1], baseline, sigma, hits[0].statistic, h, k, arl0)
+
+
+def split_at_discharge(
+    scores: Sequence[tuple[datetime, float]], discharged_on: date, follow_up_days: int
+) -> tuple[list[tuple[datetime, float]], list[tuple[datetime, float]]]:
+    """Scores up to the end of the discharge day, and follow-up scores within ``follow_up_days`` of it."""
+    end = datetime.combine(discharged_on + timedelta(days=1), datetime.min.time(), UTC)
+    ordered = sorted(scores)
+    before = [(t, v) for t, v in ordered if t < end]
+    after = [(t, v) for t, v in ordered if end <= t <= end + timedelta(days=follow_up_days)]
+    return before, after
+
+
+def after_discharge(
+    scores: Sequence[tuple[datetime, float]],
+    discharged_on: date,
+    sigma: float,
+    baseline_scores: int,
+    k: float,
+    arl0: float,
+    follow_up_days: int,
+) -> RelapseSignal | None:
+    """The relapse signal for one discharged episode from all of the person's scores on the instrument."""
+    before, after = split_at_discharge(scores, discharged_on, follow_up_days)
+    base = recovered_baseline(before, baseline_scores)
+    if base is None or not after:
+        return None
+    return first_signal(base, after, sigma, k, arl0)

@@ -27,6 +27,12 @@ def standard_error(sd: float, reliability: float) -> float:
     return sd * math.sqrt(1 - reliability)
 
 
+def measurement_error(inst: Instrument) -> float | None:
+    """The instrument's standard error of measurement from its reliable-change inputs, if it has them."""
+    rc = inst.reliable_change
+    return standard_error(rc.sd, rc.reliability) if rc is not None else None
+
+
 def s_diff(sd: float, reliability: float) -> float:
     """Standard error of the difference between two scores, ``sqrt(2 * SE**2)``."""
     return math.sqrt(2 * standard_error(sd, reliability) ** 2)

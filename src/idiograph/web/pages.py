@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.baselines import service as baseline_service
+from idiograph.baselines.measure import MeasureBaseline
 from idiograph.db import transaction, utcnow
 from idiograph.errors import DomainError, NotFound
 from idiograph.governance import service as governance_service
@@ -216,7 +217,7 @@ def person_page(
     )
 
 
-def _baseline_band(b: baseline_service.MeasureBaseline) -> BaselineBand | None:
+def _baseline_band(b: MeasureBaseline) -> BaselineBand | None:
     iv = b.personal or b.population
     if iv is None:
         return None
