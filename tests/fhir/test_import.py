@@ -185,3 +185,52 @@ def test_staff_cannot_write_into_another_teams_record_by_import(client, db, make
     synthea_bundle["entry"][4]["resource"]["id"] = "another-observation"
     r = post(client, south, synthea_bundle)
     assert r.status_code == 403 and count(db, Observation) == n
+
+
+def _episode_bundle(end: str | None, pathway: str = "cbt") -> dict[str, Any]:
+    period = {"start": "2026-01-05"} | ({"end": end} if end else {})
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "meta": {"source": "urn:other-trust"},
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:0c8a5d52-6b0e-4a54-8a34-5f0cf2d1e001",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "p1",
+                    "name": [{"given": ["Ada"], "family": "Lovelace"}],
+                    "birthDate": "1990-01-01",
+                    "gender": "female",
+                },
+                "request": {"method": "PUT", "url": "Patient/p1"},
+            },
+            {
+                "resource": {
+                    "resourceType": "EpisodeOfCare",
+                    "id": "e1",
+                    "status": "finished" if end else "active",
+                    "patient": {"reference": "urn:uuid:0c8a5d52-6b0e-4a54-8a34-5f0cf2d1e001"},
+                    "period": period,
+                    "type": [{"coding": [{"system": "urn:idiograph:pathway", "code": pathway}]}],
+                },
+                "request": {"method": "PUT", "url": "EpisodeOfCare/e1"},
+            },
+        ],
+    }
+
+
+def test_a_reimport_cannot_discharge_or_change_the_intervention(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Hazard H-032: an EpisodeOfCare re-imported with period.end once closed the episode with no decision."""
+    from idiograph.patients.model import Episode
+
+    clin = make_staff("clin", "clinician", ("North",))
+    assert post(client, clin, _episode_bundle(None)).status_code == 200
+    for bundle, field in ((_episode_bundle("2026-03-01"), "period.end"), (_episode_bundle(None, "dbt"), "type")):
+        r = post(client, clin, bundle)
+        assert r.status_code == 422, r.text
+        issues = r.json()["issue"]
+        assert any(i.get("expression", [""])[0].endswith(field) and "decision" in i["diagnostics"] for i in issues)
+    db.expire_all()
+    ep = db.scalar(select(Episode))
+    assert (ep.discharge_date, ep.pathway) == (None, "cbt")

@@ -124,21 +124,36 @@ def test_staff_see_only_their_caseload_and_break_glass_is_time_limited(client, d
 def test_episodes(client, make_staff) -> None:  # type: ignore[no-untyped-def]
     clin = make_staff("clin", "clinician", ("North",))
     pid = client.post("/api/v1/people", json=NEW, headers=clin.auth).json()["id"]
-    ep = {"referral_date": "2026-01-05", "referral_source": "gp", "presenting_problem": "depression", "pathway": "CBT"}
+    ep = {"referral_date": "2026-01-05", "referral_source": "gp", "presenting_problem": "depression", "pathway": "cbt"}
     r = client.post(f"/api/v1/people/{pid}/episodes", json=ep, headers=clin.auth)
     assert r.status_code == 201
     eid = r.json()["id"]
-    bad = client.patch(f"/api/v1/episodes/{eid}", json={"discharge_date": "2025-12-01"}, headers=clin.auth)
-    assert bad.status_code == 422
-    assert {e["field"] for e in bad.json()["errors"]} == {"discharge_date", "discharge_reason"}
-    ok = client.patch(
-        f"/api/v1/episodes/{eid}",
-        json={"discharge_date": "2026-04-01", "discharge_reason": "disengaged"},
-        headers=clin.auth,
-    )
-    assert ok.status_code == 200 and ok.json()["discharge_reason"] == "disengaged"
+    fixed = client.patch(f"/api/v1/episodes/{eid}", json={"referral_source": "self"}, headers=clin.auth)
+    assert fixed.status_code == 200 and fixed.json()["referral_source"] == "self"
     eps = client.get(f"/api/v1/people/{pid}/episodes", headers=clin.auth).json()
-    assert [(e["pathway"], e["discharge_date"]) for e in eps] == [("CBT", "2026-04-01")]
+    assert [(e["pathway"], e["referral_source"], e["discharge_date"]) for e in eps] == [("cbt", "self", None)]
+
+
+def test_discharge_and_intervention_are_refused_outside_governance(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Hazard H-032: PATCH once discharged a person or changed their intervention with no decision."""
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post("/api/v1/people", json=NEW, headers=clin.auth).json()["id"]
+    ep = {"referral_date": "2026-01-05", "referral_source": "gp", "presenting_problem": "depression", "pathway": "cbt"}
+    eid = client.post(f"/api/v1/people/{pid}/episodes", json=ep, headers=clin.auth).json()["id"]
+    for body in (
+        {"discharge_date": "2026-04-01", "discharge_reason": "disengaged"},
+        {"pathway": "counselling"},
+        {"pathway": "counselling", "referral_source": "self"},
+    ):
+        r = client.patch(f"/api/v1/episodes/{eid}", json=body, headers=clin.auth)
+        assert r.status_code == 422, body
+        fields = {e["field"].split("/")[-1] for e in r.json()["errors"]}
+        assert fields == set(body) - {"referral_source"}
+        assert all("decision" in e["reason"] for e in r.json()["errors"])
+    eps = client.get(f"/api/v1/people/{pid}/episodes", headers=clin.auth).json()
+    assert [(e["pathway"], e["referral_source"], e["discharge_date"]) for e in eps] == [("cbt", "gp", None)]
+    decisions = client.get(f"/api/v1/people/{pid}/decisions", headers=clin.auth).json()
+    assert decisions == []
 
 
 def test_token_flow(client, make_staff) -> None:  # type: ignore[no-untyped-def]

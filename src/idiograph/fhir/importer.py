@@ -206,6 +206,7 @@ class BundleImport:
         pid = self.person_ref(e.subject, where)
         if e.discharge_date and e.discharge_date < e.referral_date:
             raise m.InvalidEntry([FieldProblem(f"{where}.period.end", "is before period.start")])
+        self._governed_unchanged(rid, e, where)
         row, created = self._upsert(
             Episode,
             rid,
@@ -223,6 +224,22 @@ class BundleImport:
             row.team_id = self.team_id
         self._count(pid, "episode")
         return EntryResult(_status(created), f"EpisodeOfCare/{row.id}")
+
+    def _governed_unchanged(self, rid: str, e: m.EpisodeIn, where: str) -> None:
+        """An import may bring an episode in, but never discharge one or change its intervention: those are
+        governed facts, changed only by a decision (hazard H-032)."""
+        own = _as_uuid(rid) if self.own else None
+        row = self.s.get(Episode, own) if own else None
+        row = row or self.s.scalar(select(Episode).where(Episode.source == self.source, Episode.source_id == rid))
+        if row is None:
+            return
+        problems = []
+        if row.pathway != e.pathway:
+            problems.append(FieldProblem(f"{where}.type", "would change the intervention: request it as a decision"))
+        if (row.discharge_date, row.discharge_reason) != (e.discharge_date, e.discharge_reason):
+            problems.append(FieldProblem(f"{where}.period.end", "would change the discharge: request it as a decision"))
+        if problems:
+            raise m.InvalidEntry(problems)
 
     def observation(self, res: dict[str, Any], rid: str, where: str) -> tuple[EntryResult, list[NewObservation]]:
         rows: list[NewObservation] = []

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from idiograph.patients import nhs_number
 from idiograph.patients.demographics import ETHNIC_CATEGORIES, is_language_tag
@@ -123,10 +123,28 @@ class EpisodeIn(Strict):
     discharge_reason: DischargeReason | None = None
 
 
+GOVERNED_EPISODE_FIELDS = ("pathway", "discharge_date", "discharge_reason")
+
+
 class EpisodePatch(Strict):
-    pathway: str | None = Field(default=None, min_length=1, max_length=60)
-    discharge_date: date | None = None
-    discharge_reason: DischargeReason | None = None
+    """What may be corrected on an episode directly. The pathway (intervention) and discharge are governed
+    facts: they change only through a decision (``POST /api/v1/people/{id}/changes``), under delegated
+    authority or by escalation (hazard H-032)."""
+
+    referral_source: ReferralSource | None = None
+    presenting_problem: PresentingProblem | None = None
+    pathway: object = Field(default=None, description="refused: change the intervention through a decision")
+    discharge_date: object = Field(default=None, description="refused: discharge through a decision")
+    discharge_reason: object = Field(default=None, description="refused: discharge through a decision")
+
+    @field_validator(*GOVERNED_EPISODE_FIELDS, mode="before")
+    @classmethod
+    def _governed(cls, value: object, info: ValidationInfo) -> object:
+        what = "the intervention" if info.field_name == "pathway" else "a discharge"
+        raise ValueError(
+            f"is a governed fact: request {what} as a decision (POST /api/v1/people/{{person_id}}/changes), "
+            "which applies it under delegated authority or escalates it"
+        )
 
 
 class EpisodeOut(BaseModel):

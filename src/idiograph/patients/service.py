@@ -287,12 +287,14 @@ def update_episode(session: Session, principal: Principal, episode_id: uuid.UUID
         if ep is None:
             raise NotFound(f"no episode with id {episode_id}")
         ensure_access(session, principal, ep.person_id, Permission.PERSON_WRITE)
-        changes = patch.model_dump(exclude_unset=True)
-        if changes.get("pathway", "") is None:
-            raise invalid("pathway", "cannot be removed")
+        changes = patch.model_dump(exclude_unset=True, include={"referral_source", "presenting_problem"})
         for k, v in changes.items():
-            setattr(ep, k, v)
-        _episode_check(ep.referral_date, ep.discharge_date, ep.discharge_reason)
+            if v is None:
+                raise invalid(k, "cannot be removed")
+        if "referral_source" in changes:
+            ep.referral_source = changes["referral_source"]
+        if "presenting_problem" in changes:
+            ep.presenting_problem = changes["presenting_problem"]
         session.flush()
         audit.append(
             session, principal.actor, "update", "Episode", str(ep.id), ep.person_id, detail={"fields": sorted(changes)}
