@@ -28,7 +28,8 @@ def test_instruments_are_listed_with_items_and_thresholds(client, make_staff) ->
     clin = make_staff("clin", "clinician", ("North",))
     listed = {i["id"]: i for i in client.get("/api/v1/instruments", headers=clin.auth).json()}
     assert {"phq-9", "gad-7", "pcl-5", "audit", "wsas", "core-10"} <= set(listed)
-    assert round(listed["phq-9"]["reliable_change_points"]) == 6 and listed["phq-9"]["caseness_min"] == 10
+    assert listed["phq-9"]["reliable_change_points"] == 6 and listed["phq-9"]["caseness_min"] == 10
+    assert listed["gad-7"]["reliable_change_points"] == 4 and listed["pcl-5"]["reliable_change_points"] is None
     assert [o["value"] for o in listed["audit"]["items"][8]["options"]] == [0, 2, 4]
     assert client.get("/api/v1/instruments/nope", headers=clin.auth).status_code == 422
 
@@ -71,6 +72,7 @@ def test_clinician_entry_stores_items_and_total_and_alerts_on_safety(client, db,
             "rci": change[0]["rci"],
             "reliable_change_points": change[0]["reliable_change_points"],
             "direction": "improved",
+            "method": "national criterion (a change of 6 or more points)",
             "caseness_at_first": True,
             "caseness_at_latest": False,
         }
@@ -156,3 +158,24 @@ def test_fhir_questionnaires_are_generated_from_the_files(client, make_staff) ->
     found = client.get("/fhir/R4/Questionnaire", params={"url": "http://loinc.org/q/44249-1"}, headers=clin.auth).json()
     assert found["total"] == 1 and found["entry"][0]["resource"]["id"] == "phq-9"
     assert client.get("/fhir/R4/Questionnaire/nope", headers=clin.auth).status_code == 404
+
+
+GAD7 = [i.code for i in instruments()["gad-7"].items]
+
+
+def test_a_gad7_change_of_exactly_four_points_is_reliable_on_the_record(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """The boundary the NHS Talking Therapies metrics count as reliable: the record and the API agree."""
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    for answers in (
+        dict.fromkeys(GAD7, 1) | {GAD7[0]: 3, GAD7[1]: 2},
+        dict.fromkeys(GAD7, 1) | {GAD7[0]: 0},
+    ):
+        r = client.post(
+            f"/api/v1/people/{pid}/responses", json={"instrument": "gad-7", "answers": answers}, headers=clin.auth
+        )
+        assert r.status_code == 201, r.text
+    change = client.get(f"/api/v1/people/{pid}/reliable-change", headers=clin.auth).json()
+    assert [(c["first"], c["latest"], c["direction"]) for c in change] == [(10.0, 6.0, "improved")]
+    page = client.get(f"/people/{pid}", headers=clin.auth).text
+    assert 'improved <span class="muted">(national criterion (a change of 4 or more points))' in page

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["questionnaires"])
 
 
 def instrument_out(inst: Instrument) -> InstrumentOut:
-    rc = inst.reliable_change
+    rc = jt.criterion(inst)
     rule = inst.missing_rule
     return InstrumentOut(
         id=inst.id,
@@ -59,7 +59,7 @@ def instrument_out(inst: Instrument) -> InstrumentOut:
         bands=[BandOut(min=b.min, max=b.max, label=b.label) for b in inst.bands],
         missing_rule=f"prorate up to {rule.max_missing} missing" if rule.method == "prorate" else "no missing items",
         caseness_min=inst.caseness.min if inst.caseness else None,
-        reliable_change_points=jt.threshold(rc.sd, rc.reliability) if rc else None,
+        reliable_change_points=rc.threshold if rc else None,
     )
 
 
@@ -107,8 +107,9 @@ def create_link(
 def reliable_change(
     person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> list[ChangeOut]:
-    """First-to-latest change on every instrument the person has, with the Jacobson-Truax RCI where the
-    instrument's reliability is known and caseness where it has a threshold."""
+    """First-to-latest change on every instrument the person has, judged by the instrument's one reliable-change
+    rule (the national criterion for PHQ-9 and GAD-7, Jacobson-Truax otherwise; ``method`` says which), and
+    caseness where it has a threshold. With a single score there is no change to judge (``direction`` null)."""
     return [change_out(c) for c in changes_for_person(db, p, person_id)]
 
 
@@ -123,6 +124,7 @@ def change_out(c: jt.MeasureChange) -> ChangeOut:
         rci=c.change.rci if c.change else None,
         reliable_change_points=c.change.threshold if c.change else None,
         direction=c.change.direction if c.change else None,
+        method=c.change.method if c.change else None,
         caseness_at_first=c.case_first,
         caseness_at_latest=c.case_latest,
     )

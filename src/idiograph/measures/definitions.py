@@ -39,10 +39,13 @@ class Item(_Def):
 
 
 class ReliableChange(_Def):
-    """Jacobson & Truax (1991) inputs: the standard deviation at intake and the reliability (CLINICAL.md §3)."""
+    """Jacobson & Truax (1991) inputs: the standard deviation at intake and the reliability (CLINICAL.md §3);
+    and, where a national criterion exists, the whole number of points that is reliable by that criterion
+    (NHS Talking Therapies: PHQ-9 6, GAD-7 4). The criterion, when given, is the rule everywhere."""
 
     sd: float = Field(gt=0)
     reliability: float = Field(gt=0, lt=1)
+    points: int | None = Field(default=None, gt=0)
     source: str
 
 

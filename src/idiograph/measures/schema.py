@@ -90,5 +90,6 @@ class ChangeOut(BaseModel):
     rci: float | None
     reliable_change_points: float | None
     direction: str | None
+    method: str | None
     caseness_at_first: bool | None
     caseness_at_latest: bool | None

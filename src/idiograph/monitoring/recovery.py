@@ -10,9 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+from idiograph.measures.definitions import instruments
+from idiograph.monitoring.reliable_change import Criterion, criterion
 
 PHQ9_CASE, GAD7_CASE = 10, 8
-PHQ9_RELIABLE, GAD7_RELIABLE = 6, 4
+
+
+@lru_cache(maxsize=1)
+def criteria() -> tuple[Criterion, Criterion]:
+    """PHQ-9 and GAD-7 reliable change, from the instrument files: the same rule the record shows."""
+    phq9, gad7 = criterion(instruments()["phq-9"]), criterion(instruments()["gad-7"])
+    if phq9 is None or gad7 is None or phq9.points is None or gad7.points is None:
+        raise ValueError("PHQ-9 and GAD-7 must carry their national reliable-change criterion (points)")
+    return phq9, gad7
 
 
 def at_caseness(phq9: float, gad7: float) -> bool:
@@ -37,8 +49,9 @@ def classify(paired: Sequence[tuple[float, float]], attended_treatment: int) -> 
         return EpisodeOutcome(finished, 0, None, None, None, None, None)
     (p0, g0), (p1, g1) = paired[0], paired[-1]
     start = at_caseness(p0, g0)
-    down = (p0 - p1) >= PHQ9_RELIABLE or (g0 - g1) >= GAD7_RELIABLE
-    up = (p1 - p0) >= PHQ9_RELIABLE or (g1 - g0) >= GAD7_RELIABLE
+    phq9, gad7 = criteria()
+    down = (p1 < p0 and phq9.reliable(p1 - p0)) or (g1 < g0 and gad7.reliable(g1 - g0))
+    up = (p1 > p0 and phq9.reliable(p1 - p0)) or (g1 > g0 and gad7.reliable(g1 - g0))
     recovered = start and not at_caseness(p1, g1)
     improvement = down and not up
     return EpisodeOutcome(finished, len(paired), start, recovered, improvement, up, recovered and improvement)

@@ -3,6 +3,10 @@
 ``SE = s1 * sqrt(1 - rxx)``, ``Sdiff = sqrt(2 * SE**2)``, ``RCI = (x2 - x1) / Sdiff``; the change is
 reliable when ``|RCI| > 1.96``. Clinical-significance cut-offs (population 0 functional, 1 clinical):
 ``a = M1 - 2*SD1`` (lower is better), ``b = M0 + 2*SD0``, ``c = (SD0*M1 + SD1*M0) / (SD0 + SD1)``.
+
+One rule per instrument (``criterion``): where a national criterion exists (NHS Talking Therapies: PHQ-9 6
+points, GAD-7 4 points, CLINICAL.md §2) a change of at least that many points is reliable, on the record,
+in the API and in the national metrics alike; Jacobson-Truax decides for instruments without one.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Change:
     rci: float
     threshold: float
     direction: Direction
+    method: str = "Jacobson-Truax (|RCI| > 1.96)"
 
 
 def classify(before: float, after: float, sd: float, reliability: float, lower_is_better: bool = True) -> Change:
@@ -67,6 +72,49 @@ def classify(before: float, after: float, sd: float, reliability: float, lower_i
         down = index < 0
         direction = "improved" if down == lower_is_better else "deteriorated"
     return Change(before, after, after - before, index, threshold(sd, reliability), direction)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """How reliable change is judged on one instrument: a national criterion in whole points when there is
+    one, otherwise Jacobson-Truax from the instrument's SD and reliability."""
+
+    sd: float
+    reliability: float
+    points: int | None = None
+    lower_is_better: bool = True
+
+    @property
+    def threshold(self) -> float:
+        """The smallest reliable change in points."""
+        return float(self.points) if self.points is not None else threshold(self.sd, self.reliability)
+
+    @property
+    def method(self) -> str:
+        if self.points is not None:
+            return f"national criterion (a change of {self.points} or more points)"
+        return f"Jacobson-Truax (|RCI| > 1.96, {self.threshold:.1f} points)"
+
+    def reliable(self, change: float) -> bool:
+        """Whether a change of ``change`` points (either way) is reliable by this criterion."""
+        if self.points is not None:
+            return abs(change) >= self.points
+        return abs(change) / s_diff(self.sd, self.reliability) > Z_RELIABLE
+
+    def judge(self, before: float, after: float) -> Change:
+        change = after - before
+        direction: Direction = "no reliable change"
+        if self.reliable(change):
+            direction = "improved" if (change < 0) == self.lower_is_better else "deteriorated"
+        return Change(
+            before, after, change, rci(before, after, self.sd, self.reliability), self.threshold, direction, self.method
+        )
+
+
+def criterion(inst: Instrument) -> Criterion | None:
+    """The instrument's one reliable-change rule, or None when its reliability is not known."""
+    rc = inst.reliable_change
+    return None if rc is None else Criterion(rc.sd, rc.reliability, rc.points)
 
 
 @dataclass(frozen=True)
@@ -102,7 +150,7 @@ class MeasureChange:
     first: float
     latest: float
     n: int
-    change: Change | None  # None when the instrument has no published reliability
+    change: Change | None  # None with a single score, or when the instrument has no published reliability
     case_first: bool | None  # None when the instrument has no caseness threshold
     case_latest: bool | None
 
@@ -112,8 +160,8 @@ def since_first(inst: Instrument, totals: Sequence[float]) -> MeasureChange | No
     if not totals:
         return None
     first, latest = totals[0], totals[-1]
-    rc = inst.reliable_change
-    change = classify(first, latest, rc.sd, rc.reliability) if rc else None
+    rule = criterion(inst)
+    change = rule.judge(first, latest) if rule and len(totals) > 1 else None
     cut = inst.caseness.min if inst.caseness else None
     return MeasureChange(
         inst.id,
