@@ -11,9 +11,9 @@ PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiogra
 	src/idiograph/observations/units.py src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py \
 	src/idiograph/web/charts.py src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py \
 	src/idiograph/fhir/mapping_out.py src/idiograph/adaptive/grm.py src/idiograph/monitoring/recovery.py \
-	src/idiograph/synth/validate.py src/idiograph/monitoring/reliable_change.py src/idiograph/monitoring/expected.py \
+	src/idiograph/synth/validate.py src/idiograph/methods/reliable_change.py src/idiograph/measures/change.py src/idiograph/monitoring/expected.py \
 	src/idiograph/monitoring/evaluation.py src/idiograph/monitoring/reviews.py src/idiograph/monitoring/settings.py \
-	src/idiograph/monitoring/change_detection.py src/idiograph/monitoring/relapse.py src/idiograph/baselines/intervals.py \
+	src/idiograph/methods/change_detection.py src/idiograph/monitoring/relapse.py src/idiograph/baselines/intervals.py \
 	src/idiograph/baselines/normal_normal.py src/idiograph/baselines/biological_variation.py src/idiograph/baselines/setpoint.py \
 	src/idiograph/baselines/evaluation.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py
 

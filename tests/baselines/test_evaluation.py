@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from idiograph.baselines import evaluation as ev
 from idiograph.cli import app
+from idiograph.methods.change_detection import design_cusum
 from idiograph.monitoring import relapse
-from idiograph.monitoring.change_detection import design_cusum
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from idiograph.baselines.intervals import Scale, to_model
 from idiograph.baselines.normal_normal import PersonSums, Prior, estimate_prior, interval_from_sums, population_interval
-from idiograph.monitoring.change_detection import cusum_signals, design_cusum, design_ewma, ewma_step
+from idiograph.methods.change_detection import cusum_signals, design_cusum, design_ewma, ewma_step
 
 YEAR = 365.25 * 86400
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from idiograph.baselines import evaluation as ev
 from idiograph.baselines import settings as baseline_settings
 from idiograph.baselines.evaluation_data import half, measure_cases, relapse_cases
+from idiograph.measures.change import measurement_error
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring.reliable_change import measurement_error
 from idiograph.observations.catalogue import shipped
 
 COLUMNS = (

@@ -27,10 +27,11 @@ from idiograph.baselines.normal_normal import (
     interval_from_sums,
 )
 from idiograph.db import bulk_insert, chunked, new_id, transaction, utcnow
+from idiograph.measures.change import measurement_error
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring import change_detection, relapse
+from idiograph.methods import change_detection
+from idiograph.monitoring import relapse
 from idiograph.monitoring.model import Alert
-from idiograph.monitoring.reliable_change import measurement_error
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, StoredRow, on_stored

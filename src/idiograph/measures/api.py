@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from idiograph.measures import service
+from idiograph.measures.change import MeasureChange, criterion
 from idiograph.measures.definitions import Instrument, instruments
 from idiograph.measures.schema import (
     AnswerOptionOut,
@@ -22,7 +23,6 @@ from idiograph.measures.schema import (
     RecordedOut,
     ResponseIn,
 )
-from idiograph.monitoring import reliable_change as jt
 from idiograph.monitoring.progress import changes_for_person
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["questionnaires"])
 
 
 def instrument_out(inst: Instrument) -> InstrumentOut:
-    rc = jt.criterion(inst)
+    rc = criterion(inst)
     rule = inst.missing_rule
     return InstrumentOut(
         id=inst.id,
@@ -113,7 +113,7 @@ def reliable_change(
     return [change_out(c) for c in changes_for_person(db, p, person_id)]
 
 
-def change_out(c: jt.MeasureChange) -> ChangeOut:
+def change_out(c: MeasureChange) -> ChangeOut:
     return ChangeOut(
         instrument=c.instrument,
         title=c.title,

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from idiograph.measures.change import criterion
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring.reliable_change import Criterion, criterion
+from idiograph.methods.reliable_change import Criterion
 
 PHQ9_CASE, GAD7_CASE = 10, 8
 

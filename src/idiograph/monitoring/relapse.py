@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from idiograph.monitoring.change_detection import cusum_signals, design_cusum
+from idiograph.methods.change_detection import cusum_signals, design_cusum
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring import reliable_change as jt
+from idiograph.methods import reliable_change as jt
 from idiograph.monitoring.courses import EpisodeScores, held_out_half
 from idiograph.monitoring.evaluation import Tally, evaluate
 from idiograph.monitoring.expected import CurveModel, Judgement, NeighbourModel

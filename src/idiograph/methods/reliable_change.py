@@ -4,19 +4,17 @@
 reliable when ``|RCI| > 1.96``. Clinical-significance cut-offs (population 0 functional, 1 clinical):
 ``a = M1 - 2*SD1`` (lower is better), ``b = M0 + 2*SD0``, ``c = (SD0*M1 + SD1*M0) / (SD0 + SD1)``.
 
-One rule per instrument (``criterion``): where a national criterion exists (NHS Talking Therapies: PHQ-9 6
-points, GAD-7 4 points, CLINICAL.md §2) a change of at least that many points is reliable, on the record,
-in the API and in the national metrics alike; Jacobson-Truax decides for instruments without one.
+``Criterion`` is one instrument's rule (``measures.change.criterion`` builds it from the instrument file):
+where a national criterion exists (NHS Talking Therapies: PHQ-9 6 points, GAD-7 4 points, CLINICAL.md §2)
+a change of at least that many points is reliable, on the record, in the API and in the national metrics
+alike; Jacobson-Truax decides for instruments without one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
-
-from idiograph.measures.definitions import Instrument
 
 Z_RELIABLE = 1.96
 Direction = Literal["improved", "deteriorated", "no reliable change"]
@@ -29,12 +27,6 @@ def standard_error(sd: float, reliability: float) -> float:
     if not 0 <= reliability < 1:
         raise ValueError("reliability must be in [0, 1)")
     return sd * math.sqrt(1 - reliability)
-
-
-def measurement_error(inst: Instrument) -> float | None:
-    """The instrument's standard error of measurement from its reliable-change inputs, if it has them."""
-    rc = inst.reliable_change
-    return standard_error(rc.sd, rc.reliability) if rc is not None else None
 
 
 def s_diff(sd: float, reliability: float) -> float:
@@ -111,12 +103,6 @@ class Criterion:
         )
 
 
-def criterion(inst: Instrument) -> Criterion | None:
-    """The instrument's one reliable-change rule, or None when its reliability is not known."""
-    rc = inst.reliable_change
-    return None if rc is None else Criterion(rc.sd, rc.reliability, rc.points)
-
-
 @dataclass(frozen=True)
 class Cutoffs:
     a: float  # two SDs beyond the clinical mean, towards health
@@ -139,37 +125,3 @@ def cutoffs(
     b = functional_mean - sign * 2 * functional_sd
     c = (functional_sd * clinical_mean + clinical_sd * functional_mean) / (functional_sd + clinical_sd)
     return Cutoffs(a, b, c)
-
-
-@dataclass(frozen=True)
-class MeasureChange:
-    """A person's change on one instrument from their first to their latest total."""
-
-    instrument: str
-    title: str
-    first: float
-    latest: float
-    n: int
-    change: Change | None  # None with a single score, or when the instrument has no published reliability
-    case_first: bool | None  # None when the instrument has no caseness threshold
-    case_latest: bool | None
-
-
-def since_first(inst: Instrument, totals: Sequence[float]) -> MeasureChange | None:
-    """First-to-latest change on an instrument's totals in time order; None with no totals."""
-    if not totals:
-        return None
-    first, latest = totals[0], totals[-1]
-    rule = criterion(inst)
-    change = rule.judge(first, latest) if rule and len(totals) > 1 else None
-    cut = inst.caseness.min if inst.caseness else None
-    return MeasureChange(
-        inst.id,
-        inst.title,
-        first,
-        latest,
-        len(totals),
-        change,
-        None if cut is None else first >= cut,
-        None if cut is None else latest >= cut,
-    )

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idiograph.monitoring import change_detection as cd
+from idiograph.methods import change_detection as cd
 
 
 def test_cusum_arl_matches_the_published_table() -> None:

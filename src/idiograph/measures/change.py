@@ -1,0 +1,59 @@
+"""A person's change on an instrument, judged by the instrument's one reliable-change rule (CLINICAL.md §2-3).
+
+Where a national criterion exists (NHS Talking Therapies: PHQ-9 6, GAD-7 4 points) it decides, on the record,
+in the API and in the national metrics alike; Jacobson-Truax decides for instruments without one (pure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from idiograph.measures.definitions import Instrument
+from idiograph.methods.reliable_change import Change, Criterion, standard_error
+
+
+def measurement_error(inst: Instrument) -> float | None:
+    """The instrument's standard error of measurement from its reliable-change inputs, if it has them."""
+    rc = inst.reliable_change
+    return standard_error(rc.sd, rc.reliability) if rc is not None else None
+
+
+def criterion(inst: Instrument) -> Criterion | None:
+    """The instrument's one reliable-change rule, or None when its reliability is not known."""
+    rc = inst.reliable_change
+    return None if rc is None else Criterion(rc.sd, rc.reliability, rc.points)
+
+
+@dataclass(frozen=True)
+class MeasureChange:
+    """A person's change on one instrument from their first to their latest total."""
+
+    instrument: str
+    title: str
+    first: float
+    latest: float
+    n: int
+    change: Change | None  # None with a single score, or when the instrument has no published reliability
+    case_first: bool | None  # None when the instrument has no caseness threshold
+    case_latest: bool | None
+
+
+def since_first(inst: Instrument, totals: Sequence[float]) -> MeasureChange | None:
+    """First-to-latest change on an instrument's totals in time order; None with no totals."""
+    if not totals:
+        return None
+    first, latest = totals[0], totals[-1]
+    rule = criterion(inst)
+    change = rule.judge(first, latest) if rule and len(totals) > 1 else None
+    cut = inst.caseness.min if inst.caseness else None
+    return MeasureChange(
+        inst.id,
+        inst.title,
+        first,
+        latest,
+        len(totals),
+        change,
+        None if cut is None else first >= cut,
+        None if cut is None else latest >= cut,
+    )

@@ -1,0 +1,1 @@
+"""Pure statistics shared by several capabilities (numpy/scipy and plain Python only; mypy --strict)."""
