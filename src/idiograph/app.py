@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from idiograph import __version__, models  # noqa: F401  (all tables registered)
+from idiograph.alerts.api import router as alerts_router
 from idiograph.baselines.api import router as baselines_router
 from idiograph.care.api import router as care_router
 from idiograph.config import Settings, get_settings
@@ -18,7 +19,6 @@ from idiograph.db import make_engine, make_sessionmaker
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.measures.api import router as measures_router
-from idiograph.monitoring.api import router as alerts_router
 from idiograph.monitoring.review_api import router as reviews_router
 from idiograph.observations.api import router as observations_router
 from idiograph.patients.api import router as patients_router

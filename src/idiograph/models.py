@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic and tests read it)."""
 
+from idiograph.alerts import model as _alerts  # noqa: F401
 from idiograph.baselines import model as _baselines  # noqa: F401
 from idiograph.care import model as _care  # noqa: F401
 from idiograph.db import Base

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from idiograph.alerts.model import Alert
 from idiograph.baselines import service
 from idiograph.baselines.model import BaselinePrior, BaselineState
 from idiograph.baselines.normal_normal import Prior, interval
 from idiograph.db import transaction
-from idiograph.monitoring.model import Alert
 from idiograph.patients.model import Episode, Team
 from idiograph.security.model import AuditRecord
 from idiograph.security.principal import Principal

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from idiograph.alerts.model import Alert
 from idiograph.db import utcnow
 from idiograph.measures.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord, SelfReportLink
-from idiograph.monitoring.model import Alert
 from idiograph.observations.model import Observation
 from idiograph.security.model import AuditRecord
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from idiograph.alerts.kinds import transition_problem
+from idiograph.alerts.model import Alert
 from idiograph.monitoring import safety
-from idiograph.monitoring.lifecycle import transition_problem
-from idiograph.monitoring.model import Alert
 from idiograph.observations import service as observations
 from idiograph.security.model import AuditRecord
 

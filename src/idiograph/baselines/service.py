@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from idiograph.alerts.kinds import Kind
+from idiograph.alerts.service import NewAlert, raise_many
 from idiograph.baselines import settings as baseline_settings
 from idiograph.baselines.intervals import Interval, Scale, to_model
 from idiograph.baselines.measure import MeasureBaseline, baselines_from_points, bounds_of, in_order, scale_of, usable
@@ -31,7 +33,6 @@ from idiograph.measures.change import measurement_error
 from idiograph.measures.definitions import instruments
 from idiograph.methods import change_detection
 from idiograph.monitoring import relapse
-from idiograph.monitoring.model import Alert
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, StoredRow, on_stored
@@ -380,36 +381,22 @@ TITLES = {
 
 def raise_findings(session: Session, actor: Actor, findings: Sequence[Finding]) -> int:
     """Turn findings into alerts (kind ``deviation`` or ``relapse``), once per source, audited."""
-    rows, entries = [], []
-    keys = {f"{f.rule}:{f.person_id}:{f.key[1]}:{f.time.isoformat()}": f for f in findings}
-    have = set()
-    for ch in chunked(list(keys)):
-        have |= set(session.scalars(select(Alert.source_key).where(Alert.source_key.in_(ch))))
-    for source_key, f in keys.items():
-        if source_key in have:
-            continue
-        kind = "relapse" if f.rule == "relapse" else "deviation"
-        alert_id = new_id()
-        rows.append(
-            {
-                "id": alert_id,
-                "person_id": f.person_id,
-                "kind": kind,
-                "status": "raised",
-                "title": TITLES[f.rule],
-                "reason": _reason(f),
-                "detail": f.detail,
-                "source_key": source_key,
-                "raised_at": utcnow(),
-                **dict.fromkeys(
-                    ("seen_by", "seen_at", "acted_by", "acted_at", "action_note", "closed_by", "closed_at")
-                ),
-            }
-        )
-        entries.append(audit.Entry("raise", "Alert", str(alert_id), f.person_id, None, {"kind": kind, "rule": f.rule}))
-    bulk_insert(session, Alert.__table__, rows)
-    audit.append_many(session, actor, entries)
-    return len(rows)
+    raised = raise_many(
+        session,
+        actor,
+        [
+            NewAlert(
+                f.person_id,
+                Kind.RELAPSE if f.rule == "relapse" else Kind.DEVIATION,
+                TITLES[f.rule],
+                _reason(f),
+                f"{f.rule}:{f.person_id}:{f.key[1]}:{f.time.isoformat()}",
+                f.detail,
+            )
+            for f in findings
+        ],
+    )
+    return len(raised)
 
 
 def _reason(f: Finding) -> str:

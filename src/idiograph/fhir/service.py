@@ -209,7 +209,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
 
 def search_flags(session: Session, principal: Principal, patient: str, status: str | None) -> dict[str, Any]:
     """Alerts of every kind as FHIR Flags (``status=active`` for those not yet closed)."""
-    from idiograph.monitoring import alerts
+    from idiograph.alerts import service as alerts
 
     if status not in (None, "active", "inactive"):
         raise invalid("status", "must be active or inactive")

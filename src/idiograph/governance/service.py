@@ -47,9 +47,9 @@ def current_risk(session: Session, person_id: uuid.UUID) -> RiskAssessment | Non
 
 def evidence(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
     """What a decision rests on, captured when it is made: open alerts and the latest questionnaire totals."""
+    from idiograph.alerts.kinds import OPEN
+    from idiograph.alerts.model import Alert
     from idiograph.measures.definitions import instruments
-    from idiograph.monitoring.lifecycle import OPEN
-    from idiograph.monitoring.model import Alert
     from idiograph.observations.model import Observation
 
     alerts = session.scalars(select(Alert).where(Alert.person_id == person_id, Alert.status.in_(OPEN)))

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from idiograph.alerts.model import Alert
 from idiograph.db import transaction, utcnow
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.measures.definitions import Instrument, instruments
 from idiograph.measures.model import SelfReportLink
 from idiograph.measures.responses import record_response
 from idiograph.measures.scoring import validate_answers
-from idiograph.monitoring.model import Alert
 from idiograph.observations import service as observations
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import Episode

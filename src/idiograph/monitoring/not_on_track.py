@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idiograph.db import bulk_insert, chunked, utcnow
+from idiograph.alerts.kinds import Kind
+from idiograph.alerts.service import NewAlert, raise_many
+from idiograph.db import chunked
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring import courses
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.expected import CurveModel, Expectation, Judgement, NeighbourModel
-from idiograph.monitoring.lifecycle import OPEN
-from idiograph.monitoring.model import Alert, RecoveryModel
+from idiograph.monitoring.model import RecoveryModel
 from idiograph.observations import service as observations
 from idiograph.patients.model import Episode
 from idiograph.security import audit
@@ -226,55 +227,29 @@ def judge_episodes(
 ) -> int:
     """Raise one not-on-track alert per episode and instrument while one is open; returns how many."""
     verdicts = [v for v in (judge(models, instrument, e) for e in episodes) if v.off_track]
-    if not verdicts:
-        return 0
-    keys = {f"{v.episode.episode_id}|{instrument}" for v in verdicts}
-    open_for = set()
-    for key in session.scalars(select(Alert.source_key).where(Alert.kind == "not-on-track", Alert.status.in_(OPEN))):
-        prefix = key.rsplit("|", 1)[0]
-        if prefix in keys:
-            open_for.add(prefix)
-    rows, entries = [], []
-    for v in verdicts:
-        prefix = f"{v.episode.episode_id}|{instrument}"
-        source_key = f"{prefix}|s{len(v.episode.scores)}"
-        if prefix in open_for or session.scalar(
-            select(Alert.id).where(Alert.kind == "not-on-track", Alert.source_key == source_key)
-        ):
-            continue
-        open_for.add(prefix)
-        alert_id = uuid.uuid4()
-        person_id = uuid.UUID(v.episode.person_id)
-        rows.append(
-            {
-                "id": alert_id,
-                "person_id": person_id,
-                "kind": "not-on-track",
-                "status": "raised",
-                "title": f"Not on track on {instrument.upper()}: review the plan",
-                "reason": reasons(v),
-                "detail": {
+    raised = raise_many(
+        session,
+        actor,
+        [
+            NewAlert(
+                uuid.UUID(v.episode.person_id),
+                Kind.NOT_ON_TRACK,
+                f"Not on track on {instrument.upper()}: review the plan",
+                reasons(v),
+                f"{v.episode.episode_id}|{instrument}|s{len(v.episode.scores)}",
+                {
                     "episode_id": v.episode.episode_id,
                     "instrument": instrument,
                     "session": len(v.episode.scores),
                     "scores": list(v.episode.scores),
                     "judgements": {k: {"expected": j.expected, "upper": j.upper} for k, j in v.judgements.items()},
                 },
-                "source_key": source_key,
-                "raised_at": utcnow(),
-                "seen_by": None,
-                "seen_at": None,
-                "acted_by": None,
-                "acted_at": None,
-                "action_note": None,
-                "closed_by": None,
-                "closed_at": None,
-            }
-        )
-        entries.append(audit.Entry("raise", "Alert", str(alert_id), person_id, None, {"kind": "not-on-track"}))
-    bulk_insert(session, Alert.__table__, rows)
-    audit.append_many(session, actor, entries)
-    return len(rows)
+                group_key=f"not-on-track|{v.episode.episode_id}|{instrument}",
+            )
+            for v in verdicts
+        ],
+    )
+    return len(raised)
 
 
 def judge_open(session: Session, actor: Actor) -> int:

@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import bulk_insert, utcnow
+from idiograph.alerts.kinds import Kind
+from idiograph.alerts.service import NewAlert, raise_many
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring.model import Alert
 from idiograph.observations import service as observations
-from idiograph.security import audit
 from idiograph.security.audit import Actor
 
 
@@ -54,42 +52,22 @@ def findings(rows: Sequence[observations.StoredRow]) -> list[SafetyFinding]:
 
 
 def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.StoredRow]) -> None:
-    """Store one alert per safety answer (never twice for the same source record), audited."""
-    found = findings(rows)
-    if not found:
-        return
-    keys = [f.source_key for f in found]
-    have = set(session.scalars(select(Alert.source_key).where(Alert.kind == "safety", Alert.source_key.in_(keys))))
-    entries = []
-    rows = []
-    for f in found:
-        if f.source_key in have:
-            continue
-        have.add(f.source_key)
-        alert_id = uuid.uuid4()
-        rows.append(
-            {
-                "id": alert_id,
-                "person_id": f.person_id,
-                "kind": "safety",
-                "status": "raised",
-                "title": f"Safety answer on {f.instrument.upper()}: review now",
-                "reason": f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
-                "detail": {"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
-                "source_key": f.source_key,
-                "raised_at": utcnow(),
-                "seen_by": None,
-                "seen_at": None,
-                "acted_by": None,
-                "acted_at": None,
-                "action_note": None,
-                "closed_by": None,
-                "closed_at": None,
-            }
-        )
-        entries.append(audit.Entry("raise", "Alert", str(alert_id), f.person_id, None, {"kind": "safety"}))
-    bulk_insert(session, Alert.__table__, rows)
-    audit.append_many(session, actor, entries)
+    """One alert per safety answer (never twice for the same source record), audited."""
+    raise_many(
+        session,
+        actor,
+        [
+            NewAlert(
+                f.person_id,
+                Kind.SAFETY,
+                f"Safety answer on {f.instrument.upper()}: review now",
+                f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
+                f.source_key,
+                {"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
+            )
+            for f in findings(rows)
+        ],
+    )
 
 
 observations.on_stored(raise_alerts)

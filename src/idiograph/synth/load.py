@@ -15,13 +15,13 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from idiograph.alerts.model import Alert
 from idiograph.baselines import service as baseline_service
 from idiograph.db import bulk_insert, transaction
 from idiograph.measures.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import score
 from idiograph.monitoring import not_on_track
-from idiograph.monitoring.model import Alert
 from idiograph.observations.service import CodeBook, NewObservation, store
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idiograph.alerts import service as alert_service
 from idiograph.baselines import service as baseline_service
 from idiograph.baselines.measure import MeasureBaseline
 from idiograph.db import transaction, utcnow
@@ -22,7 +23,6 @@ from idiograph.errors import DomainError, NotFound
 from idiograph.governance import service as governance_service
 from idiograph.measures import service as measures
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring import alerts as alert_service
 from idiograph.monitoring import not_on_track, review_service
 from idiograph.monitoring.progress import changes_from
 from idiograph.observations import service as observations

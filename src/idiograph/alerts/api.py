@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from idiograph.monitoring import alerts
+from idiograph.alerts import service as alerts
 from idiograph.schema_base import Strict
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal
