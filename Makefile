@@ -10,12 +10,12 @@ PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiogra
 	src/idiograph/measures/scoring.py src/idiograph/measures/definitions.py src/idiograph/observations/validation.py \
 	src/idiograph/observations/units.py src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py \
 	src/idiograph/web/charts.py src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py \
-	src/idiograph/fhir/mapping_out.py src/idiograph/adaptive/grm.py src/idiograph/monitoring/recovery.py \
-	src/idiograph/synth/validate.py src/idiograph/methods/reliable_change.py src/idiograph/measures/change.py src/idiograph/monitoring/expected.py \
-	src/idiograph/monitoring/evaluation.py src/idiograph/monitoring/reviews.py src/idiograph/monitoring/settings.py \
-	src/idiograph/methods/change_detection.py src/idiograph/monitoring/relapse.py src/idiograph/baselines/intervals.py \
+	src/idiograph/fhir/mapping_out.py src/idiograph/adaptive/grm.py src/idiograph/monitoring/outcomes/nhs_talking_therapies.py \
+	src/idiograph/synth/validate.py src/idiograph/methods/reliable_change.py src/idiograph/measures/change.py src/idiograph/monitoring/recovery/expected.py \
+	src/idiograph/evaluation/not_on_track.py src/idiograph/monitoring/reviews/schedule.py src/idiograph/monitoring/settings.py \
+	src/idiograph/methods/change_detection.py src/idiograph/monitoring/relapse/signal.py src/idiograph/baselines/intervals.py \
 	src/idiograph/baselines/normal_normal.py src/idiograph/baselines/biological_variation.py src/idiograph/baselines/setpoint.py \
-	src/idiograph/baselines/evaluation.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py
+	src/idiograph/evaluation/baselines.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py
 
 .PHONY: run test lint setup chromium postgres clean
 

@@ -16,7 +16,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from idiograph.monitoring.expected import Course, CurveModel, NeighbourModel
+from idiograph.monitoring.recovery.expected import Course, CurveModel, NeighbourModel
 
 
 def courses(n: int, seed: int) -> list[Course]:

@@ -19,7 +19,7 @@ from idiograph.db import make_engine, make_sessionmaker
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.measures.api import router as measures_router
-from idiograph.monitoring.review_api import router as reviews_router
+from idiograph.monitoring.reviews.api import router as reviews_router
 from idiograph.observations.api import router as observations_router
 from idiograph.patients.api import router as patients_router
 from idiograph.problems import BodyLimit, install

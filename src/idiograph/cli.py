@@ -197,8 +197,8 @@ def outcomes(
     fmt: str = typer.Option("table", "--format", help="table, csv or json"),
 ) -> None:
     """NHS Talking Therapies outcomes per episode and for the service, from a spreadsheet of scores."""
-    from idiograph.monitoring.outcomes_csv import parse
-    from idiograph.monitoring.recovery import service_rates
+    from idiograph.monitoring.outcomes.csv_scores import parse
+    from idiograph.monitoring.outcomes.nhs_talking_therapies import service_rates
 
     if fmt not in ("table", "csv", "json"):
         err.print(f"--format: {fmt!r} is not table, csv or json")
@@ -422,7 +422,7 @@ def monitoring_fit(
 ) -> None:
     """Refit the expected-recovery models on the service's finished episodes (each becomes active)."""
     from idiograph.db import transaction
-    from idiograph.monitoring import not_on_track
+    from idiograph.monitoring.recovery import not_on_track
 
     actor = Principal.system("monitoring-fit").actor
     with _sessionmaker()() as session, _progress() as progress:
@@ -482,14 +482,15 @@ def monitoring_evaluate(
     """Judge the not-on-track models on held-out episodes of a synthetic service (a fixed half of people)."""
     import tempfile
 
-    from idiograph.monitoring import courses, report
+    from idiograph.evaluation import not_on_track_report as report
+    from idiograph.evaluation import synthetic
 
     _check_format(out_format)
     with tempfile.TemporaryDirectory() as tmp, _progress() as progress:
         folder = data or _synthetic_service(Path(tmp), people, seed, progress)
         step = progress.add_task("reading episodes", total=None)
         try:
-            eps = courses.from_synth(folder, instrument)
+            eps = synthetic.episodes(folder, instrument)
             results, n_train, n_test = report.run(
                 eps, instrument, tail, k, lambda m: progress.update(step, description=m)
             )
@@ -584,7 +585,7 @@ def baselines_evaluate(
     """Personal against population intervals and fixed thresholds, on a synthetic service's ground truth."""
     import tempfile
 
-    from idiograph.baselines import report as baseline_report
+    from idiograph.evaluation import baselines_report as baseline_report
 
     _check_format(out_format)
     with tempfile.TemporaryDirectory() as tmp, _progress() as progress:

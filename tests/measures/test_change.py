@@ -58,7 +58,7 @@ def test_every_instrument_has_a_hand_worked_boundary() -> None:
 def test_the_record_and_the_national_metrics_agree_at_the_boundary() -> None:
     """One clinical fact, one answer: a GAD-7 change of exactly 4 points (found: the record said "no
     reliable change" while the NHS Talking Therapies metrics counted it)."""
-    from idiograph.monitoring.recovery import classify as nhs_tt
+    from idiograph.monitoring.outcomes.nhs_talking_therapies import classify as nhs_tt
 
     for (p0, p1), (g0, g1) in [((9, 9), (10, 6)), ((12, 6), (5, 5)), ((9, 9), (6, 10)), ((6, 12), (5, 5))]:
         record_phq = change.since_first(instruments()["phq-9"], [p0, p1])

@@ -1,6 +1,6 @@
 """Use cases for personal baselines: fit population priors, keep each person's state, judge each new result.
 
-Statistics live in the pure modules (normal_normal, biological_variation, change_detection, relapse);
+Statistics live in the pure modules (normal_normal, biological_variation, methods.change_detection);
 this module loads, calls them, stores and audits.
 """
 
@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -29,16 +29,13 @@ from idiograph.baselines.normal_normal import (
     interval_from_sums,
 )
 from idiograph.db import bulk_insert, chunked, new_id, transaction, utcnow
-from idiograph.measures.change import measurement_error
-from idiograph.measures.definitions import instruments
 from idiograph.methods import change_detection
-from idiograph.monitoring import relapse
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, StoredRow, on_stored
 from idiograph.patients.access import ensure_access
 from idiograph.patients.demographics import age_band
-from idiograph.patients.model import Episode, Person, Team
+from idiograph.patients.model import Person
 from idiograph.security import audit
 from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
@@ -204,7 +201,7 @@ class Finding:
 
     person_id: uuid.UUID
     key: Key
-    rule: str  # point | ewma | relapse
+    rule: str  # point | ewma
     time: datetime
     value: float
     detail: dict[str, object]
@@ -375,19 +372,18 @@ def _strata(
 TITLES = {
     "point": "Result outside this person's own reference interval",
     "ewma": "Sustained change from this person's own baseline",
-    "relapse": "Early relapse signal after discharge",
 }
 
 
 def raise_findings(session: Session, actor: Actor, findings: Sequence[Finding]) -> int:
-    """Turn findings into alerts (kind ``deviation`` or ``relapse``), once per source, audited."""
+    """Turn findings into deviation alerts, once per source, audited."""
     raised = raise_many(
         session,
         actor,
         [
             NewAlert(
                 f.person_id,
-                Kind.RELAPSE if f.rule == "relapse" else Kind.DEVIATION,
+                Kind.DEVIATION,
                 TITLES[f.rule],
                 _reason(f),
                 f"{f.rule}:{f.person_id}:{f.key[1]}:{f.time.isoformat()}",
@@ -412,12 +408,7 @@ def _reason(f: Finding) -> str:
             f"{d['measure']} has moved {'up' if d['direction'] == 'up' else 'down'} from the person's own baseline "
             f"(mean {d['baseline_mean']} {d['unit']}): EWMA {d['ewma']} beyond its limit {d['limit']} ({d['method']})."
         )
-    return (
-        f"{d['instrument']} {f.value:g} after discharge: the rise from the recovered baseline "
-        f"{d['baseline']} crossed the CUSUM limit (statistic {d['statistic']} > h {d['h']}; "
-        f"in-control run length {d['arl0']} follow-up scores). "
-        f"Discharged by {d['team'] or 'the team'} on {d['discharged']}."
-    )
+    raise ValueError(f"no reason text for rule {f.rule!r}")
 
 
 def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None:
@@ -487,7 +478,6 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
         session.flush()
     if stale:
         rebuild_states(session, actor, sorted(stale))
-    findings += relapse_findings(session, rows, codes)
     if findings:
         raise_findings(session, actor, findings)
 
@@ -513,70 +503,6 @@ def _state_row(pid: uuid.UUID, key: Key, st: _State, prior: Prior, now: datetime
         "prior_people": prior.people,
         "updated_at": now,
     }
-
-
-# -- relapse after discharge -----------------------------------------------------------------------------------
-
-
-def relapse_findings(session: Session, rows: Sequence[StoredRow], codes: CodeBook) -> list[Finding]:
-    """For each new follow-up score on a relapse instrument, run the person's post-discharge CUSUM."""
-    cfg = baseline_settings.load().relapse
-    insts = {(instruments()[i].total.system, instruments()[i].total.code): instruments()[i] for i in cfg.instruments}
-    touched = {(r.person_id, (r.system, r.code)) for r in rows if (r.system, r.code) in insts}
-    out: list[Finding] = []
-    for pid, key in sorted(touched):
-        inst = insts[key]
-        eps = list(session.scalars(select(Episode).where(Episode.person_id == pid)))
-        if not eps or any(e.discharge_date is None for e in eps):
-            continue
-        ep = max(eps, key=lambda e: e.discharge_date or date.min)
-        assert ep.discharge_date is not None
-        q = select(Observation.effective_at, Observation.value).where(
-            Observation.person_id == pid, Observation.system == key[0], Observation.code == key[1]
-        )
-        scores = [(t, v) for t, v in session.execute(q)]
-        sem = measurement_error(inst)
-        if sem is None:
-            raise ValueError(f"{inst.id} has no reliable-change inputs, so no relapse rule")
-        signal = relapse.after_discharge(
-            scores, ep.discharge_date, sem, cfg.baseline_scores, cfg.k, cfg.arl0, cfg.follow_up_days
-        )
-        if signal is None:
-            continue
-        team_row = session.get(Team, ep.team_id) if ep.team_id is not None else None
-        team = team_row.name if team_row else None
-        out.append(
-            Finding(
-                pid,
-                key,
-                "relapse",
-                ep_key_time(ep),
-                signal.score,
-                {
-                    "instrument": inst.title,
-                    "score": signal.score,
-                    "time": signal.time.isoformat(),
-                    "baseline": round(signal.baseline, 2),
-                    "sigma": round(signal.sigma, 3),
-                    "statistic": round(signal.statistic, 3),
-                    "h": round(signal.h, 3),
-                    "k": signal.k,
-                    "arl0": signal.arl0,
-                    "episode_id": str(ep.id),
-                    "team_id": str(ep.team_id) if ep.team_id else None,
-                    "team": team,
-                    "discharged": ep.discharge_date.isoformat(),
-                    "method": "upper CUSUM on follow-up scores from the recovered baseline",
-                },
-            )
-        )
-    return out
-
-
-def ep_key_time(ep: Episode) -> datetime:
-    """One relapse alert per discharged episode: its source key uses the discharge date."""
-    assert ep.discharge_date is not None
-    return datetime.combine(ep.discharge_date, datetime.min.time(), UTC)
 
 
 on_stored(judge_new)

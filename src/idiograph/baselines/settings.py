@@ -24,14 +24,6 @@ class Ewma(_Cfg):
     spacing_days: float = Field(gt=0, le=365)
 
 
-class Relapse(_Cfg):
-    instruments: tuple[str, ...]
-    baseline_scores: int = Field(ge=1, le=10)
-    k: float = Field(ge=0, le=3)
-    arl0: float = Field(ge=5, le=10_000)
-    follow_up_days: int = Field(ge=28, le=3650)
-
-
 class BaselineSettings(_Cfg):
     display_coverage: float = Field(gt=0.5, lt=1)
     alert_coverage: float = Field(gt=0.5, lt=1)
@@ -39,7 +31,6 @@ class BaselineSettings(_Cfg):
     min_prior_people: int = Field(ge=2)
     judge: dict[str, Judge]
     ewma: Ewma
-    relapse: Relapse
 
     def judge_for(self, kind: str) -> Judge:
         return self.judge.get(kind, "none")

@@ -23,7 +23,7 @@ from idiograph.measures.schema import (
     RecordedOut,
     ResponseIn,
 )
-from idiograph.monitoring.progress import changes_for_person
+from idiograph.monitoring.outcomes.progress import changes_for_person
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission

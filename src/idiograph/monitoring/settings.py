@@ -58,9 +58,20 @@ class Reviews(_Cfg):
         return self.pathways.get(pathway, self.default_weeks)
 
 
+class Relapse(_Cfg):
+    """After discharge, an upper CUSUM on each follow-up score from the person's recovered baseline."""
+
+    instruments: tuple[str, ...]
+    baseline_scores: int = Field(ge=1, le=10)
+    k: float = Field(ge=0, le=3)
+    arl0: float = Field(ge=5, le=10_000)
+    follow_up_days: int = Field(ge=28, le=3650)
+
+
 class MonitoringSettings(_Cfg):
     not_on_track: NotOnTrack
     reviews: Reviews
+    relapse: Relapse
 
 
 DEFAULT = Path(__file__).with_name("monitoring.yaml")
@@ -76,4 +87,5 @@ def load() -> MonitoringSettings:
     path = Path(os.environ.get("IDIOGRAPH_MONITORING_SETTINGS") or DEFAULT)
     s = parse(path.read_text(encoding="utf-8"))
     assert set(s.not_on_track.instruments) <= set(instruments())
+    assert set(s.relapse.instruments) <= set(instruments())
     return s

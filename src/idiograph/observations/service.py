@@ -281,5 +281,6 @@ def for_person(
 # lives in monitoring and registers itself with on_stored(); importing it here, after on_stored exists,
 # means no entry point (web, CLI import, demo, scripts) can store a safety answer without it.
 from idiograph.baselines import service as _baselines  # noqa: E402, F401
-from idiograph.monitoring import not_on_track as _not_on_track  # noqa: E402, F401
 from idiograph.monitoring import safety as _safety  # noqa: E402, F401
+from idiograph.monitoring.recovery import not_on_track as _not_on_track  # noqa: E402, F401
+from idiograph.monitoring.relapse import rule as _relapse  # noqa: E402, F401

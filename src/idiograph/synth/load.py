@@ -21,7 +21,7 @@ from idiograph.db import bulk_insert, transaction
 from idiograph.measures.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import score
-from idiograph.monitoring import not_on_track
+from idiograph.monitoring.recovery import not_on_track
 from idiograph.observations.service import CodeBook, NewObservation, store
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person

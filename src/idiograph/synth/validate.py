@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from idiograph.monitoring.recovery import EpisodeOutcome, classify, service_rates
+from idiograph.monitoring.outcomes.nhs_talking_therapies import EpisodeOutcome, classify, service_rates
 from idiograph.patients.demographics import ethnic_group
 from idiograph.synth.generator import Generated
 

@@ -22,7 +22,7 @@ from idiograph.care.model import AppointmentPlan
 from idiograph.db import utcnow
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.governance import service as governance
-from idiograph.monitoring import review_service
+from idiograph.monitoring.reviews import service as review_service
 from idiograph.patients import service as patients
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal

@@ -23,8 +23,9 @@ from idiograph.errors import DomainError, NotFound
 from idiograph.governance import service as governance_service
 from idiograph.measures import service as measures
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring import not_on_track, review_service
-from idiograph.monitoring.progress import changes_from
+from idiograph.monitoring.outcomes.progress import changes_from
+from idiograph.monitoring.recovery import not_on_track
+from idiograph.monitoring.reviews import service as review_service
 from idiograph.observations import service as observations
 from idiograph.patients import service as patients
 from idiograph.patients.access import access_basis

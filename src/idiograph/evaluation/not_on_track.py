@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from idiograph.monitoring.expected import Judgement
+from idiograph.monitoring.recovery.expected import Judgement
 
 
 class Judge(Protocol):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from idiograph.errors import FieldProblem
-from idiograph.monitoring.recovery import EpisodeOutcome, classify
+from idiograph.monitoring.outcomes.nhs_talking_therapies import EpisodeOutcome, classify
 
 REQUIRED = ("episode_id", "date", "phq9", "gad7")
 TRUE = {"1", "yes", "y", "true", "t"}

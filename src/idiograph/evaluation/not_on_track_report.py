@@ -6,11 +6,12 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from idiograph.evaluation.not_on_track import Tally, evaluate
+from idiograph.evaluation.synthetic import held_out, held_out_half
 from idiograph.measures.definitions import instruments
 from idiograph.methods import reliable_change as jt
-from idiograph.monitoring.courses import EpisodeScores, held_out_half
-from idiograph.monitoring.evaluation import Tally, evaluate
-from idiograph.monitoring.expected import CurveModel, Judgement, NeighbourModel
+from idiograph.monitoring.recovery.courses import EpisodeScores
+from idiograph.monitoring.recovery.expected import CurveModel, Judgement, NeighbourModel
 
 
 class Combined:
@@ -53,7 +54,7 @@ def run(
         raise ValueError(f"{instrument} has no reliable-change inputs")
     reliable = jt.threshold(rc.sd, rc.reliability)
     train = [e.course() for e in episodes if not held_out_half(e)]
-    test = [e.held_out() for e in episodes if held_out_half(e)]
+    test = [held_out(e) for e in episodes if held_out_half(e)]
     out = []
     for tail in tails:
         if progress:

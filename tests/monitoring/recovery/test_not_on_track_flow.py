@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from idiograph.alerts.model import Alert
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring import courses, not_on_track
-from idiograph.monitoring.model import EpisodeReview, RecoveryModel
+from idiograph.monitoring.recovery import courses, not_on_track
+from idiograph.monitoring.recovery.model import RecoveryModel
+from idiograph.monitoring.reviews.model import EpisodeReview
 from idiograph.patients.model import CaseloadAssignment, Episode, Team
 from idiograph.security.model import AuditRecord
 from idiograph.synth import params as synth_params

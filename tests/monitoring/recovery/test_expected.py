@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from idiograph.evaluation.not_on_track import HeldOut, assess, evaluate
 from idiograph.monitoring import settings as monitoring_settings
-from idiograph.monitoring.evaluation import HeldOut, assess, evaluate
-from idiograph.monitoring.expected import Course, CurveModel, NeighbourModel
-from idiograph.monitoring.not_on_track import decide
-from idiograph.monitoring.reviews import schedule
+from idiograph.monitoring.recovery.expected import Course, CurveModel, NeighbourModel
+from idiograph.monitoring.recovery.not_on_track import decide
+from idiograph.monitoring.reviews.schedule import schedule
 
 
 def synthetic_courses(n: int, seed: int, noise: float = 2.0) -> list[Course]:
@@ -87,7 +87,7 @@ def test_assess_by_hand() -> None:
         tail = 0.1
 
         def judge(self, scores, features):  # type: ignore[no-untyped-def]
-            from idiograph.monitoring.expected import Judgement
+            from idiograph.monitoring.recovery.expected import Judgement
 
             return Judgement(len(scores), scores[-1], scores[0], scores[0] + 1.5)
 
@@ -116,7 +116,7 @@ def test_assess_by_hand() -> None:
     ],
 )
 def test_rules(rule: str, curve: bool, nn: bool, flag: bool) -> None:
-    from idiograph.monitoring.expected import Judgement
+    from idiograph.monitoring.recovery.expected import Judgement
 
     def j(off: bool) -> Judgement:
         return Judgement(3, 10, 8, 9 if off else 11)
@@ -125,7 +125,7 @@ def test_rules(rule: str, curve: bool, nn: bool, flag: bool) -> None:
 
 
 def test_a_rule_falls_back_when_its_model_cannot_judge() -> None:
-    from idiograph.monitoring.expected import Judgement
+    from idiograph.monitoring.recovery.expected import Judgement
 
     off = Judgement(3, 10, 8, 9)
     assert decide("nn", {"curve": off}) is True  # no intake variables for the neighbour model

@@ -16,10 +16,10 @@ from idiograph.alerts.kinds import Kind
 from idiograph.alerts.service import NewAlert, raise_many
 from idiograph.db import chunked
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring import courses
 from idiograph.monitoring import settings as monitoring_settings
-from idiograph.monitoring.expected import CurveModel, Expectation, Judgement, NeighbourModel
-from idiograph.monitoring.model import RecoveryModel
+from idiograph.monitoring.recovery import courses
+from idiograph.monitoring.recovery.expected import CurveModel, Expectation, Judgement, NeighbourModel
+from idiograph.monitoring.recovery.model import RecoveryModel
 from idiograph.observations import service as observations
 from idiograph.patients.model import Episode
 from idiograph.security import audit

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from idiograph.baselines import evaluation as ev
 from idiograph.baselines import settings as baseline_settings
-from idiograph.baselines.evaluation_data import half, measure_cases, relapse_cases
+from idiograph.evaluation import baselines as ev
+from idiograph.evaluation.baselines_data import half, measure_cases, relapse_cases
 from idiograph.measures.change import measurement_error
 from idiograph.measures.definitions import instruments
+from idiograph.monitoring import settings as monitoring_settings
 from idiograph.observations.catalogue import shipped
 
 COLUMNS = (
@@ -72,7 +73,7 @@ def run(folder: Path, say: Callable[[str], None] = lambda _m: None) -> list[Row]
                 ev.RuleResult(f"population interval at equal false alarms ({cov:.4%})", *_fields(matched)),
             )
         )
-    r = cfg.relapse
+    r = monitoring_settings.load().relapse
     for inst_id in r.instruments:
         inst = instruments()[inst_id]
         say(f"judging relapse on {inst.title}")

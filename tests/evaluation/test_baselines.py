@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from idiograph.baselines import evaluation as ev
 from idiograph.cli import app
+from idiograph.evaluation import baselines as ev
 from idiograph.methods.change_detection import design_cusum
-from idiograph.monitoring import relapse
+from idiograph.monitoring.relapse import signal as relapse
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from idiograph.errors import invalid
-from idiograph.monitoring import review_service
+from idiograph.monitoring.reviews import service as review_service
 from idiograph.schema_base import Strict
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idiograph.monitoring.recovery import at_caseness, classify, service_rates
+from idiograph.monitoring.outcomes.nhs_talking_therapies import at_caseness, classify, service_rates
 
 
 def test_caseness_thresholds_are_inclusive() -> None:

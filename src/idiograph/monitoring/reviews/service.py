@@ -15,8 +15,8 @@ from idiograph.db import chunked, transaction, utcnow
 from idiograph.errors import Conflict, NotFound, invalid
 from idiograph.measures.definitions import instruments
 from idiograph.monitoring import settings as monitoring_settings
-from idiograph.monitoring.model import EpisodeReview
-from idiograph.monitoring.reviews import ReviewSlot, schedule
+from idiograph.monitoring.reviews.model import EpisodeReview
+from idiograph.monitoring.reviews.schedule import ReviewSlot, schedule
 from idiograph.observations.model import Observation
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import CaseloadAssignment, Episode, Person

@@ -7,10 +7,10 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from idiograph.baselines.evaluation import Case
+from idiograph.evaluation.baselines import Case
+from idiograph.evaluation.synthetic import table
 from idiograph.measures.definitions import instruments
-from idiograph.monitoring.courses import _table
-from idiograph.monitoring.relapse import recovered_baseline, split_at_discharge
+from idiograph.monitoring.relapse.signal import recovered_baseline, split_at_discharge
 
 
 def _aware(t: datetime) -> datetime:
@@ -25,10 +25,10 @@ def half(person: str) -> int:
 def measure_cases(folder: Path, codes: set[str]) -> dict[str, list[Case]]:
     """Lab and device series with their true shift times. A relapse also moves device signals (from two weeks
     before onset), so for devices the change is the earlier of the two."""
-    truth = {(r["person_id"], r["code"]): r for r in _table(folder / "truth", "setpoints").to_pylist()}
-    onsets = {r["person_id"]: _aware(r["onset"]) for r in _table(folder / "truth", "relapses").to_pylist()}
+    truth = {(r["person_id"], r["code"]): r for r in table(folder / "truth", "setpoints").to_pylist()}
+    onsets = {r["person_id"]: _aware(r["onset"]) for r in table(folder / "truth", "relapses").to_pylist()}
     series: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
-    obs = _table(folder, "observations").select(["person_id", "code", "value", "time", "kind"])
+    obs = table(folder, "observations").select(["person_id", "code", "value", "time", "kind"])
     for r in obs.to_pylist():
         if r["code"] in codes:
             series[(r["person_id"], r["code"])].append((_aware(r["time"]), float(r["value"])))
@@ -47,12 +47,12 @@ def relapse_cases(folder: Path, instrument: str = "phq-9", last: int = 3, follow
     """Discharged episodes with follow-up scores: the recovered baseline, the follow-up and the true onset."""
     episodes = {
         r["episode_id"]: r
-        for r in _table(folder, "episodes").select(["episode_id", "person_id", "discharge_date"]).to_pylist()
+        for r in table(folder, "episodes").select(["episode_id", "person_id", "discharge_date"]).to_pylist()
         if r["discharge_date"] is not None
     }
-    onsets = {r["episode_id"]: _aware(r["onset"]) for r in _table(folder / "truth", "relapses").to_pylist()}
+    onsets = {r["episode_id"]: _aware(r["onset"]) for r in table(folder / "truth", "relapses").to_pylist()}
     scores: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    resp = _table(folder, "responses").select(["episode_id", "instrument", "authored", "total"])
+    resp = table(folder, "responses").select(["episode_id", "instrument", "authored", "total"])
     for r in resp.to_pylist():
         if r["instrument"] == instrument and r["total"] is not None and r["episode_id"] in episodes:
             scores[r["episode_id"]].append((_aware(r["authored"]), float(r["total"])))

@@ -1,0 +1,1 @@
+"""Outcomes: NHS Talking Therapies definitions per episode and service, and progress since the first score."""

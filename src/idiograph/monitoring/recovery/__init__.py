@@ -1,0 +1,1 @@
+"""Expected recovery: the service's own finished courses, the expected course and boundary, not on track."""

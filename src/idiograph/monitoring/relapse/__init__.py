@@ -1,0 +1,1 @@
+"""Relapse after discharge: a rise from the recovered baseline on follow-up scores."""

@@ -1,0 +1,1 @@
+"""Formal reviews at scheduled weeks of treatment (per pathway)."""
