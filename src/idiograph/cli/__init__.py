@@ -1,0 +1,41 @@
+"""The ``idiograph`` command line (Typer + Rich): one module per command group, composed here in one place."""
+
+from __future__ import annotations
+
+import typer
+
+from idiograph.cli import (
+    audit,
+    baselines,
+    db,
+    evaluation,
+    export,
+    imports,
+    monitoring,
+    outcomes,
+    policy,
+    service,
+    synth,
+    users,
+)
+
+app = typer.Typer(help="idiograph: clinical personalisation for mental health services.", no_args_is_help=True)
+app.command()(service.serve)
+app.command()(service.demo)
+app.command()(synth.synth)
+app.command()(outcomes.outcomes)
+monitoring.app.command("evaluate")(evaluation.monitoring_evaluate)
+baselines.app.command("evaluate")(evaluation.baselines_evaluate)
+for name, group in (
+    ("users", users.app),
+    ("import", imports.app),
+    ("export", export.app),
+    ("audit", audit.app),
+    ("db", db.app),
+    ("monitoring", monitoring.app),
+    ("policy", policy.app),
+    ("baselines", baselines.app),
+):
+    app.add_typer(group, name=name)
+
+__all__ = ["app"]

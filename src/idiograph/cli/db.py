@@ -1,0 +1,21 @@
+"""``idiograph db``: the database schema."""
+
+from __future__ import annotations
+
+import typer
+
+from idiograph.cli.common import console
+from idiograph.config import get_settings
+from idiograph.db import make_engine
+
+app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema (SQLite or PostgreSQL, by IDIOGRAPH_DATABASE_URL)."""
+    from idiograph.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(make_engine(settings.database_url))
+    console.print(f"schema is current on {make_engine(settings.database_url).url.render_as_string()}")

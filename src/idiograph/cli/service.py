@@ -1,0 +1,47 @@
+"""``idiograph serve`` and ``idiograph demo``: the web UI and the API, and a demo service to try them on."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from idiograph.cli.common import console, progress_bar, sessionmaker
+from idiograph.security.principal import Principal
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    from idiograph.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def demo(
+    people: int = typer.Option(2000, min=1, help="how many people"),
+    seed: int = typer.Option(7, help="same seed, same service"),
+    if_empty: bool = typer.Option(False, "--if-empty", help="do nothing when people are already stored"),
+    params: Path | None = typer.Option(None, help="a params.yaml describing the service (default: built in)"),
+) -> None:
+    """Fill the database with a synthetic service (window ending today) and print the demo log-ins."""
+    from idiograph.synth import params as params_module
+    from idiograph.synth.load import DEMO_PASSWORD, is_empty, load_demo, load_staff
+
+    Session = sessionmaker()
+    with Session() as session:
+        if if_empty and not is_empty(session):
+            staff = load_staff(session, Principal.system("demo"))
+            console.print("people are already stored; demo data left as it is")
+        else:
+            with progress_bar() as progress:
+                staff = load_demo(session, people, seed, params_module.load(params), date.today(), progress)
+    table = Table(title=f"Demo log-ins (password for all: {DEMO_PASSWORD})")
+    table.add_column("username")
+    table.add_column("role")
+    for username, role in staff:
+        table.add_row(username, role)
+    console.print(table)
