@@ -7,7 +7,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # Pure-logic modules: no I/O, checked with mypy --strict (DESIGN.md conventions).
 PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiograph/patients/demographics.py \
 	src/idiograph/patients/episodes.py src/idiograph/security/audit_chain.py src/idiograph/security/roles.py \
-	src/idiograph/measures/scoring.py src/idiograph/measures/definitions.py src/idiograph/observations/validation.py \
+	src/idiograph/measures/scoring.py src/idiograph/instruments/definitions.py src/idiograph/observations/validation.py \
 	src/idiograph/observations/units.py src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py \
 	src/idiograph/web/charts.py src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py \
 	src/idiograph/fhir/mapping_out.py src/idiograph/adaptive/grm.py src/idiograph/monitoring/outcomes/nhs_talking_therapies.py \

@@ -26,10 +26,11 @@ from idiograph.baselines.model import BaselineState
 from idiograph.baselines.normal_normal import PersonSums, interval, interval_from_sums
 from idiograph.db import make_engine, make_sessionmaker, transaction
 from idiograph.migrate import upgrade
-from idiograph.observations import service as observation_service
 from idiograph.observations.model import Observation
-from idiograph.observations.service import CodeBook, NewObservation, store
+from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.patients.model import Person
+from idiograph.pipeline import flow
+from idiograph.pipeline.flow import record
 from idiograph.security.principal import Principal
 
 HB = ("http://loinc.org", "718-7")
@@ -56,17 +57,20 @@ def run(url: str, people: int, history: int, results: int) -> dict[str, list[flo
             for i in ids
             for k in range(history)
         ]
-        store(s, actor, CodeBook(s), rows)
+        record(s, actor, CodeBook(s), rows)
         baseline_service.fit_priors(s, actor)
     out: dict[str, list[float]] = {"store": [], "hook": [], "without": [], "incremental": [], "recompute": []}
 
-    def timed_hook(session, actor, rows):  # type: ignore[no-untyped-def]
+    def timed_rule(session, rows):  # type: ignore[no-untyped-def]
         t = time.perf_counter()
-        baseline_service.judge_new(session, actor, rows)
+        found = baseline_service.judge_new(session, rows)
         session.flush()
         out["hook"].append(time.perf_counter() - t)
+        return found
 
-    plain = list(observation_service._HOOKS)
+    plain = flow.RULES
+    timed = tuple(flow.Rule(r.name, timed_rule) if r.run is baseline_service.judge_new else r for r in plain)
+    without = tuple(r for r in plain if r.run is not baseline_service.judge_new)
     pick = random.Random(3)
     count = {i: history for i in ids}
     with maker() as s:
@@ -75,21 +79,21 @@ def run(url: str, people: int, history: int, results: int) -> dict[str, list[flo
             k = count[pid]
             count[pid] += 1
             value = setpoints[pid] + (rng.normal(0, 3) if n % 50 else 25.0)  # one in 50 departs: an alert
-            observation_service._HOOKS[:] = [timed_hook if h is baseline_service.judge_new else h for h in plain]
+            flow.RULES = timed
             t = time.perf_counter()
             with transaction(s):
-                store(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
+                record(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
             out["store"].append(time.perf_counter() - t)
-            observation_service._HOOKS[:] = plain
+            flow.RULES = plain
             # the same write with the baseline hook switched off: what judging adds to the write
             k = count[pid]
             count[pid] += 1
-            observation_service._HOOKS[:] = [h for h in plain if h is not baseline_service.judge_new]
+            flow.RULES = without
             t = time.perf_counter()
             with transaction(s):
-                store(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
+                record(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
             out["without"].append(time.perf_counter() - t)
-            observation_service._HOOKS[:] = plain
+            flow.RULES = plain
             # the judging step alone, two ways
             priors = baseline_service.Priors(s, [HB])
             prior = priors.get(HB)

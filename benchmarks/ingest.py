@@ -20,8 +20,9 @@ from targets import databases  # benchmarks/targets.py, beside this script
 from idiograph.db import make_engine, make_sessionmaker, transaction
 from idiograph.migrate import upgrade
 from idiograph.observations.model import Observation
-from idiograph.observations.service import CodeBook, NewObservation, store
+from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.patients.model import Person
+from idiograph.pipeline import record
 from idiograph.security.principal import Principal
 
 
@@ -60,11 +61,11 @@ def run(url: str, n_people: int, per_person: int) -> list[tuple[str, int, float,
         data = rows(ids, per_person, 1)
         t = time.perf_counter()
         with transaction(s):
-            store(s, system.actor, CodeBook(s), data)
+            record(s, system.actor, CodeBook(s), data)
         results.append(("service layer: bulk upsert", len(data), time.perf_counter() - t, 0.0))
         t = time.perf_counter()
         with transaction(s):
-            r = store(s, system.actor, CodeBook(s), data)
+            r = record(s, system.actor, CodeBook(s), data).ingest
         assert r.unchanged == len(data)
         results.append(("service layer: re-import (no-op)", len(data), time.perf_counter() - t, 0.0))
         sample = data[: min(len(data), 5000)]

@@ -95,6 +95,7 @@ def settings(engine: Engine) -> Settings:
         secret_key=SECRET,
         instance_uri="urn:idiograph:test",
         max_body_bytes=2 * 1024 * 1024,
+        rule_retry_seconds=0,
     )
 
 

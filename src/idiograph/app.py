@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
-from idiograph import __version__, models  # noqa: F401  (all tables registered)
+from idiograph import __version__, models, pipeline  # noqa: F401  (all tables registered)
 from idiograph.alerts.api import router as alerts_router
 from idiograph.baselines.api import router as baselines_router
 from idiograph.care.api import router as care_router
@@ -22,6 +27,7 @@ from idiograph.measures.api import router as measures_router
 from idiograph.monitoring.reviews.api import router as reviews_router
 from idiograph.observations.api import router as observations_router
 from idiograph.patients.api import router as patients_router
+from idiograph.pipeline.api import router as pipeline_router
 from idiograph.problems import BodyLimit, install
 from idiograph.security.api import router as security_router
 from idiograph.web.care_pages import router as care_pages_router
@@ -29,6 +35,38 @@ from idiograph.web.pages import router as pages_router
 from idiograph.web.questionnaire_pages import router as questionnaire_pages_router
 
 WEB = Path(__file__).with_name("web")
+log = logging.getLogger("idiograph")
+
+
+def retry_failed_rules(app: FastAPI) -> int:
+    """One pass over the statistical rules that failed on stored data; returns how many were resolved."""
+    from idiograph.db import transaction
+    from idiograph.pipeline import failures
+    from idiograph.security.audit import Actor
+
+    with app.state.sessionmaker() as session, transaction(session):
+        return failures.retry(session, Actor.system("rule-retry")).resolved
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Every ``rule_retry_seconds`` the server retries failed rules in a worker thread (never on the loop)."""
+    period = app.state.settings.rule_retry_seconds
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await run_in_threadpool(retry_failed_rules, app)
+            except Exception:
+                log.exception("retrying failed rules")
+
+    task = asyncio.create_task(loop()) if period > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -39,10 +77,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description="Clinical personalisation for mental health services. Every route declares its "
         "permission; errors are RFC 9457 problem+json (OperationOutcome under /fhir).",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.recorder = pipeline.record  # what storing observations runs, in order (idiograph.pipeline)
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     install(app)
     routers = (
@@ -56,6 +96,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         alerts_router,
         reviews_router,
         fhir_router,
+        pipeline_router,
     )
     for router in (*routers, pages_router, questionnaire_pages_router, care_pages_router):
         app.include_router(router)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     secure_cookies: bool = False
     timezone: str = "Europe/London"
+    rule_retry_seconds: int = Field(
+        default=300, ge=0, description="how often the server retries statistical rules that failed (0: never)"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -6,11 +6,11 @@ from idiograph.care import model as _care  # noqa: F401
 from idiograph.db import Base
 from idiograph.governance import model as _governance  # noqa: F401
 from idiograph.measures import model as _measures  # noqa: F401
-from idiograph.monitoring import safety as _safety  # noqa: F401  (registers the safety-item rule)
 from idiograph.monitoring.recovery import model as _recovery  # noqa: F401
 from idiograph.monitoring.reviews import model as _reviews  # noqa: F401
 from idiograph.observations import model as _observations  # noqa: F401
 from idiograph.patients import model as _patients  # noqa: F401
+from idiograph.pipeline import model as _pipeline  # noqa: F401
 from idiograph.security import model as _security  # noqa: F401
 
 metadata = Base.metadata

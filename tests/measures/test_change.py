@@ -7,8 +7,8 @@ import math
 
 import pytest
 
+from idiograph.instruments.definitions import instruments
 from idiograph.measures import change
-from idiograph.measures.definitions import instruments
 from idiograph.methods import reliable_change as jt
 
 

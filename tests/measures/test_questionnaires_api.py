@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from idiograph.alerts.model import Alert
 from idiograph.db import utcnow
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord, SelfReportLink
 from idiograph.observations.model import Observation
 from idiograph.security.model import AuditRecord

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idiograph.measures.definitions import by_questionnaire, by_total_code, instruments
+from idiograph.instruments.definitions import by_questionnaire, by_total_code, instruments
 from idiograph.measures.scoring import band_of, score
 
 PHQ9 = instruments()["phq-9"]

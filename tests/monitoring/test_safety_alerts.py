@@ -25,8 +25,10 @@ def row(code: str, value: float) -> observations.StoredRow:
     )
 
 
-def test_rule_is_registered_on_the_store() -> None:
-    assert safety.raise_alerts in observations.hooks()
+def test_the_pipeline_runs_safety_first_then_the_statistical_rules_in_a_written_order() -> None:
+    from idiograph import pipeline
+
+    assert [r.name for r in pipeline.RULES] == ["personal baselines", "not on track", "relapse"]
 
 
 def test_findings_are_item_nine_above_zero_whatever_the_total() -> None:

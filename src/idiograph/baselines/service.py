@@ -32,7 +32,7 @@ from idiograph.db import bulk_insert, chunked, new_id, transaction, utcnow
 from idiograph.methods import change_detection
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
-from idiograph.observations.service import CodeBook, StoredRow, on_stored
+from idiograph.observations.service import CodeBook, StoredRow
 from idiograph.patients.access import ensure_access
 from idiograph.patients.demographics import age_band
 from idiograph.patients.model import Person
@@ -375,24 +375,24 @@ TITLES = {
 }
 
 
+def deviation_alerts(findings: Sequence[Finding]) -> list[NewAlert]:
+    """Findings as the deviation alerts they raise (one per rule, person, measure and result time)."""
+    return [
+        NewAlert(
+            f.person_id,
+            Kind.DEVIATION,
+            TITLES[f.rule],
+            _reason(f),
+            f"{f.rule}:{f.person_id}:{f.key[1]}:{f.time.isoformat()}",
+            f.detail,
+        )
+        for f in findings
+    ]
+
+
 def raise_findings(session: Session, actor: Actor, findings: Sequence[Finding]) -> int:
     """Turn findings into deviation alerts, once per source, audited."""
-    raised = raise_many(
-        session,
-        actor,
-        [
-            NewAlert(
-                f.person_id,
-                Kind.DEVIATION,
-                TITLES[f.rule],
-                _reason(f),
-                f"{f.rule}:{f.person_id}:{f.key[1]}:{f.time.isoformat()}",
-                f.detail,
-            )
-            for f in findings
-        ],
-    )
-    return len(raised)
+    return len(raise_many(session, actor, deviation_alerts(findings)))
 
 
 def _reason(f: Finding) -> str:
@@ -411,8 +411,9 @@ def _reason(f: Finding) -> str:
     raise ValueError(f"no reason text for rule {f.rule!r}")
 
 
-def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None:
-    """The store hook: judge each new result against the person's earlier ones, update states, raise alerts.
+def judge_new(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
+    """The pipeline's baseline rule: judge each new result against the person's earlier ones, update the states,
+    and return the deviation alerts to raise.
 
     The common path reads one state row per (person, measure) - it carries the prior - and writes it back."""
     codes = CodeBook(session)
@@ -477,9 +478,8 @@ def judge_new(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None
         bulk_insert(session, BaselineState.__table__, inserts)
         session.flush()
     if stale:
-        rebuild_states(session, actor, sorted(stale))
-    if findings:
-        raise_findings(session, actor, findings)
+        rebuild_states(session, Actor.system("baselines"), sorted(stale))
+    return deviation_alerts(findings)
 
 
 def _prior_of(row: BaselineState) -> Prior | None:
@@ -503,9 +503,6 @@ def _state_row(pid: uuid.UUID, key: Key, st: _State, prior: Prior, now: datetime
         "prior_people": prior.people,
         "updated_at": now,
     }
-
-
-on_stored(judge_new)
 
 
 # -- what a clinician sees -------------------------------------------------------------------------------------

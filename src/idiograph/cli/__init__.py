@@ -13,6 +13,7 @@ from idiograph.cli import (
     imports,
     monitoring,
     outcomes,
+    pipeline,
     policy,
     service,
     synth,
@@ -35,6 +36,7 @@ for name, group in (
     ("monitoring", monitoring.app),
     ("policy", policy.app),
     ("baselines", baselines.app),
+    ("pipeline", pipeline.app),
 ):
     app.add_typer(group, name=name)
 

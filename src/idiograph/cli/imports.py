@@ -63,12 +63,19 @@ def import_csv_cmd(
     source: str = typer.Option("csv", help="source system name (makes re-imports idempotent)"),
 ) -> None:
     """Import the long CSV format: person_id, code, value, time [, system, unit, person columns]."""
+    from idiograph import pipeline
     from idiograph.observations.csv_import import import_csv
 
     with sessionmaker()() as session, progress_bar() as progress:
         try:
             result, created = import_csv(
-                session, Principal.system(), path.read_text(encoding="utf-8"), source, team_id(session, team), progress
+                session,
+                Principal.system(),
+                path.read_text(encoding="utf-8"),
+                source,
+                team_id(session, team),
+                progress,
+                record=pipeline.record,
             )
         except DomainError as exc:
             fail(exc)

@@ -17,16 +17,18 @@ from idiograph.db import transaction, utcnow
 from idiograph.errors import FieldProblem, Forbidden, InvalidInput
 from idiograph.fhir import mapping_in as m
 from idiograph.fhir import vocab
-from idiograph.measures.definitions import by_questionnaire
+from idiograph.instruments.definitions import by_questionnaire
 from idiograph.measures.model import QuestionnaireResponseRecord
-from idiograph.measures.responses import answer_values, record_response
+from idiograph.measures.responses import answer_values, record_response, unanswered
 from idiograph.observations.model import Observation
-from idiograph.observations.service import CodeBook, NewObservation, store
+from idiograph.observations.recording import Unanswered
+from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.observations.units import convert
 from idiograph.observations.validation import observation_problems
 from idiograph.patients.access import access_basis
 from idiograph.patients.identity import find_person, upsert_person
 from idiograph.patients.model import Condition, Encounter, Episode, Person, PersonIdentifier
+from idiograph.pipeline import record
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -81,6 +83,12 @@ class BundleImport:
         self.person_for: dict[str, uuid.UUID] = {}  # fullUrl or Type/id -> person id
         self.touched: dict[uuid.UUID, dict[str, int]] = {}
         self.new_people: set[uuid.UUID] = set()
+        self.unanswered: list[Unanswered] = []
+
+    def take_unanswered(self) -> list[Unanswered]:
+        """Safety items left unanswered on the responses read since the last store (for the safety rule)."""
+        taken, self.unanswered = self.unanswered, []
+        return taken
 
     # -- references -------------------------------------------------------------------------------
     def person_ref(self, ref: str, where: str) -> uuid.UUID:
@@ -284,9 +292,10 @@ class BundleImport:
         own = _as_uuid(rid) if self.own else None
         existing = self.s.get(QuestionnaireResponseRecord, own) if own else None
         source, source_id = (existing.source, existing.source_id) if existing else (self.source, rid)
-        rec, _score, rows = record_response(
+        rec, score, rows = record_response(
             self.s, pid, inst, values, qr.authored, source, source_id, qr.status, record_id=own
         )
+        self.unanswered += unanswered(rec, score)
         self._count(pid, "questionnaire-response")
         return EntryResult("200 OK", f"QuestionnaireResponse/{rec.id}"), rows
 
@@ -374,7 +383,15 @@ def import_bundle(
                     with imp.s.begin_nested():
                         results[i], rows = _one(imp, rt, res, rid, full, where)
                         if rows:
-                            store(imp.s, principal.actor, imp.codes, rows, "import", {"via": "fhir", "source": source})
+                            record(
+                                imp.s,
+                                principal.actor,
+                                imp.codes,
+                                rows,
+                                unanswered=imp.take_unanswered(),
+                                audit_action="import",
+                                audit_detail={"via": "fhir", "source": source},
+                            )
             except m.Skip as skip:
                 results[i] = EntryResult(
                     "422 Unprocessable Entity", None, [_issue("information", "not-supported", f"skipped: {skip}")]
@@ -382,9 +399,18 @@ def import_bundle(
             except (m.InvalidEntry, InvalidInput, Forbidden, ValueError) as exc:
                 if on_error is None:
                     raise
+                imp.take_unanswered()  # the entry was rolled back: nothing of it to prompt about
                 on_error(i, exc)
         if pending:
-            store(imp.s, principal.actor, imp.codes, pending, "import", {"via": "fhir", "source": source})
+            record(
+                imp.s,
+                principal.actor,
+                imp.codes,
+                pending,
+                unanswered=imp.take_unanswered(),
+                audit_action="import",
+                audit_detail={"via": "fhir", "source": source},
+            )
 
     with transaction(session):
         from idiograph.patients.service import resolve_team

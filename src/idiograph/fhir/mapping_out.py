@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from idiograph.fhir import vocab
-from idiograph.measures.definitions import Instrument
+from idiograph.instruments.definitions import Instrument
 from idiograph.patients.demographics import ETHNIC_CATEGORIES
 
 

@@ -13,7 +13,7 @@ from idiograph.db import transaction, utcnow
 from idiograph.errors import NotFound, invalid
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import vocab
-from idiograph.measures.definitions import by_questionnaire, instruments
+from idiograph.instruments.definitions import by_questionnaire, instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook

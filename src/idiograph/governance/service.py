@@ -49,7 +49,7 @@ def evidence(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
     """What a decision rests on, captured when it is made: open alerts and the latest questionnaire totals."""
     from idiograph.alerts.kinds import OPEN
     from idiograph.alerts.model import Alert
-    from idiograph.measures.definitions import instruments
+    from idiograph.instruments.definitions import instruments
     from idiograph.observations.model import Observation
 
     alerts = session.scalars(select(Alert).where(Alert.person_id == person_id, Alert.status.in_(OPEN)))

@@ -9,9 +9,9 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.measures import service
 from idiograph.measures.change import MeasureChange, criterion
-from idiograph.measures.definitions import Instrument, instruments
 from idiograph.measures.schema import (
     AnswerOptionOut,
     BandOut,
@@ -24,6 +24,7 @@ from idiograph.measures.schema import (
     ResponseIn,
 )
 from idiograph.monitoring.outcomes.progress import changes_for_person
+from idiograph.observations.recording import Recorder, recorder
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -79,9 +80,11 @@ def enter_response(
     body: ResponseIn,
     db: Session = Depends(get_db),
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
+    record: Recorder = Depends(recorder),
 ) -> RecordedOut:
-    """Answers given during a session: stored as item observations plus the total; safety items alert."""
-    r = service.enter(db, p, person_id, body.instrument, body.answers, body.authored, body.episode_id)
+    """Answers given during a session: stored as item observations plus the total; a safety item answered
+    above 0 raises a safety alert, and one left unanswered raises a prompt to ask it."""
+    r = service.enter(db, p, person_id, body.instrument, body.answers, body.authored, body.episode_id, record=record)
     return RecordedOut(**asdict(r))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from idiograph.measures.definitions import Instrument
+from idiograph.instruments.definitions import Instrument
 from idiograph.methods.reliable_change import Change, Criterion, standard_error
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idiograph.db import Base, new_id
@@ -22,6 +22,8 @@ class QuestionnaireResponseRecord(Base):
     status: Mapped[str] = mapped_column(String(20))
     total: Mapped[int | None] = mapped_column(nullable=True)
     prorated: Mapped[bool] = mapped_column(default=False)
+    # safety items left unanswered (their codes): shown as "not answered" wherever the response appears
+    safety_unanswered: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(300))
     source_id: Mapped[str] = mapped_column(String(200))
 

@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.measures.definitions import Instrument
+from idiograph.instruments.definitions import Instrument
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import Score, score
 from idiograph.observations.catalogue import SCORE_UNIT
+from idiograph.observations.recording import Unanswered
 from idiograph.observations.service import NewObservation
 
 
@@ -37,6 +38,14 @@ def answer_values(instrument: Instrument, raw: Mapping[str, object]) -> tuple[di
         else:
             unknown.append(f"{link}={ans}")
     return values, unknown
+
+
+def unanswered(rec: QuestionnaireResponseRecord, result: Score) -> list[Unanswered]:
+    """The response's safety items left unanswered, for the safety rule to prompt about."""
+    return [
+        Unanswered(rec.person_id, rec.id, rec.instrument, code, rec.authored_at, f"{rec.source}|{rec.source_id}")
+        for code in result.safety_unanswered
+    ]
 
 
 def record_response(
@@ -70,11 +79,13 @@ def record_response(
             status=status,
             total=result.total,
             prorated=result.prorated,
+            safety_unanswered=list(result.safety_unanswered),
         )
         session.add(rec)
     else:
         rec.instrument, rec.authored_at, rec.status = instrument.id, authored, status
         rec.total, rec.prorated = result.total, result.prorated
+        rec.safety_unanswered = list(result.safety_unanswered)
     session.flush()
     rows = [
         NewObservation(

@@ -64,6 +64,7 @@ class RecordedOut(BaseModel):
     prorated: bool
     missing: list[str]
     safety_positive: list[str]
+    safety_unanswered: list[str] = Field(description="safety items left unanswered: the team is prompted to ask")
     alerts_raised: int
 
 

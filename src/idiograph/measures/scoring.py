@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from idiograph.measures.definitions import Instrument
+from idiograph.instruments.definitions import Instrument
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,7 @@ def score(instrument: Instrument, answers: Mapping[str, int | None]) -> Score:
             points[item.code] = instrument.scored(item, value)
     missing = tuple(i.code for i in instrument.items if i.code not in points)
     safety = [i for i in instrument.items if i.safety]
-    positive = tuple(
-        i.code for i in safety if answers.get(i.code) is not None and answers[i.code] != instrument.item_range(i)[0]
-    )
+    positive = tuple(i.code for i in safety if i.code in points and instrument.safety_positive(i, answers[i.code] or 0))
     unanswered = tuple(i.code for i in safety if i.code not in points)
     rule = instrument.missing_rule
     total: int | None

@@ -10,17 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idiograph.alerts.model import Alert
 from idiograph.db import transaction, utcnow
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
-from idiograph.measures.definitions import Instrument, instruments
-from idiograph.measures.model import SelfReportLink
-from idiograph.measures.responses import record_response
+from idiograph.instruments.definitions import Instrument, instruments
+from idiograph.measures.model import QuestionnaireResponseRecord, SelfReportLink
+from idiograph.measures.responses import record_response, unanswered
 from idiograph.measures.scoring import validate_answers
 from idiograph.observations import service as observations
+from idiograph.observations.recording import Recorder
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import Episode
 from idiograph.security import audit
@@ -53,6 +53,7 @@ class Recorded:
     prorated: bool
     missing: tuple[str, ...]
     safety_positive: tuple[str, ...]
+    safety_unanswered: tuple[str, ...]
     alerts_raised: int
 
 
@@ -76,6 +77,7 @@ def _check(inst: Instrument, answers: Mapping[str, int | None], authored: dateti
 def _store(
     session: Session,
     actor: Actor,
+    record: Recorder,
     person_id: uuid.UUID,
     inst: Instrument,
     answers: Mapping[str, int | None],
@@ -83,18 +85,28 @@ def _store(
     source: str,
     episode_id: uuid.UUID | None,
 ) -> Recorded:
-    def alerts() -> int:
-        return session.scalar(select(func.count()).select_from(Alert).where(Alert.person_id == person_id)) or 0
-
-    before = alerts()
     rec, result, rows = record_response(
         session, person_id, inst, answers, authored, source, str(uuid.uuid4()), episode_id=episode_id
     )
-    observations.store(session, actor, observations.CodeBook(session), rows, audit_detail={"instrument": inst.id})
+    done = record(
+        session,
+        actor,
+        observations.CodeBook(session),
+        rows,
+        unanswered=unanswered(rec, result),
+        audit_detail={"instrument": inst.id},
+    )
     audit.append(session, actor, "write", "QuestionnaireResponse", str(rec.id), person_id, detail={"via": source})
-    raised = alerts() - before
     return Recorded(
-        rec.id, inst.id, result.total, result.band, result.prorated, result.missing, result.safety_positive, raised
+        rec.id,
+        inst.id,
+        result.total,
+        result.band,
+        result.prorated,
+        result.missing,
+        result.safety_positive,
+        result.safety_unanswered,
+        done.alerts_raised,
     )
 
 
@@ -115,6 +127,8 @@ def enter(
     answers: Mapping[str, int | None],
     authored: datetime | None = None,
     episode_id: uuid.UUID | None = None,
+    *,
+    record: Recorder,
 ) -> Recorded:
     """Answers given in a session, entered by a clinician: stored as items plus total, safety rules run."""
     inst = instrument(instrument_id)
@@ -123,7 +137,7 @@ def enter(
         ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
         _check(inst, answers, when)
         ep = _episode(session, person_id, episode_id)
-        return _store(session, principal.actor, person_id, inst, answers, when, "idiograph:clinician-entry", ep)
+        return _store(session, principal.actor, record, person_id, inst, answers, when, "idiograph:clinician-entry", ep)
 
 
 def _hash(token: str) -> str:
@@ -178,7 +192,7 @@ def open_link(session: Session, token: str) -> tuple[SelfReportLink, Instrument]
     return link, instrument(link.instrument)
 
 
-def submit_link(session: Session, token: str, answers: Mapping[str, int | None]) -> Recorded:
+def submit_link(session: Session, token: str, answers: Mapping[str, int | None], record: Recorder) -> Recorded:
     """Store the person's answers and spend the link, atomically: a second submission is refused even
     when two arrive at once (the conditional update lets exactly one through)."""
     with transaction(session):
@@ -200,7 +214,9 @@ def submit_link(session: Session, token: str, answers: Mapping[str, int | None])
         inst = instrument(link.instrument)
         _check(inst, answers, now)
         actor = Actor(None, f"self-report:{link.id}", "person")
-        recorded = _store(session, actor, link.person_id, inst, answers, now, "idiograph:self-report", link.episode_id)
+        recorded = _store(
+            session, actor, record, link.person_id, inst, answers, now, "idiograph:self-report", link.episode_id
+        )
         link.response_id = recorded.response_id
         return recorded
 
@@ -216,3 +232,28 @@ def links_for_person(session: Session, principal: Principal, person_id: uuid.UUI
                 .limit(20)
             )
         )
+
+
+def recent_responses(
+    session: Session, principal: Principal, person_id: uuid.UUID, limit: int = 10
+) -> list[QuestionnaireResponseRecord]:
+    """The person's latest questionnaire responses, newest first (each with the safety items left unanswered)."""
+    with transaction(session):
+        ensure_access(session, principal, person_id, Permission.PERSON_READ)
+        return list(
+            session.scalars(
+                select(QuestionnaireResponseRecord)
+                .where(QuestionnaireResponseRecord.person_id == person_id)
+                .order_by(QuestionnaireResponseRecord.authored_at.desc())
+                .limit(limit)
+            )
+        )
+
+
+def unanswered_labels(record: QuestionnaireResponseRecord) -> list[str]:
+    """'item 9 not answered' for each safety item the response left unanswered."""
+    inst = instruments().get(record.instrument)
+    if inst is None:
+        return []
+    codes = [i.code for i in inst.items]
+    return [f"item {codes.index(c) + 1} not answered" for c in record.safety_unanswered or [] if c in codes]

@@ -1,5 +1,7 @@
-"""Safety items: any answer above 0 to an instrument's declared safety item (PHQ-9 item 9) raises an alert
-to the person's care team at once, whatever the total and however the answer arrived (CLINICAL.md §1)."""
+"""Safety items (CLINICAL.md §1): any answer above the lowest option to an instrument's declared safety item
+(PHQ-9 item 9) raises an alert to the person's care team at once, whatever the total and however the answer
+arrived; a safety item left unanswered raises a prompt to ask it. The pipeline runs this rule first, in the
+answer's own transaction, so no answer is ever stored without it."""
 
 from __future__ import annotations
 
@@ -9,13 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
-
 from idiograph.alerts.kinds import Kind
-from idiograph.alerts.service import NewAlert, raise_many
-from idiograph.measures.definitions import instruments
-from idiograph.observations import service as observations
-from idiograph.security.audit import Actor
+from idiograph.alerts.service import NewAlert
+from idiograph.instruments.definitions import Instrument, Item, instruments
+from idiograph.observations.recording import Unanswered
+from idiograph.observations.service import StoredRow
 
 
 @dataclass(frozen=True)
@@ -30,44 +30,64 @@ class SafetyFinding:
 
 
 @lru_cache(maxsize=1)
+def _items() -> dict[tuple[str, str], tuple[Instrument, Item]]:
+    return {(inst.item_system, i.code): (inst, i) for inst in instruments().values() for i in inst.items if i.safety}
+
+
 def safety_items() -> dict[tuple[str, str], tuple[str, str, int]]:
     """(system, code) -> (instrument id, item text, lowest answer) for every declared safety item."""
-    return {
-        (inst.item_system, i.code): (inst.id, i.text, inst.item_range(i)[0])
-        for inst in instruments().values()
-        for i in inst.items
-        if i.safety
-    }
+    return {k: (inst.id, item.text, inst.item_range(item)[0]) for k, (inst, item) in _items().items()}
 
 
-def findings(rows: Sequence[observations.StoredRow]) -> list[SafetyFinding]:
-    """Safety answers above 0 among stored rows (pure)."""
-    items = safety_items()
+def findings(rows: Sequence[StoredRow]) -> list[SafetyFinding]:
+    """Safety answers above the lowest option among stored rows (pure): ``Instrument.safety_positive`` decides,
+    the same rule that scores the response."""
+    items = _items()
     out = []
     for r in rows:
         hit = items.get((r.system, r.code))
-        if hit and r.value > hit[2]:
-            out.append(SafetyFinding(r.person_id, r.code, hit[1], hit[0], r.value, r.time, f"{r.source}|{r.source_id}"))
+        if hit and hit[0].safety_positive(hit[1], r.value):
+            inst, item = hit
+            out.append(
+                SafetyFinding(r.person_id, r.code, item.text, inst.id, r.value, r.time, f"{r.source}|{r.source_id}")
+            )
     return out
 
 
-def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.StoredRow]) -> None:
-    """One alert per safety answer (never twice for the same source record), audited."""
-    raise_many(
-        session,
-        actor,
-        [
+def item_label(inst: Instrument, code: str) -> str:
+    """ "item 9" for the ninth item of the instrument."""
+    return f"item {[i.code for i in inst.items].index(code) + 1}"
+
+
+def alerts(rows: Sequence[StoredRow], unanswered: Sequence[Unanswered] = ()) -> list[NewAlert]:
+    """The alerts the rule raises: one per safety answer (never twice for the same source record) and one prompt
+    per safety item left unanswered on a response."""
+    out = [
+        NewAlert(
+            f.person_id,
+            Kind.SAFETY,
+            f"Safety answer on {f.instrument.upper()}: review now",
+            f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
+            f.source_key,
+            {"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
+        )
+        for f in findings(rows)
+    ]
+    for u in unanswered:
+        inst = instruments()[u.instrument]
+        item = inst.item(u.code)
+        if item is None or not item.safety:
+            continue
+        label = item_label(inst, u.code)
+        out.append(
             NewAlert(
-                f.person_id,
-                Kind.SAFETY,
-                f"Safety answer on {f.instrument.upper()}: review now",
-                f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
-                f.source_key,
-                {"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
+                u.person_id,
+                Kind.SAFETY_UNANSWERED,
+                f"{inst.id.upper()} {label} not answered: ask it",
+                f"'{item.text}' ({label}) was left unanswered on {u.time.date().isoformat()}; the total does not "
+                "show risk. Ask the person at the next contact, or sooner if anything else suggests risk.",
+                f"{u.source_key}#unanswered:{u.code}",
+                {"code": u.code, "instrument": inst.id, "time": u.time.isoformat(), "response_id": str(u.group_id)},
             )
-            for f in findings(rows)
-        ],
-    )
-
-
-observations.on_stored(raise_alerts)
+        )
+    return out

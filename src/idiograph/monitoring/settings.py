@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 
 
 class _Cfg(BaseModel):

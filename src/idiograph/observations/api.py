@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from idiograph.errors import invalid
 from idiograph.observations import service
 from idiograph.observations.csv_import import import_csv
+from idiograph.observations.recording import Recorder, recorder
 from idiograph.observations.schema import CodeOut, IngestResult, ObservationBatch, ObservationOut
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal
@@ -20,10 +21,13 @@ router = APIRouter(prefix="/api/v1", tags=["observations"])
 
 @router.post("/observations", response_model=IngestResult)
 def ingest(
-    body: ObservationBatch, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_WRITE))
+    body: ObservationBatch,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+    record: Recorder = Depends(recorder),
 ) -> IngestResult:
     """Store a batch: every row valid and permitted, or nothing. Re-sending a row changes nothing."""
-    return service.ingest(db, p, body.observations)
+    return service.ingest(db, p, body.observations, record)
 
 
 @router.get("/people/{person_id}/observations", response_model=list[ObservationOut])
@@ -44,6 +48,7 @@ async def upload_csv(
     team_id: uuid.UUID | None = Form(None),
     db: Session = Depends(get_db),
     p: Principal = Depends(require(Permission.DATA_IMPORT)),
+    record: Recorder = Depends(recorder),
 ) -> dict[str, int]:
     """The long CSV format (see the user guide); the whole file is stored or none of it."""
     raw = await file.read()
@@ -51,7 +56,7 @@ async def upload_csv(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise invalid("file", "must be UTF-8 text") from None
-    result, created = import_csv(db, p, text, source, team_id)
+    result, created = import_csv(db, p, text, source, team_id, record=record)
     return {**result.model_dump(), "people_created": created}
 
 

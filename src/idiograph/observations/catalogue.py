@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 
 SCORE_UNIT = "{score}"
 

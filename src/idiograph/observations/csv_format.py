@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from idiograph.errors import FieldProblem
-from idiograph.measures.definitions import LOINC
+from idiograph.instruments.definitions import LOINC
 from idiograph.patients import nhs_number
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS, ETHNIC_CATEGORIES, SEXES, is_language_tag
 

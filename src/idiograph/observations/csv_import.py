@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from idiograph.db import transaction, utcnow
 from idiograph.errors import InvalidInput
 from idiograph.observations import csv_format
+from idiograph.observations.recording import Recorder
 from idiograph.observations.schema import IngestResult
-from idiograph.observations.service import CodeBook, NewObservation, store
+from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.observations.validation import observation_problems
 from idiograph.patients.identity import upsert_person
 from idiograph.patients.service import resolve_team
@@ -31,6 +32,8 @@ def import_csv(
     source: str = "csv",
     team_id: uuid.UUID | None = None,
     progress: Progress | None = None,
+    *,
+    record: Recorder,
 ) -> tuple[IngestResult, int]:
     """Store every row of ``text`` or nothing; returns the observation counts and people created."""
     principal.require(Permission.DATA_IMPORT)
@@ -76,5 +79,5 @@ def import_csv(
             )
             for r in content.rows
         ]
-        result = store(session, principal.actor, codes, rows, audit_detail={"via": "csv", "source": source})
+        result = record(session, principal.actor, codes, rows, audit_detail={"via": "csv", "source": source}).ingest
         return result, created

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from idiograph.measures.definitions import LOINC
+from idiograph.instruments.definitions import LOINC
 from idiograph.schema_base import Strict
 
 MAX_BATCH = 5000

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,9 @@ from idiograph.security import audit
 from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+
+if TYPE_CHECKING:
+    from idiograph.observations.recording import Recorder
 
 
 @dataclass(frozen=True)
@@ -52,23 +56,7 @@ class StoredRow:
     source: str
     source_id: str
     created: bool = True  # False when an existing record was corrected
-
-
-StoreHook = Callable[[Session, Actor, list[StoredRow]], None]
-_HOOKS: list[StoreHook] = []
-
-
-def on_stored(hook: StoreHook) -> None:
-    """Register a rule run inside every store() transaction on the rows it created or changed.
-
-    The observation store knows nothing of alerts; monitoring registers its safety rule here, and
-    ``idiograph.models`` imports it, so no path into the store can miss it."""
-    if hook not in _HOOKS:
-        _HOOKS.append(hook)
-
-
-def hooks() -> tuple[StoreHook, ...]:
-    return tuple(_HOOKS)
+    observation_id: uuid.UUID | None = None
 
 
 def natural_key(o: NewObservation) -> str:
@@ -132,8 +120,10 @@ def store(
     rows: Sequence[NewObservation],
     audit_action: str = "write",
     audit_detail: dict[str, object] | None = None,
-) -> IngestResult:
-    """Upsert validated rows inside the caller's transaction, with one audit record per person."""
+) -> tuple[IngestResult, list[StoredRow]]:
+    """Upsert validated rows inside the caller's transaction, with one audit record per person; returns the counts
+    and the rows created or changed. Only ``idiograph.pipeline`` calls this (a lint holds it), so no path stores
+    an answer without the safety rule."""
     keys = [(r.source, r.source_id or natural_key(r)) for r in rows]
     result = IngestResult()
     existing: dict[tuple[str, str], Observation] = {}
@@ -165,9 +155,10 @@ def store(
         counter = per_person.setdefault(r.person_id, Counter())
         old = existing.get(key)
         if old is None:
+            oid = new_id()
             inserts.append(
                 {
-                    "id": new_id(),
+                    "id": oid,
                     "person_id": r.person_id,
                     "episode_id": r.episode_id,
                     "system": r.system,
@@ -183,7 +174,9 @@ def store(
                 }
             )
             counter["created"] += 1
-            changed.append(StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1]))
+            changed.append(
+                StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1], True, oid)
+            )
         elif old.person_id != r.person_id:
             raise InvalidInput(
                 "a source record cannot move to another person",
@@ -204,7 +197,9 @@ def store(
             old.effective_at, old.episode_id, old.group_id = r.time, r.episode_id, r.group_id
             old.recorded_at, old.recorded_by = now, actor.username
             counter["updated"] += 1
-            changed.append(StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1], False))
+            changed.append(
+                StoredRow(r.person_id, r.system, r.code, float(r.value), r.time, r.source, key[1], False, old.id)
+            )
     bulk_insert(session, Observation.__table__, inserts)
     session.flush()
     entries = []
@@ -216,10 +211,8 @@ def store(
             detail = {**(audit_detail or {}), "created": c["created"], "updated": c["updated"]}
             entries.append(audit.Entry(audit_action, "Observation", None, person_id, None, detail))
     audit.append_many(session, actor, entries)
-    for hook in _HOOKS:
-        hook(session, actor, changed)
     result.people = len(per_person)
-    return result
+    return result, changed
 
 
 def _check_episodes(session: Session, rows: Iterable[NewObservation]) -> list[FieldProblem]:
@@ -232,7 +225,7 @@ def _check_episodes(session: Session, rows: Iterable[NewObservation]) -> list[Fi
     return problems
 
 
-def ingest(session: Session, principal: Principal, items: Sequence[ObservationIn]) -> IngestResult:
+def ingest(session: Session, principal: Principal, items: Sequence[ObservationIn], record: Recorder) -> IngestResult:
     """The API batch: all rows valid and permitted, or nothing stored."""
     principal.require(Permission.PERSON_WRITE)
     rows = [
@@ -246,7 +239,7 @@ def ingest(session: Session, principal: Principal, items: Sequence[ObservationIn
             raise InvalidInput(f"{len(problems)} problem(s) in the batch; nothing was stored", problems)
         for person_id in sorted({r.person_id for r in rows}):
             ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-        return store(session, principal.actor, codes, rows, audit_detail={"via": "api"})
+        return record(session, principal.actor, codes, rows, audit_detail={"via": "api"}).ingest
 
 
 def for_person(
@@ -275,12 +268,3 @@ def for_person(
             detail={"via": via, "code": code, "count": len(obs)},
         )
         return obs
-
-
-# Every process that can store observations must also apply the safety-item rule (hazard H-016). The rule
-# lives in monitoring and registers itself with on_stored(); importing it here, after on_stored exists,
-# means no entry point (web, CLI import, demo, scripts) can store a safety answer without it.
-from idiograph.baselines import service as _baselines  # noqa: E402, F401
-from idiograph.monitoring import safety as _safety  # noqa: E402, F401
-from idiograph.monitoring.recovery import not_on_track as _not_on_track  # noqa: E402, F401
-from idiograph.monitoring.relapse import rule as _relapse  # noqa: E402, F401

@@ -17,6 +17,7 @@ class Permission(StrEnum):
     SERVICE_SUMMARY = "service:summary"
     SIGNED_IN = "signed-in"
     CRISIS_READ = "crisis:read"  # the crisis summary of anyone (crisis teams respond to people on no caseload)
+    SYSTEM_OPERATE = "system:operate"  # rule failures on stored data: see and retry them (ids only, no records)
 
 
 class Role(StrEnum):
@@ -40,7 +41,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Commissioners see aggregates only: no permission touches person-level data.
     Role.COMMISSIONER: frozenset({P.SERVICE_SUMMARY, P.SIGNED_IN}),
     # Administrators run the system (accounts, audit, bulk loads) but do not browse records.
-    Role.ADMIN: frozenset({P.USER_MANAGE, P.AUDIT_READ, P.DATA_IMPORT, P.SIGNED_IN}),
+    Role.ADMIN: frozenset({P.USER_MANAGE, P.AUDIT_READ, P.DATA_IMPORT, P.SYSTEM_OPERATE, P.SIGNED_IN}),
     # A crisis team sees what a crisis response needs - identity, current risk, the crisis plan - for anyone,
     # every read audited; nothing else of the record.
     Role.CRISIS_TEAM: frozenset({P.CRISIS_READ, P.SIGNED_IN}),

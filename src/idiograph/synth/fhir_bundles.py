@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir.vocab import NHS_NUMBER, source_identifier_system
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.synth.generator import uid
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from idiograph.adaptive import itembank
 from idiograph.adaptive.grm import ItemParams, sample
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.patients.demographics import ethnic_group
 from idiograph.patients.nhs_number import check_digit
 from idiograph.synth.params import Params

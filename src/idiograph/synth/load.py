@@ -18,15 +18,17 @@ from sqlalchemy.orm import Session
 from idiograph.alerts.model import Alert
 from idiograph.baselines import service as baseline_service
 from idiograph.db import bulk_insert, transaction
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import score
 from idiograph.monitoring.recovery import not_on_track
-from idiograph.observations.service import CodeBook, NewObservation, store
+from idiograph.observations.recording import Unanswered
+from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person
 from idiograph.patients.model import Encounter, Episode, Person
 from idiograph.patients.service import team_by_name
+from idiograph.pipeline import record
 from idiograph.security import audit
 from idiograph.security.model import User
 from idiograph.security.principal import Principal
@@ -128,6 +130,7 @@ def load_people(
             codes = CodeBook(session)
             rows: list[NewObservation] = []
             qr_rows: list[dict[str, object]] = []
+            unanswered: list[Unanswered] = []
             encounters: list[dict[str, object]] = []
             entries: list[audit.Entry] = []
             known_qr = set(
@@ -226,10 +229,15 @@ def load_people(
                             "status": "completed",
                             "total": result.total,
                             "prorated": result.prorated,
+                            "safety_unanswered": list(result.safety_unanswered),
                             "source": source,
                             "source_id": r["response_id"],
                         }
                     )
+                    unanswered += [
+                        Unanswered(person.id, group, inst.id, code, r["authored"], f"{source}|{r['response_id']}")
+                        for code in result.safety_unanswered
+                    ]
                     episode = ep_id
                     for code, v in answers[r["response_id"]].items():
                         rows.append(
@@ -274,7 +282,7 @@ def load_people(
                 )
                 new = [x for x in encounters if x["source_id"] not in have]
                 bulk_insert(session, Encounter.__table__, [{"type_system": None, "type_code": None, **x} for x in new])
-            store(session, principal.actor, codes, rows, audit_detail={"via": "demo"})
+            record(session, principal.actor, codes, rows, unanswered=unanswered, audit_detail={"via": "demo"})
             _close_historical_alerts(
                 session, principal, [uuid.UUID(g.tables["people"][0]["person_id"]) for g in people], now
             )
@@ -290,7 +298,7 @@ def _close_historical_alerts(
     the time: close them, audited."""
     cutoff = now - timedelta(days=14)
     entries = []
-    kinds = ("safety", "deviation", "relapse")
+    kinds = ("safety", "safety-unanswered", "deviation", "relapse")
     for a in session.scalars(
         select(Alert).where(Alert.person_id.in_(person_ids), Alert.kind.in_(kinds), Alert.status == "raised")
     ):

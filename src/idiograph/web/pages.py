@@ -21,8 +21,8 @@ from idiograph.baselines.measure import MeasureBaseline
 from idiograph.db import transaction, utcnow
 from idiograph.errors import DomainError, NotFound
 from idiograph.governance import service as governance_service
+from idiograph.instruments.definitions import instruments
 from idiograph.measures import service as measures
-from idiograph.measures.definitions import instruments
 from idiograph.monitoring.outcomes.progress import changes_from
 from idiograph.monitoring.recovery import not_on_track
 from idiograph.monitoring.reviews import service as review_service
@@ -30,6 +30,7 @@ from idiograph.observations import service as observations
 from idiograph.patients import service as patients
 from idiograph.patients.access import access_basis
 from idiograph.patients.model import Episode, Person
+from idiograph.pipeline import failures
 from idiograph.reporting.summary import service_summary
 from idiograph.security import audit
 from idiograph.security.deps import csrf_token, get_db, require
@@ -115,6 +116,8 @@ def home(p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
         return RedirectResponse("/caseload", 303)
     if p.can(Permission.AUDIT_READ):
         return RedirectResponse("/audit", 303)
+    if p.can(Permission.SYSTEM_OPERATE):
+        return RedirectResponse("/operations", 303)
     if p.can(Permission.CRISIS_READ):
         return RedirectResponse("/crisis", 303)
     return RedirectResponse("/summary", 303)
@@ -204,6 +207,11 @@ def person_page(
         changes=changes_from((o.system, o.code, o.effective_at, o.value) for o in obs),
         instruments=list(instruments().values()),
         links=measures.links_for_person(db, p, person_id),
+        responses=[
+            (r, measures.unanswered_labels(r), bool(instruments()[r.instrument].safety_codes))
+            for r in measures.recent_responses(db, p, person_id)
+            if r.instrument in instruments()
+        ],
         reviews=review_service.for_person(db, p, person_id),
         now=utcnow(),
         person=person,
@@ -316,3 +324,26 @@ def summary_page(
     request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SERVICE_SUMMARY))
 ) -> HTMLResponse:
     return render(request, "summary.html", summary=service_summary(db, p))
+
+
+@router.get("/operations")
+def operations_page(
+    request: Request,
+    retried: str | None = None,
+    db: Session = Depends(get_db),
+    p: Principal = Depends(require(Permission.SYSTEM_OPERATE)),
+) -> HTMLResponse:
+    with transaction(db):
+        found = failures.open_failures(db, p)
+    minutes = request.app.state.settings.rule_retry_seconds // 60
+    return render(request, "operations.html", failures=found, london=london, retry_minutes=minutes, retried=retried)
+
+
+@router.post("/operations/rule-failures/retry")
+def retry_rule_failures(
+    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SYSTEM_OPERATE))
+) -> Response:
+    with transaction(db):
+        r = failures.retry(db, p.actor)
+    note = f"{r.tried} tried, {r.resolved} resolved, {r.still_failing} still failing"
+    return RedirectResponse(f"/operations?retried={note}", 303)

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from idiograph.errors import DomainError, InvalidInput
+from idiograph.instruments.definitions import Instrument
 from idiograph.measures import service
-from idiograph.measures.definitions import Instrument
+from idiograph.observations.recording import Recorder, recorder
 from idiograph.patients import service as patients
 from idiograph.security.deps import get_db, require
 from idiograph.security.principal import Principal
@@ -58,11 +59,12 @@ async def entry_submit(
     instrument_id: str,
     db: Session = Depends(get_db),
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
+    record: Recorder = Depends(recorder),
 ) -> Response:
     inst = service.instrument(instrument_id)
     given = await _answers(request, inst)
     try:
-        service.enter(db, p, person_id, inst.id, given)
+        service.enter(db, p, person_id, inst.id, given, record=record)
     except InvalidInput as exc:
         return render(
             request,
@@ -124,11 +126,13 @@ def self_report_form(request: Request, token: str, db: Session = Depends(get_db)
 
 
 @router.post("/r/{token}", openapi_extra={"x-public": "single-use self-report link"})
-async def self_report_submit(request: Request, token: str, db: Session = Depends(get_db)) -> HTMLResponse:
+async def self_report_submit(
+    request: Request, token: str, db: Session = Depends(get_db), record: Recorder = Depends(recorder)
+) -> HTMLResponse:
     try:
         _link, inst = service.open_link(db, token)
         given = await _answers(request, inst)
-        recorded = service.submit_link(db, token, given)
+        recorded = service.submit_link(db, token, given, record)
     except service.LinkGone as exc:
         return _gone(request, exc)
     except InvalidInput as exc:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from idiograph.alerts.model import Alert
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.monitoring.recovery import courses, not_on_track
 from idiograph.monitoring.recovery.model import RecoveryModel
 from idiograph.monitoring.reviews.model import EpisodeReview

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from idiograph.instruments.definitions import instruments
 from idiograph.measures.change import criterion
-from idiograph.measures.definitions import instruments
 from idiograph.methods.reliable_change import Criterion
 
 PHQ9_CASE, GAD7_CASE = 10, 8

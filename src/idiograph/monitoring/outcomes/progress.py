@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from idiograph.instruments.definitions import instruments
 from idiograph.measures.change import MeasureChange, since_first
-from idiograph.measures.definitions import instruments
 from idiograph.observations import service as observations
 from idiograph.security.principal import Principal
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.db import chunked
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.monitoring.recovery.expected import Course
 from idiograph.observations.model import Observation
 from idiograph.patients.demographics import age_on

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from idiograph.alerts.kinds import Kind
 from idiograph.alerts.service import NewAlert, raise_many
 from idiograph.db import chunked
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.recovery import courses
 from idiograph.monitoring.recovery.expected import CurveModel, Expectation, Judgement, NeighbourModel
@@ -190,8 +190,9 @@ def reasons(v: Verdict) -> str:
     )
 
 
-def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.StoredRow]) -> None:
-    """The store hook: judge the open episodes of everyone who just got a score on a modelled instrument."""
+def findings(session: Session, rows: Sequence[observations.StoredRow]) -> list[NewAlert]:
+    """The pipeline's not-on-track rule: judge the open episodes of everyone who just got a score on a modelled
+    instrument, and return the alerts to raise."""
     cfg = monitoring_settings.load().not_on_track
     totals = {(instruments()[i].total.system, instruments()[i].total.code): i for i in cfg.instruments}
     touched: dict[str, set[uuid.UUID]] = {}
@@ -200,15 +201,17 @@ def raise_alerts(session: Session, actor: Actor, rows: Sequence[observations.Sto
         if inst is not None:
             touched.setdefault(inst, set()).add(r.person_id)
     if not touched:
-        return
+        return []
     models = active(session)
     if not models:
-        return
+        return []
+    out: list[NewAlert] = []
     for inst, people in touched.items():
         if not any(k[0] == inst for k in models):
             continue
         eps = _open_episodes(session, people)
-        judge_episodes(session, actor, models, inst, courses.for_episodes(session, eps, inst))
+        out += episode_alerts(models, inst, courses.for_episodes(session, eps, inst))
+    return out
 
 
 def _open_episodes(session: Session, people: set[uuid.UUID]) -> list[Episode]:
@@ -216,6 +219,31 @@ def _open_episodes(session: Session, people: set[uuid.UUID]) -> list[Episode]:
     for ids in chunked(sorted(people)):
         found += session.scalars(select(Episode).where(Episode.person_id.in_(ids), Episode.discharge_date.is_(None)))
     return found
+
+
+def episode_alerts(
+    models: dict[tuple[str, str], Model], instrument: str, episodes: Sequence[courses.EpisodeScores]
+) -> list[NewAlert]:
+    """One not-on-track alert per off-track episode and instrument (kept one while open by its group key)."""
+    verdicts = [v for v in (judge(models, instrument, e) for e in episodes) if v.off_track]
+    return [
+        NewAlert(
+            uuid.UUID(v.episode.person_id),
+            Kind.NOT_ON_TRACK,
+            f"Not on track on {instrument.upper()}: review the plan",
+            reasons(v),
+            f"{v.episode.episode_id}|{instrument}|s{len(v.episode.scores)}",
+            {
+                "episode_id": v.episode.episode_id,
+                "instrument": instrument,
+                "session": len(v.episode.scores),
+                "scores": list(v.episode.scores),
+                "judgements": {k: {"expected": j.expected, "upper": j.upper} for k, j in v.judgements.items()},
+            },
+            group_key=f"not-on-track|{v.episode.episode_id}|{instrument}",
+        )
+        for v in verdicts
+    ]
 
 
 def judge_episodes(
@@ -226,30 +254,7 @@ def judge_episodes(
     episodes: Sequence[courses.EpisodeScores],
 ) -> int:
     """Raise one not-on-track alert per episode and instrument while one is open; returns how many."""
-    verdicts = [v for v in (judge(models, instrument, e) for e in episodes) if v.off_track]
-    raised = raise_many(
-        session,
-        actor,
-        [
-            NewAlert(
-                uuid.UUID(v.episode.person_id),
-                Kind.NOT_ON_TRACK,
-                f"Not on track on {instrument.upper()}: review the plan",
-                reasons(v),
-                f"{v.episode.episode_id}|{instrument}|s{len(v.episode.scores)}",
-                {
-                    "episode_id": v.episode.episode_id,
-                    "instrument": instrument,
-                    "session": len(v.episode.scores),
-                    "scores": list(v.episode.scores),
-                    "judgements": {k: {"expected": j.expected, "upper": j.upper} for k, j in v.judgements.items()},
-                },
-                group_key=f"not-on-track|{v.episode.episode_id}|{instrument}",
-            )
-            for v in verdicts
-        ],
-    )
-    return len(raised)
+    return len(raise_many(session, actor, episode_alerts(models, instrument, episodes)))
 
 
 def judge_open(session: Session, actor: Actor) -> int:
@@ -262,6 +267,3 @@ def judge_open(session: Session, actor: Actor) -> int:
         eps = list(session.scalars(select(Episode).where(Episode.discharge_date.is_(None))))
         raised += judge_episodes(session, actor, models, inst, courses.for_episodes(session, eps, inst))
     return raised
-
-
-observations.on_stored(raise_alerts)

@@ -12,15 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.alerts.kinds import Kind
-from idiograph.alerts.service import NewAlert, raise_many
+from idiograph.alerts.service import NewAlert
+from idiograph.instruments.definitions import instruments
 from idiograph.measures.change import measurement_error
-from idiograph.measures.definitions import instruments
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.relapse import signal as relapse
 from idiograph.observations.model import Observation
-from idiograph.observations.service import StoredRow, on_stored
+from idiograph.observations.service import StoredRow
 from idiograph.patients.model import Episode, Team
-from idiograph.security.audit import Actor
 
 TITLE = "Early relapse signal after discharge"
 
@@ -81,10 +80,3 @@ def findings(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
 def source_key(person_id: uuid.UUID, code: str, discharged: date) -> str:
     """One relapse alert per discharged episode and instrument: the key uses the discharge date."""
     return f"relapse:{person_id}:{code}:{datetime.combine(discharged, datetime.min.time(), UTC).isoformat()}"
-
-
-def raise_alerts(session: Session, actor: Actor, rows: Sequence[StoredRow]) -> None:
-    raise_many(session, actor, findings(session, rows))
-
-
-on_stored(raise_alerts)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.db import chunked, transaction, utcnow
 from idiograph.errors import Conflict, NotFound, invalid
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.reviews.model import EpisodeReview
 from idiograph.monitoring.reviews.schedule import ReviewSlot, schedule

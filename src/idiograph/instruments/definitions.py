@@ -1,4 +1,4 @@
-"""Instrument definitions: the YAML files in ``instruments/``, validated when loaded (DESIGN rule 3)."""
+"""Instrument definitions: the YAML files beside this module, validated when loaded (DESIGN rule 3)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 LOINC = "http://loinc.org"
-_DIR = Path(__file__).with_name("instruments")
+_DIR = Path(__file__).parent
 
 
 class _Def(BaseModel):
@@ -123,6 +123,10 @@ class Instrument(_Def):
     @property
     def max_total(self) -> int:
         return sum(self.item_range(i)[1] for i in self.items)
+
+    def safety_positive(self, item: Item, answer: float) -> bool:
+        """The one rule for a safety answer: a safety item answered above its lowest option (CLINICAL.md §1)."""
+        return item.safety and answer > self.item_range(item)[0]
 
     @property
     def safety_codes(self) -> tuple[str, ...]:

@@ -1,0 +1,50 @@
+"""``idiograph pipeline``: statistical rules that failed on stored data (see and retry them)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from idiograph.cli.common import console, sessionmaker
+from idiograph.security.principal import Principal
+
+app = typer.Typer(help="Rules that failed on stored data: list and retry them.", no_args_is_help=True)
+
+
+@app.command("failures")
+def failures_list() -> None:
+    """Statistical rules that failed and have not yet run (the data and any safety alert were stored)."""
+    from idiograph.db import transaction
+    from idiograph.pipeline import failures
+
+    with sessionmaker()() as session, transaction(session):
+        rows = failures.open_failures(session, Principal.system("pipeline"))
+    if not rows:
+        console.print("no rule failures waiting")
+        return
+    table = Table(title=f"Rule failures waiting ({len(rows)})")
+    for col in ("failed at (UTC)", "rule", "people", "observations", "attempts", "error"):
+        table.add_column(col)
+    for f in rows:
+        table.add_row(
+            f"{f.failed_at:%Y-%m-%d %H:%M}",
+            f.rule,
+            str(len(f.people)),
+            str(len(f.observations)),
+            str(f.attempts),
+            f.error,
+        )
+    console.print(table)
+
+
+@app.command("retry")
+def retry() -> None:
+    """Run every waiting rule again on its stored observations (exit 1 if any still fails)."""
+    from idiograph.db import transaction
+    from idiograph.pipeline import failures
+
+    with sessionmaker()() as session, transaction(session):
+        r = failures.retry(session, Principal.system("pipeline").actor)
+    console.print(f"{r.tried} tried, {r.resolved} resolved, {r.still_failing} still failing")
+    if r.still_failing:
+        raise typer.Exit(1)
