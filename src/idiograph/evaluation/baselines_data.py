@@ -9,7 +9,7 @@ from pathlib import Path
 
 from idiograph.evaluation.baselines import Case
 from idiograph.evaluation.synthetic import table
-from idiograph.measures.definitions import instruments
+from idiograph.instruments.definitions import instruments
 from idiograph.monitoring.relapse.signal import recovered_baseline, split_at_discharge
 
 
