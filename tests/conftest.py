@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from idiograph.app import create_app
 from idiograph.config import Settings
-from idiograph.db import make_engine, make_sessionmaker
+from idiograph.db import Database, make_engine
 from idiograph.migrate import upgrade
 from idiograph.models import metadata
-from idiograph.patients.service import team_by_name
 from idiograph.security.audit import ensure_head
 from idiograph.security.principal import Principal
 from idiograph.security.service import create_user, principal_for
+from idiograph.security.teams import team_by_name
 from idiograph.security.tokens import issue_token
 
 PASSWORD = "correct-horse-battery"
@@ -77,15 +77,36 @@ def _empty(engine: Engine) -> None:
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    """A session on an empty database (audit head in place)."""
+def committed(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Database]:
+    """For the few tests that need writes other connections see (threads racing, a CLI in another process): a
+    database on the engine itself, emptied before and after. Ask for it before ``db`` to take this path."""
     _empty(engine)
-    maker = make_sessionmaker(engine)
-    with maker() as s:
+    yield Database(engine)
+    _empty(engine)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Database]:
+    """Every session of the test (the app's, the CLI's, the test's own) joins one outer transaction on one
+    connection, rolled back when the test ends: nothing a test writes outlives it, on either backend."""
+    if "committed" in request.fixturenames:
+        yield request.getfixturevalue("committed")
+        return
+    with engine.connect() as connection:
+        outer = connection.begin()
+        try:
+            yield Database(engine, connection)
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[Session]:
+    """A session on an empty database (audit head in place)."""
+    with database.session() as s:
         ensure_head(s)
         s.commit()
         yield s
-    _empty(engine)
 
 
 @pytest.fixture
@@ -100,8 +121,8 @@ def settings(engine: Engine) -> Settings:
 
 
 @pytest.fixture
-def app(db: Session, settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
-    return create_app(settings, engine)
+def app(db: Session, settings: Settings, database: Database):  # type: ignore[no-untyped-def]
+    return create_app(settings, database=database)
 
 
 @pytest.fixture
@@ -126,6 +147,7 @@ class Staff:
 def make_staff(db: Session) -> Callable[..., Staff]:
     def make(username: str, role: str, teams: tuple[str, ...] = ()) -> Staff:
         user = create_user(db, Principal.system("test"), username, role, PASSWORD, None, list(teams))
+        db.commit()
         return Staff(username, role, principal_for(db, user), issue_token(SECRET, user.id))
 
     return make

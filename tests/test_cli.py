@@ -20,7 +20,10 @@ DATA = Path(__file__).parent / "fhir" / "data"
 
 
 @pytest.fixture
-def run(db: Session, settings, monkeypatch):  # type: ignore[no-untyped-def]
+def run(db: Session, settings, database, monkeypatch):  # type: ignore[no-untyped-def]
+    from idiograph.cli import common
+
+    monkeypatch.setattr(common, "given", database)
     monkeypatch.setenv("IDIOGRAPH_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("IDIOGRAPH_SECRET_KEY", settings.secret_key)
     monkeypatch.setenv("IDIOGRAPH_INSTANCE_URI", settings.instance_uri)

@@ -20,7 +20,7 @@ from idiograph.alerts.api import router as alerts_router
 from idiograph.baselines.api import router as baselines_router
 from idiograph.care.api import router as care_router
 from idiograph.config import Settings, get_settings
-from idiograph.db import make_engine, make_sessionmaker
+from idiograph.db import Database, make_engine
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.measures.api import router as measures_router
@@ -40,11 +40,10 @@ log = logging.getLogger("idiograph")
 
 def retry_failed_rules(app: FastAPI) -> int:
     """One pass over the statistical rules that failed on stored data; returns how many were resolved."""
-    from idiograph.db import transaction
     from idiograph.pipeline import failures
     from idiograph.security.audit import Actor
 
-    with app.state.sessionmaker() as session, transaction(session):
+    with app.state.db.writer() as session:
         return failures.retry(session, Actor.system("rule-retry")).resolved
 
 
@@ -69,9 +68,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, database: Database | None = None
+) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or (database.engine if database else make_engine(settings.database_url))
     app = FastAPI(
         title="idiograph",
         version=__version__,
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.db = database or Database(engine)
     app.state.recorder = pipeline.record  # what storing observations runs, in order (idiograph.pipeline)
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     install(app)

@@ -1,4 +1,8 @@
-"""Engine, sessions and the declarative base shared by every capability's ``model.py``."""
+"""Engine, the unit of work and the declarative base shared by every capability's ``model.py``.
+
+One transaction per request or command (DESIGN rule 5): the shell opens it with ``Database.writer()`` (commit
+everything, audit included, or nothing) or ``Database.reader()`` (one consistent snapshot: REPEATABLE READ, read
+only, on PostgreSQL; one deferred transaction on SQLite), and services only flush."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Engine, Table, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Dialect, Engine, Table, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, Uuid
 
@@ -47,23 +51,38 @@ def new_id() -> uuid.UUID:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite opens transactions lazily and not at all for SELECTs, which breaks snapshots and SAVEPOINT;
+    # idiograph issues BEGIN itself (``_sqlite_begin``), as the SQLAlchemy documentation recommends.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+SQLITE_BUSY_MS = 5000  # a writer waits this long for the write lock, then gets "database is locked" (a 503)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Writers (``sqlite_begin="IMMEDIATE"``, set by ``Database.writer``) take the write lock at BEGIN, so they
+    queue instead of failing when they upgrade a read; everything else reads one snapshot and never blocks a
+    writer (WAL)."""
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **pool: Any) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL, a busy timeout and explicit BEGIN."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     # psycopg 3 prepares a statement server-side after 5 runs, and PostgreSQL's generic plan for a long
     # IN list scans the table (measured: 200 rows/s on re-import); custom plans use the unique index.
     connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -72,13 +91,67 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
-    """One use case, one transaction: commit everything (audit included) or nothing."""
+    """Commit everything (audit included) or nothing: for the shells (CLI, tests, background work) that own
+    the unit of work. Services never call this."""
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+class Database:
+    """Where sessions come from, and the two kinds of unit of work a shell opens.
+
+    Built on an engine, or (tests) on one connection whose outer transaction is rolled back afterwards: every
+    session then joins it through a savepoint, so a test's writes, committed or not, never outlive it."""
+
+    def __init__(self, engine: Engine, connection: Connection | None = None) -> None:
+        self.engine, self.connection = engine, connection
+        if connection is None:
+            self._maker = sessionmaker(bind=engine, expire_on_commit=False)
+        else:
+            self._maker = sessionmaker(
+                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return self._maker()
+
+    @contextmanager
+    def writer(self) -> Iterator[Session]:
+        """One read-write transaction, committed when the block ends (rolled back on any exception)."""
+        with self._maker() as session, transaction(session):
+            if self.connection is None and self.dialect == "sqlite":
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """One consistent, read-only snapshot; the reads it audits are written as one record, in a short write
+        transaction committed before the block ends (so nothing is shown that is not in the audit trail)."""
+        from idiograph.security import audit  # audit is a layer above db
+
+        session = self._maker()
+        view = audit.begin_view(session)
+        try:
+            if self.connection is None and self.dialect == "postgresql":
+                session.connection(
+                    execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+                )
+            yield session
+        except BaseException:
+            session.close()
+            raise
+        session.close()  # the snapshot keeps nothing; loaded objects stay readable
+        if view.entries:
+            with self.writer() as w:
+                audit.write_view(w, view)
 
 
 def _converter(column_type: object, dialect: str) -> Any:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from idiograph.alerts import service as alerts
 from idiograph.alerts.kinds import Kind
 from idiograph.alerts.model import Alert
-from idiograph.db import make_sessionmaker
 from idiograph.patients.model import Person
 from idiograph.security.audit import Actor
 from idiograph.security.model import AuditRecord
@@ -58,7 +57,7 @@ def test_one_audit_batch_names_each_alert(db: Session) -> None:
     assert {r.resource_id for r in raised} == ids and {r.person_id for r in raised} == {pid}
 
 
-def test_concurrent_steps_on_one_alert_give_one_success(db: Session, engine, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_steps_on_one_alert_give_one_success(committed, db: Session, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]
     """Found by an attack-style test: of 10 simultaneous steps 2-3 succeeded and acknowledged notes were lost."""
     from idiograph.patients.model import CaseloadAssignment
 
@@ -68,18 +67,17 @@ def test_concurrent_steps_on_one_alert_give_one_success(db: Session, engine, mak
     db.commit()
     alert_id = db.scalar(select(Alert.id))
     staff = [make_staff(f"clin{i}", "clinician", ("North",)) for i in range(10)]
-    maker = make_sessionmaker(engine)
     outcomes: list[str] = []
     barrier = threading.Barrier(len(staff))
 
     def act(i: int) -> None:
-        with maker() as s:
-            barrier.wait()
-            try:
+        barrier.wait()
+        try:
+            with committed.writer() as s:
                 alerts.move(s, staff[i].principal, alert_id, "acted", f"note from clinician {i}")
-                outcomes.append(f"ok:{i}")
-            except Exception as exc:
-                outcomes.append(type(exc).__name__)
+            outcomes.append(f"ok:{i}")
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
 
     threads = [threading.Thread(target=act, args=(i,)) for i in range(len(staff))]
     for t in threads:
@@ -89,7 +87,7 @@ def test_concurrent_steps_on_one_alert_give_one_success(db: Session, engine, mak
     won = [o for o in outcomes if o.startswith("ok:")]
     assert len(won) == 1, outcomes
     assert sorted(set(outcomes) - set(won)) == ["Conflict"]
-    db.expire_all()
+    db.rollback()  # end the test's own snapshot to see what the threads committed
     alert = db.get(Alert, alert_id)
     assert alert is not None and alert.action_note == f"note from clinician {won[0][3:]}"
     acted = db.scalars(select(AuditRecord).where(AuditRecord.action == "acted")).all()

@@ -14,8 +14,8 @@ from idiograph.baselines import service
 from idiograph.baselines.model import BaselinePrior, BaselineState
 from idiograph.baselines.normal_normal import Prior, interval
 from idiograph.db import transaction
-from idiograph.patients.model import Episode, Team
-from idiograph.security.model import AuditRecord
+from idiograph.patients.model import Episode
+from idiograph.security.model import AuditRecord, Team
 from idiograph.security.principal import Principal
 
 HB = "718-7"

@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from idiograph.care import service as care
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan
-from idiograph.db import make_sessionmaker
 from idiograph.errors import Conflict
+from idiograph.governance import service as governance
 from idiograph.governance.model import Decision, Escalation
 from idiograph.security.model import AuditRecord
 
@@ -170,7 +169,7 @@ def test_bad_changes_are_refused_whole_with_their_fields(client, db, make_staff)
     assert db.scalar(select(func.count()).select_from(Decision)) == 0
 
 
-def test_two_simultaneous_crisis_plan_edits_one_wins_the_other_is_told(engine, db, make_staff, client) -> None:  # type: ignore[no-untyped-def]
+def test_two_simultaneous_crisis_plan_edits_one_wins_the_other_is_told(committed, db, make_staff, client) -> None:  # type: ignore[no-untyped-def]
     cc, senior, pid, _ = _setup(client, make_staff)
     first = client.put(
         f"/api/v1/people/{pid}/crisis-plan",
@@ -183,18 +182,17 @@ def test_two_simultaneous_crisis_plan_edits_one_wins_the_other_is_told(engine, d
         headers=cc.auth,
     )
     assert first.status_code == 200, first.text
-    maker = make_sessionmaker(engine)
     barrier = threading.Barrier(2)
     results: dict[str, object] = {}
 
     def edit(name: str, principal, content: dict) -> None:  # type: ignore[no-untyped-def]
-        with maker() as s:
-            barrier.wait()
-            try:
-                plan = care.save_crisis_plan(s, principal, uuid.UUID(pid), content, 1, f"edit by {name}")
-                results[name] = plan.version
-            except Conflict as exc:
-                results[name] = exc
+        barrier.wait()
+        try:
+            with committed.writer() as s:
+                plan = governance.save_crisis_plan(s, principal, uuid.UUID(pid), content, 1, f"edit by {name}")
+            results[name] = plan.version
+        except Conflict as exc:
+            results[name] = exc
 
     a = threading.Thread(
         target=edit, args=("ccoord", cc.principal, {"triggers": ["anniversary in March", "housing letters"]})
@@ -208,7 +206,7 @@ def test_two_simultaneous_crisis_plan_edits_one_wins_the_other_is_told(engine, d
     losers = [k for k, v in results.items() if isinstance(v, Conflict)]
     assert len(wins) == 1 and len(losers) == 1, results
     assert "changed" in str(results[losers[0]]) and "reload" in str(results[losers[0]])
-    db.expire_all()
+    db.rollback()  # end the test's own snapshot to see what the threads committed
     plans = list(
         db.scalars(select(CrisisPlan).where(CrisisPlan.person_id == uuid.UUID(pid)).order_by(CrisisPlan.version))
     )

@@ -130,7 +130,7 @@ def test_caseload_and_person_page_show_the_alert(client, db, make_staff) -> None
     assert "Seen in clinic today" in client.get(f"/people/{pid}").text
 
 
-def test_a_fresh_cli_process_raises_the_alert_on_csv_import(tmp_path, settings, db) -> None:  # type: ignore[no-untyped-def]
+def test_a_fresh_cli_process_raises_the_alert_on_csv_import(committed, tmp_path, settings, db) -> None:  # type: ignore[no-untyped-def]
     """The failure this guards against: the rule registered only when the web app's modules were imported,
     so `idiograph import csv` in its own process stored item-9 answers without an alert."""
     import os

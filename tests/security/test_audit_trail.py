@@ -60,7 +60,10 @@ def test_reordered_records_are_named(db: Session) -> None:
     assert {(p.seq, p.kind) for p in problems} >= {(2, "reordered"), (3, "reordered")}
 
 
-def test_cli_verify_exits_non_zero_and_names_the_record(db: Session, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_verify_exits_non_zero_and_names_the_record(db: Session, settings, database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from idiograph.cli import common
+
+    monkeypatch.setattr(common, "given", database)
     monkeypatch.setenv("IDIOGRAPH_DATABASE_URL", settings.database_url)
     from idiograph.config import get_settings
 

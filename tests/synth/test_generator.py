@@ -122,7 +122,7 @@ def test_fhir_output_is_accepted_by_the_import(tmp_path: Path, db) -> None:  # t
     bundles = [json.loads(line) for line in (tmp_path / "bundles.ndjson").read_text().splitlines()]
     assert len(bundles) == 8
     system = Principal.system("test")
-    from idiograph.patients.service import team_by_name
+    from idiograph.security.teams import team_by_name
 
     team = team_by_name(db, "Synth", create=True).id
     db.commit()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.alerts import service as alerts
 from idiograph.schema_base import Strict
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -47,16 +47,14 @@ class ActIn(Strict):
 def person_alerts(
     person_id: uuid.UUID,
     open_only: bool = False,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> list[AlertOut]:
     return [AlertOut.model_validate(a) for a in alerts.for_person(db, p, person_id, open_only)]
 
 
 @router.post("/alerts/{alert_id}/seen", response_model=AlertOut)
-def seen(
-    alert_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_WRITE))
-) -> AlertOut:
+def seen(alert_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_WRITE))) -> AlertOut:
     return AlertOut.model_validate(alerts.move(db, p, alert_id, "seen"))
 
 
@@ -64,7 +62,7 @@ def seen(
 def act(
     alert_id: uuid.UUID,
     body: ActIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> AlertOut:
     """Record what was done about the alert."""
@@ -72,7 +70,5 @@ def act(
 
 
 @router.post("/alerts/{alert_id}/close", response_model=AlertOut)
-def close(
-    alert_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_WRITE))
-) -> AlertOut:
+def close(alert_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_WRITE))) -> AlertOut:
     return AlertOut.model_validate(alerts.move(db, p, alert_id, "closed"))

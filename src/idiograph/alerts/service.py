@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.alerts.kinds import OPEN, Kind, Status, transition_problem
 from idiograph.alerts.model import Alert
-from idiograph.db import bulk_insert, chunked, new_id, transaction, utcnow
+from idiograph.db import bulk_insert, chunked, new_id, utcnow
 from idiograph.errors import Conflict, NotFound, invalid
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import CaseloadAssignment
@@ -94,16 +94,13 @@ def raise_many(session: Session, actor: Actor, alerts: Sequence[NewAlert]) -> li
 def for_person(
     session: Session, principal: Principal, person_id: uuid.UUID, open_only: bool = False, via: str = "api"
 ) -> list[Alert]:
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        q = select(Alert).where(Alert.person_id == person_id)
-        if open_only:
-            q = q.where(Alert.status.in_(OPEN))
-        alerts = list(session.scalars(q.order_by(Alert.raised_at.desc())))
-        audit.append(
-            session, principal.actor, "read", "Alert", None, person_id, detail={"via": via, "count": len(alerts)}
-        )
-        return alerts
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    q = select(Alert).where(Alert.person_id == person_id)
+    if open_only:
+        q = q.where(Alert.status.in_(OPEN))
+    alerts = list(session.scalars(q.order_by(Alert.raised_at.desc())))
+    audit.append(session, principal.actor, "read", "Alert", None, person_id, detail={"via": via, "count": len(alerts)})
+    return alerts
 
 
 def open_counts(session: Session, principal: Principal) -> dict[uuid.UUID, int]:
@@ -124,42 +121,41 @@ def move(session: Session, principal: Principal, alert_id: uuid.UUID, target: st
     """seen, acted (with what was done) or closed; who and when are recorded and audited. The step is one
     conditional update on the status it was judged from, so of two people moving the same alert at once one
     succeeds and the other is told (nothing acknowledged is lost)."""
-    with transaction(session):
-        alert = session.get(Alert, alert_id)
-        if alert is None:
-            raise NotFound(f"no alert with id {alert_id}")
-        ensure_access(session, principal, alert.person_id, Permission.PERSON_WRITE)
-        current = alert.status
-        problem = transition_problem(current, target, note)
-        if problem:
-            if target == Status.ACTED and "record what was done" in problem:
-                raise invalid("note", problem)
-            raise Conflict(problem)
-        now, who = utcnow(), principal.username
-        values: dict[str, object] = {"status": target}
-        if target == Status.SEEN:
-            values |= {"seen_by": who, "seen_at": now}
-        elif target == Status.ACTED:
-            values |= {"seen_by": alert.seen_by or who, "seen_at": alert.seen_at or now}
-            values |= {"acted_by": who, "acted_at": now, "action_note": (note or "").strip()}
-        else:
-            values |= {"closed_by": who, "closed_at": now}
-        won = session.execute(
-            update(Alert)
-            .where(Alert.id == alert_id, Alert.status == current)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if won != 1:
-            raise Conflict("someone else moved this alert at the same moment; reload the page to see what they did")
-        session.refresh(alert)
-        audit.append(
-            session,
-            principal.actor,
-            target,
-            "Alert",
-            str(alert.id),
-            alert.person_id,
-            detail={"kind": alert.kind, "note": note} if note else {"kind": alert.kind},
-        )
-        return alert
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert with id {alert_id}")
+    ensure_access(session, principal, alert.person_id, Permission.PERSON_WRITE)
+    current = alert.status
+    problem = transition_problem(current, target, note)
+    if problem:
+        if target == Status.ACTED and "record what was done" in problem:
+            raise invalid("note", problem)
+        raise Conflict(problem)
+    now, who = utcnow(), principal.username
+    values: dict[str, object] = {"status": target}
+    if target == Status.SEEN:
+        values |= {"seen_by": who, "seen_at": now}
+    elif target == Status.ACTED:
+        values |= {"seen_by": alert.seen_by or who, "seen_at": alert.seen_at or now}
+        values |= {"acted_by": who, "acted_at": now, "action_note": (note or "").strip()}
+    else:
+        values |= {"closed_by": who, "closed_at": now}
+    won = session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == current)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise Conflict("someone else moved this alert at the same moment; reload the page to see what they did")
+    session.refresh(alert)
+    audit.append(
+        session,
+        principal.actor,
+        target,
+        "Alert",
+        str(alert.id),
+        alert.person_id,
+        detail={"kind": alert.kind, "note": note} if note else {"kind": alert.kind},
+    )
+    return alert

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.baselines import service
 from idiograph.baselines.intervals import Interval
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -67,7 +67,7 @@ class BaselineOut(BaseModel):
 @router.get("/people/{person_id}/baselines", response_model=list[BaselineOut])
 def person_baselines(
     person_id: uuid.UUID,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> list[BaselineOut]:
     """Each measure's personalised reference interval for the next result, beside the population interval."""

@@ -28,7 +28,7 @@ from idiograph.baselines.normal_normal import (
     estimate_prior,
     interval_from_sums,
 )
-from idiograph.db import bulk_insert, chunked, new_id, transaction, utcnow
+from idiograph.db import bulk_insert, chunked, new_id, utcnow
 from idiograph.methods import change_detection
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
@@ -511,28 +511,27 @@ def _state_row(pid: uuid.UUID, key: Key, st: _State, prior: Prior, now: datetime
 def for_person(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[MeasureBaseline]:
     """Every modelled measure the person has, with their band and the population's; an audited read."""
     cfg = baseline_settings.load()
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        codes = CodeBook(session)
-        modelled = modelled_codes(codes)
-        q = select(Observation.system, Observation.code, Observation.effective_at, Observation.value).where(
-            Observation.person_id == person_id
-        )
-        series: dict[Key, list[tuple[datetime, float]]] = defaultdict(list)
-        for system, code, t, v in session.execute(q):
-            if (system, code) in modelled:
-                series[(system, code)].append((t, v))
-        priors = Priors(session, series)
-        stratum = _strata(session, [person_id]).get(person_id, EVERYONE)
-        out = []
-        for key, pts in sorted(series.items(), key=lambda kv: (modelled[kv[0]].kind, modelled[kv[0]].display)):
-            row = priors.row(key, stratum)
-            out.append(
-                baselines_from_points(
-                    modelled[key], pts, priors.get(key, stratum), cfg.display_coverage, row.people if row else 0
-                )
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    codes = CodeBook(session)
+    modelled = modelled_codes(codes)
+    q = select(Observation.system, Observation.code, Observation.effective_at, Observation.value).where(
+        Observation.person_id == person_id
+    )
+    series: dict[Key, list[tuple[datetime, float]]] = defaultdict(list)
+    for system, code, t, v in session.execute(q):
+        if (system, code) in modelled:
+            series[(system, code)].append((t, v))
+    priors = Priors(session, series)
+    stratum = _strata(session, [person_id]).get(person_id, EVERYONE)
+    out = []
+    for key, pts in sorted(series.items(), key=lambda kv: (modelled[kv[0]].kind, modelled[kv[0]].display)):
+        row = priors.row(key, stratum)
+        out.append(
+            baselines_from_points(
+                modelled[key], pts, priors.get(key, stratum), cfg.display_coverage, row.people if row else 0
             )
-        audit.append(
-            session, principal.actor, "read", "Baseline", None, person_id, detail={"via": via, "measures": len(out)}
         )
-        return out
+    audit.append(
+        session, principal.actor, "read", "Baseline", None, person_id, detail={"via": via, "measures": len(out)}
+    )
+    return out

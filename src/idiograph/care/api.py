@@ -11,10 +11,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from idiograph.care import caseload as caseloads
 from idiograph.care import service
 from idiograph.errors import NotFound
+from idiograph.patients.schema import CaseloadRow
 from idiograph.schema_base import Strict
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -132,7 +134,7 @@ class CrisisPlanOut(BaseModel):
 def book(
     person_id: uuid.UUID,
     body: AppointmentIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> AppointmentOut:
     a = service.book(db, p, person_id, body.start, body.place, body.format, body.minutes, body.with_whom)
@@ -141,7 +143,7 @@ def book(
 
 @router.get("/people/{person_id}/appointments", response_model=list[AppointmentOut])
 def appointments(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> list[AppointmentOut]:
     return [AppointmentOut.model_validate(a) for a in service.appointments_for(db, p, person_id)]
 
@@ -150,27 +152,17 @@ def appointments(
 def attendance(
     appointment_id: uuid.UUID,
     body: AttendanceIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> AppointmentOut:
     return AppointmentOut.model_validate(service.record_attendance(db, p, appointment_id, body.status))
-
-
-@router.post("/people/{person_id}/appointment-plan", response_model=PlanOut, status_code=201)
-def plan(
-    person_id: uuid.UUID,
-    body: PlanIn,
-    db: Session = Depends(get_db),
-    p: Principal = Depends(require(Permission.PERSON_WRITE)),
-) -> PlanOut:
-    return PlanOut.model_validate(service.set_plan(db, p, person_id, body.default_frequency, body.place, body.format))
 
 
 @router.post("/people/{person_id}/risk-assessments", response_model=RiskOut, status_code=201)
 def risk(
     person_id: uuid.UUID,
     body: RiskIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> RiskOut:
     return RiskOut.model_validate(service.record_risk(db, p, person_id, body.level, body.summary))
@@ -178,7 +170,7 @@ def risk(
 
 @router.get("/people/{person_id}/preferences", response_model=PreferencesOut)
 def get_preferences(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> PreferencesOut:
     prefs = service.preferences(db, p, person_id)
     if prefs is None:
@@ -190,7 +182,7 @@ def get_preferences(
 def put_preferences(
     person_id: uuid.UUID,
     body: PreferencesIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> PreferencesOut:
     data = body.model_dump(exclude={"expected_version"})
@@ -199,25 +191,12 @@ def put_preferences(
 
 @router.get("/people/{person_id}/crisis-plan", response_model=CrisisPlanOut)
 def get_crisis_plan(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> CrisisPlanOut:
     plan_ = service.crisis_plan(db, p, person_id)
     if plan_ is None:
         raise NotFound("no crisis plan yet")
     return CrisisPlanOut.model_validate(plan_)
-
-
-@router.put("/people/{person_id}/crisis-plan", response_model=CrisisPlanOut)
-def put_crisis_plan(
-    person_id: uuid.UUID,
-    body: CrisisPlanIn,
-    db: Session = Depends(get_db),
-    p: Principal = Depends(require(Permission.PERSON_WRITE)),
-) -> CrisisPlanOut:
-    content = body.model_dump(exclude={"expected_version", "rationale"})
-    return CrisisPlanOut.model_validate(
-        service.save_crisis_plan(db, p, person_id, content, body.expected_version, body.rationale)
-    )
 
 
 class SlotOut(BaseModel):
@@ -233,7 +212,7 @@ def slots(
     person_id: uuid.UUID,
     days: int = Query(14, ge=1, le=60),
     limit: int = Query(10, ge=1, le=100),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> list[SlotOut]:
     """Free slots over the next ``days``, best fit to the person's preferences first."""
@@ -245,7 +224,7 @@ def slots(
 
 @router.get("/people/{person_id}/appointments.ics")
 def appointments_ics(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> Response:
     """The person's booked appointments as an iCalendar file, to give them (when, how, where - nothing else)."""
     return Response(
@@ -269,7 +248,7 @@ class CrisisSummaryOut(BaseModel):
 def crisis_lookup(
     nhs_number: str | None = None,
     person_id: uuid.UUID | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.CRISIS_READ)),
 ) -> CrisisSummaryOut:
     """For crisis teams: identity, current risk and the crisis plan of anyone, by NHS number or id (audited)."""
@@ -283,3 +262,15 @@ def crisis_lookup(
         risk_assessed_at=s.risk.assessed_at if s.risk else None,
         crisis_plan=CrisisPlanOut.model_validate(s.plan) if s.plan else None,
     )
+
+
+@router.get("/people", response_model=list[CaseloadRow], tags=["people"])
+def caseload(
+    sort: caseloads.SortKey = "name",
+    desc: bool = False,
+    limit: int = Query(default=500, ge=1, le=5000),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> list[CaseloadRow]:
+    """Your teams' caseloads."""
+    return caseloads.caseload(db, p, sort, desc, limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from idiograph.cli.common import console, err, sessionmaker
+from idiograph.cli.common import console, database, err
 
 app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 
@@ -14,7 +14,7 @@ def audit_verify() -> None:
     """Check the whole hash chain; names every edited, deleted or reordered record."""
     from idiograph.security.audit import verify
 
-    with sessionmaker()() as session:
+    with database().reader() as session:
         n, head, problems = verify(session)
     if problems:
         for p in problems:

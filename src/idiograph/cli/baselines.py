@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from idiograph.cli.common import console, err, progress_bar, sessionmaker
+from idiograph.cli.common import console, database, err, progress_bar
 from idiograph.security.principal import Principal
 
 app = typer.Typer(help="Personal baselines: priors, whole-population intervals, evaluation.", no_args_is_help=True)
@@ -18,13 +18,11 @@ def baselines_fit(
 ) -> None:
     """Estimate each measure's population prior from the service's results and rebuild every baseline."""
     from idiograph.baselines import service as baseline_service
-    from idiograph.db import transaction
 
     actor = Principal.system("baselines-fit").actor
-    with sessionmaker()() as session, progress_bar() as progress:
+    with database().writer() as session, progress_bar() as progress:
         progress.add_task("fitting priors and rebuilding baselines", total=None)
-        with transaction(session):
-            rep = baseline_service.fit_priors(session, actor, raise_latest=raise_latest)
+        rep = baseline_service.fit_priors(session, actor, raise_latest=raise_latest)
     console.print(f"{rep.priors} prior(s) for {rep.measures} measure(s); {rep.states:,} personal baselines rebuilt")
     for measure, why in rep.skipped.items():
         console.print(f"[yellow]no prior[/yellow] {measure}: {why}")

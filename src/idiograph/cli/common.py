@@ -9,15 +9,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from idiograph.config import get_settings
-from idiograph.db import make_engine, make_sessionmaker
+from idiograph.db import Database, make_engine
 from idiograph.errors import DomainError
 
 console = Console()
 err = Console(stderr=True)
 
 
-def sessionmaker():  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(get_settings().database_url))
+given: Database | None = None  # set by a test to run commands inside its own rolled-back transaction
+
+
+def database() -> Database:
+    """The configured database; each command opens one unit of work on it (``writer()`` or ``reader()``)."""
+    return given or Database(make_engine(get_settings().database_url))
 
 
 def progress_bar() -> Progress:
@@ -41,7 +45,7 @@ def fail(exc: DomainError) -> None:
 
 
 def team_id(session, name: str | None) -> uuid.UUID | None:  # type: ignore[no-untyped-def]
-    from idiograph.patients.service import team_by_name
+    from idiograph.security.teams import team_by_name
 
     return team_by_name(session, name).id if name else None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from idiograph.cli.common import console, fail, sessionmaker
+from idiograph.cli.common import console, database, fail
 from idiograph.config import get_settings
 from idiograph.errors import DomainError
 from idiograph.security.principal import Principal
@@ -25,7 +25,7 @@ def export_fhir(
     """Export a person's record as a FHIR transaction Bundle (re-importable as is)."""
     from idiograph.fhir.service import export_person
 
-    with sessionmaker()() as session:
+    with database().reader() as session:
         try:
             bundle = export_person(session, Principal.system(), person, get_settings().instance_uri, via="cli")
         except DomainError as exc:

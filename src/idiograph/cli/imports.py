@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from idiograph.cli.common import console, err, fail, progress_bar, sessionmaker, team_id
+from idiograph.cli.common import console, database, err, fail, progress_bar, team_id
 from idiograph.config import get_settings
 from idiograph.errors import DomainError
 from idiograph.security.principal import Principal
@@ -21,39 +21,64 @@ def import_fhir(
     team: str | None = typer.Option(None, help="team whose caseload new people join"),
     source: str | None = typer.Option(None, help="source system (default: Bundle.meta.source)"),
 ) -> None:
-    """Import FHIR transaction or batch Bundles (each Bundle is its own transaction)."""
+    """Import FHIR transaction or batch Bundles. Each Bundle is its own transaction: a refused Bundle is reported
+    with its reasons and the import goes on to the next (exit 1 at the end if any was refused)."""
     from idiograph.fhir.importer import import_bundle
 
     settings = get_settings()
-    with sessionmaker()() as session, progress_bar() as progress:
+    db = database()
+    refused = 0
+    if team is not None:
+        with db.reader() as session:
+            try:
+                team_id(session, team)
+            except DomainError as exc:
+                fail(exc)
+    with progress_bar() as progress:
         task = progress.add_task("files", total=len(paths))
         for path in paths:
             statuses: dict[str, int] = {}
-            done = 0
+            stored = 0
             try:
-                team_uuid = team_id(session, team)
                 with path.open(encoding="utf-8") as f:
                     lines = f if path.suffix == ".ndjson" else [f.read()]
-                    for text in lines:
+                    for number, text in enumerate(lines, 1):
                         if not text.strip():
                             continue
-                        body = json.loads(text)
-                        result = import_bundle(
-                            session, Principal.system(), body, settings.instance_uri, source, team_uuid
-                        )
-                        done += 1
+                        where = f"{path}, bundle {number}" if path.suffix == ".ndjson" else str(path)
+                        try:
+                            body = json.loads(text)
+                            with db.writer() as session:
+                                result = import_bundle(
+                                    session,
+                                    Principal.system(),
+                                    body,
+                                    settings.instance_uri,
+                                    source,
+                                    team_id(session, team),
+                                )
+                        except json.JSONDecodeError as exc:
+                            refused += 1
+                            err.print(f"{where}: refused, not JSON ({exc})", soft_wrap=True)
+                            continue
+                        except DomainError as exc:
+                            refused += 1
+                            err.print(f"{where}: refused ({exc.detail})", soft_wrap=True)
+                            for p in exc.problems[:20]:
+                                err.print(f"  {p.field}: {p.reason}", soft_wrap=True)
+                            continue
+                        stored += 1
                         for e in result["entry"]:
                             statuses[e["response"]["status"]] = statuses.get(e["response"]["status"], 0) + 1
-            except DomainError as exc:
-                where = f"{path}, bundle {done + 1}" if path.suffix == ".ndjson" else str(path)
-                err.print(f"{where}: rejected ({done} earlier bundle(s) in this file were stored)", soft_wrap=True)
-                fail(exc)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (OSError, UnicodeDecodeError) as exc:
                 err.print(f"[red]error:[/red] {path}: {exc}", soft_wrap=True)
                 raise typer.Exit(2) from None
             summary = ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items()))
-            progress.console.print(f"{path}: {done} bundle(s); {summary}", soft_wrap=True)
+            progress.console.print(f"{path}: {stored} bundle(s) stored; {summary}", soft_wrap=True)
             progress.advance(task)
+    if refused:
+        err.print(f"{refused} bundle(s) refused; the others were stored")
+        raise typer.Exit(1)
 
 
 @app.command("csv")
@@ -66,17 +91,18 @@ def import_csv_cmd(
     from idiograph import pipeline
     from idiograph.observations.csv_import import import_csv
 
-    with sessionmaker()() as session, progress_bar() as progress:
+    with progress_bar() as progress:
         try:
-            result, created = import_csv(
-                session,
-                Principal.system(),
-                path.read_text(encoding="utf-8"),
-                source,
-                team_id(session, team),
-                progress,
-                record=pipeline.record,
-            )
+            with database().writer() as session:
+                result, created = import_csv(
+                    session,
+                    Principal.system(),
+                    path.read_text(encoding="utf-8"),
+                    source,
+                    team_id(session, team),
+                    progress,
+                    record=pipeline.record,
+                )
         except DomainError as exc:
             fail(exc)
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from idiograph.cli.common import console, err, progress_bar, sessionmaker
+from idiograph.cli.common import console, database, err, progress_bar
 from idiograph.security.principal import Principal
 
 app = typer.Typer(help="Expected recovery and not-on-track alerts.", no_args_is_help=True)
@@ -16,15 +16,13 @@ def monitoring_fit(
     judge: bool = typer.Option(True, help="then judge the latest score of every open episode"),
 ) -> None:
     """Refit the expected-recovery models on the service's finished episodes (each becomes active)."""
-    from idiograph.db import transaction
     from idiograph.monitoring.recovery import not_on_track
 
     actor = Principal.system("monitoring-fit").actor
-    with sessionmaker()() as session, progress_bar() as progress:
+    with database().writer() as session, progress_bar() as progress:
         task = progress.add_task("fitting", total=None)
-        with transaction(session):
-            fitted = not_on_track.fit(session, actor, lambda m: progress.update(task, description=m))
-            raised = not_on_track.judge_open(session, actor) if judge and fitted else 0
+        fitted = not_on_track.fit(session, actor, lambda m: progress.update(task, description=m))
+        raised = not_on_track.judge_open(session, actor) if judge and fitted else 0
     if not fitted:
         err.print("no model fitted: too few finished episodes with scores after intake")
         raise typer.Exit(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from idiograph.cli.common import console, sessionmaker
+from idiograph.cli.common import console, database
 from idiograph.security.principal import Principal
 
 app = typer.Typer(help="Rules that failed on stored data: list and retry them.", no_args_is_help=True)
@@ -14,10 +14,9 @@ app = typer.Typer(help="Rules that failed on stored data: list and retry them.",
 @app.command("failures")
 def failures_list() -> None:
     """Statistical rules that failed and have not yet run (the data and any safety alert were stored)."""
-    from idiograph.db import transaction
     from idiograph.pipeline import failures
 
-    with sessionmaker()() as session, transaction(session):
+    with database().reader() as session:
         rows = failures.open_failures(session, Principal.system("pipeline"))
     if not rows:
         console.print("no rule failures waiting")
@@ -40,10 +39,9 @@ def failures_list() -> None:
 @app.command("retry")
 def retry() -> None:
     """Run every waiting rule again on its stored observations (exit 1 if any still fails)."""
-    from idiograph.db import transaction
     from idiograph.pipeline import failures
 
-    with sessionmaker()() as session, transaction(session):
+    with database().writer() as session:
         r = failures.retry(session, Principal.system("pipeline").actor)
     console.print(f"{r.tried} tried, {r.resolved} resolved, {r.still_failing} still failing")
     if r.still_failing:

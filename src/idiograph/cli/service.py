@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from idiograph.cli.common import console, progress_bar, sessionmaker
+from idiograph.cli.common import console, database, progress_bar
 from idiograph.security.principal import Principal
 
 
@@ -31,8 +31,7 @@ def demo(
     from idiograph.synth import params as params_module
     from idiograph.synth.load import DEMO_PASSWORD, is_empty, load_demo, load_staff
 
-    Session = sessionmaker()
-    with Session() as session:
+    with database().session() as session:  # the demo commits in batches of people (synth.load)
         if if_empty and not is_empty(session):
             staff = load_staff(session, Principal.system("demo"))
             console.print("people are already stored; demo data left as it is")

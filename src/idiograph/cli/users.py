@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from idiograph.cli.common import console, err, fail, sessionmaker
+from idiograph.cli.common import console, database, err, fail
 from idiograph.errors import DomainError
 from idiograph.security.principal import Principal
 
@@ -28,7 +28,7 @@ def users_create(
         err.print("give the password on standard input with --password-stdin")
         raise typer.Exit(2)
     password = sys.stdin.readline().rstrip("\r\n")
-    with sessionmaker()() as session:
+    with database().writer() as session:
         try:
             user = create_user(session, Principal.system(), username, role, password, display_name, team)
         except DomainError as exc:

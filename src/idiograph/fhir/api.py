@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from idiograph.errors import FieldProblem, InvalidInput, invalid
 from idiograph.fhir import service
 from idiograph.fhir.importer import import_bundle
-from idiograph.patients.model import Team
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
+from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -51,7 +51,7 @@ async def transaction(
     request: Request,
     source: str | None = None,
     team: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_IMPORT)),
 ) -> JSONResponse:
     """A transaction (all-or-nothing) or batch Bundle. New people join ``team`` (default: your only team)."""
@@ -65,7 +65,7 @@ async def transaction(
 
 @router.get("/Patient/{patient_id}")
 def read_patient(
-    patient_id: str, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    patient_id: str, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> JSONResponse:
     return fhir(service.read_patient(db, p, patient_id))
 
@@ -74,7 +74,7 @@ def read_patient(
 def everything(
     patient_id: uuid.UUID,
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_EXPORT)),
 ) -> JSONResponse:
     return fhir(service.export_person(db, p, patient_id, request.app.state.settings.instance_uri))
@@ -82,7 +82,7 @@ def everything(
 
 @router.get("/Patient")
 def search_patient(
-    identifier: str, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    identifier: str, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> JSONResponse:
     return fhir(service.search_patients(db, p, identifier))
 
@@ -91,7 +91,7 @@ def search_patient(
 def search_observation(
     patient: str,
     code: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> JSONResponse:
     return fhir(service.search_observations(db, p, patient, code))
@@ -101,7 +101,7 @@ def search_observation(
 def search_flag(
     patient: str,
     status: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> JSONResponse:
     return fhir(service.search_flags(db, p, patient, status))
@@ -109,7 +109,7 @@ def search_flag(
 
 @router.get("/Appointment")
 def search_appointment(
-    patient: str, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    patient: str, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> JSONResponse:
     return fhir(service.search_appointments(db, p, patient))
 
@@ -118,7 +118,7 @@ def search_appointment(
 def search_care_plan(
     patient: str,
     category: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> JSONResponse:
     return fhir(service.search_care_plans(db, p, patient, category))

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction, utcnow
+from idiograph.db import utcnow
 from idiograph.errors import FieldProblem, Forbidden, InvalidInput
 from idiograph.fhir import mapping_in as m
 from idiograph.fhir import vocab
@@ -412,52 +412,51 @@ def import_bundle(
                 audit_detail={"via": "fhir", "source": source},
             )
 
-    with transaction(session):
-        from idiograph.patients.service import resolve_team
+    from idiograph.patients.service import resolve_team
 
-        needs_team = any(rt == "Patient" for _, rt, _, _ in typed)
-        team = (
-            resolve_team(session, principal, team_id, "team").id
-            if needs_team and (team_id is not None or not principal.is_system)
-            else team_id
-        )
-        imp = BundleImport(session, principal, instance_uri, source, team)
-        if kind == "transaction":
-            try:
-                run_all(imp, None)
-            except m.InvalidEntry as exc:
-                raise InvalidInput("the transaction was rejected; nothing was stored", exc.problems) from exc
-            except ValueError as exc:
-                raise InvalidInput(
-                    "the transaction was rejected; nothing was stored", [FieldProblem("Bundle.entry", str(exc))]
-                ) from exc
-        else:
+    needs_team = any(rt == "Patient" for _, rt, _, _ in typed)
+    team = (
+        resolve_team(session, principal, team_id, "team").id
+        if needs_team and (team_id is not None or not principal.is_system)
+        else team_id
+    )
+    imp = BundleImport(session, principal, instance_uri, source, team)
+    if kind == "transaction":
+        try:
+            run_all(imp, None)
+        except m.InvalidEntry as exc:
+            raise InvalidInput("the transaction was rejected; nothing was stored", exc.problems) from exc
+        except ValueError as exc:
+            raise InvalidInput(
+                "the transaction was rejected; nothing was stored", [FieldProblem("Bundle.entry", str(exc))]
+            ) from exc
+    else:
 
-            def on_error(i: int, exc: Exception) -> None:
-                status = "403 Forbidden" if isinstance(exc, Forbidden) else "400 Bad Request"
-                probs = getattr(exc, "problems", None) or [FieldProblem(f"Bundle.entry[{i}]", str(exc))]
-                results[i] = EntryResult(status, None, [_issue("error", "invalid", p.reason, p.field) for p in probs])
+        def on_error(i: int, exc: Exception) -> None:
+            status = "403 Forbidden" if isinstance(exc, Forbidden) else "400 Bad Request"
+            probs = getattr(exc, "problems", None) or [FieldProblem(f"Bundle.entry[{i}]", str(exc))]
+            results[i] = EntryResult(status, None, [_issue("error", "invalid", p.reason, p.field) for p in probs])
 
-            run_all(imp, on_error)
-        for pid, counts in imp.touched.items():
-            audit.append(
-                session,
-                principal.actor,
-                "import",
-                "Bundle",
-                None,
-                pid,
-                detail={"via": "fhir", "source": source, "type": kind, **counts},
-            )
+        run_all(imp, on_error)
+    for pid, counts in imp.touched.items():
         audit.append(
             session,
             principal.actor,
             "import",
             "Bundle",
             None,
-            None,
-            detail={"via": "fhir", "source": source, "type": kind, "entries": len(entries), "people": len(imp.touched)},
+            pid,
+            detail={"via": "fhir", "source": source, "type": kind, **counts},
         )
+    audit.append(
+        session,
+        principal.actor,
+        "import",
+        "Bundle",
+        None,
+        None,
+        detail={"via": "fhir", "source": source, "type": kind, "entries": len(entries), "people": len(imp.touched)},
+    )
     return {
         "resourceType": "Bundle",
         "type": f"{kind}-response",

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from idiograph import __version__
-from idiograph.db import transaction, utcnow
+from idiograph.db import utcnow
 from idiograph.errors import NotFound, invalid
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import vocab
@@ -42,10 +42,9 @@ def _person_id(value: str, name: str) -> uuid.UUID:
 
 def read_patient(session: Session, principal: Principal, patient_id: str) -> dict[str, Any]:
     pid = _person_id(patient_id, "id")
-    with transaction(session):
-        person, basis = ensure_access(session, principal, pid, Permission.PERSON_READ)
-        audit.append(session, principal.actor, "read", "Patient", str(pid), pid, detail={"via": "fhir", "basis": basis})
-        return out.patient(person)
+    person, basis = ensure_access(session, principal, pid, Permission.PERSON_READ)
+    audit.append(session, principal.actor, "read", "Patient", str(pid), pid, detail={"via": "fhir", "basis": basis})
+    return out.patient(person)
 
 
 def search_patients(session: Session, principal: Principal, identifier: str) -> dict[str, Any]:
@@ -59,108 +58,105 @@ def search_patients(session: Session, principal: Principal, identifier: str) -> 
     q = select(PersonIdentifier.person_id).where(PersonIdentifier.value == value)
     if system:
         q = q.where(PersonIdentifier.system == system)
-    with transaction(session):
-        ids = set(session.scalars(q))
-        if system in ("", vocab.NHS_NUMBER):
-            ids |= set(session.scalars(select(Person.id).where(Person.nhs_number == value)))
-        found = []
-        for pid in sorted(ids):
-            basis = access_basis(session, principal, pid)
-            if basis is None:
-                continue
-            found.append(out.patient(session.get(Person, pid)))
-            audit.append(
-                session, principal.actor, "search", "Patient", str(pid), pid, detail={"via": "fhir", "basis": basis}
-            )
-        return _searchset(found)
+    ids = set(session.scalars(q))
+    if system in ("", vocab.NHS_NUMBER):
+        ids |= set(session.scalars(select(Person.id).where(Person.nhs_number == value)))
+    found = []
+    for pid in sorted(ids):
+        basis = access_basis(session, principal, pid)
+        if basis is None:
+            continue
+        found.append(out.patient(session.get(Person, pid)))
+        audit.append(
+            session, principal.actor, "search", "Patient", str(pid), pid, detail={"via": "fhir", "basis": basis}
+        )
+    return _searchset(found)
 
 
 def search_observations(session: Session, principal: Principal, patient: str, code: str | None) -> dict[str, Any]:
     pid = _person_id(patient, "patient")
-    with transaction(session):
-        ensure_access(session, principal, pid, Permission.PERSON_READ)
-        q = select(Observation).where(Observation.person_id == pid)
-        if code:
-            clauses = []
-            for token in code.split(","):
-                system, sep, c = token.partition("|")
-                clauses.append(
-                    (Observation.system == system) & (Observation.code == c) if sep else Observation.code == token
-                )
-            q = q.where(or_(*clauses))
-        rows = list(session.scalars(q.order_by(Observation.effective_at, Observation.code)))
-        codes = CodeBook(session)
-        resources = [out.observation(o, codes.display(o.system, o.code)) for o in rows]
-        audit.append(
-            session,
-            principal.actor,
-            "search",
-            "Observation",
-            None,
-            pid,
-            detail={"via": "fhir", "code": code, "count": len(rows)},
-        )
-        return _searchset(resources)
+    ensure_access(session, principal, pid, Permission.PERSON_READ)
+    q = select(Observation).where(Observation.person_id == pid)
+    if code:
+        clauses = []
+        for token in code.split(","):
+            system, sep, c = token.partition("|")
+            clauses.append(
+                (Observation.system == system) & (Observation.code == c) if sep else Observation.code == token
+            )
+        q = q.where(or_(*clauses))
+    rows = list(session.scalars(q.order_by(Observation.effective_at, Observation.code)))
+    codes = CodeBook(session)
+    resources = [out.observation(o, codes.display(o.system, o.code)) for o in rows]
+    audit.append(
+        session,
+        principal.actor,
+        "search",
+        "Observation",
+        None,
+        pid,
+        detail={"via": "fhir", "code": code, "count": len(rows)},
+    )
+    return _searchset(resources)
 
 
 def export_person(
     session: Session, principal: Principal, person_id: uuid.UUID, instance_uri: str, via: str = "fhir"
 ) -> dict[str, Any]:
     """The person's whole record as a transaction Bundle that this or another idiograph re-imports as is."""
-    with transaction(session):
-        person, basis = ensure_access(session, principal, person_id, Permission.DATA_EXPORT)
-        resources: list[dict[str, Any]] = [out.patient(person)]
-        resources += [
-            out.episode_of_care(e)
-            for e in session.scalars(
-                select(Episode).where(Episode.person_id == person_id).order_by(Episode.referral_date, Episode.id)
-            )
-        ]
-        resources += [
-            out.encounter(e)
-            for e in session.scalars(
-                select(Encounter).where(Encounter.person_id == person_id).order_by(Encounter.start, Encounter.id)
-            )
-        ]
-        resources += [
-            out.condition(c)
-            for c in session.scalars(
-                select(Condition).where(Condition.person_id == person_id).order_by(Condition.onset, Condition.id)
-            )
-        ]
-        codes = CodeBook(session)
-        grouped: dict[uuid.UUID, dict[str, float]] = {}
-        for o in session.scalars(
-            select(Observation)
-            .where(Observation.person_id == person_id)
-            .order_by(Observation.effective_at, Observation.code, Observation.id)
-        ):
-            if o.group_id is not None:
-                grouped.setdefault(o.group_id, {})[o.code] = o.value
-                continue
-            resources.append(out.observation(o, codes.display(o.system, o.code)))
-        insts = instruments()
-        for rec in session.scalars(
-            select(QuestionnaireResponseRecord)
-            .where(QuestionnaireResponseRecord.person_id == person_id)
-            .order_by(QuestionnaireResponseRecord.authored_at)
-        ):
-            resources.append(out.questionnaire_response(rec, insts[rec.instrument], grouped.get(rec.id, {})))
-        audit.append(
-            session,
-            principal.actor,
-            "export",
-            "Patient",
-            str(person_id),
-            person_id,
-            detail={"via": via, "basis": basis, "resources": len(resources)},
+    person, basis = ensure_access(session, principal, person_id, Permission.DATA_EXPORT)
+    resources: list[dict[str, Any]] = [out.patient(person)]
+    resources += [
+        out.episode_of_care(e)
+        for e in session.scalars(
+            select(Episode).where(Episode.person_id == person_id).order_by(Episode.referral_date, Episode.id)
         )
-        return {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "meta": {"source": instance_uri, "lastUpdated": utcnow().isoformat()},
-            "entry": [out.bundle_entry(r, method="PUT") for r in resources],
-        }
+    ]
+    resources += [
+        out.encounter(e)
+        for e in session.scalars(
+            select(Encounter).where(Encounter.person_id == person_id).order_by(Encounter.start, Encounter.id)
+        )
+    ]
+    resources += [
+        out.condition(c)
+        for c in session.scalars(
+            select(Condition).where(Condition.person_id == person_id).order_by(Condition.onset, Condition.id)
+        )
+    ]
+    codes = CodeBook(session)
+    grouped: dict[uuid.UUID, dict[str, float]] = {}
+    for o in session.scalars(
+        select(Observation)
+        .where(Observation.person_id == person_id)
+        .order_by(Observation.effective_at, Observation.code, Observation.id)
+    ):
+        if o.group_id is not None:
+            grouped.setdefault(o.group_id, {})[o.code] = o.value
+            continue
+        resources.append(out.observation(o, codes.display(o.system, o.code)))
+    insts = instruments()
+    for rec in session.scalars(
+        select(QuestionnaireResponseRecord)
+        .where(QuestionnaireResponseRecord.person_id == person_id)
+        .order_by(QuestionnaireResponseRecord.authored_at)
+    ):
+        resources.append(out.questionnaire_response(rec, insts[rec.instrument], grouped.get(rec.id, {})))
+    audit.append(
+        session,
+        principal.actor,
+        "export",
+        "Patient",
+        str(person_id),
+        person_id,
+        detail={"via": via, "basis": basis, "resources": len(resources)},
+    )
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "meta": {"source": instance_uri, "lastUpdated": utcnow().isoformat()},
+        "entry": [out.bundle_entry(r, method="PUT") for r in resources],
+    }
 
 
 def capability_statement(base_url: str) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from idiograph.care.api import CrisisPlanIn, CrisisPlanOut, PlanIn, PlanOut
 from idiograph.governance import service
 from idiograph.schema_base import Strict
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -83,7 +84,7 @@ class QueueOut(BaseModel):
 def request_change(
     person_id: uuid.UUID,
     body: ChangeIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> DecisionOut:
     """Applied at once under delegated authority, or recorded as pending with an escalation."""
@@ -93,7 +94,7 @@ def request_change(
 
 @router.get("/people/{person_id}/decisions", response_model=list[DecisionOut])
 def decisions(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> list[DecisionOut]:
     return [DecisionOut.model_validate(d) for d in service.decisions_for(db, p, person_id)]
 
@@ -102,14 +103,14 @@ def decisions(
 def answer(
     escalation_id: uuid.UUID,
     body: AnswerIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> EscalationOut:
     return EscalationOut.model_validate(service.answer(db, p, escalation_id, body.approve, body.note))
 
 
 @router.get("/governance/queue", response_model=QueueOut)
-def queue(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))) -> QueueOut:
+def queue(db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))) -> QueueOut:
     q = service.queue(db, p)
     return QueueOut(
         pending=[EscalationOut.model_validate(e) for e in q["pending"]],
@@ -133,7 +134,7 @@ class InterventionsOut(BaseModel):
 def interventions(
     person_id: uuid.UUID,
     declined: list[str] = Query(default_factory=list),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> InterventionsOut:
     """The standard offer for the person's presentation and the appropriate alternatives if they decline it."""
@@ -142,4 +143,27 @@ def interventions(
         current=current,
         standard=standard,
         alternatives=[OptionOut(id=o.id, label=o.label, reasons=list(o.reasons)) for o in options],
+    )
+
+
+@router.post("/people/{person_id}/appointment-plan", response_model=PlanOut, status_code=201)
+def plan(
+    person_id: uuid.UUID,
+    body: PlanIn,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> PlanOut:
+    return PlanOut.model_validate(service.set_plan(db, p, person_id, body.default_frequency, body.place, body.format))
+
+
+@router.put("/people/{person_id}/crisis-plan", response_model=CrisisPlanOut)
+def put_crisis_plan(
+    person_id: uuid.UUID,
+    body: CrisisPlanIn,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> CrisisPlanOut:
+    content = body.model_dump(exclude={"expected_version", "rationale"})
+    return CrisisPlanOut.model_validate(
+        service.save_crisis_plan(db, p, person_id, content, body.expected_version, body.rationale)
     )

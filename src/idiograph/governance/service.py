@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idiograph.care import interventions
-from idiograph.care.model import Appointment, AppointmentPlan, RiskAssessment
+from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, RiskAssessment
 from idiograph.care.options import FORMAT_LABELS, FORMATS, FREQUENCY_LABELS, PLACE_LABELS, PLACES, coherent
-from idiograph.db import transaction, utcnow
+from idiograph.db import utcnow
 from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, invalid
 from idiograph.governance import policy as policy_module
 from idiograph.governance.model import Decision, Escalation
@@ -226,120 +227,113 @@ def request_change(
 ) -> Decision:
     """Judge a change against the policy: apply it now (delegated authority) or escalate it, recording a
     decision with its rationale either way - one transaction."""
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-        if len(rationale.strip()) < 5:
-            raise invalid("rationale", "say why, in words (at least 5 characters)")
-        changes, summary = changes_in(session, person_id, payload)
-        policy = current_policy()
-        risk = current_risk(session, person_id)
-        plan = session.get(AppointmentPlan, person_id)
-        verdicts = [
-            policy_module.evaluate(
-                policy,
-                policy_module.Request(
-                    principal.role,
-                    c,
-                    risk.level if risk else "low",  # type: ignore[arg-type]
-                    plan.default_frequency if plan else None,
-                    str(payload.get("frequency")) if "frequency" in payload else None,
-                ),
-            )
-            for c in changes
-        ]
-        escalations = [v for v in verdicts if v.outcome == "escalate"]
-        now = utcnow()
-        links = {**evidence(session, person_id), **(based_on or {})}
-        if risk is not None:
-            links["risk_assessment"] = {"id": str(risk.id), "level": risk.level, "at": risk.assessed_at.isoformat()}
-        decision = Decision(
-            person_id=person_id,
-            change="+".join(changes),
-            summary=summary[:300],
-            payload=payload,
-            rationale=rationale.strip(),
-            based_on=links,
-            requested_by=principal.username,
-            requested_role=principal.role,
-            decided_at=now,
-            status="pending" if escalations else "applied",
-            authority="pending" if escalations else "delegated",
-            policy_version=policy.version,
-            policy_reason="; ".join(v.reason for v in (escalations or verdicts)),
+    ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    if len(rationale.strip()) < 5:
+        raise invalid("rationale", "say why, in words (at least 5 characters)")
+    changes, summary = changes_in(session, person_id, payload)
+    policy = current_policy()
+    risk = current_risk(session, person_id)
+    plan = session.get(AppointmentPlan, person_id)
+    verdicts = [
+        policy_module.evaluate(
+            policy,
+            policy_module.Request(
+                principal.role,
+                c,
+                risk.level if risk else "low",  # type: ignore[arg-type]
+                plan.default_frequency if plan else None,
+                str(payload.get("frequency")) if "frequency" in payload else None,
+            ),
         )
-        session.add(decision)
-        session.flush()
-        if escalations:
-            hours = min(v.respond_within_hours or policy.respond_within_hours for v in escalations)
-            session.add(
-                Escalation(
-                    decision_id=decision.id,
-                    person_id=person_id,
-                    to_role=policy.escalate_to,
-                    reason=decision.policy_reason,
-                    raised_at=now,
-                    due_at=now + timedelta(hours=hours),
-                )
+        for c in changes
+    ]
+    escalations = [v for v in verdicts if v.outcome == "escalate"]
+    now = utcnow()
+    links = {**evidence(session, person_id), **(based_on or {})}
+    if risk is not None:
+        links["risk_assessment"] = {"id": str(risk.id), "level": risk.level, "at": risk.assessed_at.isoformat()}
+    decision = Decision(
+        person_id=person_id,
+        change="+".join(changes),
+        summary=summary[:300],
+        payload=payload,
+        rationale=rationale.strip(),
+        based_on=links,
+        requested_by=principal.username,
+        requested_role=principal.role,
+        decided_at=now,
+        status="pending" if escalations else "applied",
+        authority="pending" if escalations else "delegated",
+        policy_version=policy.version,
+        policy_reason="; ".join(v.reason for v in (escalations or verdicts)),
+    )
+    session.add(decision)
+    session.flush()
+    if escalations:
+        hours = min(v.respond_within_hours or policy.respond_within_hours for v in escalations)
+        session.add(
+            Escalation(
+                decision_id=decision.id,
+                person_id=person_id,
+                to_role=policy.escalate_to,
+                reason=decision.policy_reason,
+                raised_at=now,
+                due_at=now + timedelta(hours=hours),
             )
-        else:
-            apply(session, decision)
-        audit.append(
-            session,
-            principal.actor,
-            "decide" if not escalations else "escalate",
-            "Decision",
-            str(decision.id),
-            person_id,
-            detail={"change": decision.change, "status": decision.status, "policy": policy.version},
         )
-        return decision
+    else:
+        apply(session, decision)
+    audit.append(
+        session,
+        principal.actor,
+        "decide" if not escalations else "escalate",
+        "Decision",
+        str(decision.id),
+        person_id,
+        detail={"change": decision.change, "status": decision.status, "policy": policy.version},
+    )
+    return decision
 
 
 def answer(session: Session, principal: Principal, escalation_id: uuid.UUID, approve: bool, note: str) -> Escalation:
     """The named role approves (the change is applied) or rejects (nothing changes), with a note."""
-    with transaction(session):
-        esc = session.get(Escalation, escalation_id)
-        if esc is None:
-            raise NotFound(f"no escalation with id {escalation_id}")
-        ensure_access(session, principal, esc.person_id, Permission.PERSON_WRITE)
-        if principal.role != esc.to_role and not principal.is_system:
-            raise Forbidden(f"this escalation is for a {esc.to_role.replace('_', ' ')}")
-        if esc.status != "pending":
-            raise Conflict(f"already {esc.status} by {esc.answered_by}")
-        if len(note.strip()) < 5:
-            raise invalid("note", "say why, in words (at least 5 characters)")
-        decision = session.get(Decision, esc.decision_id)
-        assert decision is not None
-        now = utcnow()
-        esc.status = "approved" if approve else "rejected"
-        esc.answered_by, esc.answered_at, esc.answer_note = principal.username, now, note.strip()
-        decision.status = "applied" if approve else "rejected"
-        decision.authority = "approved" if approve else "rejected"
-        if approve:
-            apply(session, decision)
-        audit.append(
-            session,
-            principal.actor,
-            esc.status,
-            "Escalation",
-            str(esc.id),
-            esc.person_id,
-            detail={"decision": str(decision.id), "note": note.strip()},
-        )
-        return esc
+    esc = session.get(Escalation, escalation_id)
+    if esc is None:
+        raise NotFound(f"no escalation with id {escalation_id}")
+    ensure_access(session, principal, esc.person_id, Permission.PERSON_WRITE)
+    if principal.role != esc.to_role and not principal.is_system:
+        raise Forbidden(f"this escalation is for a {esc.to_role.replace('_', ' ')}")
+    if esc.status != "pending":
+        raise Conflict(f"already {esc.status} by {esc.answered_by}")
+    if len(note.strip()) < 5:
+        raise invalid("note", "say why, in words (at least 5 characters)")
+    decision = session.get(Decision, esc.decision_id)
+    assert decision is not None
+    now = utcnow()
+    esc.status = "approved" if approve else "rejected"
+    esc.answered_by, esc.answered_at, esc.answer_note = principal.username, now, note.strip()
+    decision.status = "applied" if approve else "rejected"
+    decision.authority = "approved" if approve else "rejected"
+    if approve:
+        apply(session, decision)
+    audit.append(
+        session,
+        principal.actor,
+        esc.status,
+        "Escalation",
+        str(esc.id),
+        esc.person_id,
+        detail={"decision": str(decision.id), "note": note.strip()},
+    )
+    return esc
 
 
 def decisions_for(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[Decision]:
     """A person's decisions, oldest first (the story of their care), with their escalations loaded."""
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        rows = list(
-            session.scalars(select(Decision).where(Decision.person_id == person_id).order_by(Decision.decided_at))
-        )
-        audit.append(
-            session, principal.actor, "read", "Decision", None, person_id, detail={"via": via, "count": len(rows)}
-        )
-        return rows
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    rows = list(session.scalars(select(Decision).where(Decision.person_id == person_id).order_by(Decision.decided_at)))
+    audit.append(session, principal.actor, "read", "Decision", None, person_id, detail={"via": via, "count": len(rows)})
+    return rows
 
 
 def escalations_by_decision(session: Session, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, Escalation]:
@@ -356,31 +350,30 @@ def queue(session: Session, principal: Principal, since: datetime | None = None)
     principal.require(Permission.PERSON_READ)
     now = utcnow()
     since = since or now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    with transaction(session):
-        people = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
-        pending = list(
-            session.scalars(
-                select(Escalation)
-                .where(Escalation.status == "pending", Escalation.person_id.in_(people))
-                .order_by(Escalation.due_at)
-            )
+    people = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
+    pending = list(
+        session.scalars(
+            select(Escalation)
+            .where(Escalation.status == "pending", Escalation.person_id.in_(people))
+            .order_by(Escalation.due_at)
         )
-        delegated = list(
-            session.scalars(
-                select(Decision)
-                .where(Decision.authority == "delegated", Decision.decided_at >= since, Decision.person_id.in_(people))
-                .order_by(Decision.decided_at.desc())
-            )
+    )
+    delegated = list(
+        session.scalars(
+            select(Decision)
+            .where(Decision.authority == "delegated", Decision.decided_at >= since, Decision.person_id.in_(people))
+            .order_by(Decision.decided_at.desc())
         )
-        audit.append(
-            session,
-            principal.actor,
-            "read",
-            "Escalation",
-            None,
-            None,
-            detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
-        )
+    )
+    audit.append(
+        session,
+        principal.actor,
+        "read",
+        "Escalation",
+        None,
+        None,
+        detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
+    )
     return {"pending": pending, "delegated": delegated}
 
 
@@ -388,15 +381,115 @@ def intervention_options(
     session: Session, principal: Principal, person_id: uuid.UUID, declined: set[str]
 ) -> tuple[str | None, str, list[interventions.Option]]:
     """(current pathway, the standard offer, the appropriate alternatives given what was declined)."""
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        ep = open_episode(session, person_id)
-        risk = current_risk(session, person_id)
-        r = interventions.rules()
-        problem = ep.presenting_problem if ep else None
-        standard = interventions.standard_for(r, problem)
-        options = interventions.alternatives(r, problem, risk.level if risk else "low", declined | {standard})
-        audit.append(
-            session, principal.actor, "read", "Intervention", None, person_id, detail={"declined": sorted(declined)}
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    ep = open_episode(session, person_id)
+    risk = current_risk(session, person_id)
+    r = interventions.rules()
+    problem = ep.presenting_problem if ep else None
+    standard = interventions.standard_for(r, problem)
+    options = interventions.alternatives(r, problem, risk.level if risk else "low", declined | {standard})
+    audit.append(
+        session, principal.actor, "read", "Intervention", None, person_id, detail={"declined": sorted(declined)}
+    )
+    return (ep.pathway if ep else None), standard, options
+
+
+# -- the appointment plan and the crisis plan ----------------------------------------------------------------
+
+
+def set_plan(
+    session: Session, principal: Principal, person_id: uuid.UUID, default_frequency: str, place: str, format_: str
+) -> AppointmentPlan:
+    """Start the appointment plan at the pathway's default; later changes are decisions."""
+    ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    if default_frequency not in current_policy().frequency_steps:
+        raise invalid("default_frequency", f"must be one of {', '.join(current_policy().frequency_steps)}")
+    if session.get(AppointmentPlan, person_id) is not None:
+        raise Conflict("the person already has an appointment plan; change it through a decision")
+    plan = AppointmentPlan(
+        person_id=person_id,
+        frequency=default_frequency,
+        default_frequency=default_frequency,
+        place=place,
+        format=format_,
+    )
+    session.add(plan)
+    audit.append(session, principal.actor, "create", "AppointmentPlan", str(person_id), person_id)
+    return plan
+
+
+def save_crisis_plan(
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    content: dict[str, Any],
+    expected_version: int,
+    rationale: str,
+) -> CrisisPlan:
+    """A new version, only if nobody saved one since ``expected_version`` (0 for the first): the loser of
+    two simultaneous edits is told, and nothing of the winner's is lost. Recorded as a decision."""
+    ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    if len(rationale.strip()) < 5:
+        raise invalid("rationale", "say why the plan changes (at least 5 characters)")
+    policy = current_policy()
+    verdict = policy_module.evaluate(policy, policy_module.Request(principal.role, "crisis_plan"))
+    if verdict.outcome != "allowed":
+        raise invalid("crisis_plan", verdict.reason)
+    if expected_version > 0:
+        # one conditional update decides who wins: it succeeds for exactly one of two concurrent saves
+        won = session.execute(
+            update(CrisisPlan)
+            .where(
+                CrisisPlan.person_id == person_id,
+                CrisisPlan.version == expected_version,
+                CrisisPlan.current.is_(True),
+            )
+            .values(current=False)
+        ).rowcount
+        if won != 1:
+            latest = session.scalar(
+                select(CrisisPlan).where(CrisisPlan.person_id == person_id, CrisisPlan.current.is_(True))
+            )
+            who = (
+                f" by {latest.updated_by} at {latest.updated_at:%d %b %Y %H:%M} UTC (version {latest.version})"
+                if latest
+                else ""
+            )
+            raise Conflict(
+                f"the crisis plan was changed{who} since you opened it; reload it and apply your change again"
+            )
+    plan = CrisisPlan(
+        person_id=person_id,
+        version=expected_version + 1,
+        current=True,
+        content=content,
+        updated_by=principal.username,
+    )
+    session.add(plan)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "someone saved the crisis plan at the same moment; reload it and apply your change again"
+        ) from None
+    session.add(
+        Decision(
+            person_id=person_id,
+            change="crisis_plan",
+            summary=f"crisis plan version {plan.version}",
+            payload={"crisis_plan_version": plan.version},
+            rationale=rationale.strip(),
+            based_on={},
+            requested_by=principal.username,
+            requested_role=principal.role,
+            decided_at=utcnow(),
+            status="applied",
+            authority="delegated",
+            policy_version=policy.version,
+            policy_reason=verdict.reason,
         )
-        return (ep.pathway if ep else None), standard, options
+    )
+    audit.append(
+        session, principal.actor, "update", "CrisisPlan", str(plan.id), person_id, detail={"version": plan.version}
+    )
+    return plan

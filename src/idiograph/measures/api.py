@@ -23,9 +23,8 @@ from idiograph.measures.schema import (
     RecordedOut,
     ResponseIn,
 )
-from idiograph.monitoring.outcomes.progress import changes_for_person
 from idiograph.observations.recording import Recorder, recorder
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -78,7 +77,7 @@ def get_instrument(instrument_id: str, p: Principal = Depends(require(Permission
 def enter_response(
     person_id: uuid.UUID,
     body: ResponseIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
     record: Recorder = Depends(recorder),
 ) -> RecordedOut:
@@ -93,7 +92,7 @@ def create_link(
     request: Request,
     person_id: uuid.UUID,
     body: LinkIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> LinkOut:
     """A single-use link the person opens on their phone; it expires after ``valid_hours``."""
@@ -108,12 +107,12 @@ def create_link(
 
 @router.get("/people/{person_id}/reliable-change", response_model=list[ChangeOut])
 def reliable_change(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> list[ChangeOut]:
     """First-to-latest change on every instrument the person has, judged by the instrument's one reliable-change
     rule (the national criterion for PHQ-9 and GAD-7, Jacobson-Truax otherwise; ``method`` says which), and
     caseness where it has a threshold. With a single score there is no change to judge (``direction`` null)."""
-    return [change_out(c) for c in changes_for_person(db, p, person_id)]
+    return [change_out(c) for c in service.changes_for_person(db, p, person_id)]
 
 
 def change_out(c: MeasureChange) -> ChangeOut:

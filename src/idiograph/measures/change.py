@@ -6,10 +6,11 @@ in the API and in the national metrics alike; Jacobson-Truax decides for instrum
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from idiograph.instruments.definitions import Instrument
+from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.methods.reliable_change import Change, Criterion, standard_error
 
 
@@ -57,3 +58,19 @@ def since_first(inst: Instrument, totals: Sequence[float]) -> MeasureChange | No
         None if cut is None else first >= cut,
         None if cut is None else latest >= cut,
     )
+
+
+def changes_from(points: Iterable[tuple[str, str, datetime, float]]) -> list[MeasureChange]:
+    """(system, code, time, value) rows -> one change per instrument whose total appears (pure)."""
+    by_total = {(i.total.system, i.total.code): i for i in instruments().values()}
+    series: dict[str, list[tuple[datetime, float]]] = {}
+    for system, code, time, value in points:
+        inst = by_total.get((system, code))
+        if inst is not None:
+            series.setdefault(inst.id, []).append((time, value))
+    out = []
+    for inst_id, pts in series.items():
+        change = since_first(instruments()[inst_id], [v for _, v in sorted(pts)])
+        if change is not None:
+            out.append(change)
+    return sorted(out, key=lambda c: c.instrument)

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction, utcnow
+from idiograph.db import utcnow
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.instruments.definitions import Instrument, instruments
+from idiograph.measures.change import MeasureChange, changes_from
 from idiograph.measures.model import QuestionnaireResponseRecord, SelfReportLink
 from idiograph.measures.responses import record_response, unanswered
 from idiograph.measures.scoring import validate_answers
@@ -133,11 +134,10 @@ def enter(
     """Answers given in a session, entered by a clinician: stored as items plus total, safety rules run."""
     inst = instrument(instrument_id)
     when = authored or utcnow()
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-        _check(inst, answers, when)
-        ep = _episode(session, person_id, episode_id)
-        return _store(session, principal.actor, record, person_id, inst, answers, when, "idiograph:clinician-entry", ep)
+    ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    _check(inst, answers, when)
+    ep = _episode(session, person_id, episode_id)
+    return _store(session, principal.actor, record, person_id, inst, answers, when, "idiograph:clinician-entry", ep)
 
 
 def _hash(token: str) -> str:
@@ -157,36 +157,34 @@ def create_link(
     if not 1 <= valid_hours <= MAX_LINK_HOURS:
         raise invalid("valid_hours", f"must be between 1 and {MAX_LINK_HOURS}")
     token = secrets.token_urlsafe(32)
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-        now = utcnow()
-        link = SelfReportLink(
-            person_id=person_id,
-            episode_id=_episode(session, person_id, episode_id),
-            instrument=inst.id,
-            token_hash=_hash(token),
-            created_by=principal.username,
-            created_at=now,
-            expires_at=now + timedelta(hours=valid_hours),
-        )
-        session.add(link)
-        session.flush()
-        audit.append(
-            session,
-            principal.actor,
-            "create",
-            "SelfReportLink",
-            str(link.id),
-            person_id,
-            detail={"instrument": inst.id, "valid_hours": valid_hours},
-        )
-        return link, token
+    ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    now = utcnow()
+    link = SelfReportLink(
+        person_id=person_id,
+        episode_id=_episode(session, person_id, episode_id),
+        instrument=inst.id,
+        token_hash=_hash(token),
+        created_by=principal.username,
+        created_at=now,
+        expires_at=now + timedelta(hours=valid_hours),
+    )
+    session.add(link)
+    session.flush()
+    audit.append(
+        session,
+        principal.actor,
+        "create",
+        "SelfReportLink",
+        str(link.id),
+        person_id,
+        detail={"instrument": inst.id, "valid_hours": valid_hours},
+    )
+    return link, token
 
 
 def open_link(session: Session, token: str) -> tuple[SelfReportLink, Instrument]:
     """The link's instrument, if the link is unused and in date."""
-    with transaction(session):
-        link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
+    link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         raise LinkGone()
     return link, instrument(link.instrument)
@@ -195,59 +193,56 @@ def open_link(session: Session, token: str) -> tuple[SelfReportLink, Instrument]
 def submit_link(session: Session, token: str, answers: Mapping[str, int | None], record: Recorder) -> Recorded:
     """Store the person's answers and spend the link, atomically: a second submission is refused even
     when two arrive at once (the conditional update lets exactly one through)."""
-    with transaction(session):
-        now = utcnow()
-        spent = session.execute(
-            update(SelfReportLink)
-            .where(
-                SelfReportLink.token_hash == _hash(token),
-                SelfReportLink.used_at.is_(None),
-                SelfReportLink.expires_at > now,
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
+    now = utcnow()
+    spent = session.execute(
+        update(SelfReportLink)
+        .where(
+            SelfReportLink.token_hash == _hash(token),
+            SelfReportLink.used_at.is_(None),
+            SelfReportLink.expires_at > now,
         )
-        if spent.rowcount != 1:  # type: ignore[attr-defined]
-            raise LinkGone()
-        link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
-        assert link is not None
-        inst = instrument(link.instrument)
-        _check(inst, answers, now)
-        actor = Actor(None, f"self-report:{link.id}", "person")
-        recorded = _store(
-            session, actor, record, link.person_id, inst, answers, now, "idiograph:self-report", link.episode_id
-        )
-        link.response_id = recorded.response_id
-        return recorded
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise LinkGone()
+    link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
+    assert link is not None
+    inst = instrument(link.instrument)
+    _check(inst, answers, now)
+    actor = Actor(None, f"self-report:{link.id}", "person")
+    recorded = _store(
+        session, actor, record, link.person_id, inst, answers, now, "idiograph:self-report", link.episode_id
+    )
+    link.response_id = recorded.response_id
+    return recorded
 
 
 def links_for_person(session: Session, principal: Principal, person_id: uuid.UUID) -> list[SelfReportLink]:
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        return list(
-            session.scalars(
-                select(SelfReportLink)
-                .where(SelfReportLink.person_id == person_id)
-                .order_by(SelfReportLink.created_at.desc())
-                .limit(20)
-            )
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    return list(
+        session.scalars(
+            select(SelfReportLink)
+            .where(SelfReportLink.person_id == person_id)
+            .order_by(SelfReportLink.created_at.desc())
+            .limit(20)
         )
+    )
 
 
 def recent_responses(
     session: Session, principal: Principal, person_id: uuid.UUID, limit: int = 10
 ) -> list[QuestionnaireResponseRecord]:
     """The person's latest questionnaire responses, newest first (each with the safety items left unanswered)."""
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        return list(
-            session.scalars(
-                select(QuestionnaireResponseRecord)
-                .where(QuestionnaireResponseRecord.person_id == person_id)
-                .order_by(QuestionnaireResponseRecord.authored_at.desc())
-                .limit(limit)
-            )
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    return list(
+        session.scalars(
+            select(QuestionnaireResponseRecord)
+            .where(QuestionnaireResponseRecord.person_id == person_id)
+            .order_by(QuestionnaireResponseRecord.authored_at.desc())
+            .limit(limit)
         )
+    )
 
 
 def unanswered_labels(record: QuestionnaireResponseRecord) -> list[str]:
@@ -257,3 +252,8 @@ def unanswered_labels(record: QuestionnaireResponseRecord) -> list[str]:
         return []
     codes = [i.code for i in inst.items]
     return [f"item {codes.index(c) + 1} not answered" for c in record.safety_unanswered or [] if c in codes]
+
+
+def changes_for_person(session: Session, principal: Principal, person_id: uuid.UUID) -> list[MeasureChange]:
+    obs = observations.for_person(session, principal, person_id, via="reliable-change")
+    return changes_from((o.system, o.code, o.effective_at, o.value) for o in obs)

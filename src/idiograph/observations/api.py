@@ -12,7 +12,7 @@ from idiograph.observations import service
 from idiograph.observations.csv_import import import_csv
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.observations.schema import CodeOut, IngestResult, ObservationBatch, ObservationOut
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["observations"])
 @router.post("/observations", response_model=IngestResult)
 def ingest(
     body: ObservationBatch,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
     record: Recorder = Depends(recorder),
 ) -> IngestResult:
@@ -35,7 +35,7 @@ def observations(
     person_id: uuid.UUID,
     code: str | None = None,
     system: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> list[ObservationOut]:
     return [ObservationOut.model_validate(o) for o in service.for_person(db, p, person_id, system, code)]
@@ -46,7 +46,7 @@ async def upload_csv(
     file: UploadFile = File(...),
     source: str = Form("csv"),
     team_id: uuid.UUID | None = Form(None),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_IMPORT)),
     record: Recorder = Depends(recorder),
 ) -> dict[str, int]:
@@ -61,7 +61,7 @@ async def upload_csv(
 
 
 @router.get("/codes", response_model=list[CodeOut])
-def codes(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SIGNED_IN))) -> list[CodeOut]:
+def codes(db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN))) -> list[CodeOut]:
     return [
         CodeOut(system=c.system, code=c.code, display=c.display, unit=c.unit, kind=c.kind, min=c.min, max=c.max)
         for c in service.CodeBook(db).all()

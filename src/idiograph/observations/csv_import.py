@@ -7,7 +7,7 @@ import uuid
 from rich.progress import Progress
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction, utcnow
+from idiograph.db import utcnow
 from idiograph.errors import InvalidInput
 from idiograph.observations import csv_format
 from idiograph.observations.recording import Recorder
@@ -38,46 +38,45 @@ def import_csv(
     """Store every row of ``text`` or nothing; returns the observation counts and people created."""
     principal.require(Permission.DATA_IMPORT)
     content = csv_format.parse(text)
-    with transaction(session):
-        codes = CodeBook(session)
-        now = utcnow()
-        for r in content.rows:
-            for p in observation_problems(
-                f"line {r.line}", codes.get(r.system, r.code), r.system, r.code, r.value, r.unit, r.time, now
-            ):
-                content.problems.append(p)
-        if content.problems:
-            shown = content.problems[:200]
-            raise InvalidInput(f"{len(content.problems)} problem(s) in the file; nothing was stored", shown)
-        team = resolve_team(session, principal, team_id, "team")
-        system = source_system(source)
-        person_ids: dict[str, uuid.UUID] = {}
-        created = 0
-        task = progress.add_task("people", total=len(content.people)) if progress else None
-        for ref, fields in content.people.items():
-            fields.setdefault("given_name", "(not given)")
-            fields.setdefault("family_name", ref)
-            person, status = upsert_person(session, fields, [(system, ref)], team.id, where=f"person {ref}")
-            person_ids[ref] = person.id
-            created += status == "created"
-            if status != "unchanged":
-                action = "create" if status == "created" else "update"
-                audit.append(
-                    session,
-                    principal.actor,
-                    action,
-                    "Person",
-                    str(person.id),
-                    person.id,
-                    detail={"via": "csv", "source": source},
-                )
-            if progress and task is not None:
-                progress.advance(task)
-        rows = [
-            NewObservation(
-                person_ids[r.person_ref], r.system, r.code, r.value, r.unit, r.time, f"csv:{source}", r.source_id
+    codes = CodeBook(session)
+    now = utcnow()
+    for r in content.rows:
+        for p in observation_problems(
+            f"line {r.line}", codes.get(r.system, r.code), r.system, r.code, r.value, r.unit, r.time, now
+        ):
+            content.problems.append(p)
+    if content.problems:
+        shown = content.problems[:200]
+        raise InvalidInput(f"{len(content.problems)} problem(s) in the file; nothing was stored", shown)
+    team = resolve_team(session, principal, team_id, "team")
+    system = source_system(source)
+    person_ids: dict[str, uuid.UUID] = {}
+    created = 0
+    task = progress.add_task("people", total=len(content.people)) if progress else None
+    for ref, fields in content.people.items():
+        fields.setdefault("given_name", "(not given)")
+        fields.setdefault("family_name", ref)
+        person, status = upsert_person(session, fields, [(system, ref)], team.id, where=f"person {ref}")
+        person_ids[ref] = person.id
+        created += status == "created"
+        if status != "unchanged":
+            action = "create" if status == "created" else "update"
+            audit.append(
+                session,
+                principal.actor,
+                action,
+                "Person",
+                str(person.id),
+                person.id,
+                detail={"via": "csv", "source": source},
             )
-            for r in content.rows
-        ]
-        result = record(session, principal.actor, codes, rows, audit_detail={"via": "csv", "source": source}).ingest
-        return result, created
+        if progress and task is not None:
+            progress.advance(task)
+    rows = [
+        NewObservation(
+            person_ids[r.person_ref], r.system, r.code, r.value, r.unit, r.time, f"csv:{source}", r.source_id
+        )
+        for r in content.rows
+    ]
+    result = record(session, principal.actor, codes, rows, audit_detail={"via": "csv", "source": source}).ingest
+    return result, created

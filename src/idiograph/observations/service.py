@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import bulk_insert, new_id, transaction, utcnow
+from idiograph.db import bulk_insert, new_id, utcnow
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.observations.catalogue import CodeDef, shipped
 from idiograph.observations.model import Observation, ObservationCode
@@ -232,14 +232,13 @@ def ingest(session: Session, principal: Principal, items: Sequence[ObservationIn
         NewObservation(i.person_id, i.system, i.code, i.value, i.unit, i.time, i.source, i.source_id, i.episode_id)
         for i in items
     ]
-    with transaction(session):
-        codes = CodeBook(session)
-        problems = validate_rows(codes, rows) + _check_episodes(session, rows)
-        if problems:
-            raise InvalidInput(f"{len(problems)} problem(s) in the batch; nothing was stored", problems)
-        for person_id in sorted({r.person_id for r in rows}):
-            ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-        return record(session, principal.actor, codes, rows, audit_detail={"via": "api"}).ingest
+    codes = CodeBook(session)
+    problems = validate_rows(codes, rows) + _check_episodes(session, rows)
+    if problems:
+        raise InvalidInput(f"{len(problems)} problem(s) in the batch; nothing was stored", problems)
+    for person_id in sorted({r.person_id for r in rows}):
+        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    return record(session, principal.actor, codes, rows, audit_detail={"via": "api"}).ingest
 
 
 def for_person(
@@ -250,21 +249,20 @@ def for_person(
     code: str | None = None,
     via: str = "api",
 ) -> list[Observation]:
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        q = select(Observation).where(Observation.person_id == person_id)
-        if code is not None:
-            q = q.where(Observation.code == code)
-        if system is not None:
-            q = q.where(Observation.system == system)
-        obs = list(session.scalars(q.order_by(Observation.effective_at, Observation.code)))
-        audit.append(
-            session,
-            principal.actor,
-            "read",
-            "Observation",
-            None,
-            person_id,
-            detail={"via": via, "code": code, "count": len(obs)},
-        )
-        return obs
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    q = select(Observation).where(Observation.person_id == person_id)
+    if code is not None:
+        q = q.where(Observation.code == code)
+    if system is not None:
+        q = q.where(Observation.system == system)
+    obs = list(session.scalars(q.order_by(Observation.effective_at, Observation.code)))
+    audit.append(
+        session,
+        principal.actor,
+        "read",
+        "Observation",
+        None,
+        person_id,
+        detail={"via": via, "code": code, "count": len(obs)},
+    )
+    return obs

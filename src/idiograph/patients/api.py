@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from idiograph.patients import service
 from idiograph.patients.schema import (
     BreakGlassIn,
     BreakGlassOut,
-    CaseloadRow,
     EpisodeIn,
     EpisodeOut,
     EpisodePatch,
@@ -19,38 +18,24 @@ from idiograph.patients.schema import (
     PersonOut,
     PersonPatch,
     ReviewIn,
-    TeamIn,
-    TeamOut,
 )
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
-@router.get("/people", response_model=list[CaseloadRow])
-def caseload(
-    sort: service.SortKey = "name",
-    desc: bool = False,
-    limit: int = Query(default=500, ge=1, le=5000),
-    db: Session = Depends(get_db),
-    p: Principal = Depends(require(Permission.PERSON_READ)),
-) -> list[CaseloadRow]:
-    """Your teams' caseloads."""
-    return service.caseload(db, p, sort, desc, limit)
-
-
 @router.post("/people", response_model=PersonOut, status_code=201)
 def create_person(
-    body: PersonIn, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_WRITE))
+    body: PersonIn, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_WRITE))
 ) -> PersonOut:
     return service.create_person(db, p, body)
 
 
 @router.get("/people/{person_id}", response_model=PersonOut)
 def get_person(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> PersonOut:
     return service.get_person(db, p, person_id)
 
@@ -59,7 +44,7 @@ def get_person(
 def update_person(
     person_id: uuid.UUID,
     body: PersonPatch,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> PersonOut:
     return service.update_person(db, p, person_id, body)
@@ -67,7 +52,7 @@ def update_person(
 
 @router.get("/people/{person_id}/episodes", response_model=list[EpisodeOut])
 def episodes(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> list[EpisodeOut]:
     return [EpisodeOut.model_validate(e) for e in service.list_episodes(db, p, person_id)]
 
@@ -76,7 +61,7 @@ def episodes(
 def add_episode(
     person_id: uuid.UUID,
     body: EpisodeIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> EpisodeOut:
     return EpisodeOut.model_validate(service.add_episode(db, p, person_id, body))
@@ -86,7 +71,7 @@ def add_episode(
 def update_episode(
     episode_id: uuid.UUID,
     body: EpisodePatch,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> EpisodeOut:
     return EpisodeOut.model_validate(service.update_episode(db, p, episode_id, body))
@@ -97,7 +82,7 @@ def break_glass(
     person_id: uuid.UUID,
     body: BreakGlassIn,
     request: Request,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.BREAK_GLASS)),
 ) -> BreakGlassOut:
     """Emergency access outside your caseload: reason required, time-limited, reviewed afterwards."""
@@ -108,7 +93,7 @@ def break_glass(
 @router.get("/break-glass", response_model=list[BreakGlassOut])
 def grants(
     unreviewed: bool = True,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.BREAK_GLASS_REVIEW)),
 ) -> list[BreakGlassOut]:
     return [BreakGlassOut.model_validate(g) for g in service.list_grants(db, p, unreviewed)]
@@ -118,19 +103,7 @@ def grants(
 def review(
     grant_id: uuid.UUID,
     body: ReviewIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.BREAK_GLASS_REVIEW)),
 ) -> BreakGlassOut:
     return BreakGlassOut.model_validate(service.review_grant(db, p, grant_id, body.note))
-
-
-@router.get("/teams", response_model=list[TeamOut])
-def teams(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SIGNED_IN))) -> list[TeamOut]:
-    return [TeamOut.model_validate(t) for t in service.list_teams(db)]
-
-
-@router.post("/teams", response_model=TeamOut, status_code=201)
-def create_team(
-    body: TeamIn, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.USER_MANAGE))
-) -> TeamOut:
-    return TeamOut.model_validate(service.create_team(db, p, body.name))

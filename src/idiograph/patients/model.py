@@ -11,21 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from idiograph.db import Base, new_id, utcnow
 
 
-class Team(Base):
-    __tablename__ = "team"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class TeamMembership(Base):
-    __tablename__ = "team_membership"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
-    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), primary_key=True)
-
-
 class Person(Base):
     __tablename__ = "person"
 

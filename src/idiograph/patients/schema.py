@@ -181,14 +181,3 @@ class BreakGlassOut(BaseModel):
 
 class ReviewIn(Strict):
     note: str = Field(min_length=3, max_length=2000)
-
-
-class TeamIn(Strict):
-    name: str = Field(min_length=1, max_length=120)
-
-
-class TeamOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    name: str

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction, utcnow
+from idiograph.db import utcnow
 from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, invalid
 from idiograph.patients.access import ensure_access
 from idiograph.patients.demographics import age_band, ethnic_group
@@ -21,11 +19,8 @@ from idiograph.patients.model import (
     Episode,
     Person,
     PersonIdentifier,
-    Team,
-    TeamMembership,
 )
 from idiograph.patients.schema import (
-    CaseloadRow,
     EpisodeIn,
     EpisodePatch,
     IdentifierOut,
@@ -34,6 +29,7 @@ from idiograph.patients.schema import (
     PersonPatch,
 )
 from idiograph.security import audit
+from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -76,17 +72,6 @@ def resolve_team(session: Session, principal: Principal, team_id: uuid.UUID | No
     return team
 
 
-def team_by_name(session: Session, name: str, create: bool = False) -> Team:
-    team = session.scalar(select(Team).where(Team.name == name))
-    if team is None:
-        if not create:
-            raise invalid("team", f"no team named {name!r}")
-        team = Team(name=name)
-        session.add(team)
-        session.flush()
-    return team
-
-
 def _check_nhs_unique(session: Session, nhs: str | None, person_id: uuid.UUID | None) -> None:
     if nhs is None:
         return
@@ -110,144 +95,69 @@ def add_to_caseload(session: Session, person_id: uuid.UUID, team_id: uuid.UUID) 
 
 def create_person(session: Session, principal: Principal, data: PersonIn) -> PersonOut:
     principal.require(Permission.PERSON_WRITE)
-    with transaction(session):
-        team = resolve_team(session, principal, data.team_id)
-        _check_nhs_unique(session, data.nhs_number, None)
-        for ident in data.identifiers:
-            if session.scalar(
-                select(PersonIdentifier.id).where(
-                    PersonIdentifier.system == ident.system, PersonIdentifier.value == ident.value
-                )
-            ):
-                raise Conflict(
-                    "identifier already belongs to another person",
-                    [FieldProblem("identifiers", f"{ident.system}|{ident.value} is taken")],
-                )
-        fields = data.model_dump(exclude={"team_id", "identifiers"})
-        person = Person(**fields)
-        person.identifiers = [PersonIdentifier(system=i.system, value=i.value) for i in data.identifiers]
-        if data.nhs_number:
-            person.identifiers.append(PersonIdentifier(system=NHS_NUMBER_SYSTEM, value=data.nhs_number))
-        session.add(person)
-        session.flush()
-        add_to_caseload(session, person.id, team.id)
-        session.flush()
-        audit.append(
-            session, principal.actor, "create", "Person", str(person.id), person.id, detail={"team": team.name}
-        )
-        return person_out(session, person, "caseload")
+    team = resolve_team(session, principal, data.team_id)
+    _check_nhs_unique(session, data.nhs_number, None)
+    for ident in data.identifiers:
+        if session.scalar(
+            select(PersonIdentifier.id).where(
+                PersonIdentifier.system == ident.system, PersonIdentifier.value == ident.value
+            )
+        ):
+            raise Conflict(
+                "identifier already belongs to another person",
+                [FieldProblem("identifiers", f"{ident.system}|{ident.value} is taken")],
+            )
+    fields = data.model_dump(exclude={"team_id", "identifiers"})
+    person = Person(**fields)
+    person.identifiers = [PersonIdentifier(system=i.system, value=i.value) for i in data.identifiers]
+    if data.nhs_number:
+        person.identifiers.append(PersonIdentifier(system=NHS_NUMBER_SYSTEM, value=data.nhs_number))
+    session.add(person)
+    session.flush()
+    add_to_caseload(session, person.id, team.id)
+    session.flush()
+    audit.append(session, principal.actor, "create", "Person", str(person.id), person.id, detail={"team": team.name})
+    return person_out(session, person, "caseload")
 
 
 def get_person(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> PersonOut:
-    with transaction(session):
-        person, basis = ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        audit.append(
-            session, principal.actor, "read", "Person", str(person_id), person_id, detail={"via": via, "basis": basis}
-        )
-        return person_out(session, person, basis)
+    person, basis = ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    audit.append(
+        session, principal.actor, "read", "Person", str(person_id), person_id, detail={"via": via, "basis": basis}
+    )
+    return person_out(session, person, basis)
 
 
 def update_person(session: Session, principal: Principal, person_id: uuid.UUID, patch: PersonPatch) -> PersonOut:
-    with transaction(session):
-        person, basis = ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-        changes = patch.model_dump(exclude_unset=True)
-        if "given_name" in changes and changes["given_name"] is None:
-            raise invalid("given_name", "cannot be removed")
-        if "family_name" in changes and changes["family_name"] is None:
-            raise invalid("family_name", "cannot be removed")
-        if "nhs_number" in changes:
-            _check_nhs_unique(session, changes["nhs_number"], person.id)
-            person.identifiers = [i for i in person.identifiers if i.system != NHS_NUMBER_SYSTEM]
-            if changes["nhs_number"]:
-                person.identifiers.append(PersonIdentifier(system=NHS_NUMBER_SYSTEM, value=changes["nhs_number"]))
-        before = {k: getattr(person, k) for k in changes}
-        for k, v in changes.items():
-            setattr(person, k, v)
-        session.flush()
-        audit.append(
-            session,
-            principal.actor,
-            "update",
-            "Person",
-            str(person_id),
-            person_id,
-            detail={
-                "fields": sorted(changes),
-                "basis": basis,
-                "changed": sorted(k for k in changes if before[k] != changes[k]),
-            },
-        )
-        return person_out(session, person, basis)
-
-
-SortKey = Literal["name", "birth_date", "latest", "team"]
-
-
-def caseload(
-    session: Session,
-    principal: Principal,
-    sort: SortKey = "name",
-    descending: bool = False,
-    limit: int = 500,
-    via: str = "api",
-) -> list[CaseloadRow]:
-    """People on the principal's teams' caseloads, with their open episode and latest measure."""
-    principal.require(Permission.PERSON_READ)
-    from idiograph.observations.model import Observation  # observations sit to the right of patients
-
-    latest = (
-        select(Observation.person_id, func.max(Observation.effective_at).label("latest"))
-        .group_by(Observation.person_id)
-        .subquery()
+    person, basis = ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    changes = patch.model_dump(exclude_unset=True)
+    if "given_name" in changes and changes["given_name"] is None:
+        raise invalid("given_name", "cannot be removed")
+    if "family_name" in changes and changes["family_name"] is None:
+        raise invalid("family_name", "cannot be removed")
+    if "nhs_number" in changes:
+        _check_nhs_unique(session, changes["nhs_number"], person.id)
+        person.identifiers = [i for i in person.identifiers if i.system != NHS_NUMBER_SYSTEM]
+        if changes["nhs_number"]:
+            person.identifiers.append(PersonIdentifier(system=NHS_NUMBER_SYSTEM, value=changes["nhs_number"]))
+    before = {k: getattr(person, k) for k in changes}
+    for k, v in changes.items():
+        setattr(person, k, v)
+    session.flush()
+    audit.append(
+        session,
+        principal.actor,
+        "update",
+        "Person",
+        str(person_id),
+        person_id,
+        detail={
+            "fields": sorted(changes),
+            "basis": basis,
+            "changed": sorted(k for k in changes if before[k] != changes[k]),
+        },
     )
-    open_ep = (
-        select(Episode.person_id, func.max(Episode.pathway).label("pathway"))
-        .where(Episode.discharge_date.is_(None))
-        .group_by(Episode.person_id)
-        .subquery()
-    )
-    q = (
-        select(Person, Team.name, open_ep.c.pathway, latest.c.latest)
-        .join(CaseloadAssignment, CaseloadAssignment.person_id == Person.id)
-        .join(Team, Team.id == CaseloadAssignment.team_id)
-        .outerjoin(open_ep, open_ep.c.person_id == Person.id)
-        .outerjoin(latest, latest.c.person_id == Person.id)
-        .where(CaseloadAssignment.team_id.in_(principal.team_ids))
-    )
-    order = {
-        "name": (Person.family_name, Person.given_name),
-        "birth_date": (Person.birth_date,),
-        "latest": (latest.c.latest,),
-        "team": (Team.name, Person.family_name),
-    }[sort]
-    q = q.order_by(*[(c.desc() if descending else c.asc()) for c in order], Person.id).limit(limit)
-    with transaction(session):
-        rows = session.execute(q).all()
-        today = date.today()
-        out = [
-            CaseloadRow(
-                id=p.id,
-                given_name=p.given_name,
-                family_name=p.family_name,
-                birth_date=p.birth_date,
-                age_band=age_band(p.birth_date, today),
-                nhs_number=p.nhs_number,
-                team=team,
-                open_episode=pathway,
-                latest_observation_at=lt,
-            )
-            for p, team, pathway, lt in rows
-        ]
-        audit.append(
-            session,
-            principal.actor,
-            "list",
-            "Caseload",
-            None,
-            None,
-            detail={"via": via, "people": [str(r.id) for r in out]},
-        )
-    return out
+    return person_out(session, person, basis)
 
 
 def _episode_check(e_ref: date, e_dis: date | None, reason: str | None) -> None:
@@ -257,49 +167,46 @@ def _episode_check(e_ref: date, e_dis: date | None, reason: str | None) -> None:
 
 
 def list_episodes(session: Session, principal: Principal, person_id: uuid.UUID) -> list[Episode]:
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        eps = list(
-            session.scalars(
-                select(Episode).where(Episode.person_id == person_id).order_by(Episode.referral_date, Episode.id)
-            )
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    eps = list(
+        session.scalars(
+            select(Episode).where(Episode.person_id == person_id).order_by(Episode.referral_date, Episode.id)
         )
-        audit.append(session, principal.actor, "read", "Episode", None, person_id, detail={"count": len(eps)})
-        return eps
+    )
+    audit.append(session, principal.actor, "read", "Episode", None, person_id, detail={"count": len(eps)})
+    return eps
 
 
 def add_episode(session: Session, principal: Principal, person_id: uuid.UUID, data: EpisodeIn) -> Episode:
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-        _episode_check(data.referral_date, data.discharge_date, data.discharge_reason)
-        if data.team_id is not None and session.get(Team, data.team_id) is None:
-            raise invalid("team_id", f"no team with id {data.team_id}")
-        ep = Episode(person_id=person_id, **data.model_dump())
-        session.add(ep)
-        session.flush()
-        audit.append(session, principal.actor, "create", "Episode", str(ep.id), person_id)
-        return ep
+    ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    _episode_check(data.referral_date, data.discharge_date, data.discharge_reason)
+    if data.team_id is not None and session.get(Team, data.team_id) is None:
+        raise invalid("team_id", f"no team with id {data.team_id}")
+    ep = Episode(person_id=person_id, **data.model_dump())
+    session.add(ep)
+    session.flush()
+    audit.append(session, principal.actor, "create", "Episode", str(ep.id), person_id)
+    return ep
 
 
 def update_episode(session: Session, principal: Principal, episode_id: uuid.UUID, patch: EpisodePatch) -> Episode:
-    with transaction(session):
-        ep = session.get(Episode, episode_id)
-        if ep is None:
-            raise NotFound(f"no episode with id {episode_id}")
-        ensure_access(session, principal, ep.person_id, Permission.PERSON_WRITE)
-        changes = patch.model_dump(exclude_unset=True, include={"referral_source", "presenting_problem"})
-        for k, v in changes.items():
-            if v is None:
-                raise invalid(k, "cannot be removed")
-        if "referral_source" in changes:
-            ep.referral_source = changes["referral_source"]
-        if "presenting_problem" in changes:
-            ep.presenting_problem = changes["presenting_problem"]
-        session.flush()
-        audit.append(
-            session, principal.actor, "update", "Episode", str(ep.id), ep.person_id, detail={"fields": sorted(changes)}
-        )
-        return ep
+    ep = session.get(Episode, episode_id)
+    if ep is None:
+        raise NotFound(f"no episode with id {episode_id}")
+    ensure_access(session, principal, ep.person_id, Permission.PERSON_WRITE)
+    changes = patch.model_dump(exclude_unset=True, include={"referral_source", "presenting_problem"})
+    for k, v in changes.items():
+        if v is None:
+            raise invalid(k, "cannot be removed")
+    if "referral_source" in changes:
+        ep.referral_source = changes["referral_source"]
+    if "presenting_problem" in changes:
+        ep.presenting_problem = changes["presenting_problem"]
+    session.flush()
+    audit.append(
+        session, principal.actor, "update", "Episode", str(ep.id), ep.person_id, detail={"fields": sorted(changes)}
+    )
+    return ep
 
 
 def break_glass(
@@ -311,30 +218,29 @@ def break_glass(
         raise Forbidden("break-the-glass needs a named user")
     if len(reason.strip()) < 10:
         raise invalid("reason", "give the reason in at least 10 characters")
-    with transaction(session):
-        if session.get(Person, person_id) is None:
-            raise NotFound(f"no person with id {person_id}")
-        now = utcnow()
-        grant = BreakGlassGrant(
-            user_id=principal.user_id,
-            person_id=person_id,
-            reason=reason.strip(),
-            granted_at=now,
-            expires_at=now + timedelta(minutes=minutes),
-        )
-        session.add(grant)
-        session.flush()
-        audit.append(
-            session,
-            principal.actor,
-            "break-glass",
-            "Person",
-            str(person_id),
-            person_id,
-            reason=grant.reason,
-            detail={"grant": str(grant.id), "minutes": minutes},
-        )
-        return grant
+    if session.get(Person, person_id) is None:
+        raise NotFound(f"no person with id {person_id}")
+    now = utcnow()
+    grant = BreakGlassGrant(
+        user_id=principal.user_id,
+        person_id=person_id,
+        reason=reason.strip(),
+        granted_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    session.add(grant)
+    session.flush()
+    audit.append(
+        session,
+        principal.actor,
+        "break-glass",
+        "Person",
+        str(person_id),
+        person_id,
+        reason=grant.reason,
+        detail={"grant": str(grant.id), "minutes": minutes},
+    )
+    return grant
 
 
 def list_grants(session: Session, principal: Principal, unreviewed_only: bool = True) -> list[BreakGlassGrant]:
@@ -342,49 +248,22 @@ def list_grants(session: Session, principal: Principal, unreviewed_only: bool = 
     q = select(BreakGlassGrant).order_by(BreakGlassGrant.granted_at.desc())
     if unreviewed_only:
         q = q.where(BreakGlassGrant.reviewed_at.is_(None))
-    with transaction(session):
-        grants = list(session.scalars(q.limit(500)))
-        audit.append(session, principal.actor, "list", "BreakGlassGrant", None, None, detail={"count": len(grants)})
-        return grants
+    grants = list(session.scalars(q.limit(500)))
+    audit.append(session, principal.actor, "list", "BreakGlassGrant", None, None, detail={"count": len(grants)})
+    return grants
 
 
 def review_grant(session: Session, principal: Principal, grant_id: uuid.UUID, note: str) -> BreakGlassGrant:
     principal.require(Permission.BREAK_GLASS_REVIEW)
-    with transaction(session):
-        grant = session.get(BreakGlassGrant, grant_id)
-        if grant is None:
-            raise NotFound(f"no break-the-glass grant with id {grant_id}")
-        if grant.reviewed_at is not None:
-            raise Conflict("this grant has already been reviewed")
-        if grant.user_id == principal.user_id:
-            raise Forbidden("you cannot review your own break-the-glass access")
-        grant.reviewed_by, grant.reviewed_at, grant.review_note = principal.user_id, utcnow(), note
-        audit.append(
-            session, principal.actor, "review", "BreakGlassGrant", str(grant.id), grant.person_id, detail={"note": note}
-        )
-        return grant
-
-
-def create_team(session: Session, principal: Principal, name: str) -> Team:
-    principal.require(Permission.USER_MANAGE)
-    with transaction(session):
-        if session.scalar(select(Team.id).where(Team.name == name)):
-            raise Conflict(f"a team named {name!r} exists", [FieldProblem("name", "already in use")])
-        team = Team(name=name)
-        session.add(team)
-        session.flush()
-        audit.append(session, principal.actor, "create", "Team", str(team.id), None, detail={"name": name})
-        return team
-
-
-def list_teams(session: Session) -> list[Team]:
-    return list(session.scalars(select(Team).order_by(Team.name)))
-
-
-def add_member(session: Session, user_id: uuid.UUID, team_id: uuid.UUID) -> None:
-    if session.get(TeamMembership, (user_id, team_id)) is None:
-        session.add(TeamMembership(user_id=user_id, team_id=team_id))
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            raise invalid("team", "unknown user or team") from exc
+    grant = session.get(BreakGlassGrant, grant_id)
+    if grant is None:
+        raise NotFound(f"no break-the-glass grant with id {grant_id}")
+    if grant.reviewed_at is not None:
+        raise Conflict("this grant has already been reviewed")
+    if grant.user_id == principal.user_id:
+        raise Forbidden("you cannot review your own break-the-glass access")
+    grant.reviewed_by, grant.reviewed_at, grant.review_note = principal.user_id, utcnow(), note
+    audit.append(
+        session, principal.actor, "review", "BreakGlassGrant", str(grant.id), grant.person_id, detail={"note": note}
+    )
+    return grant

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.pipeline import failures
 from idiograph.schema_base import Strict
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -42,18 +42,13 @@ class RetryOut(BaseModel):
 
 
 @router.get("/rule-failures", response_model=list[FailureOut])
-def open_failures(
-    db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SYSTEM_OPERATE))
-) -> list[FailureOut]:
+def open_failures(db: Session = DB, p: Principal = Depends(require(Permission.SYSTEM_OPERATE))) -> list[FailureOut]:
     """Statistical rules that failed on stored observations and have not yet run (the data and any safety alert
     were stored; the rule's judgement is missing until a retry succeeds)."""
     return [FailureOut.model_validate(f) for f in failures.open_failures(db, p)]
 
 
 @router.post("/rule-failures/retry", response_model=RetryOut)
-def retry(
-    body: RetryIn, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SYSTEM_OPERATE))
-) -> RetryOut:
+def retry(body: RetryIn, db: Session = DB, p: Principal = Depends(require(Permission.SYSTEM_OPERATE))) -> RetryOut:
     r = failures.retry(db, p.actor, body.ids)
-    db.commit()
     return RetryOut(tried=r.tried, resolved=r.resolved, still_failing=r.still_failing)

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction
 from idiograph.observations.model import Observation
 from idiograph.patients.demographics import ETHNIC_CATEGORIES, age_band
 from idiograph.patients.model import Episode, Person
@@ -20,27 +19,26 @@ from idiograph.security.roles import Permission
 
 def service_summary(session: Session, principal: Principal) -> dict[str, Any]:
     principal.require(Permission.SERVICE_SUMMARY)
-    with transaction(session):
-        people = session.scalar(select(func.count(Person.id))) or 0
-        open_eps = session.scalar(select(func.count(Episode.id)).where(Episode.discharge_date.is_(None))) or 0
-        reasons = dict(
-            session.execute(
-                select(Episode.discharge_reason, func.count(Episode.id))
-                .where(Episode.discharge_date.is_not(None))
-                .group_by(Episode.discharge_reason)
-            ).all()
-        )
-        groups: dict[str, int] = {}
-        for code, n in session.execute(select(Person.ethnicity, func.count(Person.id)).group_by(Person.ethnicity)):
-            g = ETHNIC_CATEGORIES.get(code or "99", ("Not known", ""))[0]
-            groups[g] = groups.get(g, 0) + n
-        bands: dict[str, int] = {}
-        today = date.today()
-        for (bd,) in session.execute(select(Person.birth_date)):
-            b = age_band(bd, today)
-            bands[b] = bands.get(b, 0) + 1
-        n_obs = session.scalar(select(func.count(Observation.id))) or 0
-        audit.append(session, principal.actor, "read", "ServiceSummary", None, None)
+    people = session.scalar(select(func.count(Person.id))) or 0
+    open_eps = session.scalar(select(func.count(Episode.id)).where(Episode.discharge_date.is_(None))) or 0
+    reasons = dict(
+        session.execute(
+            select(Episode.discharge_reason, func.count(Episode.id))
+            .where(Episode.discharge_date.is_not(None))
+            .group_by(Episode.discharge_reason)
+        ).all()
+    )
+    groups: dict[str, int] = {}
+    for code, n in session.execute(select(Person.ethnicity, func.count(Person.id)).group_by(Person.ethnicity)):
+        g = ETHNIC_CATEGORIES.get(code or "99", ("Not known", ""))[0]
+        groups[g] = groups.get(g, 0) + n
+    bands: dict[str, int] = {}
+    today = date.today()
+    for (bd,) in session.execute(select(Person.birth_date)):
+        b = age_band(bd, today)
+        bands[b] = bands.get(b, 0) + 1
+    n_obs = session.scalar(select(func.count(Observation.id))) or 0
+    audit.append(session, principal.actor, "read", "ServiceSummary", None, None)
     return {
         "people": safe_count(people),
         "open_episodes": safe_count(open_eps),

@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction
 from idiograph.errors import DomainError
 from idiograph.schema_base import Strict
 from idiograph.security import audit
-from idiograph.security.deps import get_db, require
+from idiograph.security import teams as teams_service
+from idiograph.security.deps import DB, require
 from idiograph.security.model import AuditRecord, User
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -60,6 +60,17 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
+class TeamIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class TeamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+
+
 class VerifyOut(BaseModel):
     records: int
     head_hash: str
@@ -69,23 +80,22 @@ class VerifyOut(BaseModel):
 
 @router.post("/auth/token", response_model=TokenOut, openapi_extra={"x-public": "sign-in"})
 def token(
-    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()], db: Session = Depends(get_db)
+    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()], db: Session = DB
 ) -> TokenOut:
     """OAuth2 password flow: exchange a username and password for a bearer token."""
     user = authenticate(db, username, password)
-    with transaction(db):
-        if user is None:
-            audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
-            raise DomainError("wrong username or password", [], 401, "Not authenticated")
-        audit.append(
-            db, audit.Actor(user.id, user.username, user.role), "sign-in", "User", str(user.id), detail={"via": "token"}
-        )
+    if user is None:
+        audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
+        raise DomainError("wrong username or password", [], 401, "Not authenticated")
+    audit.append(
+        db, audit.Actor(user.id, user.username, user.role), "sign-in", "User", str(user.id), detail={"via": "token"}
+    )
     settings = request.app.state.settings
     return TokenOut(access_token=issue_token(settings.secret_key, user.id), expires_in=settings.token_max_age_s)
 
 
 @router.get("/users", response_model=list[UserOut])
-def users(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.USER_MANAGE))) -> list[UserOut]:
+def users(db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> list[UserOut]:
     return [
         UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role, active=u.active)
         for u in list_users(db, p)
@@ -93,16 +103,14 @@ def users(db: Session = Depends(get_db), p: Principal = Depends(require(Permissi
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def add_user(
-    body: UserIn, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.USER_MANAGE))
-) -> UserOut:
+def add_user(body: UserIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> UserOut:
     u = create_user(db, p, body.username, body.role, body.password, body.display_name, body.teams)
     return UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role, active=u.active)
 
 
 @router.get("/audit", response_model=list[AuditOut])
 def audit_records(
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.AUDIT_READ)),
     person_id: uuid.UUID | None = None,
     before: int | None = Query(default=None, ge=1),
@@ -114,14 +122,13 @@ def audit_records(
         q = q.where(AuditRecord.person_id == person_id)
     if before:
         q = q.where(AuditRecord.seq < before)
-    with transaction(db):
-        rows = [AuditOut.model_validate(r, from_attributes=True) for r in db.scalars(q)]
-        audit.append(db, p.actor, "read", "AuditTrail", None, person_id, detail={"count": len(rows)})
+    rows = [AuditOut.model_validate(r, from_attributes=True) for r in db.scalars(q)]
+    audit.append(db, p.actor, "read", "AuditTrail", None, person_id, detail={"count": len(rows)})
     return rows
 
 
 @router.get("/audit/verify", response_model=VerifyOut)
-def audit_verify(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.AUDIT_READ))) -> VerifyOut:
+def audit_verify(db: Session = DB, p: Principal = Depends(require(Permission.AUDIT_READ))) -> VerifyOut:
     n, head, problems = audit.verify(db)
     return VerifyOut(
         records=n,
@@ -132,7 +139,7 @@ def audit_verify(db: Session = Depends(get_db), p: Principal = Depends(require(P
 
 
 @router.get("/me", response_model=dict[str, Any])
-def me(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SIGNED_IN))) -> dict[str, Any]:
+def me(db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN))) -> dict[str, Any]:
     user = db.get(User, p.user_id) if p.user_id else None
     return {
         "username": p.username,
@@ -140,3 +147,13 @@ def me(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.
         "display_name": user.display_name if user else p.username,
         "team_ids": sorted(str(t) for t in p.team_ids),
     }
+
+
+@router.get("/teams", response_model=list[TeamOut])
+def teams(db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN))) -> list[TeamOut]:
+    return [TeamOut.model_validate(t) for t in teams_service.list_teams(db)]
+
+
+@router.post("/teams", response_model=TeamOut, status_code=201)
+def create_team(body: TeamIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> TeamOut:
+    return TeamOut.model_validate(teams_service.create_team(db, p, body.name))

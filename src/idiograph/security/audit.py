@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +59,59 @@ def record_fields(r: AuditRecord) -> dict[str, Any]:
     return _fields(r.at, actor, r.action, r.resource_type, r.resource_id, r.person_id, r.reason, r.detail)
 
 
+READS = frozenset({"read", "list", "search", "export"})
+
+
+@dataclass
+class View:
+    """The reads of one read-only unit of work (a page view, an API GET, an export), kept to be written as one
+    audit record naming what was shown."""
+
+    entries: list[tuple[Actor, Entry]] = field(default_factory=list)
+
+
+def begin_view(session: Session) -> View:
+    view = View()
+    session.info["audit_view"] = view
+    return view
+
+
+def _collect(session: Session, actor: Actor, entry: Entry) -> bool:
+    """In a read-only view, a read is collected for the view's one record (True); anything else is an error."""
+    view = session.info.get("audit_view")
+    if view is None:
+        return False
+    if entry.action not in READS:
+        raise RuntimeError(f"{entry.action!r} audited in a read-only unit of work: writes need a writer")
+    view.entries.append((actor, entry))
+    return True
+
+
+def write_view(session: Session, view: View) -> AuditRecord | None:
+    """One record for the whole view: a single read as it is, several as ``View`` with what each showed."""
+    if not view.entries:
+        return None
+    actor = view.entries[0][0]
+    if len(view.entries) == 1:
+        e = view.entries[0][1]
+        return append(session, actor, e.action, e.resource_type, e.resource_id, e.person_id, e.reason, e.detail)
+    people = {e.person_id for _, e in view.entries if e.person_id is not None}
+    showed = [
+        {
+            "action": e.action,
+            "type": e.resource_type,
+            **({"id": e.resource_id} if e.resource_id else {}),
+            **({"person": str(e.person_id)} if e.person_id and len(people) > 1 else {}),
+            **{k: v for k, v in (e.detail or {}).items() if k != "via"},
+        }
+        for _, e in view.entries
+    ]
+    via = next((str(e.detail["via"]) for _, e in view.entries if e.detail and "via" in e.detail), None)
+    detail: dict[str, Any] = {"showed": showed} | ({"via": via} if via else {})
+    action = "read" if any(e.action == "read" for _, e in view.entries) else view.entries[0][1].action
+    return append(session, actor, action, "View", None, next(iter(people)) if len(people) == 1 else None, None, detail)
+
+
 def ensure_head(session: Session) -> None:
     if session.get(AuditHead, 1) is None:
         session.add(AuditHead(id=1, seq=0, last_hash=GENESIS))
@@ -74,9 +127,12 @@ def append(
     person_id: uuid.UUID | None = None,
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditRecord:
-    """Append one record. Bumping the head row first takes a row lock, so concurrent writers queue."""
+) -> AuditRecord | None:
+    """Append one record. Bumping the head row first takes a row lock, so concurrent writers queue. In a
+    read-only view (``begin_view``) the read is collected for the view's one record instead."""
     detail = detail or {}
+    if _collect(session, actor, Entry(action, resource_type, resource_id, person_id, reason, detail)):
+        return None
     row = session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
@@ -124,6 +180,7 @@ class Entry:
 
 def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
     """Append several records under one lock of the head row: the same chain as one by one, in order."""
+    entries = [e for e in entries if not _collect(session, actor, e)]
     if not entries:
         return
     row = session.execute(

@@ -1,4 +1,4 @@
-"""Accounts and the append-only, hash-chained audit trail."""
+"""Accounts, teams and who belongs to them, and the append-only, hash-chained audit trail."""
 
 from __future__ import annotations
 
@@ -21,6 +21,21 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(Base):
+    __tablename__ = "team"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMembership(Base):
+    __tablename__ = "team_membership"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), primary_key=True)
 
 
 class AuditRecord(Base):

@@ -7,11 +7,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import transaction
 from idiograph.errors import Conflict, FieldProblem, invalid
-from idiograph.patients.model import TeamMembership
 from idiograph.security import audit
-from idiograph.security.model import User
+from idiograph.security.model import TeamMembership, User
 from idiograph.security.passwords import hash_password, verify_password
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission, parse_role
@@ -30,7 +28,7 @@ def create_user(
     team_names: list[str] | None = None,
 ) -> User:
     """A new local account; a team name not seen before creates the team."""
-    from idiograph.patients.service import add_member, team_by_name
+    from idiograph.security.teams import add_member, team_by_name
 
     principal.require(Permission.USER_MANAGE)
     username = username.strip()
@@ -44,26 +42,23 @@ def create_user(
         password_hash = hash_password(password)
     except ValueError as exc:
         raise invalid("password", str(exc)) from exc
-    with transaction(session):
-        if session.scalar(select(User.id).where(User.username == username)):
-            raise Conflict(f"user {username!r} exists", [FieldProblem("username", "already in use")])
-        user = User(
-            username=username, role=role_value, password_hash=password_hash, display_name=display_name or username
-        )
-        session.add(user)
-        session.flush()
-        for name in team_names or []:
-            add_member(session, user.id, team_by_name(session, name, create=True).id)
-        audit.append(
-            session,
-            principal.actor,
-            "create",
-            "User",
-            str(user.id),
-            None,
-            detail={"username": username, "role": role_value, "teams": team_names or []},
-        )
-        return user
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"user {username!r} exists", [FieldProblem("username", "already in use")])
+    user = User(username=username, role=role_value, password_hash=password_hash, display_name=display_name or username)
+    session.add(user)
+    session.flush()
+    for name in team_names or []:
+        add_member(session, user.id, team_by_name(session, name, create=True).id)
+    audit.append(
+        session,
+        principal.actor,
+        "create",
+        "User",
+        str(user.id),
+        None,
+        detail={"username": username, "role": role_value, "teams": team_names or []},
+    )
+    return user
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

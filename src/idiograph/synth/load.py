@@ -27,12 +27,12 @@ from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person
 from idiograph.patients.model import Encounter, Episode, Person
-from idiograph.patients.service import team_by_name
 from idiograph.pipeline import record
 from idiograph.security import audit
 from idiograph.security.model import User
 from idiograph.security.principal import Principal
 from idiograph.security.service import create_user
+from idiograph.security.teams import team_by_name
 from idiograph.synth.generator import Generated, Service, generate_person, generate_service
 from idiograph.synth.params import Params
 
@@ -66,9 +66,11 @@ def is_empty(session: Session) -> bool:
 
 
 def load_staff(session: Session, principal: Principal) -> list[tuple[str, str]]:
-    for username, role, name, teams in STAFF:
-        if session.scalar(select(User.id).where(User.username == username)) is None:
-            create_user(session, principal, username, role, DEMO_PASSWORD, name, list(teams))
+    """The demo's staff accounts (one transaction; existing ones are left as they are)."""
+    with transaction(session):
+        for username, role, name, teams in STAFF:
+            if session.scalar(select(User.id).where(User.username == username)) is None:
+                create_user(session, principal, username, role, DEMO_PASSWORD, name, list(teams))
     return [(u, r) for u, r, _, _ in STAFF]
 
 

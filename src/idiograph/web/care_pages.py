@@ -24,7 +24,7 @@ from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.governance import service as governance
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.patients import service as patients
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.pages import london, render
@@ -57,7 +57,7 @@ def _problem(request: Request, person_id: uuid.UUID, exc: DomainError) -> HTMLRe
 def care_page(
     request: Request,
     person_id: uuid.UUID,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> HTMLResponse:
     person = patients.get_person(db, p, person_id, via="web")
@@ -89,12 +89,13 @@ def book_form(
     start: str = Form(""),
     place: str = Form(""),
     format: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     try:
         care.book(db, p, person_id, _local(start, "start"), place, format)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _problem(request, person_id, exc)
     return _back(person_id, "appointments")
 
@@ -104,12 +105,13 @@ def plan_form(
     request: Request,
     person_id: uuid.UUID,
     default_frequency: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     try:
-        care.set_plan(db, p, person_id, default_frequency, "clinic", "in_person")
+        governance.set_plan(db, p, person_id, default_frequency, "clinic", "in_person")
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _problem(request, person_id, exc)
     return _back(person_id, "plan")
 
@@ -126,7 +128,7 @@ def change_form(
     intervention: str = Form(""),
     declined: str = Form(""),
     rationale: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     """One form for an appointment's time, place and format, or the plan's frequency."""
@@ -148,6 +150,7 @@ def change_form(
                 payload["declined"] = declined
         governance.request_change(db, p, person_id, payload, rationale)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _problem(request, person_id, exc)
     return _back(person_id, "decisions")
 
@@ -157,7 +160,7 @@ def attendance_form(
     request: Request,
     appointment_id: uuid.UUID,
     status: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     appt = care.record_attendance(db, p, appointment_id, status)
@@ -170,12 +173,13 @@ def risk_form(
     person_id: uuid.UUID,
     level: str = Form(""),
     summary: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     try:
         care.record_risk(db, p, person_id, level, summary)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _problem(request, person_id, exc)
     return _back(person_id, "risk")
 
@@ -194,7 +198,7 @@ def crisis_form(
     crisis_care_preferences: str = Form(""),
     advance_statement: str = Form(""),
     copies_held_by: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     content = {
@@ -208,15 +212,16 @@ def crisis_form(
         "copies_held_by": _lines(copies_held_by),
     }
     try:
-        care.save_crisis_plan(db, p, person_id, content, expected_version, rationale)
+        governance.save_crisis_plan(db, p, person_id, content, expected_version, rationale)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _problem(request, person_id, exc)
     return _back(person_id, "crisis-plan")
 
 
 @router.get("/governance")
 def governance_page(
-    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    request: Request, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> HTMLResponse:
     q = governance.queue(db, p)
     overdue = review_service.for_caseload(db, p, ("overdue",), via="governance")
@@ -232,7 +237,7 @@ def governance_page(
 
 
 @router.get("/governance.csv")
-def governance_csv(db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))) -> Response:
+def governance_csv(db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))) -> Response:
     """Everything on the governance page, for a spreadsheet (audited like the page)."""
     q = governance.queue(db, p)
     out = io.StringIO()
@@ -307,12 +312,13 @@ def answer_form(
     escalation_id: uuid.UUID,
     decision: str = Form(""),
     note: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     try:
         esc = governance.answer(db, p, escalation_id, decision == "approve", note)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return render(request, "care_problem.html", exc.status, person_id=None, error=exc)
     return RedirectResponse(f"/governance#escalation-{esc.id}", 303)
 
@@ -321,7 +327,7 @@ def answer_form(
 def crisis_page(
     request: Request,
     nhs_number: str = "",
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.CRISIS_READ)),
 ) -> HTMLResponse:
     """The crisis team's view: find someone by NHS number; see identity, current risk and the crisis plan."""
@@ -330,6 +336,7 @@ def crisis_page(
         try:
             summary = care.crisis_summary(db, p, nhs_number=nhs_number)
         except DomainError as exc:
+            db.rollback()  # nothing of the refused request is kept
             error = exc.detail
     return render(request, "crisis.html", summary=summary, error=error, nhs_number=nhs_number, london=london)
 
@@ -339,23 +346,25 @@ def plan_link_form(
     request: Request,
     person_id: uuid.UUID,
     valid_days: int = Form(30),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     try:
         link, token = care.create_plan_link(db, p, person_id, valid_days)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _problem(request, person_id, exc)
     url = str(request.url_for("own_plan", token=token))
     return render(request, "plan_link_created.html", link=link, url=url, london=london)
 
 
 @router.get("/my-plan/{token}", name="own_plan", openapi_extra={"x-public": "the person's own plan, by their link"})
-def own_plan(request: Request, token: str, db: Session = Depends(get_db)) -> HTMLResponse:
+def own_plan(request: Request, token: str, db: Session = DB) -> HTMLResponse:
     """The person reads their own crisis plan and upcoming appointments (no account; the link expires)."""
     try:
         person, plan, upcoming = care.read_own_plan(db, token)
     except care.PlanLinkGone as exc:
+        db.rollback()  # nothing of the refused request is kept
         return render(request, "own_plan.html", exc.status, gone=exc.detail, principal=None)
     return render(
         request,
@@ -374,7 +383,7 @@ def own_plan(request: Request, token: str, db: Session = Depends(get_db)) -> HTM
 async def preferences_form(
     request: Request,
     person_id: uuid.UUID,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     """What the person has said about times, places, formats, contact, language, who to involve and what they
@@ -408,5 +417,6 @@ async def preferences_form(
             ) from None
         care.save_preferences(db, p, person_id, body.model_dump(exclude={"expected_version"}), body.expected_version)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _problem(request, person_id, exc)
     return _back(person_id, "preferences")

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from idiograph.alerts import service as alert_service
 from idiograph.baselines import service as baseline_service
 from idiograph.baselines.measure import MeasureBaseline
-from idiograph.db import transaction, utcnow
+from idiograph.care import caseload
+from idiograph.db import utcnow
 from idiograph.errors import DomainError, NotFound
 from idiograph.governance import service as governance_service
 from idiograph.instruments.definitions import instruments
 from idiograph.measures import service as measures
-from idiograph.monitoring.outcomes.progress import changes_from
+from idiograph.measures.change import changes_from
 from idiograph.monitoring.recovery import not_on_track
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.observations import service as observations
@@ -33,7 +34,7 @@ from idiograph.patients.model import Episode, Person
 from idiograph.pipeline import failures
 from idiograph.reporting.summary import service_summary
 from idiograph.security import audit
-from idiograph.security.deps import csrf_token, get_db, require
+from idiograph.security.deps import DB, csrf_token, require
 from idiograph.security.model import AuditRecord
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -79,23 +80,22 @@ def login(
     password: str = Form(...),
     next: str = Form("/"),
     csrf_token_field: str = Form("", alias="csrf_token"),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> Response:
     if not csrf_token_field or csrf_token_field != request.session.get("csrf"):
         return render(request, "login.html", 403, next=next, error="Your session expired: please try again.")
     user = authenticate(db, username, password)
-    with transaction(db):
-        if user is None:
-            audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
-        else:
-            audit.append(
-                db,
-                audit.Actor(user.id, user.username, user.role),
-                "sign-in",
-                "User",
-                str(user.id),
-                detail={"via": "web"},
-            )
+    if user is None:
+        audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
+    else:
+        audit.append(
+            db,
+            audit.Actor(user.id, user.username, user.role),
+            "sign-in",
+            "User",
+            str(user.id),
+            detail={"via": "web"},
+        )
     if user is None:
         return render(request, "login.html", 401, next=next, error="Wrong username or password.")
     request.session.clear()
@@ -126,12 +126,12 @@ def home(p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
 @router.get("/caseload")
 def caseload_page(
     request: Request,
-    sort: patients.SortKey = "name",
+    sort: caseload.SortKey = "name",
     desc: bool = False,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> HTMLResponse:
-    rows = patients.caseload(db, p, sort, desc, via="web")
+    rows = caseload.caseload(db, p, sort, desc, via="web")
     due = review_service.for_caseload(db, p, via="web")
     return render(
         request,
@@ -150,7 +150,7 @@ def caseload_page(
 def person_page(
     request: Request,
     person_id: uuid.UUID,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> HTMLResponse:
     if access_basis(db, p, person_id) is None:
@@ -249,7 +249,7 @@ def _expected_bands(db: Session, episodes: list[Episode]) -> dict[tuple[str, str
 
 @router.get("/reviews")
 def reviews_page(
-    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    request: Request, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> HTMLResponse:
     rows = review_service.for_caseload(db, p, ("due", "overdue"), via="web")
     return render(request, "reviews.html", rows=rows)
@@ -261,7 +261,7 @@ def record_review(
     episode_id: uuid.UUID,
     week: int = Form(...),
     note: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     review = review_service.record(db, p, episode_id, week, note)
@@ -277,7 +277,7 @@ def move_alert(
     alert_id: uuid.UUID,
     step: Literal["seen", "act", "close"],
     note: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     """The alert lifecycle from the person's page: seen, acted on (with what was done), closed."""
@@ -290,12 +290,13 @@ def break_glass(
     request: Request,
     person_id: uuid.UUID,
     reason: str = Form(""),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.BREAK_GLASS)),
 ) -> Response:
     try:
         patients.break_glass(db, p, person_id, reason, request.app.state.settings.break_glass_minutes)
     except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
         return render(
             request, "break_glass.html", exc.status, person_id=person_id, can_break_glass=True, error=str(exc)
         )
@@ -306,22 +307,21 @@ def break_glass(
 def audit_page(
     request: Request,
     before: int | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.AUDIT_READ)),
 ) -> HTMLResponse:
     q = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(200)
     if before:
         q = q.where(AuditRecord.seq < before)
-    with transaction(db):
-        rows = list(db.scalars(q))
-        audit.append(db, p.actor, "read", "AuditTrail", None, None, detail={"via": "web", "count": len(rows)})
+    rows = list(db.scalars(q))
+    audit.append(db, p.actor, "read", "AuditTrail", None, None, detail={"via": "web", "count": len(rows)})
     n, head, problems = audit.verify(db)
     return render(request, "audit.html", rows=rows, records=n, head=head, problems=problems, london=london)
 
 
 @router.get("/summary")
 def summary_page(
-    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SERVICE_SUMMARY))
+    request: Request, db: Session = DB, p: Principal = Depends(require(Permission.SERVICE_SUMMARY))
 ) -> HTMLResponse:
     return render(request, "summary.html", summary=service_summary(db, p))
 
@@ -330,20 +330,18 @@ def summary_page(
 def operations_page(
     request: Request,
     retried: str | None = None,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.SYSTEM_OPERATE)),
 ) -> HTMLResponse:
-    with transaction(db):
-        found = failures.open_failures(db, p)
+    found = failures.open_failures(db, p)
     minutes = request.app.state.settings.rule_retry_seconds // 60
     return render(request, "operations.html", failures=found, london=london, retry_minutes=minutes, retried=retried)
 
 
 @router.post("/operations/rule-failures/retry")
 def retry_rule_failures(
-    request: Request, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.SYSTEM_OPERATE))
+    request: Request, db: Session = DB, p: Principal = Depends(require(Permission.SYSTEM_OPERATE))
 ) -> Response:
-    with transaction(db):
-        r = failures.retry(db, p.actor)
+    r = failures.retry(db, p.actor)
     note = f"{r.tried} tried, {r.resolved} resolved, {r.still_failing} still failing"
     return RedirectResponse(f"/operations?retried={note}", 303)

@@ -14,7 +14,7 @@ from idiograph.instruments.definitions import Instrument
 from idiograph.measures import service
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.patients import service as patients
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.pages import london, render
@@ -36,7 +36,7 @@ def entry_form(
     request: Request,
     person_id: uuid.UUID,
     instrument_id: str,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> HTMLResponse:
     person = patients.get_person(db, p, person_id, via="web")
@@ -57,7 +57,7 @@ async def entry_submit(
     request: Request,
     person_id: uuid.UUID,
     instrument_id: str,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
     record: Recorder = Depends(recorder),
 ) -> Response:
@@ -66,6 +66,7 @@ async def entry_submit(
     try:
         service.enter(db, p, person_id, inst.id, given, record=record)
     except InvalidInput as exc:
+        db.rollback()  # nothing of the refused request is kept
         return render(
             request,
             "questionnaire.html",
@@ -86,7 +87,7 @@ def create_link(
     person_id: uuid.UUID,
     instrument: str = Form(...),
     valid_hours: int = Form(72),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> HTMLResponse:
     link, token = service.create_link(db, p, person_id, instrument, valid_hours)
@@ -107,10 +108,11 @@ def _gone(request: Request, exc: DomainError) -> HTMLResponse:
 
 
 @router.get("/r/{token}", name="self_report_form", openapi_extra={"x-public": "single-use self-report link"})
-def self_report_form(request: Request, token: str, db: Session = Depends(get_db)) -> HTMLResponse:
+def self_report_form(request: Request, token: str, db: Session = DB) -> HTMLResponse:
     try:
         _link, inst = service.open_link(db, token)
     except service.LinkGone as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _gone(request, exc)
     return render(
         request,
@@ -127,15 +129,17 @@ def self_report_form(request: Request, token: str, db: Session = Depends(get_db)
 
 @router.post("/r/{token}", openapi_extra={"x-public": "single-use self-report link"})
 async def self_report_submit(
-    request: Request, token: str, db: Session = Depends(get_db), record: Recorder = Depends(recorder)
+    request: Request, token: str, db: Session = DB, record: Recorder = Depends(recorder)
 ) -> HTMLResponse:
     try:
         _link, inst = service.open_link(db, token)
         given = await _answers(request, inst)
         recorded = service.submit_link(db, token, given, record)
     except service.LinkGone as exc:
+        db.rollback()  # nothing of the refused request is kept
         return _gone(request, exc)
     except InvalidInput as exc:
+        db.rollback()  # nothing of the refused request is kept
         return render(
             request,
             "questionnaire.html",

@@ -12,8 +12,8 @@ from idiograph.instruments.definitions import instruments
 from idiograph.monitoring.recovery import courses, not_on_track
 from idiograph.monitoring.recovery.model import RecoveryModel
 from idiograph.monitoring.reviews.model import EpisodeReview
-from idiograph.patients.model import CaseloadAssignment, Episode, Team
-from idiograph.security.model import AuditRecord
+from idiograph.patients.model import CaseloadAssignment, Episode
+from idiograph.security.model import AuditRecord, Team
 from idiograph.synth import params as synth_params
 from idiograph.synth.load import load_demo
 

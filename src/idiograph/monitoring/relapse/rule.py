@@ -19,7 +19,8 @@ from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.relapse import signal as relapse
 from idiograph.observations.model import Observation
 from idiograph.observations.service import StoredRow
-from idiograph.patients.model import Episode, Team
+from idiograph.patients.model import Episode
+from idiograph.security.model import Team
 
 TITLE = "Early relapse signal after discharge"
 

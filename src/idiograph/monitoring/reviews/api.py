@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from idiograph.errors import invalid
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.schema_base import Strict
-from idiograph.security.deps import get_db, require
+from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -75,7 +75,7 @@ def due_out(r: review_service.ReviewRow) -> ReviewDueOut:
 @router.get("/reviews", response_model=list[ReviewDueOut])
 def reviews(
     status: list[str] = Query(default=["due", "overdue"]),
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> list[ReviewDueOut]:
     """Reviews on your teams' caseloads by status (upcoming, due, overdue, done), overdue first."""
@@ -87,7 +87,7 @@ def reviews(
 
 @router.get("/people/{person_id}/reviews", response_model=list[ReviewDueOut])
 def person_reviews(
-    person_id: uuid.UUID, db: Session = Depends(get_db), p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> list[ReviewDueOut]:
     return [due_out(r) for r in review_service.for_person(db, p, person_id)]
 
@@ -96,7 +96,7 @@ def person_reviews(
 def record_review(
     episode_id: uuid.UUID,
     body: ReviewIn,
-    db: Session = Depends(get_db),
+    db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> ReviewOut:
     return ReviewOut.model_validate(review_service.record(db, p, episode_id, body.week, body.note))

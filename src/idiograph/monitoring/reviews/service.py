@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import chunked, transaction, utcnow
+from idiograph.db import chunked, utcnow
 from idiograph.errors import Conflict, NotFound, invalid
 from idiograph.instruments.definitions import instruments
 from idiograph.monitoring import settings as monitoring_settings
@@ -113,57 +113,52 @@ def for_caseload(
 ) -> list[ReviewRow]:
     """Reviews with the given statuses for open episodes on the principal's teams' caseloads."""
     principal.require(Permission.PERSON_READ)
-    with transaction(session):
-        rows = [
-            r
-            for r in _episode_rows(session, _team_open_episodes(session, principal), utcnow().date())
-            if r.slot.status in statuses
-        ]
-        audit.append(session, principal.actor, "read", "Review", None, None, detail={"via": via, "count": len(rows)})
+    rows = [
+        r
+        for r in _episode_rows(session, _team_open_episodes(session, principal), utcnow().date())
+        if r.slot.status in statuses
+    ]
+    audit.append(session, principal.actor, "read", "Review", None, None, detail={"via": via, "count": len(rows)})
     order = {"overdue": 0, "due": 1, "upcoming": 2, "done": 3}
     return sorted(rows, key=lambda r: (order[r.slot.status], r.slot.due, r.person_name))
 
 
 def for_person(session: Session, principal: Principal, person_id: uuid.UUID) -> list[ReviewRow]:
-    with transaction(session):
-        ensure_access(session, principal, person_id, Permission.PERSON_READ)
-        eps = list(
-            session.scalars(select(Episode).where(Episode.person_id == person_id, Episode.discharge_date.is_(None)))
-        )
-        rows = _episode_rows(session, eps, utcnow().date())
-        audit.append(session, principal.actor, "read", "Review", None, person_id, detail={"count": len(rows)})
-        return rows
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    eps = list(session.scalars(select(Episode).where(Episode.person_id == person_id, Episode.discharge_date.is_(None))))
+    rows = _episode_rows(session, eps, utcnow().date())
+    audit.append(session, principal.actor, "read", "Review", None, person_id, detail={"count": len(rows)})
+    return rows
 
 
 def record(session: Session, principal: Principal, episode_id: uuid.UUID, week: int, note: str) -> EpisodeReview:
     """Record the review at ``week``: who, when, what was decided, and the scores it was based on."""
-    with transaction(session):
-        ep = session.get(Episode, episode_id)
-        if ep is None:
-            raise NotFound(f"no episode with id {episode_id}")
-        ensure_access(session, principal, ep.person_id, Permission.PERSON_WRITE)
-        weeks = monitoring_settings.load().reviews.weeks_for(ep.pathway)
-        if week not in weeks:
-            raise invalid("week", f"the {ep.pathway} pathway has reviews at weeks {', '.join(map(str, weeks))}")
-        if len((note or "").strip()) < 5:
-            raise invalid("note", "record what the review found and decided (at least 5 characters)")
-        if session.scalar(
-            select(EpisodeReview.id).where(EpisodeReview.episode_id == episode_id, EpisodeReview.week == week)
-        ):
-            raise Conflict(f"the week {week} review of this episode is already recorded")
-        rows = [r for r in _episode_rows(session, [ep], utcnow().date()) if r.slot.week == week]
-        baseline = {b.instrument: {"intake": b.intake, "latest": b.latest} for b in rows[0].baselines} if rows else {}
-        review = EpisodeReview(
-            episode_id=episode_id,
-            person_id=ep.person_id,
-            week=week,
-            completed_by=principal.username,
-            note=note.strip(),
-            baseline=baseline,
-        )
-        session.add(review)
-        session.flush()
-        audit.append(
-            session, principal.actor, "create", "EpisodeReview", str(review.id), ep.person_id, detail={"week": week}
-        )
-        return review
+    ep = session.get(Episode, episode_id)
+    if ep is None:
+        raise NotFound(f"no episode with id {episode_id}")
+    ensure_access(session, principal, ep.person_id, Permission.PERSON_WRITE)
+    weeks = monitoring_settings.load().reviews.weeks_for(ep.pathway)
+    if week not in weeks:
+        raise invalid("week", f"the {ep.pathway} pathway has reviews at weeks {', '.join(map(str, weeks))}")
+    if len((note or "").strip()) < 5:
+        raise invalid("note", "record what the review found and decided (at least 5 characters)")
+    if session.scalar(
+        select(EpisodeReview.id).where(EpisodeReview.episode_id == episode_id, EpisodeReview.week == week)
+    ):
+        raise Conflict(f"the week {week} review of this episode is already recorded")
+    rows = [r for r in _episode_rows(session, [ep], utcnow().date()) if r.slot.week == week]
+    baseline = {b.instrument: {"intake": b.intake, "latest": b.latest} for b in rows[0].baselines} if rows else {}
+    review = EpisodeReview(
+        episode_id=episode_id,
+        person_id=ep.person_id,
+        week=week,
+        completed_by=principal.username,
+        note=note.strip(),
+        baseline=baseline,
+    )
+    session.add(review)
+    session.flush()
+    audit.append(
+        session, principal.actor, "create", "EpisodeReview", str(review.id), ep.person_id, detail={"week": week}
+    )
+    return review
