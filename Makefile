@@ -5,17 +5,18 @@ BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 # Pure-logic modules: no I/O, checked with mypy --strict (DESIGN.md conventions).
-PURE := src/idiograph/errors.py src/idiograph/patients/nhs_number.py src/idiograph/patients/demographics.py \
-	src/idiograph/patients/episodes.py src/idiograph/security/audit_chain.py src/idiograph/security/roles.py \
-	src/idiograph/measures/scoring.py src/idiograph/instruments/definitions.py src/idiograph/observations/validation.py \
-	src/idiograph/observations/units.py src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py \
-	src/idiograph/web/charts.py src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py \
-	src/idiograph/fhir/mapping_out.py src/idiograph/adaptive/grm.py src/idiograph/monitoring/outcomes/nhs_talking_therapies.py \
-	src/idiograph/synth/validate.py src/idiograph/methods/reliable_change.py src/idiograph/measures/change.py src/idiograph/monitoring/recovery/expected.py \
-	src/idiograph/evaluation/not_on_track.py src/idiograph/monitoring/reviews/schedule.py src/idiograph/monitoring/settings.py \
-	src/idiograph/methods/change_detection.py src/idiograph/monitoring/relapse/signal.py src/idiograph/baselines/intervals.py \
-	src/idiograph/baselines/normal_normal.py src/idiograph/baselines/biological_variation.py src/idiograph/baselines/setpoint.py \
-	src/idiograph/evaluation/baselines.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py
+PURE := src/idiograph/errors.py src/idiograph/methods src/idiograph/instruments src/idiograph/alerts/kinds.py \
+	src/idiograph/patients/nhs_number.py src/idiograph/patients/demographics.py src/idiograph/patients/episodes.py \
+	src/idiograph/security/audit_chain.py src/idiograph/security/roles.py src/idiograph/measures/scoring.py \
+	src/idiograph/measures/change.py src/idiograph/observations/validation.py src/idiograph/observations/units.py \
+	src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py src/idiograph/web/charts.py \
+	src/idiograph/reporting/disclosure.py src/idiograph/fhir/mapping_in.py src/idiograph/fhir/mapping_out.py \
+	src/idiograph/adaptive/grm.py src/idiograph/synth/validate.py src/idiograph/monitoring/outcomes/nhs_talking_therapies.py \
+	src/idiograph/monitoring/recovery/expected.py src/idiograph/monitoring/reviews/schedule.py \
+	src/idiograph/monitoring/settings.py src/idiograph/monitoring/relapse/signal.py src/idiograph/baselines/intervals.py \
+	src/idiograph/baselines/normal_normal.py src/idiograph/baselines/biological_variation.py \
+	src/idiograph/baselines/setpoint.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py \
+	src/idiograph/evaluation/not_on_track.py src/idiograph/evaluation/baselines.py
 
 .PHONY: run test lint setup chromium postgres clean
 
@@ -47,11 +48,13 @@ postgres:
 test: setup chromium postgres
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy --strict $(PURE)
+	$(BIN)/lint-imports
 	IDIOGRAPH_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) idiograph.db .pytest_cache

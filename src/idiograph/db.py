@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -133,12 +133,11 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """One consistent, read-only snapshot; the reads it audits are written as one record, in a short write
-        transaction committed before the block ends (so nothing is shown that is not in the audit trail)."""
-        from idiograph.security import audit  # audit is a layer above db
-
+        """One consistent, read-only snapshot. What it must leave behind (the audit record of what it showed) is
+        registered with ``after_snapshot`` and written in a short write transaction committed before the block
+        ends, so nothing is shown that is not in the audit trail."""
         session = self._maker()
-        view = audit.begin_view(session)
+        session.info["read_only"] = True
         try:
             if self.connection is None and self.dialect == "postgresql":
                 session.connection(
@@ -149,9 +148,18 @@ class Database:
             session.close()
             raise
         session.close()  # the snapshot keeps nothing; loaded objects stay readable
-        if view.entries:
+        for write in session.info.get("after_snapshot", ()):
             with self.writer() as w:
-                audit.write_view(w, view)
+                write(w)
+
+
+def after_snapshot(session: Session, write: Callable[[Session], object]) -> None:
+    """Run ``write`` in its own write transaction once a read-only session's snapshot has closed."""
+    session.info.setdefault("after_snapshot", []).append(write)
+
+
+def read_only(session: Session) -> bool:
+    return bool(session.info.get("read_only"))
 
 
 def _converter(column_type: object, dialect: str) -> Any:

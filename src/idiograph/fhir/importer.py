@@ -214,33 +214,29 @@ class BundleImport:
         pid = self.person_ref(e.subject, where)
         if e.discharge_date and e.discharge_date < e.referral_date:
             raise m.InvalidEntry([FieldProblem(f"{where}.period.end", "is before period.start")])
-        self._governed_unchanged(rid, e, where)
-        row, created = self._upsert(
-            Episode,
-            rid,
-            {
-                "person_id": pid,
-                "referral_date": e.referral_date,
-                "referral_source": e.referral_source,
-                "presenting_problem": e.presenting_problem,
-                "pathway": e.pathway,
-                "discharge_date": e.discharge_date,
-                "discharge_reason": e.discharge_reason,
-            },
-        )
+        exists = self._governed_unchanged(rid, e, where)
+        values: dict[str, Any] = {
+            "person_id": pid,
+            "referral_date": e.referral_date,
+            "referral_source": e.referral_source,
+            "presenting_problem": e.presenting_problem,
+        }
+        if not exists:  # a new episode comes in as it is; an existing one keeps its governed facts
+            values |= {"pathway": e.pathway, "discharge_date": e.discharge_date, "discharge_reason": e.discharge_reason}
+        row, created = self._upsert(Episode, rid, values)
         if row.team_id is None:
             row.team_id = self.team_id
         self._count(pid, "episode")
         return EntryResult(_status(created), f"EpisodeOfCare/{row.id}")
 
-    def _governed_unchanged(self, rid: str, e: m.EpisodeIn, where: str) -> None:
+    def _governed_unchanged(self, rid: str, e: m.EpisodeIn, where: str) -> bool:
         """An import may bring an episode in, but never discharge one or change its intervention: those are
         governed facts, changed only by a decision (hazard H-032)."""
         own = _as_uuid(rid) if self.own else None
         row = self.s.get(Episode, own) if own else None
         row = row or self.s.scalar(select(Episode).where(Episode.source == self.source, Episode.source_id == rid))
         if row is None:
-            return
+            return False
         problems = []
         if row.pathway != e.pathway:
             problems.append(FieldProblem(f"{where}.type", "would change the intervention: request it as a decision"))
@@ -248,6 +244,7 @@ class BundleImport:
             problems.append(FieldProblem(f"{where}.period.end", "would change the discharge: request it as a decision"))
         if problems:
             raise m.InvalidEntry(problems)
+        return True
 
     def observation(self, res: dict[str, Any], rid: str, where: str) -> tuple[EntryResult, list[NewObservation]]:
         rows: list[NewObservation] = []

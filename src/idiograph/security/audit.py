@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idiograph.db import bulk_insert, utcnow
+from idiograph.db import after_snapshot, bulk_insert, read_only, utcnow
 from idiograph.security.audit_chain import GENESIS, ChainEntry, ChainProblem, record_hash, verify_chain
 from idiograph.security.model import AuditHead, AuditRecord
 
@@ -70,17 +70,15 @@ class View:
     entries: list[tuple[Actor, Entry]] = field(default_factory=list)
 
 
-def begin_view(session: Session) -> View:
-    view = View()
-    session.info["audit_view"] = view
-    return view
-
-
 def _collect(session: Session, actor: Actor, entry: Entry) -> bool:
-    """In a read-only view, a read is collected for the view's one record (True); anything else is an error."""
+    """In a read-only unit of work, a read is collected for the view's one record (True), written once the
+    snapshot closes; anything else is an error."""
+    if not read_only(session):
+        return False
     view = session.info.get("audit_view")
     if view is None:
-        return False
+        view = session.info["audit_view"] = View()
+        after_snapshot(session, lambda w: write_view(w, view))
     if entry.action not in READS:
         raise RuntimeError(f"{entry.action!r} audited in a read-only unit of work: writes need a writer")
     view.entries.append((actor, entry))
