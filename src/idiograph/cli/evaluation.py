@@ -110,8 +110,10 @@ def monitoring_evaluate(
         "that score; 'ahead' means strictly before it.",
         f"Placebo: the same rule at a fake deterioration score in episodes that never deteriorated (seed "
         f"{rep.placebo_seed}), at the relative positions of the true ones: what chance alone scores.",
-        "False alarms: reliably improved episodes flagged before their last score. Intervals: Wilson 95%; cells "
-        "of fewer than 10 cases are suppressed. Synthetic data (hazard H-014): rerun on your own episodes.",
+        "False alarms: reliably improved episodes flagged before their last score. Intervals: Wilson 95% (for "
+        "scores above the boundary they treat scores as independent, though they cluster within episodes, so "
+        "they are too narrow); cells of fewer than 10 cases are suppressed. Synthetic data (hazard H-014): "
+        "rerun on your own episodes.",
     ]
     body: dict[str, object] = {
         "seed": None if data else seed,

@@ -131,7 +131,8 @@ def run(
 
     def judged(name: str, tail: float, matched: bool = False) -> list[Result]:
         groups = tally_all(cohort, [flags_at(p, tail) for p in probs[name]])
-        return [Result(name, tail, d, g, t, matched) for (d, g), t in sorted(groups.items())]
+        ordered = sorted(groups.items(), key=lambda kv: (kv[0] != ("all", "all"), kv[0]))  # overall first
+        return [Result(name, tail, d, g, t, matched) for (d, g), t in ordered]
 
     out: list[Result] = []
     for tail in tails:
