@@ -30,9 +30,7 @@ from idiograph.patients.api import router as patients_router
 from idiograph.pipeline.api import router as pipeline_router
 from idiograph.problems import BodyLimit, install
 from idiograph.security.api import router as security_router
-from idiograph.web.care_pages import router as care_pages_router
-from idiograph.web.pages import router as pages_router
-from idiograph.web.questionnaire_pages import router as questionnaire_pages_router
+from idiograph.web.pages import ROUTERS as PAGE_ROUTERS
 
 WEB = Path(__file__).with_name("web")
 log = logging.getLogger("idiograph")
@@ -99,7 +97,7 @@ def create_app(
         fhir_router,
         pipeline_router,
     )
-    for router in (*routers, pages_router, questionnaire_pages_router, care_pages_router):
+    for router in (*routers, *PAGE_ROUTERS):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     app.add_middleware(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idiograph.care import slots
-from idiograph.care.model import Appointment, CrisisPlan, PlanLink, Preferences, RiskAssessment
+from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, PlanLink, Preferences, RiskAssessment
 from idiograph.care.options import FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
 from idiograph.db import utcnow
 from idiograph.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, invalid
@@ -92,6 +92,11 @@ def appointments_for(
         session, principal.actor, "read", "Appointment", None, person_id, detail={"via": via, "count": len(rows)}
     )
     return rows
+
+
+def appointment_plan(session: Session, principal: Principal, person_id: uuid.UUID) -> AppointmentPlan | None:
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    return session.get(AppointmentPlan, person_id)
 
 
 def record_risk(

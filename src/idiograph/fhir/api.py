@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from idiograph.errors import FieldProblem, InvalidInput, invalid
+from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.fhir import service
 from idiograph.fhir.importer import import_bundle
 from idiograph.security.deps import DB, require
-from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.security.teams import team_by_name
 
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
@@ -38,12 +38,7 @@ def _team(db: Session, team: str | None) -> uuid.UUID | None:
         return uuid.UUID(team)
     except ValueError:
         pass
-    from sqlalchemy import select
-
-    tid = db.scalar(select(Team.id).where(Team.name == team))
-    if tid is None:
-        raise invalid("team", f"no team named {team!r}")
-    return tid
+    return team_by_name(db, team).id
 
 
 @router.post("")

@@ -40,6 +40,13 @@ def access_basis(session: Session, principal: Principal, person_id: uuid.UUID) -
     return None
 
 
+def can_open(session: Session, principal: Principal, person_id: uuid.UUID) -> bool:
+    """Whether the principal may open the record now (NotFound when there is no such person)."""
+    if session.get(Person, person_id) is None:
+        raise NotFound(f"no person with id {person_id}")
+    return access_basis(session, principal, person_id) is not None
+
+
 def ensure_access(
     session: Session, principal: Principal, person_id: uuid.UUID, permission: Permission
 ) -> tuple[Person, str]:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.errors import DomainError
@@ -16,10 +15,9 @@ from idiograph.schema_base import Strict
 from idiograph.security import audit
 from idiograph.security import teams as teams_service
 from idiograph.security.deps import DB, require
-from idiograph.security.model import AuditRecord, User
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.security.service import authenticate, create_user, list_users
+from idiograph.security.service import authenticate, create_user, display_name, list_users
 from idiograph.security.tokens import issue_token
 
 router = APIRouter(prefix="/api/v1", tags=["security"])
@@ -117,14 +115,10 @@ def audit_records(
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[Any]:
     """Newest first; page with ``before=<seq>``. Reading the trail is itself recorded."""
-    q = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
-    if person_id:
-        q = q.where(AuditRecord.person_id == person_id)
-    if before:
-        q = q.where(AuditRecord.seq < before)
-    rows = [AuditOut.model_validate(r, from_attributes=True) for r in db.scalars(q)]
-    audit.append(db, p.actor, "read", "AuditTrail", None, person_id, detail={"count": len(rows)})
-    return rows
+    p.require(Permission.AUDIT_READ)
+    return [
+        AuditOut.model_validate(r, from_attributes=True) for r in audit.newest(db, p.actor, person_id, before, limit)
+    ]
 
 
 @router.get("/audit/verify", response_model=VerifyOut)
@@ -140,11 +134,10 @@ def audit_verify(db: Session = DB, p: Principal = Depends(require(Permission.AUD
 
 @router.get("/me", response_model=dict[str, Any])
 def me(db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN))) -> dict[str, Any]:
-    user = db.get(User, p.user_id) if p.user_id else None
     return {
         "username": p.username,
         "role": p.role,
-        "display_name": user.display_name if user else p.username,
+        "display_name": display_name(db, p),
         "team_ids": sorted(str(t) for t in p.team_ids),
     }
 

@@ -222,6 +222,20 @@ def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
 
 
+def newest(
+    session: Session, actor: Actor, person_id: uuid.UUID | None = None, before: int | None = None, limit: int = 100
+) -> list[AuditRecord]:
+    """The trail newest first (of one person, or everyone), paged by ``before``; reading it is recorded."""
+    q = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(limit)
+    if person_id:
+        q = q.where(AuditRecord.person_id == person_id)
+    if before:
+        q = q.where(AuditRecord.seq < before)
+    rows = list(session.scalars(q))
+    append(session, actor, "read", "AuditTrail", None, person_id, detail={"count": len(rows)})
+    return rows
+
+
 def verify(session: Session, batch: int = 5000) -> tuple[int, str, list[ChainProblem]]:
     """Walk the whole trail; returns (records read, head hash, problems)."""
     head = session.get(AuditHead, 1)

@@ -83,6 +83,11 @@ def principal_by_id(session: Session, user_id: uuid.UUID) -> Principal | None:
     return principal_for(session, user)
 
 
+def display_name(session: Session, principal: Principal) -> str:
+    user = session.get(User, principal.user_id) if principal.user_id else None
+    return user.display_name if user else principal.username
+
+
 def list_users(session: Session, principal: Principal) -> list[User]:
     principal.require(Permission.USER_MANAGE)
     return list(session.scalars(select(User).order_by(User.username)))

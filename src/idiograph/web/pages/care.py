@@ -1,14 +1,10 @@
-"""Pages for care as delivered: a person's appointments, plan, risk, preferences, crisis plan and decisions;
-and the senior clinician's governance queue. Every change goes through the same services as the API."""
+"""A person's care: appointments, the plan, risk, the crisis plan, preferences, changes as decisions."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,19 +14,15 @@ from sqlalchemy.orm import Session
 from idiograph.care import interventions, options
 from idiograph.care import service as care
 from idiograph.care.api import PreferencesIn
-from idiograph.care.model import AppointmentPlan
-from idiograph.db import utcnow
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.governance import service as governance
-from idiograph.monitoring.reviews import service as review_service
 from idiograph.patients import service as patients
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.web.pages import london, render
+from idiograph.web.render import LONDON, london, refused, render
 
 router = APIRouter(include_in_schema=False)
-LONDON = ZoneInfo("Europe/London")
 
 
 def _local(value: str, field: str) -> datetime:
@@ -49,10 +41,6 @@ def _back(person_id: uuid.UUID, anchor: str = "care") -> RedirectResponse:
     return RedirectResponse(f"/people/{person_id}/care#{anchor}", 303)
 
 
-def _problem(request: Request, person_id: uuid.UUID, exc: DomainError) -> HTMLResponse:
-    return render(request, "care_problem.html", exc.status, person_id=person_id, error=exc)
-
-
 @router.get("/people/{person_id}/care")
 def care_page(
     request: Request,
@@ -67,7 +55,7 @@ def care_page(
         "care.html",
         person=person,
         appointments=care.appointments_for(db, p, person_id, via="web"),
-        plan=db.get(AppointmentPlan, person_id),
+        plan=care.appointment_plan(db, p, person_id),
         risk=governance.current_risk(db, person_id),
         preferences=care.preferences(db, p, person_id, via="web"),
         crisis=care.crisis_plan(db, p, person_id, via="web"),
@@ -96,7 +84,7 @@ def book_form(
         care.book(db, p, person_id, _local(start, "start"), place, format)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return _problem(request, person_id, exc)
+        return refused(request, person_id, exc)
     return _back(person_id, "appointments")
 
 
@@ -112,7 +100,7 @@ def plan_form(
         governance.set_plan(db, p, person_id, default_frequency, "clinic", "in_person")
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return _problem(request, person_id, exc)
+        return refused(request, person_id, exc)
     return _back(person_id, "plan")
 
 
@@ -151,7 +139,7 @@ def change_form(
         governance.request_change(db, p, person_id, payload, rationale)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return _problem(request, person_id, exc)
+        return refused(request, person_id, exc)
     return _back(person_id, "decisions")
 
 
@@ -180,7 +168,7 @@ def risk_form(
         care.record_risk(db, p, person_id, level, summary)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return _problem(request, person_id, exc)
+        return refused(request, person_id, exc)
     return _back(person_id, "risk")
 
 
@@ -215,168 +203,8 @@ def crisis_form(
         governance.save_crisis_plan(db, p, person_id, content, expected_version, rationale)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return _problem(request, person_id, exc)
+        return refused(request, person_id, exc)
     return _back(person_id, "crisis-plan")
-
-
-@router.get("/governance")
-def governance_page(
-    request: Request, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
-) -> HTMLResponse:
-    q = governance.queue(db, p)
-    overdue = review_service.for_caseload(db, p, ("overdue",), via="governance")
-    return render(
-        request,
-        "governance.html",
-        pending=q["pending"],
-        delegated=q["delegated"],
-        overdue=overdue,
-        london=london,
-        now=utcnow(),
-    )
-
-
-@router.get("/governance.csv")
-def governance_csv(db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))) -> Response:
-    """Everything on the governance page, for a spreadsheet (audited like the page)."""
-    q = governance.queue(db, p)
-    out = io.StringIO()
-    w = _SafeWriter(csv.writer(out))
-    w.writerow(["kind", "id", "person_id", "when", "due", "who", "change or reason", "rationale", "status", "policy"])
-    for e in q["pending"]:
-        w.writerow(
-            [
-                "escalation",
-                e.id,
-                e.person_id,
-                e.raised_at.isoformat(),
-                e.due_at.isoformat(),
-                e.to_role,
-                e.reason,
-                "",
-                e.status,
-                "",
-            ]
-        )
-    for r in review_service.for_caseload(db, p, ("overdue",), via="governance.csv"):
-        w.writerow(
-            [
-                "overdue review",
-                r.episode_id,
-                r.person_id,
-                "",
-                r.slot.due.isoformat(),
-                "",
-                f"week {r.slot.week} review",
-                "",
-                r.slot.status,
-                "",
-            ]
-        )
-    for d in q["delegated"]:
-        w.writerow(
-            [
-                "decision",
-                d.id,
-                d.person_id,
-                d.decided_at.isoformat(),
-                "",
-                d.requested_by,
-                d.summary,
-                d.rationale,
-                d.status,
-                d.policy_version,
-            ]
-        )
-    return Response(
-        out.getvalue(), media_type="text/csv", headers={"Content-Disposition": "attachment; filename=governance.csv"}
-    )
-
-
-class _SafeWriter:
-    """A CSV writer that neutralises cells a spreadsheet would run as a formula (free-text rationale and notes
-    are written by users): such a cell gets a leading apostrophe (OWASP CSV injection)."""
-
-    def __init__(self, writer: Any) -> None:
-        self._w = writer
-
-    def writerow(self, row: list[Any]) -> None:
-        self._w.writerow(
-            [f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
-        )
-
-
-@router.post("/escalations/{escalation_id}/answer")
-def answer_form(
-    request: Request,
-    escalation_id: uuid.UUID,
-    decision: str = Form(""),
-    note: str = Form(""),
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.PERSON_WRITE)),
-) -> Response:
-    try:
-        esc = governance.answer(db, p, escalation_id, decision == "approve", note)
-    except DomainError as exc:
-        db.rollback()  # nothing of the refused request is kept
-        return render(request, "care_problem.html", exc.status, person_id=None, error=exc)
-    return RedirectResponse(f"/governance#escalation-{esc.id}", 303)
-
-
-@router.get("/crisis")
-def crisis_page(
-    request: Request,
-    nhs_number: str = "",
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.CRISIS_READ)),
-) -> HTMLResponse:
-    """The crisis team's view: find someone by NHS number; see identity, current risk and the crisis plan."""
-    summary, error = None, None
-    if nhs_number:
-        try:
-            summary = care.crisis_summary(db, p, nhs_number=nhs_number)
-        except DomainError as exc:
-            db.rollback()  # nothing of the refused request is kept
-            error = exc.detail
-    return render(request, "crisis.html", summary=summary, error=error, nhs_number=nhs_number, london=london)
-
-
-@router.post("/people/{person_id}/care/plan-link")
-def plan_link_form(
-    request: Request,
-    person_id: uuid.UUID,
-    valid_days: int = Form(30),
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.PERSON_WRITE)),
-) -> Response:
-    try:
-        link, token = care.create_plan_link(db, p, person_id, valid_days)
-    except DomainError as exc:
-        db.rollback()  # nothing of the refused request is kept
-        return _problem(request, person_id, exc)
-    url = str(request.url_for("own_plan", token=token))
-    return render(request, "plan_link_created.html", link=link, url=url, london=london)
-
-
-@router.get("/my-plan/{token}", name="own_plan", openapi_extra={"x-public": "the person's own plan, by their link"})
-def own_plan(request: Request, token: str, db: Session = DB) -> HTMLResponse:
-    """The person reads their own crisis plan and upcoming appointments (no account; the link expires)."""
-    try:
-        person, plan, upcoming = care.read_own_plan(db, token)
-    except care.PlanLinkGone as exc:
-        db.rollback()  # nothing of the refused request is kept
-        return render(request, "own_plan.html", exc.status, gone=exc.detail, principal=None)
-    return render(
-        request,
-        "own_plan.html",
-        person=person,
-        plan=plan,
-        upcoming=upcoming,
-        options=options,
-        london=london,
-        gone=None,
-        principal=None,
-    )
 
 
 @router.post("/people/{person_id}/care/preferences")
@@ -418,5 +246,5 @@ async def preferences_form(
         care.save_preferences(db, p, person_id, body.model_dump(exclude={"expected_version"}), body.expected_version)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return _problem(request, person_id, exc)
+        return refused(request, person_id, exc)
     return _back(person_id, "preferences")

@@ -1,5 +1,4 @@
-"""Questionnaire pages: a clinician enters answers in a session; a person fills one in from a
-single-use link on their phone, without an account."""
+"""Questionnaires: entry in a session, single-use self-report links and the phone page they open."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from idiograph.patients import service as patients
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.web.pages import london, render
+from idiograph.web.render import london, render
 
 router = APIRouter(include_in_schema=False)
 

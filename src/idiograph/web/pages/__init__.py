@@ -1,0 +1,38 @@
+"""Page routes by area, listed here in one place for the app to include."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from idiograph.web.pages import (
+    alerts,
+    audit,
+    auth,
+    care,
+    caseload,
+    crisis,
+    governance,
+    operations,
+    person,
+    questionnaires,
+    reviews,
+    summary,
+)
+
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    m.router
+    for m in (
+        auth,
+        caseload,
+        person,
+        reviews,
+        alerts,
+        care,
+        governance,
+        crisis,
+        questionnaires,
+        audit,
+        summary,
+        operations,
+    )
+)

@@ -1,0 +1,82 @@
+"""Signing in and out, the home page by role, liveness, and Plotly served from the installed package."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from idiograph.security import audit
+from idiograph.security.deps import DB, csrf_token, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+from idiograph.security.service import authenticate
+from idiograph.web.render import PLOTLY_JS, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/vendor/plotly.min.js", openapi_extra={"x-public": "static script"})
+def plotly_js() -> FileResponse:
+    """Plotly's JavaScript from the installed Python package: no CDN, works offline."""
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/healthz", openapi_extra={"x-public": "liveness probe"})
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/login", openapi_extra={"x-public": "sign-in page"})
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", next=next if next.startswith("/") else "/", error=None)
+
+
+@router.post("/login", openapi_extra={"x-public": "sign-in form"})
+def login(
+    request: Request,
+    username: str = Form(...),
+    password: str = Form(...),
+    next: str = Form("/"),
+    csrf_token_field: str = Form("", alias="csrf_token"),
+    db: Session = DB,
+) -> Response:
+    if not csrf_token_field or csrf_token_field != request.session.get("csrf"):
+        return render(request, "login.html", 403, next=next, error="Your session expired: please try again.")
+    user = authenticate(db, username, password)
+    if user is None:
+        audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
+    else:
+        audit.append(
+            db,
+            audit.Actor(user.id, user.username, user.role),
+            "sign-in",
+            "User",
+            str(user.id),
+            detail={"via": "web"},
+        )
+    if user is None:
+        return render(request, "login.html", 401, next=next, error="Wrong username or password.")
+    request.session.clear()
+    request.session["uid"] = str(user.id)
+    csrf_token(request)
+    return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
+
+
+@router.post("/logout")
+def logout(request: Request, p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", 303)
+
+
+@router.get("/")
+def home(p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
+    if p.can(Permission.PERSON_READ):
+        return RedirectResponse("/caseload", 303)
+    if p.can(Permission.AUDIT_READ):
+        return RedirectResponse("/audit", 303)
+    if p.can(Permission.SYSTEM_OPERATE):
+        return RedirectResponse("/operations", 303)
+    if p.can(Permission.CRISIS_READ):
+        return RedirectResponse("/crisis", 303)
+    return RedirectResponse("/summary", 303)

@@ -1,0 +1,151 @@
+"""A person's record: measures with their charts, baselines, alerts, reviews, decisions; break-the-glass."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from idiograph.alerts import service as alert_service
+from idiograph.baselines import service as baseline_service
+from idiograph.baselines.measure import MeasureBaseline
+from idiograph.db import utcnow
+from idiograph.errors import DomainError
+from idiograph.governance import service as governance_service
+from idiograph.instruments.definitions import instruments
+from idiograph.measures import service as measures
+from idiograph.measures.change import changes_from
+from idiograph.monitoring.recovery import not_on_track
+from idiograph.monitoring.reviews import service as review_service
+from idiograph.observations import service as observations
+from idiograph.patients import service as patients
+from idiograph.patients.access import can_open
+from idiograph.patients.model import Episode
+from idiograph.security.deps import DB, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+from idiograph.web.charts import BaselineBand, ExpectedBand, Series, measure_figure
+from idiograph.web.render import london, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/people/{person_id}")
+def person_page(
+    request: Request,
+    person_id: uuid.UUID,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> HTMLResponse:
+    if not can_open(db, p, person_id):
+        return render(
+            request,
+            "break_glass.html",
+            403,
+            person_id=person_id,
+            can_break_glass=p.can(Permission.BREAK_GLASS),
+            error=None,
+        )
+    person = patients.get_person(db, p, person_id, via="web")
+    episodes = patients.list_episodes(db, p, person_id)
+    obs = observations.for_person(db, p, person_id, via="web")
+    codes = observations.CodeBook(db)
+    grouped: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    items: dict[tuple[str, str], tuple[datetime, float]] = {}
+    for o in obs:
+        c = codes.get(o.system, o.code)
+        if c is not None and c.kind == "questionnaire-item":
+            items[(o.system, o.code)] = (o.effective_at, o.value)
+            continue
+        grouped[(o.system, o.code)].append((o.effective_at, o.value))
+    bands = _expected_bands(db, episodes)
+    baselines = baseline_service.for_person(db, p, person_id, via="web")
+    baseline_bands = {(b.system, b.code): _baseline_band(b) for b in baselines}
+    figures = []
+    for (system, code), points in sorted(grouped.items(), key=lambda kv: kv[1][-1][0], reverse=True):
+        c = codes.get(system, code)
+        figures.append(
+            measure_figure(
+                Series(
+                    code,
+                    c.display if c else code,
+                    c.unit if c else "",
+                    c.kind if c else "",
+                    points,
+                    c.min if c else None,
+                    c.max if c else None,
+                    bands.get((system, code), ()),
+                    baseline_bands.get((system, code)),
+                )
+            )
+        )
+    latest_items = [(codes.display(s, c), t, v) for (s, c), (t, v) in items.items()]
+    open_alerts = alert_service.for_person(db, p, person_id, open_only=True, via="web")
+    decisions = governance_service.decisions_for(db, p, person_id, via="web")
+    return render(
+        request,
+        "person.html",
+        alerts=open_alerts,
+        changes=changes_from((o.system, o.code, o.effective_at, o.value) for o in obs),
+        instruments=list(instruments().values()),
+        links=measures.links_for_person(db, p, person_id),
+        responses=[
+            (r, measures.unanswered_labels(r), bool(instruments()[r.instrument].safety_codes))
+            for r in measures.recent_responses(db, p, person_id)
+            if r.instrument in instruments()
+        ],
+        reviews=review_service.for_person(db, p, person_id),
+        now=utcnow(),
+        person=person,
+        episodes=episodes,
+        figures=figures,
+        baselines=baselines,
+        decisions=decisions,
+        escalations=governance_service.escalations_by_decision(db, [d.id for d in decisions]),
+        latest_items=latest_items,
+        n_obs=len(obs),
+        london=london,
+    )
+
+
+def _baseline_band(b: MeasureBaseline) -> BaselineBand | None:
+    iv = b.personal or b.population
+    if iv is None:
+        return None
+    pop = (b.population.lower, b.population.upper) if b.population is not None else None
+    return BaselineBand(iv.setpoint, iv.lower, iv.upper, iv.coverage, iv.method, iv.personal, pop)
+
+
+def _expected_bands(db: Session, episodes: list[Episode]) -> dict[tuple[str, str], list[ExpectedBand]]:
+    """The expected course and boundary of the open (else the latest) episode, per modelled instrument."""
+    if not episodes:
+        return {}
+    episode = next((e for e in episodes if e.discharge_date is None), None) or max(
+        episodes, key=lambda e: e.referral_date
+    )
+    return {
+        code: [ExpectedBand(label, points) for label, points in bands]
+        for code, bands in not_on_track.episode_bands(db, episode).items()
+    }
+
+
+@router.post("/people/{person_id}/break-glass")
+def break_glass(
+    request: Request,
+    person_id: uuid.UUID,
+    reason: str = Form(""),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.BREAK_GLASS)),
+) -> Response:
+    try:
+        patients.break_glass(db, p, person_id, reason, request.app.state.settings.break_glass_minutes)
+    except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
+        return render(
+            request, "break_glass.html", exc.status, person_id=person_id, can_break_glass=True, error=str(exc)
+        )
+    return RedirectResponse(f"/people/{person_id}", 303)

@@ -1,0 +1,36 @@
+"""Rendering pages: the template context every page gets, and times in Europe/London."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import plotly
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from idiograph.errors import DomainError
+from idiograph.security.deps import csrf_token
+from idiograph.security.roles import Permission
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+LONDON = ZoneInfo("Europe/London")
+
+
+def london(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    return value.astimezone(LONDON).strftime(fmt) if value else ""
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    ctx.setdefault("principal", getattr(request.state, "principal", None))
+    ctx["csrf"] = csrf_token(request)
+    ctx["Permission"] = Permission
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def refused(request: Request, person_id: uuid.UUID | None, exc: DomainError) -> HTMLResponse:
+    """The page that says why a change was refused, with the way back to the person's care."""
+    return render(request, "care_problem.html", exc.status, person_id=person_id, error=exc)
