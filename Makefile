@@ -16,7 +16,8 @@ PURE := src/idiograph/errors.py src/idiograph/methods src/idiograph/instruments 
 	src/idiograph/monitoring/settings.py src/idiograph/monitoring/relapse/signal.py src/idiograph/baselines/intervals.py \
 	src/idiograph/baselines/normal_normal.py src/idiograph/baselines/biological_variation.py \
 	src/idiograph/baselines/setpoint.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py \
-	src/idiograph/evaluation/not_on_track.py src/idiograph/evaluation/baselines.py
+	src/idiograph/evaluation/not_on_track.py src/idiograph/evaluation/baselines.py \
+	src/idiograph/evaluation/rates.py src/idiograph/evaluation/placebo.py src/idiograph/evaluation/seeds.py
 
 .PHONY: run test lint setup chromium postgres clean
 

@@ -1,12 +1,11 @@
 """Use cases for personal baselines: fit population priors, keep each person's state, judge each new result.
 
-Statistics live in the pure modules (normal_normal, biological_variation, methods.change_detection);
+Statistics live in the pure modules (normal_normal, biological_variation, running, methods.change_detection);
 this module loads, calls them, stores and audits.
 """
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,17 +18,16 @@ from sqlalchemy.orm import Session
 from idiograph.alerts.kinds import Kind
 from idiograph.alerts.service import NewAlert, raise_many
 from idiograph.baselines import settings as baseline_settings
-from idiograph.baselines.intervals import Interval, Scale, to_model
-from idiograph.baselines.measure import MeasureBaseline, baselines_from_points, bounds_of, in_order, scale_of, usable
+from idiograph.baselines.intervals import Scale, to_model
+from idiograph.baselines.measure import MeasureBaseline, baselines_from_points, in_order, scale_of, usable
 from idiograph.baselines.model import BaselinePrior, BaselineState
 from idiograph.baselines.normal_normal import (
     PersonSums,
     Prior,
     estimate_prior,
-    interval_from_sums,
 )
+from idiograph.baselines.running import STATE_FIELDS, TITLES, Departure, RunningBaseline, reason
 from idiograph.db import bulk_insert, chunked, new_id, utcnow
-from idiograph.methods import change_detection
 from idiograph.observations.catalogue import CodeDef
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, StoredRow
@@ -179,120 +177,13 @@ class Priors:
 # -- running state and judgement -----------------------------------------------------------------------------
 
 
-@dataclass
-class _State:
-    n: int = 0
-    total: float = 0.0
-    total_sq: float = 0.0
-    latest_at: datetime | None = None
-    latest_value: float | None = None
-    ewma_mu0: float | None = None
-    ewma_sigma: float | None = None
-    ewma_z: float = 0.0
-    ewma_v: float = 0.0
-
-    def sums(self) -> PersonSums:
-        return PersonSums(self.n, self.total, self.total_sq)
-
-
 @dataclass(frozen=True)
 class Finding:
-    """A departure found by a rule, before it becomes an alert."""
+    """A departure found for one person and measure, before it becomes an alert."""
 
     person_id: uuid.UUID
     key: Key
-    rule: str  # point | ewma
-    time: datetime
-    value: float
-    detail: dict[str, object]
-
-
-def _ewma_limit() -> float:
-    cfg = baseline_settings.load().ewma
-    return change_detection.design_ewma(cfg.lam, cfg.arl0, "both")
-
-
-def advance(
-    st: _State,
-    person_id: uuid.UUID,
-    key: Key,
-    c: CodeDef,
-    prior: Prior | None,
-    time: datetime,
-    value: float,
-    judge: str,
-) -> Finding | None:
-    """Judge one new result against the state built from the person's earlier results, then add it."""
-    cfg = baseline_settings.load()
-    scale = scale_of(c)
-    x = to_model(value, scale)
-    found: Finding | None = None
-    if judge == "point" and prior is not None:
-        iv = interval_from_sums(prior, st.sums(), cfg.alert_coverage, bounds_of(c))
-        if iv.outside(value):
-            found = Finding(person_id, key, "point", time, value, _interval_detail(iv, value, c, prior, time))
-    elif judge == "ewma" and st.ewma_mu0 is not None and st.ewma_sigma:
-        gap = 1.0
-        if st.latest_at is not None:
-            gap = (time - st.latest_at).total_seconds() / 86400 / cfg.ewma.spacing_days
-        lam = cfg.ewma.lam
-        st.ewma_z, st.ewma_v = change_detection.ewma_step(
-            st.ewma_z, st.ewma_v, (x - st.ewma_mu0) / st.ewma_sigma, lam, gap
-        )
-        limit = _ewma_limit()
-        if abs(st.ewma_z) > limit * math.sqrt(st.ewma_v):
-            found = Finding(
-                person_id,
-                key,
-                "ewma",
-                time,
-                value,
-                {
-                    "value": value,
-                    "unit": c.unit,
-                    "measure": c.display,
-                    "baseline_mean": round(_back(st.ewma_mu0, scale), 4),
-                    "ewma": round(st.ewma_z, 3),
-                    "limit": round(limit * math.sqrt(st.ewma_v), 3),
-                    "direction": "up" if st.ewma_z > 0 else "down",
-                    "lambda": lam,
-                    "arl0": cfg.ewma.arl0,
-                    "method": f"person-specific EWMA (λ {lam}, L {limit:.3f}, "
-                    f"in-control ARL {cfg.ewma.arl0:g} results)",
-                    "time": time.isoformat(),
-                },
-            )
-            st.ewma_z, st.ewma_v = 0.0, 0.0  # restart the chart so one shift raises one alert
-    st.n += 1
-    st.total += x
-    st.total_sq += x * x
-    st.latest_at, st.latest_value = time, value
-    if judge == "ewma" and st.ewma_mu0 is None and st.n >= cfg.ewma.baseline_results:
-        var = st.sums().variance()
-        if var > 0:
-            st.ewma_mu0, st.ewma_sigma = st.total / st.n, math.sqrt(var)
-    return found
-
-
-def _back(x: float, scale: Scale) -> float:
-    return math.exp(x) if scale == "log" else x
-
-
-def _interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior, time: datetime) -> dict[str, object]:
-    return {
-        "value": value,
-        "unit": c.unit,
-        "measure": c.display,
-        "setpoint": round(iv.setpoint, 4),
-        "lower": round(iv.lower, 4),
-        "upper": round(iv.upper, 4),
-        "coverage": iv.coverage,
-        "n_earlier": iv.n,
-        "method": iv.method,
-        "side": iv.side(value),
-        "prior_people": prior.people,
-        "time": time.isoformat(),
-    }
+    departure: Departure
 
 
 def rebuild_states(
@@ -328,12 +219,12 @@ def rebuild_states(
         c = modelled[key]
         judge = cfg.judge_for(c.kind)
         prior = priors.get(key, strata.get(pid, EVERYONE))
-        st = _State()
+        st = RunningBaseline()
         ordered = in_order(points)
         for i, (t, v) in enumerate(ordered):
-            f = advance(st, pid, key, c, prior, t, v, judge)
-            if f is not None and raise_latest and i == len(ordered) - 1:
-                findings.append(f)
+            d = st.update(c, prior, t, v, judge, cfg)
+            if d is not None and raise_latest and i == len(ordered) - 1:
+                findings.append(Finding(pid, key, d))
         if prior is not None:
             rows.append(_state_row(pid, key, st, prior, now))
     bulk_insert(session, BaselineState.__table__, rows)
@@ -342,18 +233,8 @@ def rebuild_states(
     return len(rows)
 
 
-def _columns(st: _State) -> dict[str, object]:
-    return {
-        "n": st.n,
-        "total": st.total,
-        "total_sq": st.total_sq,
-        "latest_at": st.latest_at,
-        "latest_value": st.latest_value,
-        "ewma_mu0": st.ewma_mu0,
-        "ewma_sigma": st.ewma_sigma,
-        "ewma_z": st.ewma_z,
-        "ewma_v": st.ewma_v,
-    }
+def _columns(st: RunningBaseline) -> dict[str, object]:
+    return {name: getattr(st, name) for name in STATE_FIELDS}
 
 
 def _strata(
@@ -369,22 +250,16 @@ def _strata(
     return out
 
 
-TITLES = {
-    "point": "Result outside this person's own reference interval",
-    "ewma": "Sustained change from this person's own baseline",
-}
-
-
 def deviation_alerts(findings: Sequence[Finding]) -> list[NewAlert]:
     """Findings as the deviation alerts they raise (one per rule, person, measure and result time)."""
     return [
         NewAlert(
             f.person_id,
             Kind.DEVIATION,
-            TITLES[f.rule],
-            _reason(f),
-            f"{f.rule}:{f.person_id}:{f.key[1]}:{f.time.isoformat()}",
-            f.detail,
+            TITLES[f.departure.rule],
+            reason(f.departure),
+            f"{f.departure.rule}:{f.person_id}:{f.key[1]}:{f.departure.time.isoformat()}",
+            f.departure.detail,
         )
         for f in findings
     ]
@@ -393,22 +268,6 @@ def deviation_alerts(findings: Sequence[Finding]) -> list[NewAlert]:
 def raise_findings(session: Session, actor: Actor, findings: Sequence[Finding]) -> int:
     """Turn findings into deviation alerts, once per source, audited."""
     return len(raise_many(session, actor, deviation_alerts(findings)))
-
-
-def _reason(f: Finding) -> str:
-    d = f.detail
-    if f.rule == "point":
-        return (
-            f"{d['measure']} {f.value:g} {d['unit']} is {d['side']} the person's own {float(str(d['coverage'])):.0%} "
-            f"interval {float(str(d['lower'])):.3g}-{float(str(d['upper'])):.3g} (setpoint "
-            f"{float(str(d['setpoint'])):.3g}, from {d['n_earlier']} earlier results; {d['method']})."
-        )
-    if f.rule == "ewma":
-        return (
-            f"{d['measure']} has moved {'up' if d['direction'] == 'up' else 'down'} from the person's own baseline "
-            f"(mean {d['baseline_mean']} {d['unit']}): EWMA {d['ewma']} beyond its limit {d['limit']} ({d['method']})."
-        )
-    raise ValueError(f"no reason text for rule {f.rule!r}")
 
 
 def judge_new(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
@@ -453,20 +312,20 @@ def judge_new(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
             row = existing.get((pid, key))
             if row is not None:
                 prior = _prior_of(row)
-                st = _State(**{k: getattr(row, k) for k in _columns(_State())})
+                st = RunningBaseline(**{k: getattr(row, k) for k in STATE_FIELDS})
             else:
                 assert priors is not None
                 prior = priors.get(key, strata.get(pid, EVERYONE))
-                st = _State()
+                st = RunningBaseline()
             if prior is None:
                 continue  # no prior for this measure yet: nothing to judge against
             for t, v in in_order(points):
                 if st.latest_at is not None and t <= st.latest_at:
                     stale.add(pid)  # not newer than the latest: rebuild this person from the store, judge nothing
                     break
-                f = advance(st, pid, key, c, prior, t, v, cfg.judge_for(c.kind))
-                if f is not None:
-                    findings.append(f)
+                d = st.update(c, prior, t, v, cfg.judge_for(c.kind), cfg)
+                if d is not None:
+                    findings.append(Finding(pid, key, d))
             if pid in stale:
                 continue
             if row is None:
@@ -489,7 +348,7 @@ def _prior_of(row: BaselineState) -> Prior | None:
     return Prior(row.prior_m0, row.prior_tau2, row.prior_sigma2, scale, row.prior_people)
 
 
-def _state_row(pid: uuid.UUID, key: Key, st: _State, prior: Prior, now: datetime) -> dict[str, object]:
+def _state_row(pid: uuid.UUID, key: Key, st: RunningBaseline, prior: Prior, now: datetime) -> dict[str, object]:
     return {
         "id": new_id(),
         "person_id": pid,

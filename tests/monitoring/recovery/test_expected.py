@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idiograph.evaluation.not_on_track import HeldOut, assess, evaluate
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.recovery.expected import Course, CurveModel, NeighbourModel
 from idiograph.monitoring.recovery.not_on_track import decide
@@ -78,29 +77,6 @@ def test_curve_params_round_trip_and_refuse_too_little_data() -> None:
         CurveModel.fit([Course((10.0, 9.0))])
     with pytest.raises(ValueError, match="too few"):
         NeighbourModel.fit([Course((10.0, 9.0), (1.0,))])
-
-
-def test_assess_by_hand() -> None:
-    """Intake 20, then 21, 22, 26 (deteriorated by 6 > 5.99); a flat model with boundary expected + 1."""
-
-    class Flat:
-        tail = 0.1
-
-        def judge(self, scores, features):  # type: ignore[no-untyped-def]
-            from idiograph.monitoring.recovery.expected import Judgement
-
-            return Judgement(len(scores), scores[-1], scores[0], scores[0] + 1.5)
-
-    c = HeldOut((20, 21, 22, 26), (0, 7, 21, 35), ())
-    t = assess(Flat(), c, 5.99)
-    assert (t.deteriorated, t.deteriorated_flagged, t.non_responders_flagged, t.improved) == (1, 1, 1, 0)
-    assert t.warning_weeks == [2.0]  # flagged at session 3 (day 21), last score day 35
-    assert (t.judged_scores, t.scores_above) == (3, 2)
-    # Flagged only at the last score: no warning, so not detected.
-    late = HeldOut((20, 20, 27), (0, 7, 14), ())
-    assert assess(Flat(), late, 5.99).deteriorated_flagged == 0
-    # Too short to warn: left out of the evaluation.
-    assert evaluate(Flat(), [HeldOut((20, 27), (0, 7), ())], 5.99) == {}
 
 
 @pytest.mark.parametrize(

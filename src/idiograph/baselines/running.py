@@ -1,0 +1,150 @@
+"""A person's running baseline for one measure, updated result by result (pure; lifelines' contract: ``update``).
+
+It holds the sums that the empirical-Bayes interval needs (CLINICAL.md §4.1) and, for dense device series, the
+state of a person-specific EWMA (Smit et al. 2022; ``methods.change_detection``). Each new result is judged
+against the state built from the person's *earlier* results, then added.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from idiograph.baselines.intervals import Interval, Scale, to_model
+from idiograph.baselines.measure import bounds_of, scale_of
+from idiograph.baselines.normal_normal import PersonSums, Prior, interval_from_sums
+from idiograph.baselines.settings import BaselineSettings
+from idiograph.methods import change_detection
+from idiograph.observations.catalogue import CodeDef
+
+TITLES = {
+    "point": "Result outside this person's own reference interval",
+    "ewma": "Sustained change from this person's own baseline",
+}
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A result that departed from the person's own baseline: which rule, when, and the numbers behind it."""
+
+    rule: str  # point | ewma
+    time: datetime
+    value: float
+    detail: dict[str, object]
+
+
+@dataclass
+class RunningBaseline:
+    n: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
+    latest_at: datetime | None = None
+    latest_value: float | None = None
+    ewma_mu0: float | None = None
+    ewma_sigma: float | None = None
+    ewma_z: float = 0.0
+    ewma_v: float = 0.0
+
+    def sums(self) -> PersonSums:
+        return PersonSums(self.n, self.total, self.total_sq)
+
+    def update(
+        self, c: CodeDef, prior: Prior | None, time: datetime, value: float, judge: str, cfg: BaselineSettings
+    ) -> Departure | None:
+        """Judge one new result against the state so far (``point``: outside the person's own interval;
+        ``ewma``: the chart beyond its limit), then add it."""
+        scale = scale_of(c)
+        x = to_model(value, scale)
+        found: Departure | None = None
+        if judge == "point" and prior is not None:
+            iv = interval_from_sums(prior, self.sums(), cfg.alert_coverage, bounds_of(c))
+            if iv.outside(value):
+                found = Departure("point", time, value, interval_detail(iv, value, c, prior, time))
+        elif judge == "ewma" and self.ewma_mu0 is not None and self.ewma_sigma:
+            found = self._ewma(c, scale, x, time, value, cfg)
+        self.n += 1
+        self.total += x
+        self.total_sq += x * x
+        self.latest_at, self.latest_value = time, value
+        if judge == "ewma" and self.ewma_mu0 is None and self.n >= cfg.ewma.baseline_results:
+            var = self.sums().variance()
+            if var > 0:
+                self.ewma_mu0, self.ewma_sigma = self.total / self.n, math.sqrt(var)
+        return found
+
+    def _ewma(
+        self, c: CodeDef, scale: Scale, x: float, time: datetime, value: float, cfg: BaselineSettings
+    ) -> Departure | None:
+        assert self.ewma_mu0 is not None and self.ewma_sigma
+        gap = 1.0
+        if self.latest_at is not None:
+            gap = (time - self.latest_at).total_seconds() / 86400 / cfg.ewma.spacing_days
+        lam = cfg.ewma.lam
+        self.ewma_z, self.ewma_v = change_detection.ewma_step(
+            self.ewma_z, self.ewma_v, (x - self.ewma_mu0) / self.ewma_sigma, lam, gap
+        )
+        limit = ewma_limit(cfg)
+        if abs(self.ewma_z) <= limit * math.sqrt(self.ewma_v):
+            return None
+        detail: dict[str, object] = {
+            "value": value,
+            "unit": c.unit,
+            "measure": c.display,
+            "baseline_mean": round(_back(self.ewma_mu0, scale), 4),
+            "ewma": round(self.ewma_z, 3),
+            "limit": round(limit * math.sqrt(self.ewma_v), 3),
+            "direction": "up" if self.ewma_z > 0 else "down",
+            "lambda": lam,
+            "arl0": cfg.ewma.arl0,
+            "method": f"person-specific EWMA (λ {lam}, L {limit:.3f}, in-control ARL {cfg.ewma.arl0:g} results)",
+            "time": time.isoformat(),
+        }
+        self.ewma_z, self.ewma_v = 0.0, 0.0  # restart the chart so one shift raises one alert
+        return Departure("ewma", time, value, detail)
+
+
+STATE_FIELDS = tuple(f.name for f in fields(RunningBaseline))
+
+
+def ewma_limit(cfg: BaselineSettings) -> float:
+    """L for the configured in-control run length (solved by Markov chain; cached in change_detection)."""
+    return change_detection.design_ewma(cfg.ewma.lam, cfg.ewma.arl0, "both")
+
+
+def _back(x: float, scale: Scale) -> float:
+    return math.exp(x) if scale == "log" else x
+
+
+def interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior, time: datetime) -> dict[str, object]:
+    return {
+        "value": value,
+        "unit": c.unit,
+        "measure": c.display,
+        "setpoint": round(iv.setpoint, 4),
+        "lower": round(iv.lower, 4),
+        "upper": round(iv.upper, 4),
+        "coverage": iv.coverage,
+        "n_earlier": iv.n,
+        "method": iv.method,
+        "side": iv.side(value),
+        "prior_people": prior.people,
+        "time": time.isoformat(),
+    }
+
+
+def reason(d: Departure) -> str:
+    """The alert's reason in words, with its numbers."""
+    x = d.detail
+    if d.rule == "point":
+        return (
+            f"{x['measure']} {d.value:g} {x['unit']} is {x['side']} the person's own {float(str(x['coverage'])):.0%} "
+            f"interval {float(str(x['lower'])):.3g}-{float(str(x['upper'])):.3g} (setpoint "
+            f"{float(str(x['setpoint'])):.3g}, from {x['n_earlier']} earlier results; {x['method']})."
+        )
+    if d.rule == "ewma":
+        return (
+            f"{x['measure']} has moved {'up' if x['direction'] == 'up' else 'down'} from the person's own baseline "
+            f"(mean {x['baseline_mean']} {x['unit']}): EWMA {x['ewma']} beyond its limit {x['limit']} ({x['method']})."
+        )
+    raise ValueError(f"no reason text for rule {d.rule!r}")
