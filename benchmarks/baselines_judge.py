@@ -24,7 +24,7 @@ from targets import databases  # benchmarks/targets.py, beside this script
 from idiograph.baselines import service as baseline_service
 from idiograph.baselines.model import BaselineState
 from idiograph.baselines.normal_normal import PersonSums, interval, interval_from_sums
-from idiograph.db import make_engine, make_sessionmaker, transaction
+from idiograph.db import Database, make_engine, transaction
 from idiograph.migrate import upgrade
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, NewObservation
@@ -37,6 +37,9 @@ HB = ("http://loinc.org", "718-7")
 T0 = datetime(2020, 1, 1, 9, tzinfo=UTC)
 
 
+BENCH_AUDIT_KEY = "benchmark-audit-key-0123456789abcdef"
+
+
 def _row(pid: uuid.UUID, value: float, when: datetime, key: str) -> NewObservation:
     return NewObservation(pid, HB[0], HB[1], round(value, 1), "g/L", when, "bench", key)
 
@@ -44,7 +47,8 @@ def _row(pid: uuid.UUID, value: float, when: datetime, key: str) -> NewObservati
 def run(url: str, people: int, history: int, results: int) -> dict[str, list[float]]:
     engine = make_engine(url)
     upgrade(engine)
-    maker = make_sessionmaker(engine)
+    db = Database(engine, audit_key=BENCH_AUDIT_KEY)  # the real unit of work: one writer per stored result
+    maker = db.session
     actor = Principal.system("bench").actor
     rng = np.random.default_rng(7)
     ids = [uuid.uuid4() for _ in range(people)]
@@ -81,8 +85,8 @@ def run(url: str, people: int, history: int, results: int) -> dict[str, list[flo
             value = setpoints[pid] + (rng.normal(0, 3) if n % 50 else 25.0)  # one in 50 departs: an alert
             flow.RULES = timed
             t = time.perf_counter()
-            with transaction(s):
-                record(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
+            with db.writer() as w:
+                record(w, actor, CodeBook(w), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
             out["store"].append(time.perf_counter() - t)
             flow.RULES = plain
             # the same write with the baseline hook switched off: what judging adds to the write
@@ -90,8 +94,8 @@ def run(url: str, people: int, history: int, results: int) -> dict[str, list[flo
             count[pid] += 1
             flow.RULES = without
             t = time.perf_counter()
-            with transaction(s):
-                record(s, actor, CodeBook(s), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
+            with db.writer() as w:
+                record(w, actor, CodeBook(w), [_row(pid, value, T0 + timedelta(days=30 * k), f"{pid}/n{k}")])
             out["without"].append(time.perf_counter() - t)
             flow.RULES = plain
             # the judging step alone, two ways

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from targets import databases  # benchmarks/targets.py, beside this script
 
-from idiograph.db import make_engine, make_sessionmaker, transaction
+from idiograph.db import Database, make_engine, transaction
 from idiograph.migrate import upgrade
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook, NewObservation
@@ -51,7 +51,7 @@ def rows(people: list[uuid.UUID], per_person: int, seed: int) -> list[NewObserva
 def run(url: str, n_people: int, per_person: int) -> list[tuple[str, int, float, float]]:
     engine = make_engine(url)
     upgrade(engine)
-    maker = make_sessionmaker(engine)
+    maker = Database(engine, audit_key="benchmark-audit-key-0123456789abcdef").session
     system = Principal.system("bench")
     results = []
     with maker() as s:

@@ -31,6 +31,7 @@ from idiograph.security.tokens import issue_token
 
 PASSWORD = "correct-horse-battery"
 SECRET = "test-secret-key-not-for-production"
+AUDIT_KEY = "test-audit-key-not-for-production-0123456789"
 PG_URL = os.environ.get("IDIOGRAPH_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -81,7 +82,7 @@ def committed(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Databa
     """For the few tests that need writes other connections see (threads racing, a CLI in another process): a
     database on the engine itself, emptied before and after. Ask for it before ``db`` to take this path."""
     _empty(engine)
-    yield Database(engine)
+    yield Database(engine, audit_key=AUDIT_KEY)
     _empty(engine)
 
 
@@ -95,7 +96,7 @@ def database(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Databas
     with engine.connect() as connection:
         outer = connection.begin()
         try:
-            yield Database(engine, connection)
+            yield Database(engine, connection, audit_key=AUDIT_KEY)
         finally:
             outer.rollback()
 
@@ -114,9 +115,11 @@ def settings(engine: Engine) -> Settings:
     return Settings(
         database_url=engine.url.render_as_string(hide_password=False),
         secret_key=SECRET,
+        audit_key=AUDIT_KEY,
         instance_uri="urn:idiograph:test",
         max_body_bytes=2 * 1024 * 1024,
         rule_retry_seconds=0,
+        audit_head_file=None,
     )
 
 

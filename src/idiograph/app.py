@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -45,24 +45,37 @@ def retry_failed_rules(app: FastAPI) -> int:
         return failures.retry(session, Actor.system("rule-retry")).resolved
 
 
+def export_audit_head(app: FastAPI) -> None:
+    from idiograph.security import audit
+
+    with app.state.db.reader() as session:
+        at = audit.head(session)
+    audit.export_head(app.state.settings.audit_head_file, at)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Every ``rule_retry_seconds`` the server retries failed rules in a worker thread (never on the loop)."""
-    period = app.state.settings.rule_retry_seconds
+    """Background work, each in a worker thread (never on the loop): retry failed rules every
+    ``rule_retry_seconds``, and export the audit head to ``audit_head_file`` every ``audit_head_seconds``."""
+    settings = app.state.settings
 
-    async def loop() -> None:
+    async def every(period: int, job: Callable[[FastAPI], object], what: str) -> None:
         while True:
-            await asyncio.sleep(period)
             try:
-                await run_in_threadpool(retry_failed_rules, app)
+                await run_in_threadpool(job, app)
             except Exception:
-                log.exception("retrying failed rules")
+                log.exception(what)
+            await asyncio.sleep(period)
 
-    task = asyncio.create_task(loop()) if period > 0 else None
+    tasks = []
+    if settings.rule_retry_seconds > 0:
+        tasks.append(asyncio.create_task(every(settings.rule_retry_seconds, retry_failed_rules, "retrying rules")))
+    if settings.audit_head_file is not None:
+        tasks.append(asyncio.create_task(every(settings.audit_head_seconds, export_audit_head, "exporting head")))
     try:
         yield
     finally:
-        if task is not None:
+        for task in tasks:
             task.cancel()
 
 
@@ -80,7 +93,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.db = database or Database(engine)
+    app.state.db = database or Database(engine, audit_key=settings.audit_key)
     app.state.recorder = pipeline.record  # what storing observations runs, in order (idiograph.pipeline)
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
     install(app)

@@ -20,6 +20,12 @@ def _local_secret(path: Path = Path(".idiograph-secret")) -> str:
     return value
 
 
+def _local_audit_key() -> str:
+    """The audit chain's HMAC key, in a file beside the default database (never in it), made on first use.
+    Production: set IDIOGRAPH_AUDIT_KEY from a secret store, and keep a copy apart from database backups."""
+    return _local_secret(Path(".idiograph-audit-key"))
+
+
 class Settings(BaseSettings):
     """Everything that differs between installations; nothing clinical lives here."""
 
@@ -27,6 +33,11 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///idiograph.db"
     secret_key: str = Field(default_factory=_local_secret)
+    audit_key: str = Field(
+        default_factory=_local_audit_key,
+        min_length=32,
+        description="HMAC key of the audit chain; outside the database, so a database edit cannot re-chain it",
+    )
     instance_uri: str = Field(
         default="urn:idiograph:local",
         description="Identifies this installation as a FHIR source (Bundle.meta.source of its exports).",
@@ -37,6 +48,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     secure_cookies: bool = False
     timezone: str = "Europe/London"
+    audit_head_file: Path | None = Field(
+        default=Path(".idiograph-audit-heads"),
+        description="where the server appends the audit chain's head every audit_head_seconds (none: off); "
+        "keep a copy away from the database so `audit verify --expect-head @FILE` catches a cut tail",
+    )
+    audit_head_seconds: int = Field(default=3600, ge=60)
     rule_retry_seconds: int = Field(
         default=300, ge=0, description="how often the server retries statistical rules that failed (0: never)"
     )

@@ -85,10 +85,6 @@ def make_engine(url: str, **pool: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
     """Commit everything (audit included) or nothing: for the shells (CLI, tests, background work) that own
@@ -105,15 +101,17 @@ class Database:
     """Where sessions come from, and the two kinds of unit of work a shell opens.
 
     Built on an engine, or (tests) on one connection whose outer transaction is rolled back afterwards: every
-    session then joins it through a savepoint, so a test's writes, committed or not, never outlive it."""
+    session then joins it through a savepoint, so a test's writes, committed or not, never outlive it. Its
+    sessions carry the audit key (``session.info``), which the audit chain needs and the database never holds."""
 
-    def __init__(self, engine: Engine, connection: Connection | None = None) -> None:
+    def __init__(self, engine: Engine, connection: Connection | None = None, audit_key: str | None = None) -> None:
         self.engine, self.connection = engine, connection
+        info = {"audit_key": audit_key.encode("utf-8")} if audit_key else {}
         if connection is None:
-            self._maker = sessionmaker(bind=engine, expire_on_commit=False)
+            self._maker = sessionmaker(bind=engine, expire_on_commit=False, info=info)
         else:
             self._maker = sessionmaker(
-                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint", info=info
             )
 
     @property

@@ -18,8 +18,10 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", audit_key: str | None = None) -> None:
+    """Migrate to ``revision``; ``audit_key`` is needed once, to re-key an existing audit trail (0009)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
+        cfg.attributes["audit_key"] = audit_key
         command.upgrade(cfg, revision)

@@ -15,7 +15,7 @@ import uvicorn
 
 from idiograph.app import create_app
 from idiograph.config import Settings
-from idiograph.db import make_engine, make_sessionmaker
+from idiograph.db import Database, make_engine
 from idiograph.migrate import upgrade
 from idiograph.synth import params as synth_params
 from idiograph.synth.load import DEMO_PASSWORD, load_demo
@@ -36,10 +36,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    with make_sessionmaker(engine)() as s:
+    settings = Settings(
+        database_url=url,
+        secret_key="e2e-secret",
+        audit_key="e2e-audit-key-0123456789abcdef0123",
+        audit_head_file=tmp_path_factory.mktemp("heads") / "heads.log",
+    )
+    with Database(engine, audit_key=settings.audit_key).session() as s:
         load_demo(s, 40, 11, synth_params.load(), date.today())
     port = _free_port()
-    app = create_app(Settings(database_url=url, secret_key="e2e-secret"), engine)
+    app = create_app(settings, engine)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

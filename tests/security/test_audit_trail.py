@@ -85,3 +85,111 @@ def test_a_failed_use_case_leaves_no_audit_record(db: Session) -> None:
     assert db.scalar(select(AuditRecord.seq)) is None
     _append(db, 1)
     assert audit.verify(db)[2] == []
+
+
+def test_cutting_the_tail_and_setting_the_head_back_is_caught_by_an_exported_head(  # type: ignore[no-untyped-def]
+    db: Session, database, tmp_path, monkeypatch
+) -> None:
+    """Found: deleting the last record (or the last 500) and updating the head row reported "intact"."""
+    from idiograph.cli import common
+
+    monkeypatch.setattr(common, "given", database)
+    _append(db, 6)
+    heads = tmp_path / "heads.log"
+    exported = CliRunner().invoke(cli, ["audit", "head", "--append-to", str(heads)])
+    assert exported.exit_code == 0 and exported.output.startswith("6:")
+    db.execute(text("DELETE FROM audit_record WHERE seq >= 5"))
+    fourth = db.scalar(select(AuditRecord.hash).where(AuditRecord.seq == 4))
+    db.execute(text("UPDATE audit_head SET seq = 4, last_hash = :h WHERE id = 1"), {"h": fourth})
+    db.commit()
+    assert CliRunner().invoke(cli, ["audit", "verify"]).exit_code == 0  # nothing inside the database shows it
+    bad = CliRunner().invoke(cli, ["audit", "verify", "--expect-head", f"@{heads}"])
+    assert bad.exit_code == 1 and "truncated" in bad.output and "cut from the end" in bad.output
+
+
+def test_a_forged_record_appended_in_the_database_is_caught(db: Session) -> None:
+    """Found: a record inserted with a recomputed SHA-256 hash (and the head moved to it) verified."""
+    import json
+
+    from idiograph.security.audit import Actor, _fields
+    from idiograph.security.audit_chain import legacy_hash
+
+    _append(db, 3)
+    prev = db.scalar(select(AuditRecord.hash).where(AuditRecord.seq == 3))
+    at = db.scalar(select(AuditRecord.at).where(AuditRecord.seq == 3))
+    fields = _fields(at, Actor(None, "mallory", "admin"), "read", "Person", None, None, None, {})
+    forged = legacy_hash(prev, fields)
+    db.execute(
+        AuditRecord.__table__.insert().values(
+            seq=4,
+            at=at,
+            actor="mallory",
+            actor_id=None,
+            role="admin",
+            action="read",
+            resource_type="Person",
+            resource_id=None,
+            person_id=None,
+            reason=None,
+            detail=json.loads("{}"),
+            prev_hash=prev,
+            hash=forged,
+        )
+    )
+    db.execute(text("UPDATE audit_head SET seq = 4, last_hash = :h WHERE id = 1"), {"h": forged})
+    db.commit()
+    _, _, problems = audit.verify(db)
+    assert [(p.seq, p.kind) for p in problems] == [(4, "edited")]
+
+
+def test_a_legacy_chain_is_re_keyed_on_upgrade(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The 0009 migration checks the old unkeyed chain whole, then re-hashes it under the key."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from idiograph.db import Database, make_engine
+    from idiograph.migrate import upgrade
+    from idiograph.security.audit import Actor, _fields
+    from idiograph.security.audit_chain import GENESIS, legacy_hash
+
+    def legacy_db(name: str, break_at: int | None = None):  # type: ignore[no-untyped-def]
+        engine = make_engine(f"sqlite:///{tmp_path / name}")
+        upgrade(engine, "0008")
+        prev = GENESIS
+        with engine.begin() as c:
+            for seq in range(1, 4):
+                at = datetime(2026, 1, seq, tzinfo=UTC)
+                fields = _fields(at, Actor(None, "system:old", "system"), "read", "Person", None, None, None, {})
+                h = legacy_hash(prev, fields)
+                c.execute(
+                    AuditRecord.__table__.insert().values(
+                        seq=seq,
+                        at=at,
+                        actor="system:old",
+                        actor_id=None,
+                        role="system",
+                        action="read",
+                        resource_type="Person",
+                        resource_id=None,
+                        person_id=None,
+                        reason=None,
+                        detail={},
+                        prev_hash=prev,
+                        hash=h if seq != break_at else "0" * 64,
+                    )
+                )
+                prev = h
+            c.execute(text("UPDATE audit_head SET seq = 3, last_hash = :h WHERE id = 1"), {"h": prev})
+        return engine
+
+    key = "the-audit-key-outside-the-database-01"
+    engine = legacy_db("ok.db")
+    with pytest.raises(RuntimeError, match="needs the audit key"):
+        upgrade(engine)
+    upgrade(engine, audit_key=key)
+    with Database(engine, audit_key=key).reader() as s:
+        n, _, problems = audit.verify(s)
+    assert (n, problems) == (3, [])
+    with pytest.raises(RuntimeError, match="broken at record 2"):
+        upgrade(legacy_db("broken.db", break_at=2), audit_key=key)

@@ -21,7 +21,8 @@ given: Database | None = None  # set by a test to run commands inside its own ro
 
 def database() -> Database:
     """The configured database; each command opens one unit of work on it (``writer()`` or ``reader()``)."""
-    return given or Database(make_engine(get_settings().database_url))
+    settings = get_settings()
+    return given or Database(make_engine(settings.database_url), audit_key=settings.audit_key)
 
 
 def progress_bar() -> Progress:

@@ -17,5 +17,5 @@ def db_upgrade() -> None:
     from idiograph.migrate import upgrade
 
     settings = get_settings()
-    upgrade(make_engine(settings.database_url))
+    upgrade(make_engine(settings.database_url), audit_key=settings.audit_key)
     console.print(f"schema is current on {make_engine(settings.database_url).url.render_as_string()}")

@@ -32,18 +32,24 @@ from idiograph.security.audit import Actor
 log = logging.getLogger("idiograph.pipeline")
 
 
+def _always(rows: Sequence[StoredRow]) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A statistical rule on the rows just stored: returns the alerts it wants raised."""
+    """A statistical rule on the rows just stored: returns the alerts it wants raised. ``applies`` is a cheap
+    test on the rows alone, so a rule with nothing to judge costs no savepoint."""
 
     name: str
     run: Callable[[Session, Sequence[StoredRow]], list[NewAlert]]
+    applies: Callable[[Sequence[StoredRow]], bool] = _always
 
 
 RULES: tuple[Rule, ...] = (
     Rule("personal baselines", baselines.judge_new),
-    Rule("not on track", not_on_track.findings),
-    Rule("relapse", relapse.findings),
+    Rule("not on track", not_on_track.findings, not_on_track.applies),
+    Rule("relapse", relapse.findings, relapse.applies),
 )
 
 
@@ -63,6 +69,8 @@ def record(
     failed: list[str] = []
     if stored:
         for rule in RULES:
+            if not rule.applies(stored):
+                continue
             n = run_rule(session, actor, rule, stored)
             if n is None:
                 failed.append(rule.name)

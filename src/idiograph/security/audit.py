@@ -1,5 +1,6 @@
 """Appending to and verifying the audit trail. Appends run inside the caller's transaction, so the
-record is stored exactly when the data it describes is."""
+record is stored exactly when the data it describes is. Records are chained by an HMAC under the audit key,
+which lives outside the database (``Settings.audit_key``) and reaches sessions through ``Database``."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.db import after_snapshot, bulk_insert, read_only, utcnow
-from idiograph.security.audit_chain import GENESIS, ChainEntry, ChainProblem, record_hash, verify_chain
+from idiograph.security.audit_chain import GENESIS, ChainEntry, ChainProblem, Head, record_hash, verify_chain
 from idiograph.security.model import AuditHead, AuditRecord
 
 
@@ -28,6 +30,17 @@ class Actor:
     @classmethod
     def system(cls, name: str = "cli") -> Actor:
         return cls(None, f"system:{name}", "system")
+
+
+def key_of(session: Session) -> bytes:
+    """The audit key the session's Database was given (never stored in the database)."""
+    key = session.info.get("audit_key")
+    if not key:
+        raise RuntimeError("no audit key: build the Database with Settings.audit_key (IDIOGRAPH_AUDIT_KEY)")
+    return bytes(key)
+
+
+_HEAD = AuditHead.__table__
 
 
 def _fields(
@@ -85,14 +98,14 @@ def _collect(session: Session, actor: Actor, entry: Entry) -> bool:
     return True
 
 
-def write_view(session: Session, view: View) -> AuditRecord | None:
+def write_view(session: Session, view: View) -> None:
     """One record for the whole view: a single read as it is, several as ``View`` with what each showed."""
     if not view.entries:
-        return None
+        return
     actor = view.entries[0][0]
     if len(view.entries) == 1:
-        e = view.entries[0][1]
-        return append(session, actor, e.action, e.resource_type, e.resource_id, e.person_id, e.reason, e.detail)
+        append_many(session, actor, [view.entries[0][1]])
+        return
     people = {e.person_id for _, e in view.entries if e.person_id is not None}
     showed = [
         {
@@ -107,7 +120,7 @@ def write_view(session: Session, view: View) -> AuditRecord | None:
     via = next((str(e.detail["via"]) for _, e in view.entries if e.detail and "via" in e.detail), None)
     detail: dict[str, Any] = {"showed": showed} | ({"via": via} if via else {})
     action = "read" if any(e.action == "read" for _, e in view.entries) else view.entries[0][1].action
-    return append(session, actor, action, "View", None, next(iter(people)) if len(people) == 1 else None, None, detail)
+    append(session, actor, action, "View", None, next(iter(people)) if len(people) == 1 else None, None, detail)
 
 
 def ensure_head(session: Session) -> None:
@@ -125,43 +138,9 @@ def append(
     person_id: uuid.UUID | None = None,
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditRecord | None:
-    """Append one record. Bumping the head row first takes a row lock, so concurrent writers queue. In a
-    read-only view (``begin_view``) the read is collected for the view's one record instead."""
-    detail = detail or {}
-    if _collect(session, actor, Entry(action, resource_type, resource_id, person_id, reason, detail)):
-        return None
-    row = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.last_hash)
-    ).one_or_none()
-    if row is None:
-        ensure_head(session)
-        return append(session, actor, action, resource_type, resource_id, person_id, reason, detail)
-    seq, prev = row
-    at = utcnow()
-    fields = _fields(at, actor, action, resource_type, resource_id, person_id, reason, detail)
-    digest = record_hash(prev, fields)
-    rec = AuditRecord(
-        seq=seq,
-        at=at,
-        actor=actor.username,
-        actor_id=actor.user_id,
-        role=actor.role,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        person_id=person_id,
-        reason=reason,
-        detail=detail,
-        prev_hash=prev,
-        hash=digest,
-    )
-    session.add(rec)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
-    return rec
+) -> None:
+    """Append one record (in a read-only view: collect the read for the view's one record)."""
+    append_many(session, actor, [Entry(action, resource_type, resource_id, person_id, reason, detail or {})])
 
 
 @dataclass(frozen=True)
@@ -181,17 +160,20 @@ def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
     entries = [e for e in entries if not _collect(session, actor, e)]
     if not entries:
         return
+    # Bumping the head row first takes its row lock, so concurrent writers queue (Core, not ORM: this runs on
+    # every audited request).
     row = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + len(entries))
-        .returning(AuditHead.seq, AuditHead.last_hash)
+        _HEAD.update()
+        .where(_HEAD.c.id == 1)
+        .values(seq=_HEAD.c.seq + len(entries))
+        .returning(_HEAD.c.seq, _HEAD.c.last_hash)
     ).one_or_none()
     if row is None:
         ensure_head(session)
         append_many(session, actor, entries)
         return
     last_seq, prev = row
+    key = key_of(session)
     seq = last_seq - len(entries)
     rows = []
     for e in entries:
@@ -199,7 +181,7 @@ def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
         at = utcnow()
         detail = e.detail or {}
         fields = _fields(at, actor, e.action, e.resource_type, e.resource_id, e.person_id, e.reason, detail)
-        digest = record_hash(prev, fields)
+        digest = record_hash(key, prev, fields)
         rows.append(
             {
                 "seq": seq,
@@ -219,7 +201,7 @@ def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
         )
         prev = digest
     bulk_insert(session, AuditRecord.__table__, rows)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
+    session.execute(_HEAD.update().where(_HEAD.c.id == 1).values(last_hash=prev))
 
 
 def newest(
@@ -236,10 +218,17 @@ def newest(
     return rows
 
 
-def verify(session: Session, batch: int = 5000) -> tuple[int, str, list[ChainProblem]]:
-    """Walk the whole trail; returns (records read, head hash, problems)."""
-    head = session.get(AuditHead, 1)
+def head(session: Session) -> Head:
+    """Where the chain ends now: export it (``idiograph audit head``) and keep it elsewhere."""
+    row = session.get(AuditHead, 1)
+    return Head(row.seq, row.last_hash) if row else Head(0, GENESIS)
 
+
+def verify(session: Session, expect: Head | None = None, batch: int = 5000) -> tuple[int, str, list[ChainProblem]]:
+    """Walk the whole trail under the audit key; returns (records read, head hash, problems). ``expect``: a
+    head exported earlier, which the trail must still contain."""
+    head_row = session.get(AuditHead, 1)
+    key = key_of(session)
     read = 0
 
     def entries() -> Iterator[ChainEntry]:
@@ -256,5 +245,13 @@ def verify(session: Session, batch: int = 5000) -> tuple[int, str, list[ChainPro
                 yield ChainEntry(r.seq, record_fields(r), r.prev_hash, r.hash)
             last = rows[-1].seq
 
-    problems = verify_chain(entries(), head.seq if head else None, head.last_hash if head else None)
-    return read, head.last_hash if head else GENESIS, problems
+    problems = verify_chain(
+        entries(), key, head_row.seq if head_row else None, head_row.last_hash if head_row else None, expect
+    )
+    return read, head_row.last_hash if head_row else GENESIS, problems
+
+
+def export_head(path: Path, at: Head) -> None:
+    """Append ``time SEQ:HASH`` to ``path`` (the periodic head export; copy the file away from the database)."""
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"{utcnow().isoformat(timespec='seconds')} {at}\n")

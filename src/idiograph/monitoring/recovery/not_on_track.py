@@ -190,11 +190,21 @@ def reasons(v: Verdict) -> str:
     )
 
 
+def _totals() -> dict[tuple[str, str], str]:
+    cfg = monitoring_settings.load().not_on_track
+    return {(instruments()[i].total.system, instruments()[i].total.code): i for i in cfg.instruments}
+
+
+def applies(rows: Sequence[observations.StoredRow]) -> bool:
+    """Whether any row is a total of a modelled instrument (else the rule has nothing to judge)."""
+    totals = _totals()
+    return any((r.system, r.code) in totals for r in rows)
+
+
 def findings(session: Session, rows: Sequence[observations.StoredRow]) -> list[NewAlert]:
     """The pipeline's not-on-track rule: judge the open episodes of everyone who just got a score on a modelled
     instrument, and return the alerts to raise."""
-    cfg = monitoring_settings.load().not_on_track
-    totals = {(instruments()[i].total.system, instruments()[i].total.code): i for i in cfg.instruments}
+    totals = _totals()
     touched: dict[str, set[uuid.UUID]] = {}
     for r in rows:
         inst = totals.get((r.system, r.code))

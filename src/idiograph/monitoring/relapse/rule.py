@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.alerts.kinds import Kind
 from idiograph.alerts.service import NewAlert
-from idiograph.instruments.definitions import instruments
+from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.measures.change import measurement_error
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.relapse import signal as relapse
@@ -25,10 +25,21 @@ from idiograph.security.model import Team
 TITLE = "Early relapse signal after discharge"
 
 
+def _instruments() -> dict[tuple[str, str], Instrument]:
+    cfg = monitoring_settings.load().relapse
+    return {(instruments()[i].total.system, instruments()[i].total.code): instruments()[i] for i in cfg.instruments}
+
+
+def applies(rows: Sequence[StoredRow]) -> bool:
+    """Whether any row is a total of a relapse instrument (else the rule has nothing to judge)."""
+    insts = _instruments()
+    return any((r.system, r.code) in insts for r in rows)
+
+
 def findings(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
     """For each new follow-up score on a relapse instrument, run the person's post-discharge CUSUM."""
     cfg = monitoring_settings.load().relapse
-    insts = {(instruments()[i].total.system, instruments()[i].total.code): instruments()[i] for i in cfg.instruments}
+    insts = _instruments()
     touched = {(r.person_id, (r.system, r.code)) for r in rows if (r.system, r.code) in insts}
     out: list[NewAlert] = []
     for pid, key in sorted(touched):
