@@ -20,7 +20,7 @@ from idiograph.alerts.api import router as alerts_router
 from idiograph.baselines.api import router as baselines_router
 from idiograph.care.api import router as care_router
 from idiograph.config import Settings, get_settings
-from idiograph.db import Database, make_engine
+from idiograph.db import Database, checkpoint, make_engine
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.measures.api import router as measures_router
@@ -55,8 +55,9 @@ def export_audit_head(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work, each in a worker thread (never on the loop): retry failed rules every
-    ``rule_retry_seconds``, and export the audit head to ``audit_head_file`` every ``audit_head_seconds``."""
+    """Background work, each in a worker thread (never on the loop): checkpoint SQLite's write-ahead log every
+    2 s (so no request pays for it), retry failed rules every ``rule_retry_seconds``, and export the audit head
+    to ``audit_head_file`` every ``audit_head_seconds``."""
     settings = app.state.settings
 
     async def every(period: int, job: Callable[[FastAPI], object], what: str) -> None:
@@ -67,7 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 log.exception(what)
             await asyncio.sleep(period)
 
-    tasks = []
+    tasks = [asyncio.create_task(every(2, lambda a: checkpoint(a.state.db.engine), "checkpointing the WAL"))]
     if settings.rule_retry_seconds > 0:
         tasks.append(asyncio.create_task(every(settings.rule_retry_seconds, retry_failed_rules, "retrying rules")))
     if settings.audit_head_file is not None:

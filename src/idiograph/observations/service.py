@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from idiograph.db import bulk_insert, new_id, utcnow
@@ -57,6 +57,12 @@ class StoredRow:
     source_id: str
     created: bool = True  # False when an existing record was corrected
     observation_id: uuid.UUID | None = None
+
+
+# prebuilt: this runs on every stored batch (benchmarks/baselines_judge.py)
+_EXISTING = select(Observation).where(
+    Observation.source == bindparam("source"), Observation.source_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def natural_key(o: NewObservation) -> str:
@@ -135,8 +141,7 @@ def store(
         ordered = sorted(ids)
         for start in range(0, len(ordered), 1000):
             chunk = ordered[start : start + 1000]
-            q = select(Observation).where(Observation.source == source, Observation.source_id.in_(chunk))
-            for o in session.scalars(q):
+            for o in session.scalars(_EXISTING, {"source": source, "ids": list(chunk)}):
                 existing[(o.source, o.source_id)] = o
     inserts: list[dict[str, object]] = []
     changed: list[StoredRow] = []

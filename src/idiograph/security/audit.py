@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from idiograph.db import after_snapshot, bulk_insert, read_only, utcnow
@@ -41,6 +41,13 @@ def key_of(session: Session) -> bytes:
 
 
 _HEAD = AuditHead.__table__
+_BUMP = (
+    _HEAD.update()
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + bindparam("n"))
+    .returning(_HEAD.c.seq, _HEAD.c.last_hash)
+)
+_SET_LAST = _HEAD.update().where(_HEAD.c.id == 1).values(last_hash=bindparam("h"))
 
 
 def _fields(
@@ -162,12 +169,7 @@ def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
         return
     # Bumping the head row first takes its row lock, so concurrent writers queue (Core, not ORM: this runs on
     # every audited request).
-    row = session.execute(
-        _HEAD.update()
-        .where(_HEAD.c.id == 1)
-        .values(seq=_HEAD.c.seq + len(entries))
-        .returning(_HEAD.c.seq, _HEAD.c.last_hash)
-    ).one_or_none()
+    row = session.execute(_BUMP, {"n": len(entries)}).one_or_none()
     if row is None:
         ensure_head(session)
         append_many(session, actor, entries)
@@ -201,7 +203,7 @@ def append_many(session: Session, actor: Actor, entries: list[Entry]) -> None:
         )
         prev = digest
     bulk_insert(session, AuditRecord.__table__, rows)
-    session.execute(_HEAD.update().where(_HEAD.c.id == 1).values(last_hash=prev))
+    session.execute(_SET_LAST, {"h": prev})
 
 
 def newest(
