@@ -84,7 +84,9 @@ def create_app(
     settings: Settings | None = None, engine: Engine | None = None, database: Database | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine or (database.engine if database else make_engine(settings.database_url))
+    engine = engine or (
+        database.engine if database else make_engine(settings.database_url, settings.sqlite_synchronous)
+    )
     app = FastAPI(
         title="idiograph",
         version=__version__,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
         "keep a copy away from the database so `audit verify --expect-head @FILE` catches a cut tail",
     )
     audit_head_seconds: int = Field(default=3600, ge=60)
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite only: full (every commit on disk) or normal (faster; the last commits can be lost on "
+        "power failure, never corrupted). PostgreSQL is unaffected.",
+    )
     rule_retry_seconds: int = Field(
         default=300, ge=0, description="how often the server retries statistical rules that failed (0: never)"
     )

@@ -22,7 +22,8 @@ given: Database | None = None  # set by a test to run commands inside its own ro
 def database() -> Database:
     """The configured database; each command opens one unit of work on it (``writer()`` or ``reader()``)."""
     settings = get_settings()
-    return given or Database(make_engine(settings.database_url), audit_key=settings.audit_key)
+    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
+    return given or Database(engine, audit_key=settings.audit_key)
 
 
 def progress_bar() -> Progress:
