@@ -38,6 +38,12 @@ def test_item_nine_unanswered_is_prorated_but_said_and_prompted(client, db, make
     client.post(f"/api/v1/people/{pid}/responses", json={"instrument": "phq-9", "answers": full}, headers=clin.auth)
     db.expire_all()
     assert db.scalar(select(Alert.kind).where(Alert.kind != "safety-unanswered")) is None
+    # and an answer above 0 is shown in words, marked for attention
+    risky = dict.fromkeys(PHQ9, 1) | {ITEM9: 2}
+    client.post(f"/api/v1/people/{pid}/responses", json={"instrument": "phq-9", "answers": risky}, headers=clin.auth)
+    page = client.get(f"/people/{pid}", headers=clin.auth).text
+    assert '<strong class="warning">item 9: More than half the days</strong>' in page
+    assert '<span class="muted">item 9: Not at all</span>' in page
 
 
 def test_a_self_report_with_item_nine_left_blank_prompts_the_team(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]

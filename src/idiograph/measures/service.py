@@ -21,6 +21,7 @@ from idiograph.measures.model import QuestionnaireResponseRecord, SelfReportLink
 from idiograph.measures.responses import record_response, unanswered
 from idiograph.measures.scoring import validate_answers
 from idiograph.observations import service as observations
+from idiograph.observations.model import Observation
 from idiograph.observations.recording import Recorder
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import Episode
@@ -232,10 +233,12 @@ def links_for_person(session: Session, principal: Principal, person_id: uuid.UUI
 
 def recent_responses(
     session: Session, principal: Principal, person_id: uuid.UUID, limit: int = 10
-) -> list[QuestionnaireResponseRecord]:
-    """The person's latest questionnaire responses, newest first (each with the safety items left unanswered)."""
+) -> list[tuple[QuestionnaireResponseRecord, list[tuple[str, bool]]]]:
+    """The person's latest questionnaire responses, newest first, each with what it says about its safety items:
+    ("item 9: Several days", True) for a safety answer, ("item 9: Not at all", False), or
+    ("item 9 not answered", True); an audited read."""
     ensure_access(session, principal, person_id, Permission.PERSON_READ)
-    return list(
+    records = list(
         session.scalars(
             select(QuestionnaireResponseRecord)
             .where(QuestionnaireResponseRecord.person_id == person_id)
@@ -243,15 +246,41 @@ def recent_responses(
             .limit(limit)
         )
     )
+    safety_codes = {c for inst in instruments().values() for c in inst.safety_codes}
+    answers: dict[tuple[uuid.UUID, str], float] = {}
+    if records and safety_codes:
+        q = select(Observation.group_id, Observation.code, Observation.value).where(
+            Observation.group_id.in_([r.id for r in records]), Observation.code.in_(safety_codes)
+        )
+        answers = {(g, c): v for g, c, v in session.execute(q)}
+    audit.append(
+        session, principal.actor, "read", "QuestionnaireResponse", None, person_id, detail={"count": len(records)}
+    )
+    return [(r, safety_lines(r, answers)) for r in records]
 
 
-def unanswered_labels(record: QuestionnaireResponseRecord) -> list[str]:
-    """'item 9 not answered' for each safety item the response left unanswered."""
+def safety_lines(
+    record: QuestionnaireResponseRecord, answers: Mapping[tuple[uuid.UUID, str], float]
+) -> list[tuple[str, bool]]:
+    """What one response says about each of its instrument's safety items, and whether it needs attention."""
     inst = instruments().get(record.instrument)
     if inst is None:
         return []
     codes = [i.code for i in inst.items]
-    return [f"item {codes.index(c) + 1} not answered" for c in record.safety_unanswered or [] if c in codes]
+    out: list[tuple[str, bool]] = []
+    for item in inst.items:
+        if not item.safety:
+            continue
+        label = f"item {codes.index(item.code) + 1}"
+        if item.code in (record.safety_unanswered or []):
+            out.append((f"{label} not answered", True))
+            continue
+        value = answers.get((record.id, item.code))
+        if value is None:
+            continue
+        said = next((a.display for a in inst.options(item) if a.value == value), f"{value:g}")
+        out.append((f"{label}: {said}", inst.safety_positive(item, value)))
+    return out
 
 
 def changes_for_person(session: Session, principal: Principal, person_id: uuid.UUID) -> list[MeasureChange]:

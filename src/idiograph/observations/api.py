@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from idiograph.errors import invalid
 from idiograph.observations import service
 from idiograph.observations.csv_import import import_csv
+from idiograph.observations.ingest import ingest as ingest_batch
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.observations.schema import CodeOut, IngestResult, ObservationBatch, ObservationOut
 from idiograph.security.deps import DB, require
@@ -27,7 +28,7 @@ def ingest(
     record: Recorder = Depends(recorder),
 ) -> IngestResult:
     """Store a batch: every row valid and permitted, or nothing. Re-sending a row changes nothing."""
-    return service.ingest(db, p, body.observations, record)
+    return ingest_batch(db, p, body.observations, record)
 
 
 @router.get("/people/{person_id}/observations", response_model=list[ObservationOut])

@@ -93,11 +93,7 @@ def person_page(
         changes=changes_from((o.system, o.code, o.effective_at, o.value) for o in obs),
         instruments=list(instruments().values()),
         links=measures.links_for_person(db, p, person_id),
-        responses=[
-            (r, measures.unanswered_labels(r), bool(instruments()[r.instrument].safety_codes))
-            for r in measures.recent_responses(db, p, person_id)
-            if r.instrument in instruments()
-        ],
+        responses=measures.recent_responses(db, p, person_id),
         reviews=review_service.for_person(db, p, person_id),
         now=utcnow(),
         person=person,
