@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
@@ -28,7 +29,7 @@ from idiograph.monitoring.reviews.api import router as reviews_router
 from idiograph.observations.api import router as observations_router
 from idiograph.patients.api import router as patients_router
 from idiograph.pipeline.api import router as pipeline_router
-from idiograph.problems import BodyLimit, install
+from idiograph.problems import BodyLimit, Overload, install
 from idiograph.security.api import router as security_router
 from idiograph.web.pages import ROUTERS as PAGE_ROUTERS
 
@@ -59,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     2 s (so no request pays for it), retry failed rules every ``rule_retry_seconds``, and export the audit head
     to ``audit_head_file`` every ``audit_head_seconds``."""
     settings = app.state.settings
+    to_thread.current_default_thread_limiter().total_tokens = settings.threads
 
     async def every(period: int, job: Callable[[FastAPI], object], what: str) -> None:
         while True:
@@ -85,7 +87,15 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or (
-        database.engine if database else make_engine(settings.database_url, settings.sqlite_synchronous)
+        database.engine
+        if database
+        else make_engine(
+            settings.database_url,
+            settings.sqlite_synchronous,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+        )
     )
     app = FastAPI(
         title="idiograph",
@@ -124,5 +134,6 @@ def create_app(
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth)
+    app.add_middleware(Overload, max_in_flight=settings.max_in_flight)
     return app

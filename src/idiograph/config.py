@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     token_max_age_s: int = 8 * 3600
     break_glass_minutes: int = 60
     max_body_bytes: int = 20 * 1024 * 1024
+    max_json_depth: int = Field(default=64, ge=8, le=1000, description="deeper JSON bodies are refused with 400")
+    max_in_flight: int = Field(
+        default=120, ge=1, description="requests a worker process serves at once; beyond it a quick 503, Retry-After"
+    )
+    threads: int = Field(default=40, ge=1, le=400, description="worker threads per process for routes")
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections kept open per process")
+    db_max_overflow: int = Field(default=10, ge=0, description="extra PostgreSQL connections under load")
+    db_pool_timeout: float = Field(
+        default=3.0, gt=0, description="seconds a request waits for a free connection before a 503 (never a hang)"
+    )
     secure_cookies: bool = False
     timezone: str = "Europe/London"
     audit_head_file: Path | None = Field(

@@ -93,7 +93,11 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **pool: Any) -> Engi
     if url.startswith("sqlite"):
         if sqlite_synchronous.upper() not in ("FULL", "NORMAL"):
             raise ValueError("sqlite_synchronous must be FULL or NORMAL")
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+            **{k: v for k, v in pool.items() if k in ("pool_size", "max_overflow", "pool_timeout")},
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         mode = sqlite_synchronous.upper()
         event.listen(engine, "connect", lambda dbapi, _rec: dbapi.execute(f"PRAGMA synchronous={mode}"))
@@ -102,6 +106,8 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **pool: Any) -> Engi
     # psycopg 3 prepares a statement server-side after 5 runs, and PostgreSQL's generic plan for a long
     # IN list scans the table (measured: 200 rows/s on re-import); custom plans use the unique index.
     connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
+    # A bounded pool with a short wait: under overload a request gets "no connection free" (a 503 with
+    # Retry-After) within pool_timeout seconds, never an endless wait.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 

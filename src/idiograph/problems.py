@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -64,6 +66,20 @@ def problem(
     return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
 
 
+RETRY_AFTER_S = 2
+
+
+def busy(request: Request, why: str) -> Response:
+    """503 with Retry-After: overload degrades into a quick, clear refusal the client can retry, never a hang."""
+    return problem(
+        request,
+        503,
+        "Service busy",
+        f"{why}; nothing was changed, try again in a few seconds",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     return "/".join(str(p) for p in loc)
 
@@ -104,8 +120,14 @@ def install(app: FastAPI) -> None:
     async def http(request: Request, exc: StarletteHTTPException) -> Response:
         return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
 
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        return busy(request, "every database connection is in use")
+
     @app.exception_handler(DBAPIError)
     async def database(request: Request, exc: DBAPIError) -> Response:
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return busy(request, "the database is busy writing")
         if isinstance(exc, DataError):  # a value the database cannot hold: the request's fault, not ours
             return problem(
                 request,
@@ -124,18 +146,47 @@ def install(app: FastAPI) -> None:
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with 413, whether or not Content-Length is sent."""
+    """Refuse bodies over ``max_bytes`` with 413, whether or not Content-Length is sent, and JSON bodies nested
+    deeper than ``max_json_depth`` with 400 (found: a deeply nested body made the parser raise RecursionError,
+    a 500)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_depth: int = 64) -> None:
+        self.app, self.max_bytes, self.max_depth = app, max_bytes, max_json_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._reject(scope, send)
+            await self._reject(scope, send, 413, "Payload too large", f"larger than {self.max_bytes} bytes")
+            return
+        if b"json" in headers.get(b"content-type", b""):
+            body = b""
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                if len(body) > self.max_bytes:
+                    await self._reject(scope, send, 413, "Payload too large", f"larger than {self.max_bytes} bytes")
+                    return
+                more = message.get("more_body", False)
+            if json_depth(body) > self.max_depth:
+                await self._reject(scope, send, 400, "Too deeply nested", f"nested deeper than {self.max_depth} levels")
+                return
+            sent = False
+
+            async def replay() -> Message:
+                nonlocal sent
+                if sent:
+                    return await receive()
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            await self.app(scope, replay, send)
             return
         seen = 0
 
@@ -151,16 +202,49 @@ class BodyLimit:
 
         await self.app(scope, limited, send)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
+    async def _reject(self, scope: Scope, send: Send, status: int, title: str, why: str) -> None:
         request = Request(scope)
-        response = problem(
-            request,
-            413,
-            "Payload too large",
-            f"the body is larger than {self.max_bytes} bytes",
-            [FieldProblem("body", f"larger than {self.max_bytes} bytes")],
-        )
+        response = problem(request, status, title, f"the body is {why}", [FieldProblem("body", why)])
         await response(scope, _empty_receive, send)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply a JSON text nests, without parsing it (strings removed first; C-speed scans)."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for b in brackets:
+        if b in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class Overload:
+    """At most ``max_in_flight`` requests at once per process; beyond that a quick 503 with Retry-After instead
+    of an ever-longer queue (liveness and static files are always served)."""
+
+    def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
+        self.app, self.max_in_flight, self.in_flight = app, max_in_flight, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/healthz" or scope["path"].startswith(("/static/", "/vendor/")):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            response = busy(Request(scope), "the server is at its limit of requests at once")
+            await response(scope, _empty_receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 async def _empty_receive() -> Message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -139,3 +140,52 @@ def test_csv_upload_is_transactional_and_idempotent(client, db, make_staff) -> N
     assert _count(db) == 3
     caseload = client.get("/api/v1/people", headers=clin.auth).json()
     assert sorted(p["family_name"] for p in caseload) == ["E2", "Seacole"]
+
+
+def test_a_csv_import_cannot_take_over_another_teams_person(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found: an import matched another team's person by NHS number, rewrote their demographics, stored
+    observations on them and joined them to the importer's caseload, after which the record opened."""
+    from idiograph.patients.model import CaseloadAssignment, Person
+
+    north = make_staff("north", "clinician", ("North",))
+    south = make_staff("south", "clinician", ("South",))
+    pid = client.post(
+        "/api/v1/people",
+        json={"given_name": "Mary", "family_name": "Seacole", "nhs_number": "4010232137"},
+        headers=north.auth,
+    ).json()["id"]
+    takeover = (
+        "person_id,code,value,time,given_name,family_name,nhs_number\nX1,44261-6,3,2026-02-01,Eve,Mallory,4010232137\n"
+    )
+    r = client.post("/api/v1/import/csv", files={"file": ("t.csv", takeover, "text/csv")}, headers=south.auth)
+    assert r.status_code == 403 and "another team's caseload" in r.json()["detail"]
+    db.expire_all()
+    person = db.get(Person, uuid.UUID(pid))
+    assert (person.given_name, person.family_name) == ("Mary", "Seacole")
+    assert _count(db) == 0
+    assert db.scalars(select(CaseloadAssignment.team_id).where(CaseloadAssignment.person_id == person.id)).all() == [
+        north.principal.team_ids and next(iter(north.principal.team_ids))
+    ]
+    assert client.get(f"/api/v1/people/{pid}", headers=south.auth).status_code == 403
+
+
+def test_a_bulk_loader_may_add_results_but_never_widens_a_caseload(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Administrators load feeds (no person access): results reach an existing person, who joins no new team."""
+    from idiograph.patients.model import CaseloadAssignment
+
+    north = make_staff("north", "clinician", ("North",))
+    admin = make_staff("ops", "admin", ("Imports",))
+    pid = client.post(
+        "/api/v1/people",
+        json={"given_name": "Mary", "family_name": "Seacole", "nhs_number": "4010232137"},
+        headers=north.auth,
+    ).json()["id"]
+    feed = (
+        "person_id,code,value,time,nhs_number\nF1,44261-6,3,2026-02-01,4010232137\nF2,44261-6,9,2026-02-01,9434765919\n"
+    )
+    r = client.post("/api/v1/import/csv", files={"file": ("f.csv", feed, "text/csv")}, headers=admin.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["people_created"] == 1
+    db.expire_all()
+    teams = db.scalars(select(CaseloadAssignment.team_id).where(CaseloadAssignment.person_id == uuid.UUID(pid))).all()
+    assert teams == [next(iter(north.principal.team_ids))]

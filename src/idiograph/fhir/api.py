@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.fhir import service
 from idiograph.fhir.importer import import_bundle
-from idiograph.security.deps import DB, require
+from idiograph.security.deps import DB, raw_body, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.teams import team_by_name
@@ -42,15 +42,15 @@ def _team(db: Session, team: str | None) -> uuid.UUID | None:
 
 
 @router.post("")
-async def transaction(
+def transaction(
     request: Request,
     source: str | None = None,
     team: str | None = None,
+    raw: bytes = Depends(raw_body),
     db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_IMPORT)),
 ) -> JSONResponse:
     """A transaction (all-or-nothing) or batch Bundle. New people join ``team`` (default: your only team)."""
-    raw = await request.body()
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -25,8 +25,8 @@ from idiograph.observations.recording import Unanswered
 from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.observations.units import convert
 from idiograph.observations.validation import observation_problems
-from idiograph.patients.access import access_basis
-from idiograph.patients.identity import find_person, upsert_person
+from idiograph.patients.access import may_import_into
+from idiograph.patients.identity import upsert_person
 from idiograph.patients.model import Condition, Encounter, Episode, Person, PersonIdentifier
 from idiograph.pipeline import record
 from idiograph.security import audit
@@ -122,11 +122,9 @@ class BundleImport:
         return pid
 
     def _may_write(self, person_id: uuid.UUID, where: str) -> None:
-        """Staff may only write to records they may open; bulk loaders (no person access) may load any."""
-        if person_id in self.new_people or self.p.is_system or not self.p.can(Permission.PERSON_WRITE):
-            return
-        if access_basis(self.s, self.p, person_id) is None:
-            raise Forbidden(f"{where}: the person is not on your team's caseload")
+        """The one import rule (``patients.access.may_import_into``), for people not created by this bundle."""
+        if person_id not in self.new_people:
+            may_import_into(self.s, self.p, person_id, where)
 
     def _count(self, person_id: uuid.UUID, what: str) -> None:
         c = self.touched.setdefault(person_id, {})
@@ -139,15 +137,7 @@ class BundleImport:
         idents = (
             data.identifiers if self.own else [*data.identifiers, (vocab.source_identifier_system(self.source), rid)]
         )
-        existing = (self.s.get(Person, own) if own else None) or find_person(
-            self.s, idents, data.fields.get("nhs_number")
-        )
-        if existing is not None:
-            self._may_write(existing.id, where)
-        team = self.team_id
-        if existing is not None and self.p.can(Permission.PERSON_WRITE) and not self.p.is_system:
-            team = None  # staff never widen a caseload by importing a record they can already open
-        person, status = upsert_person(self.s, data.fields, idents, team, person_id=own, where=where)
+        person, status = upsert_person(self.s, self.p, data.fields, idents, self.team_id, person_id=own, where=where)
         if status == "created":
             self.new_people.add(person.id)
         self._count(person.id, f"patient-{status}")

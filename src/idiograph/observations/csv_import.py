@@ -56,7 +56,7 @@ def import_csv(
     for ref, fields in content.people.items():
         fields.setdefault("given_name", "(not given)")
         fields.setdefault("family_name", ref)
-        person, status = upsert_person(session, fields, [(system, ref)], team.id, where=f"person {ref}")
+        person, status = upsert_person(session, principal, fields, [(system, ref)], team.id, where=f"person {ref}")
         person_ids[ref] = person.id
         created += status == "created"
         if status != "unchanged":

@@ -40,6 +40,26 @@ def access_basis(session: Session, principal: Principal, person_id: uuid.UUID) -
     return None
 
 
+def may_import_into(session: Session, principal: Principal, person_id: uuid.UUID, where: str = "person") -> None:
+    """The one rule for every path that finds an existing person and writes to them (API, CSV, FHIR, demo,
+    synthetic load): staff only into a record they may open now (their caseload, or break-the-glass); a bulk
+    loader without person access (administrators) and the operator at the command line may load any, but only
+    the operator may add an existing person to a caseload (``may_widen_caseload``). Found: a CSV import matched
+    another team's person by NHS number, rewrote them and joined them to the importer's caseload."""
+    if principal.is_system or not principal.can(Permission.PERSON_WRITE):
+        return
+    if access_basis(session, principal, person_id) is None:
+        raise Forbidden(
+            f"{where}: that person is on another team's caseload; nothing was imported "
+            "(open their record by break-the-glass first if you need to add to it)"
+        )
+
+
+def may_widen_caseload(principal: Principal, created: bool) -> bool:
+    """A new person joins the importer's team; an existing one joins a caseload only by the operator's hand."""
+    return created or principal.is_system
+
+
 def can_open(session: Session, principal: Principal, person_id: uuid.UUID) -> bool:
     """Whether the principal may open the record now (NotFound when there is no such person)."""
     if session.get(Person, person_id) is None:

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.errors import Conflict, FieldProblem
+from idiograph.patients.access import may_import_into, may_widen_caseload
 from idiograph.patients.model import Person, PersonIdentifier
 from idiograph.patients.service import NHS_NUMBER_SYSTEM, add_to_caseload
+from idiograph.security.principal import Principal
 
 
 def find_person(session: Session, identifiers: list[tuple[str, str]], nhs: str | None) -> Person | None:
@@ -27,13 +29,15 @@ def find_person(session: Session, identifiers: list[tuple[str, str]], nhs: str |
 
 def upsert_person(
     session: Session,
+    principal: Principal,
     fields: dict[str, Any],
     identifiers: list[tuple[str, str]],
     team_id: uuid.UUID | None,
     person_id: uuid.UUID | None = None,
     where: str = "person",
 ) -> tuple[Person, str]:
-    """Create or update a person from an import; returns (person, 'created'|'updated'|'unchanged')."""
+    """Create or update a person from an import; returns (person, 'created'|'updated'|'unchanged'). An existing
+    person is written only under the one import rule (``may_import_into``) and joins no caseload by it."""
     nhs = fields.get("nhs_number")
     person = session.get(Person, person_id) if person_id else None
     person = person or find_person(session, identifiers, nhs)
@@ -44,6 +48,7 @@ def upsert_person(
         session.add(person)
         status = "created"
     else:
+        may_import_into(session, principal, person.id, where)
         changed = {k: v for k, v in fields.items() if v is not None and getattr(person, k) != v}
         if "nhs_number" in changed:
             other = session.scalar(select(Person.id).where(Person.nhs_number == nhs))
@@ -74,7 +79,7 @@ def upsert_person(
         have.add((system, value))
         if status == "unchanged":
             status = "updated"
-    if team_id is not None:
+    if team_id is not None and may_widen_caseload(principal, status == "created"):
         add_to_caseload(session, person.id, team_id)
     session.flush()
     return person, status

@@ -10,6 +10,7 @@ from functools import cache
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from idiograph.db import Database
 from idiograph.errors import DomainError, Forbidden
@@ -77,6 +78,16 @@ async def form_csrf(request: Request) -> str | None:
     ):
         return str((await request.form()).get("csrf_token") or "")
     return None
+
+
+async def form_data(request: Request) -> FormData:
+    """The submitted form, read on the event loop before a plain (threadpool) route runs; no database here."""
+    return await request.form()
+
+
+async def raw_body(request: Request) -> bytes:
+    """The raw request body, read on the event loop (bounded by BodyLimit); no database here."""
+    return await request.body()
 
 
 class Requirement:

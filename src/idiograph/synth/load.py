@@ -150,6 +150,7 @@ def load_people(
                 fields = {k: p[k] for k in DEMOGRAPHIC_FIELDS if k in p}
                 person, status = upsert_person(
                     session,
+                    principal,
                     fields,
                     [(id_system, p["person_id"])],
                     teams[p["team_id"]],

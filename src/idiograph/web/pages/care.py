@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from idiograph.care import interventions, options
 from idiograph.care import service as care
@@ -17,7 +18,7 @@ from idiograph.care.api import PreferencesIn
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.governance import service as governance
 from idiograph.patients import service as patients
-from idiograph.security.deps import DB, require
+from idiograph.security.deps import DB, form_data, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.render import LONDON, london, refused, render
@@ -208,15 +209,15 @@ def crisis_form(
 
 
 @router.post("/people/{person_id}/care/preferences")
-async def preferences_form(
+def preferences_form(
     request: Request,
     person_id: uuid.UUID,
+    form: FormData = Depends(form_data),
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     """What the person has said about times, places, formats, contact, language, who to involve and what they
     have declined - a new version each time, refused if someone else saved in between."""
-    form = await request.form()
     declined = []
     for line in _lines(str(form.get("declined", ""))):
         what, _, why = line.partition(":")

@@ -7,13 +7,14 @@ import uuid
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from idiograph.errors import DomainError, InvalidInput
 from idiograph.instruments.definitions import Instrument
 from idiograph.measures import service
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.patients import service as patients
-from idiograph.security.deps import DB, require
+from idiograph.security.deps import DB, form_data, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.render import london, render
@@ -21,8 +22,7 @@ from idiograph.web.render import london, render
 router = APIRouter(include_in_schema=False)
 
 
-async def _answers(request: Request, inst: Instrument) -> dict[str, int | None]:
-    form = await request.form()
+def _answers(form: FormData, inst: Instrument) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for item in inst.items:
         raw = str(form.get(item.code) or "").strip()
@@ -52,16 +52,17 @@ def entry_form(
 
 
 @router.post("/people/{person_id}/questionnaires/{instrument_id}")
-async def entry_submit(
+def entry_submit(
     request: Request,
     person_id: uuid.UUID,
     instrument_id: str,
+    form: FormData = Depends(form_data),
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
     record: Recorder = Depends(recorder),
 ) -> Response:
     inst = service.instrument(instrument_id)
-    given = await _answers(request, inst)
+    given = _answers(form, inst)
     try:
         service.enter(db, p, person_id, inst.id, given, record=record)
     except InvalidInput as exc:
@@ -127,12 +128,16 @@ def self_report_form(request: Request, token: str, db: Session = DB) -> HTMLResp
 
 
 @router.post("/r/{token}", openapi_extra={"x-public": "single-use self-report link"})
-async def self_report_submit(
-    request: Request, token: str, db: Session = DB, record: Recorder = Depends(recorder)
+def self_report_submit(
+    request: Request,
+    token: str,
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+    record: Recorder = Depends(recorder),
 ) -> HTMLResponse:
     try:
         _link, inst = service.open_link(db, token)
-        given = await _answers(request, inst)
+        given = _answers(form, inst)
         recorded = service.submit_link(db, token, given, record)
     except service.LinkGone as exc:
         db.rollback()  # nothing of the refused request is kept

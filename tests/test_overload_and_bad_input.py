@@ -1,0 +1,82 @@
+"""Bad input is never a 5xx, and overload is a quick 503 with Retry-After, never a hang."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from idiograph.problems import json_depth
+
+
+def test_a_deeply_nested_body_is_a_400_not_a_500(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found: POST /fhir/R4 with a deeply nested JSON body was a 500 (uncaught RecursionError)."""
+    clin = make_staff("clin", "clinician", ("North",))
+    deep = "[" * 5000 + "]" * 5000
+    r = client.post("/fhir/R4", content=deep, headers={**clin.auth, "Content-Type": "application/fhir+json"})
+    assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome"
+    r = client.post("/api/v1/observations", content=deep, headers={**clin.auth, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+    assert "nested deeper than 64" in r.json()["detail"]
+    ok = json.dumps({"resourceType": "Bundle", "type": "batch", "entry": []})
+    assert (
+        client.post("/fhir/R4", content=ok, headers={**clin.auth, "Content-Type": "application/fhir+json"}).status_code
+        == 200
+    )
+
+
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=5),
+        lambda c: st.lists(c) | st.dictionaries(st.text(max_size=3), c),
+        max_leaves=30,
+    )
+)
+def test_json_depth_agrees_with_the_parsed_structure(value: object) -> None:
+    def depth(v: object) -> int:
+        if isinstance(v, list):
+            return 1 + max((depth(x) for x in v), default=0)
+        if isinstance(v, dict):
+            return 1 + max((depth(x) for x in v.values()), default=0)
+        return 0
+
+    assert json_depth(json.dumps(value).encode()) == depth(value)
+
+
+def test_no_free_connection_is_a_quick_503_with_retry_after(app, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    from idiograph.care import caseload
+
+    def exhausted(*a, **k):  # type: ignore[no-untyped-def]
+        raise PoolTimeout("QueuePool limit reached")
+
+    monkeypatch.setattr(caseload, "caseload", exhausted)
+    r = TestClient(app).get("/api/v1/people", headers=clin.auth)
+    assert r.status_code == 503 and r.headers["retry-after"] == "2"
+
+
+def test_beyond_the_in_flight_limit_requests_get_a_503_and_liveness_still_answers(app, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from idiograph.problems import Overload
+
+    clin = make_staff("clin", "clinician", ("North",))
+    gate = next(m for m in _middlewares(app) if isinstance(m, Overload))
+    gate.in_flight = gate.max_in_flight  # as if that many were being served
+    try:
+        c = TestClient(app)
+        r = c.get("/api/v1/people", headers=clin.auth)
+        assert r.status_code == 503 and r.headers["retry-after"] == "2"
+        assert c.get("/healthz").status_code == 200
+    finally:
+        gate.in_flight = 0
+    assert TestClient(app).get("/api/v1/people", headers=clin.auth).status_code == 200
+
+
+def _middlewares(app):  # type: ignore[no-untyped-def]
+    TestClient(app).get("/healthz")  # builds the middleware stack
+    m = app.middleware_stack
+    while m is not None:
+        yield m
+        m = getattr(m, "app", None)
