@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -74,10 +74,21 @@ def record_attendance(session: Session, principal: Principal, appointment_id: uu
     ensure_access(session, principal, appt.person_id, Permission.PERSON_WRITE)
     if status not in STATUSES or status == "booked":
         raise invalid("status", f"must be one of {', '.join(s for s in STATUSES if s != 'booked')}")
-    appt.status = status
-    audit.append(
-        session, principal.actor, "update", "Appointment", str(appt.id), appt.person_id, detail={"status": status}
-    )
+    before = appt.status
+    if before == status:
+        raise Conflict(f"attendance is already recorded as {status.replace('_', ' ')}")
+    # conditional on what was read: of simultaneous recordings one succeeds, the others are told
+    won = session.execute(
+        update(Appointment)
+        .where(Appointment.id == appt.id, Appointment.status == before)
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(appt)
+    if won != 1:
+        raise Conflict(f"someone recorded this appointment as {appt.status.replace('_', ' ')} at the same moment")
+    detail = {"status": status} if before == "booked" else {"status": status, "corrected_from": before}
+    audit.append(session, principal.actor, "update", "Appointment", str(appt.id), appt.person_id, detail=detail)
     return appt
 
 

@@ -310,8 +310,22 @@ def answer(session: Session, principal: Principal, escalation_id: uuid.UUID, app
     decision = session.get(Decision, esc.decision_id)
     assert decision is not None
     now = utcnow()
-    esc.status = "approved" if approve else "rejected"
-    esc.answered_by, esc.answered_at, esc.answer_note = principal.username, now, note.strip()
+    # One conditional update decides the answer: of several seniors answering at once exactly one succeeds
+    # (found: six simultaneous answers all succeeded, and a rejected change ended up applied).
+    won = session.execute(
+        update(Escalation)
+        .where(Escalation.id == esc.id, Escalation.status == "pending")
+        .values(
+            status="approved" if approve else "rejected",
+            answered_by=principal.username,
+            answered_at=now,
+            answer_note=note.strip(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(esc)
+    if won != 1:
+        raise Conflict(f"already {esc.status} by {esc.answered_by}: reload to see the answer")
     decision.status = "applied" if approve else "rejected"
     decision.authority = "approved" if approve else "rejected"
     if approve:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idiograph.db import chunked, utcnow
@@ -157,7 +158,11 @@ def record(session: Session, principal: Principal, episode_id: uuid.UUID, week: 
         baseline=baseline,
     )
     session.add(review)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # recorded by someone else at the same moment (one review per episode and week)
+        raise Conflict(f"the week {week} review of this episode was recorded by someone else just now") from None
     audit.append(
         session, principal.actor, "create", "EpisodeReview", str(review.id), ep.person_id, detail={"week": week}
     )
