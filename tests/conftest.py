@@ -23,11 +23,11 @@ from idiograph.config import Settings
 from idiograph.db import Database, make_engine
 from idiograph.migrate import upgrade
 from idiograph.models import metadata
+from idiograph.security import sessions
 from idiograph.security.audit import ensure_head
 from idiograph.security.principal import Principal
 from idiograph.security.service import create_user, principal_for
 from idiograph.security.teams import team_by_name
-from idiograph.security.tokens import issue_token
 
 PASSWORD = "correct-horse-battery"
 SECRET = "test-secret-key-not-for-production"
@@ -150,8 +150,9 @@ class Staff:
 def make_staff(db: Session) -> Callable[..., Staff]:
     def make(username: str, role: str, teams: tuple[str, ...] = ()) -> Staff:
         user = create_user(db, Principal.system("test"), username, role, PASSWORD, None, list(teams))
+        token = sessions.issue(db, user.id, "api", 8 * 3600)
         db.commit()
-        return Staff(username, role, principal_for(db, user), issue_token(SECRET, user.id))
+        return Staff(username, role, principal_for(db, user), token)
 
     return make
 

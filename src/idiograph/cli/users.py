@@ -35,3 +35,81 @@ def users_create(
             fail(exc)
             return
     console.print(f"created {user.username} ({user.role}){' in ' + ', '.join(team) if team else ''}")
+
+
+@app.command("list")
+def users_list() -> None:
+    """Every account: role, whether active, failed sign-ins in a row and any lockout, live sessions."""
+    from rich.table import Table
+
+    from idiograph.db import utcnow
+    from idiograph.security.service import list_users
+    from idiograph.security.sessions import live_count
+
+    now = utcnow()
+    table = Table(title="Accounts")
+    for col in ("username", "role", "active", "failed sign-ins", "locked until (UTC)", "live sessions"):
+        table.add_column(col)
+    with database().reader() as session:
+        for u in list_users(session, Principal.system()):
+            locked = f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until and u.locked_until > now else ""
+            table.add_row(
+                u.username,
+                u.role,
+                "yes" if u.active else "no",
+                str(u.failed_signins),
+                locked,
+                str(live_count(session, u.id)),
+            )
+    console.print(table)
+
+
+def _account_change(what: str, change) -> None:  # type: ignore[no-untyped-def]
+    with database().writer() as session:
+        try:
+            ended = change(session)
+        except DomainError as exc:
+            fail(exc)
+            return
+    console.print(f"{what}{f'; {ended} session(s) ended' if ended else ''}")
+
+
+@app.command("password")
+def users_password(
+    username: str = typer.Option(...),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the new password from stdin"),
+) -> None:
+    """Set a new password for someone (give it to them another way); their sessions and tokens end."""
+    from idiograph.security.service import reset_password
+
+    if not password_stdin:
+        err.print("give the new password on standard input with --password-stdin")
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    _account_change(
+        f"password of {username} reset", lambda s: reset_password(s, Principal.system(), username, password)
+    )
+
+
+@app.command("deactivate")
+def users_deactivate(username: str = typer.Option(...)) -> None:
+    """Deactivate an account: every session and token ends at once."""
+    from idiograph.security.service import set_active
+
+    _account_change(f"{username} deactivated", lambda s: set_active(s, Principal.system(), username, False))
+
+
+@app.command("activate")
+def users_activate(username: str = typer.Option(...)) -> None:
+    """Reactivate an account."""
+    from idiograph.security.service import set_active
+
+    _account_change(f"{username} activated", lambda s: set_active(s, Principal.system(), username, True))
+
+
+@app.command("unlock")
+def users_unlock(username: str = typer.Option(...)) -> None:
+    """Lift a lockout after failed sign-ins."""
+    from idiograph.security.service import unlock
+
+    _account_change(f"{username} unlocked", lambda s: unlock(s, Principal.system(), username))

@@ -7,18 +7,27 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from idiograph.errors import DomainError
+from idiograph.db import utcnow
 from idiograph.schema_base import Strict
-from idiograph.security import audit
+from idiograph.security import audit, sessions
 from idiograph.security import teams as teams_service
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.security.service import authenticate, create_user, display_name, list_users
-from idiograph.security.tokens import issue_token
+from idiograph.security.service import (
+    change_password,
+    create_user,
+    display_name,
+    list_users,
+    reset_password,
+    set_active,
+    sign_in,
+    unlock,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["security"])
 
@@ -43,6 +52,8 @@ class UserOut(BaseModel):
     display_name: str
     role: str
     active: bool
+    failed_signins: int = 0
+    locked_until: datetime | None = None
 
 
 class AuditOut(BaseModel):
@@ -79,25 +90,110 @@ class VerifyOut(BaseModel):
 @router.post("/auth/token", response_model=TokenOut, openapi_extra={"x-public": "sign-in"})
 def token(
     request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()], db: Session = DB
-) -> TokenOut:
-    """OAuth2 password flow: exchange a username and password for a bearer token."""
-    user = authenticate(db, username, password)
+) -> Any:
+    """OAuth2 password flow: exchange a username and password for a bearer token (a server-side session: it ends
+    with `POST /api/v1/auth/revoke`, a password change or deactivation). Failures in a row lock the account and
+    the client address for a while (429 with Retry-After)."""
+    client = request.client.host if request.client else None
+    outcome = sign_in(db, username, password, client)
+    user = outcome.user
     if user is None:
-        audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
-        raise DomainError("wrong username or password", [], 401, "Not authenticated")
+        # returned, not raised: the unit of work commits, so the failure counts towards the lockout
+        if outcome.wait_s:
+            return _refused(429, "Too many failed sign-ins", outcome.refusal, {"Retry-After": str(outcome.wait_s)})
+        return _refused(401, "Not authenticated", outcome.refusal, {"WWW-Authenticate": "Bearer"})
+    settings = request.app.state.settings
+    access = sessions.issue(db, user.id, "api", settings.token_max_age_s, client)
     audit.append(
         db, audit.Actor(user.id, user.username, user.role), "sign-in", "User", str(user.id), detail={"via": "token"}
     )
-    settings = request.app.state.settings
-    return TokenOut(access_token=issue_token(settings.secret_key, user.id), expires_in=settings.token_max_age_s)
+    return TokenOut(access_token=access, expires_in=settings.token_max_age_s)
+
+
+def _refused(status: int, title: str, detail: str | None, headers: dict[str, str]) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail or "",
+        "instance": "/api/v1/auth/token",
+    }
+    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
+
+
+@router.post("/auth/revoke", status_code=204)
+def revoke_token(request: Request, db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN))) -> None:
+    """End the bearer token this request carries (sign out an API client)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        sessions.revoke(db, header[7:].strip())
+        audit.append(db, p.actor, "sign-out", "User", str(p.user_id) if p.user_id else None, detail={"via": "token"})
+
+
+class PasswordIn(Strict):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
+
+
+class ResetIn(Strict):
+    password: str = Field(min_length=10, max_length=200, description="the new password, given to the person apart")
+
+
+class EndedOut(BaseModel):
+    sessions_ended: int
+
+
+@router.post("/me/password", response_model=EndedOut)
+def change_my_password(
+    body: PasswordIn, db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN))
+) -> EndedOut:
+    """Change your own password; every one of your sessions and tokens ends, this one included."""
+    return EndedOut(sessions_ended=change_password(db, p, body.current_password, body.new_password))
 
 
 @router.get("/users", response_model=list[UserOut])
 def users(db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> list[UserOut]:
+    """Every account, with failed sign-ins in a row and any lockout (staff see who is locked out and why)."""
+    now = utcnow()
     return [
-        UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role, active=u.active)
+        UserOut(
+            id=u.id,
+            username=u.username,
+            display_name=u.display_name,
+            role=u.role,
+            active=u.active,
+            failed_signins=u.failed_signins,
+            locked_until=u.locked_until if u.locked_until and u.locked_until > now else None,
+        )
         for u in list_users(db, p)
     ]
+
+
+@router.post("/users/{username}/password", response_model=EndedOut)
+def reset_user_password(
+    username: str, body: ResetIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))
+) -> EndedOut:
+    """Set a new password for someone (an administrator); their sessions and tokens end."""
+    return EndedOut(sessions_ended=reset_password(db, p, username, body.password))
+
+
+@router.post("/users/{username}/deactivate", response_model=EndedOut)
+def deactivate_user(
+    username: str, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))
+) -> EndedOut:
+    """Deactivate an account: every session and token ends at once; nobody can sign in as them."""
+    return EndedOut(sessions_ended=set_active(db, p, username, False))
+
+
+@router.post("/users/{username}/activate", response_model=EndedOut)
+def activate_user(username: str, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> EndedOut:
+    return EndedOut(sessions_ended=set_active(db, p, username, True))
+
+
+@router.post("/users/{username}/unlock", status_code=204)
+def unlock_user(username: str, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> None:
+    """Lift a lockout after failed sign-ins."""
+    unlock(db, p, username)
 
 
 @router.post("/users", response_model=UserOut, status_code=201)

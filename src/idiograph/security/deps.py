@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import uuid
 from collections.abc import Iterator
 from functools import cache
 
@@ -16,8 +15,7 @@ from idiograph.db import Database
 from idiograph.errors import DomainError, Forbidden
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.security.service import principal_by_id
-from idiograph.security.tokens import read_token
+from idiograph.security.service import principal_by_session
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -56,18 +54,14 @@ def csrf_token(request: Request) -> str:
 
 
 def authenticate(request: Request, db: Session) -> tuple[Principal | None, bool]:
-    """(principal, via_cookie). A bearer token wins; otherwise the signed session cookie."""
-    settings = request.app.state.settings
+    """(principal, via_cookie). A bearer token wins; otherwise the signed session cookie's session id. Both are
+    live server-side sessions, so sign-out, a password change or deactivation ends them at once."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        uid = read_token(settings.secret_key, header[7:].strip(), settings.token_max_age_s)
-        return (principal_by_id(db, uid) if uid else None), False
-    uid_text = request.session.get("uid") if "session" in request.scope else None
-    if uid_text:
-        try:
-            return principal_by_id(db, uuid.UUID(uid_text)), True
-        except ValueError:
-            return None, True
+        return principal_by_session(db, header[7:].strip(), "api"), False
+    sid = request.session.get("sid") if "session" in request.scope else None
+    if sid:
+        return principal_by_session(db, str(sid), "web"), True
     return None, False
 
 

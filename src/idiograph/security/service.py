@@ -1,18 +1,22 @@
-"""Accounts: create, authenticate, and turn a user into a principal with their teams."""
+"""Accounts: create, sign in (throttled), manage (password change and reset, deactivation, unlock), and turn a
+user into a principal with their teams."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.errors import Conflict, FieldProblem, invalid
-from idiograph.security import audit
-from idiograph.security.model import TeamMembership, User
+from idiograph.db import utcnow
+from idiograph.errors import Conflict, FieldProblem, Forbidden, NotFound, invalid
+from idiograph.security import audit, sessions
+from idiograph.security.model import SignInThrottle, TeamMembership, User
 from idiograph.security.passwords import hash_password, verify_password
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission, parse_role
+from idiograph.security.throttle import ACCOUNT_FREE, ADDRESS_FREE, lock_after, wait_seconds
 
 # A real hash of a random password, so that unknown usernames cost the same time as wrong passwords.
 _DUMMY_HASH = hash_password("not-a-real-password-0")
@@ -61,7 +65,68 @@ def create_user(
     return user
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: the user, or why not and for how long to wait (``wait_s`` > 0: throttled)."""
+
+    user: User | None
+    refusal: str | None = None
+    wait_s: int = 0
+
+
+def sign_in(session: Session, username: str, password: str, address: str | None) -> SignIn:
+    """Check the password under the throttle: an address or account locked after failures in a row is refused
+    even with the right password (429 with Retry-After); every outcome is audited. The caller commits, so a
+    failure is counted even though it is refused."""
+    now = utcnow()
+    address = (address or "unknown")[:64]
+    place = session.get(SignInThrottle, address)
+    anonymous = audit.Actor(None, f"anonymous:{username[:60]}", "none")
+    if place is not None and (wait := wait_seconds(place.locked_until, now)):
+        audit.append(session, anonymous, "sign-in-refused", "User", detail={"address": address, "why": "address"})
+        return SignIn(None, f"too many failed sign-ins from this address: try again in {_minutes(wait)}", wait)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is not None and (wait := wait_seconds(user.locked_until, now)):
+        audit.append(session, anonymous, "sign-in-refused", "User", str(user.id), detail={"why": "account locked"})
+        return SignIn(
+            None,
+            f"this account is locked after {user.failed_signins} failed sign-ins: try again in {_minutes(wait)}, "
+            "or ask an administrator to unlock it",
+            wait,
+        )
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+    if not ok:
+        if place is None:
+            place = SignInThrottle(address=address, failures=0)
+            session.add(place)
+        place.failures += 1
+        place.last_failure_at = now
+        place.locked_until = lock_after(place.failures, ADDRESS_FREE, now)
+        if user is not None:
+            user.failed_signins += 1
+            user.locked_until = lock_after(user.failed_signins, ACCOUNT_FREE, now)
+        audit.append(
+            session,
+            anonymous,
+            "sign-in-failed",
+            "User",
+            str(user.id) if user else None,
+            detail={"address": address, "in_a_row": user.failed_signins if user else None},
+        )
+        return SignIn(None, "wrong username or password")
+    assert user is not None
+    user.failed_signins, user.locked_until = 0, None
+    if place is not None:
+        place.failures, place.locked_until = 0, None
+    return SignIn(user)
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds} seconds" if seconds < 120 else f"{round(seconds / 60)} minutes"
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The password check alone (no throttle, no audit): for callers that have their own, such as tests."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         verify_password(_DUMMY_HASH, password)
@@ -69,6 +134,78 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if not user.active or not verify_password(user.password_hash, password):
         return None
     return user
+
+
+# -- managing accounts ---------------------------------------------------------------------------------------
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def change_password(session: Session, principal: Principal, current: str, new: str) -> int:
+    """The signed-in user's own password; every session and token of theirs ends (sign in again)."""
+    if principal.user_id is None:
+        raise Forbidden("only a named user has a password")
+    user = session.get(User, principal.user_id)
+    assert user is not None
+    if not verify_password(user.password_hash, current):
+        raise invalid("current_password", "is not your current password")
+    if new == current:
+        raise invalid("new_password", "must differ from the current one")
+    try:
+        user.password_hash = hash_password(new)
+    except ValueError as exc:
+        raise invalid("new_password", str(exc)) from exc
+    user.password_changed_at = utcnow()
+    ended = sessions.revoke_all(session, user.id, "password changed")
+    audit.append(session, principal.actor, "password-change", "User", str(user.id), detail={"sessions_ended": ended})
+    return ended
+
+
+def reset_password(session: Session, principal: Principal, username: str, new: str) -> int:
+    """An administrator sets a new password (given to the person another way); their sessions end."""
+    principal.require(Permission.USER_MANAGE)
+    user = _user(session, username)
+    try:
+        user.password_hash = hash_password(new)
+    except ValueError as exc:
+        raise invalid("password", str(exc)) from exc
+    user.password_changed_at = utcnow()
+    user.failed_signins, user.locked_until = 0, None
+    ended = sessions.revoke_all(session, user.id, "password reset")
+    audit.append(session, principal.actor, "password-reset", "User", str(user.id), detail={"sessions_ended": ended})
+    return ended
+
+
+def set_active(session: Session, principal: Principal, username: str, active: bool) -> int:
+    """Deactivate (every session and token ends at once) or reactivate an account."""
+    principal.require(Permission.USER_MANAGE)
+    user = _user(session, username)
+    if principal.user_id == user.id and not active:
+        raise Forbidden("you cannot deactivate your own account")
+    user.active = active
+    ended = sessions.revoke_all(session, user.id, "deactivated") if not active else 0
+    audit.append(
+        session,
+        principal.actor,
+        "activate" if active else "deactivate",
+        "User",
+        str(user.id),
+        detail={"sessions_ended": ended},
+    )
+    return ended
+
+
+def unlock(session: Session, principal: Principal, username: str) -> None:
+    """Lift a lockout after failed sign-ins (the failures are forgotten)."""
+    principal.require(Permission.USER_MANAGE)
+    user = _user(session, username)
+    user.failed_signins, user.locked_until = 0, None
+    audit.append(session, principal.actor, "unlock", "User", str(user.id))
 
 
 def principal_for(session: Session, user: User) -> Principal:
@@ -83,6 +220,12 @@ def principal_by_id(session: Session, user_id: uuid.UUID) -> Principal | None:
     return principal_for(session, user)
 
 
+def principal_by_session(session: Session, token: str, kind: str) -> Principal | None:
+    """The principal of a live session token (cookie or API), else None."""
+    user = sessions.user_of(session, token, kind)
+    return principal_for(session, user) if user is not None else None
+
+
 def display_name(session: Session, principal: Principal) -> str:
     user = session.get(User, principal.user_id) if principal.user_id else None
     return user.display_name if user else principal.username
@@ -90,4 +233,6 @@ def display_name(session: Session, principal: Principal) -> str:
 
 def list_users(session: Session, principal: Principal) -> list[User]:
     principal.require(Permission.USER_MANAGE)
-    return list(session.scalars(select(User).order_by(User.username)))
+    users = list(session.scalars(select(User).order_by(User.username)))
+    audit.append(session, principal.actor, "list", "User", None, None, detail={"count": len(users)})
+    return users

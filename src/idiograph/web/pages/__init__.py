@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from idiograph.web.pages import (
+    accounts,
     alerts,
     audit,
     auth,
@@ -23,6 +24,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     m.router
     for m in (
         auth,
+        accounts,
         caseload,
         person,
         reviews,

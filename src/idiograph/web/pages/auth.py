@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from idiograph.security import audit
+from idiograph.security import audit, sessions
 from idiograph.security.deps import DB, csrf_token, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.security.service import authenticate
+from idiograph.security.service import sign_in
 from idiograph.web.render import PLOTLY_JS, render
 
 router = APIRouter(include_in_schema=False)
@@ -45,28 +45,35 @@ def login(
 ) -> Response:
     if not csrf_token_field or csrf_token_field != request.session.get("csrf"):
         return render(request, "login.html", 403, next=next, error="Your session expired: please try again.")
-    user = authenticate(db, username, password)
+    outcome = sign_in(db, username, password, request.client.host if request.client else None)
+    user = outcome.user
     if user is None:
-        audit.append(db, audit.Actor(None, f"anonymous:{username[:60]}", "none"), "sign-in-failed", "User")
-    else:
-        audit.append(
-            db,
-            audit.Actor(user.id, user.username, user.role),
-            "sign-in",
-            "User",
-            str(user.id),
-            detail={"via": "web"},
-        )
-    if user is None:
-        return render(request, "login.html", 401, next=next, error="Wrong username or password.")
+        status = 429 if outcome.wait_s else 401
+        error = (outcome.refusal or "").capitalize() + "."
+        response = render(request, "login.html", status, next=next, error=error)
+        if outcome.wait_s:
+            response.headers["Retry-After"] = str(outcome.wait_s)
+        return response
+    settings = request.app.state.settings
+    sid = sessions.issue(
+        db, user.id, "web", settings.session_max_age_s, request.client.host if request.client else None
+    )
+    audit.append(
+        db, audit.Actor(user.id, user.username, user.role), "sign-in", "User", str(user.id), detail={"via": "web"}
+    )
     request.session.clear()
-    request.session["uid"] = str(user.id)
+    request.session["sid"] = sid
     csrf_token(request)
     return RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
 
 
 @router.post("/logout")
-def logout(request: Request, p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
+def logout(request: Request, db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
+    """Ends this session on the server too: a copy of the cookie no longer opens anything."""
+    sid = request.session.get("sid")
+    if sid:
+        sessions.revoke(db, str(sid))
+        audit.append(db, p.actor, "sign-out", "User", str(p.user_id) if p.user_id else None, detail={"via": "web"})
     request.session.clear()
     return RedirectResponse("/login", 303)
 
