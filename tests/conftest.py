@@ -119,6 +119,7 @@ def settings(engine: Engine) -> Settings:
         instance_uri="urn:idiograph:test",
         max_body_bytes=2 * 1024 * 1024,
         rule_retry_seconds=0,
+        public_base_url="http://testserver",
         audit_head_file=None,
     )
 

@@ -31,6 +31,7 @@ from idiograph.patients.api import router as patients_router
 from idiograph.pipeline.api import router as pipeline_router
 from idiograph.problems import BodyLimit, Overload, install
 from idiograph.security.api import router as security_router
+from idiograph.security.headers import SecurityHeaders
 from idiograph.web.pages import ROUTERS as PAGE_ROUTERS
 
 WEB = Path(__file__).with_name("web")
@@ -136,4 +137,5 @@ def create_app(
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth)
     app.add_middleware(Overload, max_in_flight=settings.max_in_flight)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     return app

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IDIOGRAPH_", extra="ignore")
 
     database_url: str = "sqlite:///idiograph.db"
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the address people reach this installation at; links sent to people (questionnaires, their "
+        "plan) and FHIR base URLs use it, never the request's Host header",
+    )
     secret_key: str = Field(default_factory=_local_secret)
     audit_key: str = Field(
         default_factory=_local_audit_key,

@@ -16,6 +16,7 @@ PUBLIC = {
     ("/login", "POST"),
     ("/healthz", "GET"),
     ("/vendor/plotly.min.js", "GET"),
+    ("/vendor/plotly.css", "GET"),
     ("/api/v1/auth/token", "POST"),
     ("/fhir/R4/metadata", "GET"),
 }

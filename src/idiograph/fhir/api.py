@@ -28,7 +28,7 @@ def fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
 
 @router.get("/metadata", openapi_extra={"x-public": "FHIR capability statement"})
 def metadata(request: Request) -> JSONResponse:
-    return fhir(service.capability_statement(str(request.base_url).rstrip("/") + "/fhir/R4"))
+    return fhir(service.capability_statement(str(request.app.state.settings.public_base_url).rstrip("/") + "/fhir/R4"))
 
 
 def _team(db: Session, team: str | None) -> uuid.UUID | None:

@@ -25,6 +25,7 @@ from idiograph.measures.schema import (
 )
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.security.deps import DB, require
+from idiograph.security.headers import public_url
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -100,7 +101,7 @@ def create_link(
     return LinkOut(
         id=link.id,
         instrument=link.instrument,
-        url=str(request.url_for("self_report_form", token=token)),
+        url=public_url(request, "self_report_form", token=token),
         expires_at=link.expires_at,
     )
 

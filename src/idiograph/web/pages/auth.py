@@ -11,6 +11,7 @@ from idiograph.security.deps import DB, csrf_token, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.service import sign_in
+from idiograph.web.plotly_css import stylesheet
 from idiograph.web.render import PLOTLY_JS, render
 
 router = APIRouter(include_in_schema=False)
@@ -20,6 +21,12 @@ router = APIRouter(include_in_schema=False)
 def plotly_js() -> FileResponse:
     """Plotly's JavaScript from the installed Python package: no CDN, works offline."""
     return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/vendor/plotly.css", openapi_extra={"x-public": "static stylesheet"})
+def plotly_css() -> Response:
+    """Plotly's style rules as a file (a strict CSP refuses the ones it would inject)."""
+    return Response(stylesheet(PLOTLY_JS), media_type="text/css", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/healthz", openapi_extra={"x-public": "liveness probe"})

@@ -12,6 +12,7 @@ from idiograph.care import options
 from idiograph.care import service as care
 from idiograph.errors import DomainError
 from idiograph.security.deps import DB, require
+from idiograph.security.headers import public_url
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.render import london, refused, render
@@ -50,7 +51,7 @@ def plan_link_form(
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
         return refused(request, person_id, exc)
-    url = str(request.url_for("own_plan", token=token))
+    url = public_url(request, "own_plan", token=token)
     return render(request, "plan_link_created.html", link=link, url=url, london=london)
 
 

@@ -15,6 +15,7 @@ from idiograph.measures import service
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.patients import service as patients
 from idiograph.security.deps import DB, form_data, require
+from idiograph.security.headers import public_url
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.render import london, render
@@ -97,7 +98,7 @@ def create_link(
         "link_created.html",
         link=link,
         inst=service.instrument(link.instrument),
-        url=str(request.url_for("self_report_form", token=token)),
+        url=public_url(request, "self_report_form", token=token),
         person_name=f"{person.given_name} {person.family_name}",
         london=london,
     )
