@@ -173,3 +173,19 @@ def synthea_bundle() -> dict[str, Any]:
     """A transaction Bundle in the shape of Synthea's US Core output (tests/fhir/data/README.md)."""
     data = Path(__file__).parent / "fhir" / "data" / "synthea_style_us_core.json"
     return copy.deepcopy(json.loads(data.read_text()))
+
+
+def api_routes(app) -> list:  # type: ignore[no-untyped-def]
+    """Every APIRoute of the app, through included routers (FastAPI 0.16x keeps them as included-router objects,
+    so ``app.routes`` alone holds none: a walk over it checked nothing)."""
+    from fastapi.routing import APIRoute
+
+    out = []
+    stack = list(app.routes)
+    while stack:
+        r = stack.pop(0)
+        if isinstance(r, APIRoute):
+            out.append(r)
+        elif getattr(r, "original_router", None) is not None:
+            stack.extend(r.original_router.routes)
+    return out
