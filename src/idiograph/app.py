@@ -44,7 +44,7 @@ def retry_failed_rules(app: FastAPI) -> int:
     from idiograph.security.audit import Actor
 
     with app.state.db.writer() as session:
-        return failures.retry(session, Actor.system("rule-retry")).resolved
+        return failures.retry(session, Actor.system("rule-retry"), due_only=True).resolved
 
 
 def export_audit_head(app: FastAPI) -> None:
@@ -87,6 +87,7 @@ def create_app(
     settings: Settings | None = None, engine: Engine | None = None, database: Database | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
+    pipeline.check_settings()
     engine = engine or (
         database.engine
         if database

@@ -96,6 +96,7 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **pool: Any) -> Engi
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+            hide_parameters=True,
             **{k: v for k, v in pool.items() if k in ("pool_size", "max_overflow", "pool_timeout")},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -108,7 +109,8 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL", **pool: Any) -> Engi
     connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
     # A bounded pool with a short wait: under overload a request gets "no connection free" (a 503 with
     # Retry-After) within pool_timeout seconds, never an endless wait.
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+    # hide_parameters: an error message or log line never carries the values bound to a statement (patient data).
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, **pool)
 
 
 @contextmanager

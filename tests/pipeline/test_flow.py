@@ -4,6 +4,7 @@ savepoint; a failing rule never loses the answer or the safety alert, is recorde
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -185,8 +186,6 @@ def test_the_server_retries_failed_rules_by_itself(app, db, make_staff, monkeypa
     db.add(p)
     db.commit()
     monkeypatch.setattr(flow, "RULES", (flow.Rule("broken rule", _python_failure),))
-    from datetime import UTC, datetime
-
     from idiograph.observations.service import CodeBook, NewObservation
     from idiograph.security.audit import Actor
 
@@ -197,5 +196,73 @@ def test_the_server_retries_failed_rules_by_itself(app, db, make_staff, monkeypa
         flow.record(db, Actor.system("t"), CodeBook(db), [row])
     assert _count(db, RuleFailure, RuleFailure.resolved_at.is_(None)) == 1
     monkeypatch.setattr(flow, "RULES", (flow.Rule("broken rule", lambda s, rows: []),))
+    assert retry_failed_rules(app) == 0  # not yet: the first automatic retry waits 5 minutes
+    failure = db.scalar(select(RuleFailure))
+    assert failure is not None and failure.attempts == 1
+    with transaction(db):
+        failure.last_attempt_at -= timedelta(minutes=5, seconds=1)
     assert retry_failed_rules(app) == 1
     assert _count(db, RuleFailure, RuleFailure.resolved_at.is_(None)) == 0
+
+
+def test_automatic_retries_back_off() -> None:
+    from idiograph.pipeline.failures import next_attempt
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    waits = [next_attempt(RuleFailure(attempts=n, last_attempt_at=start)) - start for n in (1, 2, 3, 4, 10, 40)]
+    assert waits == [timedelta(minutes=m) for m in (5, 10, 20, 40)] + [timedelta(hours=24)] * 2
+
+
+def test_a_failure_record_keeps_no_patient_values() -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    pid = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+    err = IntegrityError(
+        "INSERT INTO observation (person_id, value) VALUES (?, ?)", (pid, 23.5), Exception("CHECK failed")
+    )
+    text_ = flow.describe(err)
+    assert text_.startswith("IntegrityError: ") and "CHECK failed" in text_
+    assert pid not in text_ and "23.5" not in text_ and "INSERT" not in text_
+    said = flow.describe(ValueError(f"score 'Ada Lovelace' {pid} was 27.0 over 3 items"))
+    assert said == "ValueError: score <text> <id> was <n> over <n> items"
+
+
+def test_a_rule_whose_applies_test_raises_is_a_failure_not_a_lost_write(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(flow, "RULES", (flow.Rule("picky", lambda s, rows: [], lambda rows: 1 / 0),))
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
+    row = {"person_id": pid, "code": "718-7", "value": 140, "time": "2026-03-02T10:00:00Z", "source_id": "hb1"}
+    assert client.post("/api/v1/observations", json={"observations": [row]}, headers=clin.auth).status_code == 200
+    assert _count(db, Observation) == 1
+    failure = db.scalar(select(RuleFailure))
+    assert failure is not None and failure.rule == "picky" and failure.error.startswith("ZeroDivisionError")
+
+
+def test_a_bad_settings_file_stops_the_server_at_start_up(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from idiograph.app import create_app
+    from idiograph.monitoring import settings as monitoring_settings
+
+    shipped = monitoring_settings.DEFAULT.read_text(encoding="utf-8")
+    bad = tmp_path / "monitoring.yaml"
+    bad.write_text(shipped.replace("phq-9", "phq-99", 1), encoding="utf-8")
+    monkeypatch.setenv("IDIOGRAPH_MONITORING_SETTINGS", str(bad))
+    monitoring_settings.load.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="phq-99"):
+            create_app()
+    finally:
+        monkeypatch.delenv("IDIOGRAPH_MONITORING_SETTINGS")
+        monitoring_settings.load.cache_clear()
+
+
+def test_database_errors_never_carry_bound_values(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import IntegrityError
+
+    from idiograph.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v REAL CHECK (v < 0))"))
+    with pytest.raises(IntegrityError) as caught, engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": 27.125})
+    assert "27.125" not in str(caught.value) and "hidden" in str(caught.value)

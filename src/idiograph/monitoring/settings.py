@@ -86,6 +86,8 @@ def load() -> MonitoringSettings:
     """The shipped file, or the one named by IDIOGRAPH_MONITORING_SETTINGS (a service's own pathways)."""
     path = Path(os.environ.get("IDIOGRAPH_MONITORING_SETTINGS") or DEFAULT)
     s = parse(path.read_text(encoding="utf-8"))
-    assert set(s.not_on_track.instruments) <= set(instruments())
-    assert set(s.relapse.instruments) <= set(instruments())
+    for section, named in (("not_on_track", s.not_on_track.instruments), ("relapse", s.relapse.instruments)):
+        unknown = sorted(set(named) - set(instruments()))
+        if unknown:
+            raise ValueError(f"{path}: {section}.instruments names no instrument called {', '.join(unknown)}")
     return s

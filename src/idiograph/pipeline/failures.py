@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 from idiograph.db import chunked, utcnow
 from idiograph.observations.model import Observation
 from idiograph.observations.service import StoredRow
-from idiograph.pipeline import flow
-from idiograph.pipeline.flow import try_rule
+from idiograph.pipeline import flow, holds
+from idiograph.pipeline.flow import describe, try_rule
 from idiograph.pipeline.model import RuleFailure
 from idiograph.security import audit
 from idiograph.security.audit import Actor
@@ -47,32 +48,50 @@ def _rows(session: Session, ids: Sequence[str]) -> list[StoredRow]:
             out.append(
                 StoredRow(o.person_id, o.system, o.code, o.value, o.effective_at, o.source, o.source_id, True, o.id)
             )
-    return sorted(out, key=lambda r: (r.person_id, r.time))
+    return sorted(out, key=lambda r: (r.person_id, r.time))  # time order within each person
 
 
-def retry(session: Session, actor: Actor, failure_ids: Sequence[uuid.UUID] | None = None) -> RetryReport:
-    """Run each unresolved failure's rule again on its observations (those still stored). A rule judging a result
-    that is no longer a person's latest rebuilds their baseline instead, as for a late result."""
+FIRST_WAIT = timedelta(minutes=5)
+LONGEST_WAIT = timedelta(hours=24)
+
+
+def next_attempt(f: RuleFailure) -> datetime:
+    """When the server next retries a failure by itself: 5 minutes after the first attempt, doubling with each
+    attempt, at most a day apart (a rule that keeps failing is not retried on every pass)."""
+    wait = min(FIRST_WAIT * (1 << min(max(f.attempts - 1, 0), 20)), LONGEST_WAIT)  # 2**20 x 5 min is past a day
+    return f.last_attempt_at + wait
+
+
+def retry(
+    session: Session, actor: Actor, failure_ids: Sequence[uuid.UUID] | None = None, *, due_only: bool = False
+) -> RetryReport:
+    """Run each unresolved failure's rule again on its observations - the ones it failed on and the later ones it
+    held - in time order (those still stored). ``due_only`` (the server's own passes) skips failures whose
+    back-off has not run out. Alerts are raised by the system ("rule-retry"); the retry is audited as ``actor``."""
     rules = {r.name: r for r in flow.RULES}
     q = select(RuleFailure).where(RuleFailure.resolved_at.is_(None)).order_by(RuleFailure.failed_at)
     if failure_ids is not None:
         q = q.where(RuleFailure.id.in_(list(failure_ids)))
     failures = list(session.scalars(q.with_for_update(skip_locked=True)))
+    now = utcnow()
+    if due_only:
+        failures = [f for f in failures if next_attempt(f) <= now]
+    raiser = Actor.system("rule-retry")
     resolved = 0
     for f in failures:
         rule = rules.get(f.rule)
         outcome: int | Exception = (
-            try_rule(session, actor, rule, _rows(session, f.observations))
+            try_rule(session, raiser, rule, _rows(session, f.observations))
             if rule is not None
             else LookupError(f"no rule named {f.rule!r} any more")
         )
         ok = not isinstance(outcome, Exception)
         if isinstance(outcome, Exception):
-            f.error = f"{type(outcome).__name__}: {outcome}"[:2000]
-        now = utcnow()
+            f.error = describe(outcome)
         f.attempts, f.last_attempt_at = f.attempts + 1, now
         if ok:
             f.resolved_at, f.resolved_by = now, actor.username
+            holds.release(session, f.id)
             resolved += 1
         audit.append(
             session,

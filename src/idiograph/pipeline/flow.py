@@ -5,12 +5,15 @@
 2. **Statistical rules**, in ``RULES`` order, each inside its own savepoint: personal baselines (a result outside
    the person's own range, device EWMA), not on track (expected recovery), relapse after discharge. A rule that
    raises is rolled back to its savepoint alone and recorded (``RuleFailure``, visible to administrators, audited)
-   and retried later; the rows, the safety alerts and the other rules' work stay.
+   and retried later; the rows, the safety alerts and the other rules' work stay. Until the retry succeeds the
+   rule holds the people it failed on: their later results join the failure and are judged with it, in time
+   order (``holds``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from idiograph.monitoring.relapse import rule as relapse
 from idiograph.observations import service as observations
 from idiograph.observations.recording import Recorded, Unanswered
 from idiograph.observations.service import CodeBook, NewObservation, StoredRow
+from idiograph.pipeline import holds
 from idiograph.pipeline.model import RuleFailure
 from idiograph.security import audit
 from idiograph.security.audit import Actor
@@ -53,6 +57,17 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def check_settings() -> None:
+    """Load every setting the rules read, so a bad file stops the server at start-up with the file and field
+    named - not the first write, as a rule failure on someone's result."""
+    from idiograph.baselines import settings as baseline_settings
+    from idiograph.monitoring import settings as monitoring_settings
+
+    baseline_settings.load()
+    monitoring_settings.load()
+    safety.safety_items()
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -68,10 +83,12 @@ def record(
     raised = len(raise_many(session, actor, safety.alerts(stored, unanswered)))
     failed: list[str] = []
     if stored:
+        held = holds.held(session, {r.person_id for r in stored})
         for rule in RULES:
-            if not rule.applies(stored):
+            now = holds.defer(session, actor, rule.name, stored, held) if held else list(stored)
+            if not now:
                 continue
-            n = run_rule(session, actor, rule, stored)
+            n = run_rule(session, actor, rule, now)
             if n is None:
                 failed.append(rule.name)
             else:
@@ -90,8 +107,11 @@ def run_rule(session: Session, actor: Actor, rule: Rule, rows: Sequence[StoredRo
 
 
 def try_rule(session: Session, actor: Actor, rule: Rule, rows: Sequence[StoredRow]) -> int | Exception:
-    """The rule's alerts raised inside a savepoint, or the exception it raised (its work rolled back alone)."""
+    """The rule's alerts raised inside a savepoint, or the exception it raised (its work rolled back alone). A
+    rule whose ``applies`` says there is nothing to judge raises nothing and costs no savepoint."""
     try:
+        if not rule.applies(rows):
+            return 0
         with session.begin_nested():
             return len(raise_many(session, actor, rule.run(session, rows)))
     except Exception as exc:
@@ -102,9 +122,10 @@ def try_rule(session: Session, actor: Actor, rule: Rule, rows: Sequence[StoredRo
 def record_failure(session: Session, actor: Actor, rule: str, rows: Sequence[StoredRow], exc: Exception) -> None:
     ids = sorted({str(r.observation_id) for r in rows})
     people = sorted({str(r.person_id) for r in rows})
-    failure = RuleFailure(rule=rule, error=f"{type(exc).__name__}: {exc}"[:2000], people=people, observations=ids)
+    failure = RuleFailure(rule=rule, error=describe(exc), people=people, observations=ids)
     session.add(failure)
     session.flush()
+    holds.hold(session, failure)
     audit.append(
         session,
         actor,
@@ -114,3 +135,22 @@ def record_failure(session: Session, actor: Actor, rule: str, rows: Sequence[Sto
         None,
         detail={"rule": rule, "people": len(people), "observations": len(ids), "error": type(exc).__name__},
     )
+
+
+_SQL = re.compile(r"\s*\[(SQL|parameters):.*", re.S)
+_MASKS = (
+    (re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"), "<id>"),
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "<text>"),
+    (re.compile(r"(?<![A-Za-z_])[-+]?\d+(\.\d+)?([eE][-+]?\d+)?"), "<n>"),
+)
+
+
+def describe(exc: BaseException) -> str:
+    """What a failure record keeps of an exception: its type and the first line of its message, without the SQL,
+    and with ids, quoted text and numbers masked (an error message can carry a patient's values, and
+    administrators who read failures hold no person-level permission)."""
+    first = _SQL.sub("", str(exc)).strip().splitlines()
+    message = first[0] if first else ""
+    for pattern, mask in _MASKS:
+        message = pattern.sub(mask, message)
+    return f"{type(exc).__name__}: {message}"[:300]

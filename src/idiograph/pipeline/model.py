@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idiograph.db import Base, new_id, utcnow
@@ -25,3 +25,17 @@ class RuleFailure(Base):
     last_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+class RuleHold(Base):
+    """While a rule's failure is open for a person, that rule judges none of their later results: they join the
+    failure and are judged with it, in time order. (A later result judged first would make the failed one
+    'late' - and a late result rebuilds the baseline without being judged.)"""
+
+    __tablename__ = "rule_hold"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(60), primary_key=True)
+    failure_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("rule_failure.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
