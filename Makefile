@@ -16,8 +16,9 @@ PURE := src/idiograph/errors.py src/idiograph/methods src/idiograph/instruments 
 	src/idiograph/monitoring/settings.py src/idiograph/monitoring/relapse/signal.py src/idiograph/baselines/intervals.py \
 	src/idiograph/baselines/normal_normal.py src/idiograph/baselines/biological_variation.py \
 	src/idiograph/baselines/setpoint.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py \
-	src/idiograph/evaluation/not_on_track.py src/idiograph/evaluation/baselines.py \
-	src/idiograph/evaluation/rates.py src/idiograph/evaluation/placebo.py src/idiograph/evaluation/seeds.py
+	src/idiograph/evaluation src/idiograph/baselines/running.py src/idiograph/security/throttle.py \
+	src/idiograph/security/sessions.py src/idiograph/security/headers.py src/idiograph/governed.py \
+	src/idiograph/pipeline
 
 .PHONY: run test lint setup chromium postgres clean
 

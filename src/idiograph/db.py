@@ -17,6 +17,10 @@ from sqlalchemy import JSON, Connection, DateTime, Dialect, Engine, Table, creat
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator, Uuid
 
+from idiograph import governed
+
+governed.install()  # no UPDATE of a governed fact outside a decision, on any engine (idiograph.governed)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in storage on every backend (SQLite keeps no zone of its own)."""

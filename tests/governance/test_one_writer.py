@@ -7,6 +7,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select, text, update
+
+from idiograph.db import transaction
+from idiograph.governed import GOVERNED as GOVERNED_COLUMNS
+from idiograph.governed import GovernanceBypass, changed_columns, governing
+from idiograph.patients.model import Episode, Person
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "idiograph"
 GOVERNED = {
     "Episode": {"pathway", "discharge_date", "discharge_reason"},
@@ -41,9 +49,18 @@ def violations(tree: ast.AST) -> list[str]:
                     found.append(f"{node.lineno}: setattr {name.value}")
             if isinstance(f, ast.Attribute) and f.attr == "values":
                 chain = ast.unparse(f.value)
+                keys = {k.arg for k in node.keywords} | {
+                    k.value for a in node.args if isinstance(a, ast.Dict) for k in a.keys if isinstance(k, ast.Constant)
+                }
                 for model, cols in GOVERNED.items():
-                    if f"update({model})" in chain and any(k.arg in cols for k in node.keywords):
+                    targets_it = any(
+                        form in chain
+                        for form in (f"update({model})", f"update({model}.__table__)", f"{model}.__table__.update()")
+                    )
+                    if targets_it and keys & cols:
                         found.append(f"{node.lineno}: update({model}).values")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and changed_columns(node.value):
+            found.append(f"{node.lineno}: SQL text")
     return found
 
 
@@ -79,7 +96,81 @@ setattr(ep, "pathway", "dbt")
 session.execute(update(AppointmentPlan).where(x).values(frequency="weekly"))
 """
     assert len(violations(ast.parse(code))) == 5
+    more = """
+session.execute(update(Episode).values({"pathway": "dbt"}))
+session.execute(Appointment.__table__.update().values({"start": when}))
+conn.exec_driver_sql('UPDATE appointment_plan SET frequency = ? WHERE person_id = ?', args)
+"""
+    assert len(violations(ast.parse(more))) == 3
+    assert violations(ast.parse("session.execute(update(Episode).values({'team_id': t}))")) == []
+
+
+def test_the_lint_and_the_guard_watch_the_same_facts() -> None:
+    tables = {"Episode": "episode", "Appointment": "appointment", "AppointmentPlan": "appointment_plan"}
+    assert {tables[m]: frozenset(c) for m, c in GOVERNED.items()} == GOVERNED_COLUMNS
 
 
 def test_the_writer_is_where_the_lint_says() -> None:
     assert violations(ast.parse((SRC / WRITER).read_text(encoding="utf-8")))
+
+
+def test_the_guard_reads_what_an_update_sets_not_what_it_filters_on() -> None:
+    assert changed_columns("UPDATE episode SET pathway=? WHERE episode.id = ?") == ("episode", {"pathway"})
+    assert changed_columns('UPDATE "appointment" SET "start"=%(start)s, status=%(s)s WHERE id=%(id)s') == (
+        "appointment",
+        {"start"},
+    )
+    assert changed_columns("UPDATE appointment SET status=? WHERE appointment.start > ? AND place = ?") is None
+    assert changed_columns("update appointment_plan set frequency = 'weekly'") == ("appointment_plan", {"frequency"})
+    assert changed_columns(
+        "INSERT INTO episode (id, pathway) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET pathway = excluded.pathway"
+    ) == ("episode", {"pathway"})
+    assert changed_columns("INSERT INTO episode (id, pathway, discharge_date) VALUES (?, ?, ?)") is None
+    assert changed_columns("SELECT pathway FROM episode") is None
+    assert changed_columns("UPDATE observation SET value = ? WHERE id = ?") is None
+
+
+def _episode(db):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    with transaction(db):
+        person = Person(given_name="Ada", family_name="L")
+        db.add(person)
+        db.flush()
+        ep = Episode(
+            person_id=person.id,
+            referral_date=date(2026, 1, 5),
+            referral_source="gp",
+            presenting_problem="d",
+            pathway="cbt",
+        )  # creating an episode with its pathway is not a change
+        db.add(ep)
+    return ep.id
+
+
+@pytest.mark.parametrize("how", ["orm", "core", "table", "raw"])
+def test_the_database_refuses_a_governed_change_outside_a_decision(db, how: str) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    eid = _episode(db)
+    with pytest.raises(GovernanceBypass, match=r"episode\..*governed fact"), transaction(db):
+        if how == "orm":
+            ep = db.get(Episode, eid)
+            ep.discharge_date = date(2026, 3, 1)
+            db.flush()
+        elif how == "core":
+            db.execute(update(Episode).where(Episode.id == eid).values({"pathway": "dbt"}))
+        elif how == "table":
+            db.execute(Episode.__table__.update().where(Episode.__table__.c.id == eid).values(pathway="dbt"))
+        else:
+            db.execute(text("UPDATE episode SET pathway = 'dbt'"))
+    db.expire_all()
+    ep = db.get(Episode, eid)
+    assert ep.pathway == "cbt" and ep.discharge_date is None
+    # other columns are not governed; and inside a decision the change goes through
+    with transaction(db):
+        db.execute(update(Episode).where(Episode.id == eid).values(referral_source="self"))
+    with transaction(db), governing("decision test"):
+        db.execute(update(Episode).where(Episode.id == eid).values(pathway="dbt"))
+    db.expire_all()
+    assert db.scalar(select(Episode.pathway).where(Episode.id == eid)) == "dbt"

@@ -31,6 +31,7 @@ def test_the_back_off_by_hand() -> None:
     assert lock_after(5, 5, NOW) == NOW + timedelta(minutes=1)
     assert lock_after(7, 5, NOW) == NOW + timedelta(minutes=4)
     assert lock_after(40, 5, NOW) == NOW + timedelta(hours=1)  # capped
+    assert lock_after(10**9, 5, NOW) == NOW + timedelta(hours=1)  # a long attack: once overflowed (a 500)
     assert wait_seconds(NOW + timedelta(seconds=30), NOW) == 31 and wait_seconds(NOW, NOW) == 0
 
 

@@ -22,6 +22,7 @@ from idiograph.db import utcnow
 from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, invalid
 from idiograph.governance import policy as policy_module
 from idiograph.governance.model import Decision, Escalation
+from idiograph.governed import governing
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import CaseloadAssignment, Episode
 from idiograph.security import audit
@@ -186,32 +187,35 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
 
 
 def apply(session: Session, decision: Decision) -> None:
-    """Carry out a decided change (only ever called for an allowed or approved decision)."""
-    p = decision.payload
-    if "discharge" in p:
-        ep = open_episode(session, decision.person_id)
-        if ep is None:
-            raise Conflict("the episode is already closed")
-        ep.discharge_date, ep.discharge_reason = utcnow().date(), str(p["discharge"])
-    if "intervention" in p:
-        ep = open_episode(session, decision.person_id)
-        if ep is None:
-            raise Conflict("the episode was closed; the intervention cannot be changed")
-        ep.pathway = str(p["intervention"])
-    if "appointment_id" in p:
-        appt = session.get(Appointment, uuid.UUID(str(p["appointment_id"])))
-        assert appt is not None
-        if appt.status != "booked":
-            raise Conflict(f"the appointment is now {appt.status.replace('_', ' ')}; the change cannot be applied")
-        if "start" in p:
-            appt.start = datetime.fromisoformat(str(p["start"]))
-        appt.place = str(p.get("place", appt.place))
-        appt.format = str(p.get("format", appt.format))
-    if "frequency" in p:
-        plan = session.get(AppointmentPlan, decision.person_id)
-        assert plan is not None
-        plan.frequency = str(p["frequency"])
-        plan.updated_at = utcnow()
+    """Carry out a decided change (only ever called for an allowed or approved decision). The only place the
+    governed facts change: inside ``governing`` and flushed there, so the database guard lets these UPDATEs by."""
+    with governing(f"decision {decision.id}"):
+        p = decision.payload
+        if "discharge" in p:
+            ep = open_episode(session, decision.person_id)
+            if ep is None:
+                raise Conflict("the episode is already closed")
+            ep.discharge_date, ep.discharge_reason = utcnow().date(), str(p["discharge"])
+        if "intervention" in p:
+            ep = open_episode(session, decision.person_id)
+            if ep is None:
+                raise Conflict("the episode was closed; the intervention cannot be changed")
+            ep.pathway = str(p["intervention"])
+        if "appointment_id" in p:
+            appt = session.get(Appointment, uuid.UUID(str(p["appointment_id"])))
+            assert appt is not None
+            if appt.status != "booked":
+                raise Conflict(f"the appointment is now {appt.status.replace('_', ' ')}; the change cannot be applied")
+            if "start" in p:
+                appt.start = datetime.fromisoformat(str(p["start"]))
+            appt.place = str(p.get("place", appt.place))
+            appt.format = str(p.get("format", appt.format))
+        if "frequency" in p:
+            plan = session.get(AppointmentPlan, decision.person_id)
+            assert plan is not None
+            plan.frequency = str(p["frequency"])
+            plan.updated_at = utcnow()
+        session.flush()
 
 
 # -- requesting and answering --------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from idiograph.db import utcnow
@@ -57,24 +58,22 @@ def user_of(session: Session, token: str, kind: str) -> User | None:
 
 
 def revoke(session: Session, token: str, reason: str = "signed out") -> int:
-    return int(
-        session.execute(
-            update(UserSession)
-            .where(UserSession.token_hash == _hash(token), UserSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason)
-        ).rowcount
+    done = session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _hash(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
     )
+    return int(cast(CursorResult[Any], done).rowcount)
 
 
 def revoke_all(session: Session, user_id: uuid.UUID, reason: str) -> int:
     """End every live session and token of the user (password changed, deactivated, reset)."""
-    return int(
-        session.execute(
-            update(UserSession)
-            .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason)
-        ).rowcount
+    done = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
     )
+    return int(cast(CursorResult[Any], done).rowcount)
 
 
 def live_count(session: Session, user_id: uuid.UUID) -> int:

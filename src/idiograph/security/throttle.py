@@ -16,7 +16,8 @@ def lock_after(failures: int, free: int, now: datetime) -> datetime | None:
     hour."""
     if failures < free:
         return None
-    return now + min(FIRST_LOCK * 2 ** (failures - free), LONGEST_LOCK)
+    doublings = min(failures - free, 10)  # 2**10 minutes is past the hour; unbounded, a long attack overflowed
+    return now + min(FIRST_LOCK * (1 << doublings), LONGEST_LOCK)
 
 
 def wait_seconds(locked_until: datetime | None, now: datetime) -> int:
