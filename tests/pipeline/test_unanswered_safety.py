@@ -71,3 +71,56 @@ def test_a_fhir_response_without_item_nine_prompts_the_team(client, db, make_sta
     )
     db.expire_all()
     assert db.scalars(select(Alert.kind)).all() == ["safety-unanswered"]
+
+
+def test_item_rows_without_item_nine_prompt_the_team_by_api_and_csv(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Items sent one row each (an API batch, a CSV file) are one questionnaire per person and time: without
+    item 9 it is a PHQ-9 with its safety question unanswered, said as on every other path."""
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
+    system = instruments()["phq-9"].item_system
+    at = "2026-03-02T10:00:00+00:00"
+    rows = [{"person_id": pid, "system": system, "code": c, "value": 1, "time": at} for c in PHQ9[:-1]]
+    assert client.post("/api/v1/observations", json={"observations": rows}, headers=clin.auth).status_code == 200
+    prompts = [a for a in client.get(f"/api/v1/people/{pid}/alerts", headers=clin.auth).json()]
+    assert [(a["kind"], a["title"]) for a in prompts] == [("safety-unanswered", "PHQ-9 item 9 not answered: ask it")]
+    # sending the same rows again prompts nothing new; item 9 sent later for that time answers it, no new prompt
+    client.post("/api/v1/observations", json={"observations": rows}, headers=clin.auth)
+    item9 = {"person_id": pid, "system": system, "code": ITEM9, "value": 0, "time": at}
+    client.post("/api/v1/observations", json={"observations": [item9]}, headers=clin.auth)
+    assert len(client.get(f"/api/v1/people/{pid}/alerts", headers=clin.auth).json()) == 1
+    # a complete set at another time prompts nothing; and the CSV path says the same as the API
+    later = "2026-04-02T10:00:00+00:00"
+    full = [{"person_id": pid, "system": system, "code": c, "value": 0, "time": later} for c in PHQ9]
+    client.post("/api/v1/observations", json={"observations": full}, headers=clin.auth)
+    assert len(client.get(f"/api/v1/people/{pid}/alerts", headers=clin.auth).json()) == 1
+    csv = "person_id,system,code,value,time,given_name,family_name\n" + "".join(
+        f"E1,{system},{c},1,2026-05-04T09:00:00Z,Mary,Seacole\n" for c in PHQ9[:-1]
+    )
+    r = client.post("/api/v1/import/csv", files={"file": ("phq.csv", csv, "text/csv")}, headers=clin.auth)
+    assert r.status_code == 200, r.text
+    seacole = next(
+        p["id"] for p in client.get("/api/v1/people", headers=clin.auth).json() if p["family_name"] == "Seacole"
+    )
+    prompts = client.get(f"/api/v1/people/{seacole}/alerts", headers=clin.auth).json()
+    assert [a["kind"] for a in prompts] == ["safety-unanswered"]
+
+
+def test_the_grouping_by_hand() -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from idiograph.observations.items import missing_safety_items
+    from idiograph.observations.service import NewObservation
+
+    system = instruments()["phq-9"].item_system
+    a, b = uuid.uuid4(), uuid.uuid4()
+    t1, t2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC)
+
+    def row(p, code, t):  # type: ignore[no-untyped-def]
+        return NewObservation(p, system, code, 1.0, None, t, "x")
+
+    rows = [row(a, PHQ9[0], t1), row(a, PHQ9[1], t1), row(a, ITEM9, t2), row(a, PHQ9[0], t2), row(b, PHQ9[2], t1)]
+    found = sorted((u.person_id == a, u.time, u.code) for u in missing_safety_items(rows))
+    assert found == sorted([(True, t1, ITEM9), (False, t1, ITEM9)])
+    assert missing_safety_items([NewObservation(a, "http://loinc.org", "718-7", 140.0, None, t1, "x")]) == []

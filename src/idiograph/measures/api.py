@@ -124,7 +124,7 @@ def change_out(c: MeasureChange) -> ChangeOut:
         latest=c.latest,
         n=c.n,
         change=c.latest - c.first,
-        rci=c.change.rci if c.change else None,
+        rci=c.change.rci if c.change else None,  # null where the national criterion decides
         reliable_change_points=c.change.threshold if c.change else None,
         direction=c.change.direction if c.change else None,
         method=c.change.method if c.change else None,

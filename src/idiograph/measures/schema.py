@@ -46,7 +46,10 @@ class InstrumentOut(BaseModel):
     bands: list[BandOut]
     missing_rule: str
     caseness_min: int | None
-    reliable_change_points: float | None = Field(description="Jacobson-Truax 1.96 x Sdiff, where known")
+    reliable_change_points: float | None = Field(
+        description="the smallest reliable change in points: the national criterion where there is one (PHQ-9 6, "
+        "GAD-7 4), otherwise Jacobson-Truax 1.96 x Sdiff"
+    )
 
 
 class ResponseIn(Strict):
@@ -88,7 +91,7 @@ class ChangeOut(BaseModel):
     latest: float
     n: int
     change: float
-    rci: float | None
+    rci: float | None = Field(description="Jacobson-Truax index; null where a national criterion in points decides")
     reliable_change_points: float | None
     direction: str | None
     method: str | None

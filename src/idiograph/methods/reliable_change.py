@@ -49,7 +49,7 @@ class Change:
     before: float
     after: float
     change: float
-    rci: float
+    rci: float | None  # None when a national criterion in points decides (an RCI beside it would contradict it)
     threshold: float
     direction: Direction
     method: str = "Jacobson-Truax (|RCI| > 1.96)"
@@ -98,9 +98,8 @@ class Criterion:
         direction: Direction = "no reliable change"
         if self.reliable(change):
             direction = "improved" if (change < 0) == self.lower_is_better else "deteriorated"
-        return Change(
-            before, after, change, rci(before, after, self.sd, self.reliability), self.threshold, direction, self.method
-        )
+        index = rci(before, after, self.sd, self.reliability) if self.points is None else None
+        return Change(before, after, change, index, self.threshold, direction, self.method)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,12 @@ def alerts(rows: Sequence[StoredRow], unanswered: Sequence[Unanswered] = ()) -> 
                 f"'{item.text}' ({label}) was left unanswered on {u.time.date().isoformat()}; the total does not "
                 "show risk. Ask the person at the next contact, or sooner if anything else suggests risk.",
                 f"{u.source_key}#unanswered:{u.code}",
-                {"code": u.code, "instrument": inst.id, "time": u.time.isoformat(), "response_id": str(u.group_id)},
+                {
+                    "code": u.code,
+                    "instrument": inst.id,
+                    "time": u.time.isoformat(),
+                    "response_id": str(u.group_id) if u.group_id else None,
+                },
             )
         )
     return out

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from idiograph.db import utcnow
 from idiograph.errors import InvalidInput
 from idiograph.observations import csv_format
+from idiograph.observations.items import unanswered_safety_items
 from idiograph.observations.recording import Recorder
 from idiograph.observations.schema import IngestResult
 from idiograph.observations.service import CodeBook, NewObservation
@@ -78,5 +79,7 @@ def import_csv(
         )
         for r in content.rows
     ]
-    result = record(session, principal.actor, codes, rows, audit_detail={"via": "csv", "source": source}).ingest
+    unanswered = unanswered_safety_items(session, rows)
+    detail = {"via": "csv", "source": source}
+    result = record(session, principal.actor, codes, rows, unanswered=unanswered, audit_detail=detail).ingest
     return result, created

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy.orm import Session
 
 from idiograph.errors import FieldProblem, InvalidInput
+from idiograph.observations.items import unanswered_safety_items
 from idiograph.observations.recording import Recorder
 from idiograph.observations.schema import IngestResult, ObservationIn
 from idiograph.observations.service import CodeBook, NewObservation, validate_rows
@@ -39,4 +40,5 @@ def ingest(session: Session, principal: Principal, items: Sequence[ObservationIn
         raise InvalidInput(f"{len(problems)} problem(s) in the batch; nothing was stored", problems)
     for person_id in sorted({r.person_id for r in rows}):
         ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-    return record(session, principal.actor, codes, rows, audit_detail={"via": "api"}).ingest
+    unanswered = unanswered_safety_items(session, rows)
+    return record(session, principal.actor, codes, rows, unanswered=unanswered, audit_detail={"via": "api"}).ingest
