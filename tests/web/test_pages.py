@@ -75,7 +75,16 @@ def test_caseload_and_person_page_with_chart(client, db, make_staff) -> None:  #
     ]
     shown = {x["type"] for x in views[0].detail["showed"]}
     assert {"Person", "Episode", "Observation", "Alert", "Decision", "Baseline"} <= shown
+    assert {"SelfReportLink", "Escalation"} <= shown
     assert views[0].detail["via"] == "web"
+    # the care page names what it showed too: risk, the plan and escalations included
+    before = db.scalar(select(func.max(AuditRecord.seq)))
+    assert client.get(f"/people/{pid}/care").status_code == 200
+    db.expire_all()
+    care = db.scalars(select(AuditRecord).where(AuditRecord.seq > before)).all()
+    assert len(care) == 1 and {"RiskAssessment", "AppointmentPlan", "Escalation", "Appointment"} <= {
+        x["type"] for x in care[0].detail["showed"]
+    }
 
 
 def test_forms_without_csrf_are_refused(client, make_staff) -> None:  # type: ignore[no-untyped-def]

@@ -106,8 +106,13 @@ def appointments_for(
 
 
 def appointment_plan(session: Session, principal: Principal, person_id: uuid.UUID) -> AppointmentPlan | None:
+    """The person's appointment plan (an audited read)."""
     ensure_access(session, principal, person_id, Permission.PERSON_READ)
-    return session.get(AppointmentPlan, person_id)
+    plan = session.get(AppointmentPlan, person_id)
+    audit.append(
+        session, principal.actor, "read", "AppointmentPlan", None, person_id, detail={"found": plan is not None}
+    )
+    return plan
 
 
 def record_risk(

@@ -47,6 +47,17 @@ def current_risk(session: Session, person_id: uuid.UUID) -> RiskAssessment | Non
     return session.scalar(q)
 
 
+def risk_for(session: Session, principal: Principal, person_id: uuid.UUID) -> RiskAssessment | None:
+    """The person's latest risk assessment, for someone to read (an audited read; ``current_risk`` is the rules'
+    own look, audited with the decision it informs)."""
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    risk = current_risk(session, person_id)
+    audit.append(
+        session, principal.actor, "read", "RiskAssessment", str(risk.id) if risk else None, person_id, detail={}
+    )
+    return risk
+
+
 def evidence(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
     """What a decision rests on, captured when it is made: open alerts and the latest questionnaire totals."""
     from idiograph.alerts.kinds import OPEN
@@ -354,12 +365,23 @@ def decisions_for(session: Session, principal: Principal, person_id: uuid.UUID, 
     return rows
 
 
-def escalations_by_decision(session: Session, decision_ids: list[uuid.UUID]) -> dict[uuid.UUID, Escalation]:
-    if not decision_ids:
-        return {}
-    return {
-        e.decision_id: e for e in session.scalars(select(Escalation).where(Escalation.decision_id.in_(decision_ids)))
-    }
+def escalations_by_decision(
+    session: Session, principal: Principal, person_id: uuid.UUID, decision_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Escalation]:
+    """The escalations of these decisions of one person (an audited read)."""
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    found = (
+        {
+            e.decision_id: e
+            for e in session.scalars(
+                select(Escalation).where(Escalation.decision_id.in_(decision_ids), Escalation.person_id == person_id)
+            )
+        }
+        if decision_ids
+        else {}
+    )
+    audit.append(session, principal.actor, "read", "Escalation", None, person_id, detail={"count": len(found)})
+    return found
 
 
 def queue(session: Session, principal: Principal, since: datetime | None = None) -> dict[str, list[Any]]:

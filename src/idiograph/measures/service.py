@@ -220,8 +220,9 @@ def submit_link(session: Session, token: str, answers: Mapping[str, int | None],
 
 
 def links_for_person(session: Session, principal: Principal, person_id: uuid.UUID) -> list[SelfReportLink]:
+    """The person's latest self-report links (an audited read)."""
     ensure_access(session, principal, person_id, Permission.PERSON_READ)
-    return list(
+    links = list(
         session.scalars(
             select(SelfReportLink)
             .where(SelfReportLink.person_id == person_id)
@@ -229,6 +230,8 @@ def links_for_person(session: Session, principal: Principal, person_id: uuid.UUI
             .limit(20)
         )
     )
+    audit.append(session, principal.actor, "read", "SelfReportLink", None, person_id, detail={"count": len(links)})
+    return links
 
 
 def recent_responses(

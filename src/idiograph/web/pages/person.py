@@ -101,7 +101,7 @@ def person_page(
         figures=figures,
         baselines=baselines,
         decisions=decisions,
-        escalations=governance_service.escalations_by_decision(db, [d.id for d in decisions]),
+        escalations=governance_service.escalations_by_decision(db, p, person_id, [d.id for d in decisions]),
         latest_items=latest_items,
         n_obs=len(obs),
         london=london,
