@@ -342,8 +342,12 @@ def judge_new(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
 
 
 _T = BaselineState.__table__
-_STATES = select(_T).where(
-    _T.c.person_id.in_(bindparam("people", expanding=True)), _T.c.code.in_(bindparam("codes", expanding=True))
+# locked (PostgreSQL; SQLite writers are serialised already): two results of one person stored at once would
+# otherwise both read the state and the second write would lose the first's update
+_STATES = (
+    select(_T)
+    .where(_T.c.person_id.in_(bindparam("people", expanding=True)), _T.c.code.in_(bindparam("codes", expanding=True)))
+    .with_for_update()
 )
 _UPDATE_STATE = (
     _T.update()
