@@ -47,6 +47,18 @@ def retry_failed_rules(app: FastAPI) -> int:
         return failures.retry(session, Actor.system("rule-retry"), due_only=True).resolved
 
 
+def check_audit_key(app: FastAPI) -> None:
+    """Refuse to start when the audit key does not verify the last record (nothing to check before migration)."""
+    from sqlalchemy import inspect
+
+    from idiograph.security import audit
+
+    if app.state.db.connection is None and not inspect(app.state.db.engine).has_table("audit_record"):
+        return
+    with app.state.db.reader() as session:
+        audit.check_key(session)
+
+
 def export_audit_head(app: FastAPI) -> None:
     from idiograph.security import audit
 
@@ -62,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     to ``audit_head_file`` every ``audit_head_seconds``."""
     settings = app.state.settings
     to_thread.current_default_thread_limiter().total_tokens = settings.threads
+    await run_in_threadpool(check_audit_key, app)  # a wrong key would break the trail from here: refuse to start
 
     async def every(period: int, job: Callable[[FastAPI], object], what: str) -> None:
         while True:

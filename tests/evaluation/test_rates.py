@@ -19,6 +19,7 @@ def test_fewer_than_ten_cases_are_suppressed(n: int) -> None:
     assert s.suppressed and s.text() == "suppressed (<10)" and s.text(counts=True) == "suppressed (<10)"
     j = s.as_json()
     assert j["suppressed"] is True and j["rate"] is None and j["low"] is None and j["high"] is None
+    assert j["k"] is None and j["n"] is None  # the counts would give back what the suppression hides
 
 
 def test_ten_cases_are_shown() -> None:

@@ -75,6 +75,13 @@ def test_cli_verify_exits_non_zero_and_names_the_record(db: Session, settings, d
     db.commit()
     bad = CliRunner().invoke(cli, ["audit", "verify"])
     assert bad.exit_code == 1 and "record 2" in bad.output and "edited" in bad.output
+    # each check is itself on the record, with what it found
+    db.expire_all()
+    checks = db.scalars(select(AuditRecord).where(AuditRecord.action == "verify").order_by(AuditRecord.seq)).all()
+    assert [(c.actor, c.detail["records"], c.detail["problems"]) for c in checks] == [
+        ("system:audit-verify", 4, 0),
+        ("system:audit-verify", 5, 1),
+    ]
     get_settings.cache_clear()
 
 
@@ -144,6 +151,7 @@ def test_a_forged_record_appended_in_the_database_is_caught(db: Session) -> None
 
 def test_a_legacy_chain_is_re_keyed_on_upgrade(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The 0009 migration checks the old unkeyed chain whole, then re-hashes it under the key."""
+    import uuid
     from datetime import UTC, datetime
 
     import pytest
@@ -153,34 +161,40 @@ def test_a_legacy_chain_is_re_keyed_on_upgrade(tmp_path) -> None:  # type: ignor
     from idiograph.security.audit import Actor, _fields
     from idiograph.security.audit_chain import GENESIS, legacy_hash
 
+    records = 5003  # more than one page of the migration's 5000
+
     def legacy_db(name: str, break_at: int | None = None):  # type: ignore[no-untyped-def]
         engine = make_engine(f"sqlite:///{tmp_path / name}")
         upgrade(engine, "0008")
         prev = GENESIS
+        rows = []
+        for seq in range(1, records + 1):
+            at = datetime(2026, 1, 1, tzinfo=UTC).replace(microsecond=seq % 1000)
+            person = uuid.UUID(int=seq) if seq % 2 else None
+            detail = {"via": "web", "note": "Zoë"} if seq % 3 else {}
+            fields = _fields(at, Actor(None, "system:old", "system"), "read", "Person", None, person, None, detail)
+            h = legacy_hash(prev, fields)
+            rows.append(
+                {
+                    "seq": seq,
+                    "at": at,
+                    "actor": "system:old",
+                    "actor_id": None,
+                    "role": "system",
+                    "action": "read",
+                    "resource_type": "Person",
+                    "resource_id": None,
+                    "person_id": person,
+                    "reason": None,
+                    "detail": detail,
+                    "prev_hash": prev,
+                    "hash": h if seq != break_at else "0" * 64,
+                }
+            )
+            prev = h
         with engine.begin() as c:
-            for seq in range(1, 4):
-                at = datetime(2026, 1, seq, tzinfo=UTC)
-                fields = _fields(at, Actor(None, "system:old", "system"), "read", "Person", None, None, None, {})
-                h = legacy_hash(prev, fields)
-                c.execute(
-                    AuditRecord.__table__.insert().values(
-                        seq=seq,
-                        at=at,
-                        actor="system:old",
-                        actor_id=None,
-                        role="system",
-                        action="read",
-                        resource_type="Person",
-                        resource_id=None,
-                        person_id=None,
-                        reason=None,
-                        detail={},
-                        prev_hash=prev,
-                        hash=h if seq != break_at else "0" * 64,
-                    )
-                )
-                prev = h
-            c.execute(text("UPDATE audit_head SET seq = 3, last_hash = :h WHERE id = 1"), {"h": prev})
+            c.execute(AuditRecord.__table__.insert(), rows)
+            c.execute(text("UPDATE audit_head SET seq = :n, last_hash = :h WHERE id = 1"), {"n": records, "h": prev})
         return engine
 
     key = "the-audit-key-outside-the-database-01"
@@ -190,6 +204,43 @@ def test_a_legacy_chain_is_re_keyed_on_upgrade(tmp_path) -> None:  # type: ignor
     upgrade(engine, audit_key=key)
     with Database(engine, audit_key=key).reader() as s:
         n, _, problems = audit.verify(s)
-    assert (n, problems) == (3, [])
-    with pytest.raises(RuntimeError, match="broken at record 2"):
+    assert (n, problems) == (records, [])
+    with pytest.raises(RuntimeError, match="broken at record 2:"):
         upgrade(legacy_db("broken.db", break_at=2), audit_key=key)
+    late = legacy_db("broken-late.db", break_at=5002)  # on the second page: the first page's re-keying is undone
+    with pytest.raises(RuntimeError, match="broken at record 5002:"):
+        upgrade(late, audit_key=key)
+    first = _fields(
+        datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        Actor(None, "system:old", "system"),
+        "read",
+        "Person",
+        None,
+        uuid.UUID(int=1),
+        None,
+        {"via": "web", "note": "Zoë"},
+    )
+    with late.connect() as c:
+        assert c.execute(text("SELECT hash FROM audit_record WHERE seq = 1")).scalar() == legacy_hash(GENESIS, first)
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+
+
+def test_the_server_refuses_to_start_with_another_audit_key(database, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """A server started with a different key would chain every new record under it: the trail would break where
+    it started. It refuses, naming the setting."""
+    import pytest
+    from fastapi.testclient import TestClient
+
+    from idiograph.app import create_app
+    from idiograph.config import Settings
+    from idiograph.db import Database
+    from idiograph.security.audit import WrongAuditKey
+    from tests.conftest import AUDIT_KEY
+
+    make_staff("clin", "clinician", ("North",))  # writes audit records under the test key
+    wrong = Database(database.engine, database.connection, audit_key="some-other-key-of-thirty-two-chars!!")
+    app = create_app(Settings(audit_key="some-other-key-of-thirty-two-chars!!"), database=wrong)
+    with pytest.raises(WrongAuditKey, match="IDIOGRAPH_AUDIT_KEY"), TestClient(app):
+        pass
+    with TestClient(create_app(Settings(audit_key=AUDIT_KEY), database=database)) as c:
+        assert c.get("/healthz").status_code == 200

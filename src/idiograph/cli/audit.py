@@ -34,15 +34,20 @@ def audit_verify(
     ),
 ) -> None:
     """Check the whole keyed chain; names every edited, deleted, reordered or forged record."""
-    from idiograph.security.audit import verify
+    from idiograph.security import audit
+    from idiograph.security.audit import Actor, verify
 
     try:
         expect = _expected(expect_head)
     except (OSError, ValueError) as exc:
         err.print(f"[red]error:[/red] --expect-head: {exc}")
         raise typer.Exit(2) from None
-    with database().reader() as session:
+    db = database()
+    with db.reader() as session:
         n, head, problems = verify(session, expect)
+    with db.writer() as session:  # the check itself is on the record: when, how far, what it found
+        detail = {"records": n, "problems": len(problems), "expected_head": str(expect) if expect else None}
+        audit.append(session, Actor.system("audit-verify"), "verify", "AuditTrail", None, None, detail=detail)
     if problems:
         for p in problems:
             err.print(f"[red]record {p.seq}[/red] {p.kind}: {p.message}")

@@ -17,5 +17,6 @@ def db_upgrade() -> None:
     from idiograph.migrate import upgrade
 
     settings = get_settings()
-    upgrade(make_engine(settings.database_url), audit_key=settings.audit_key)
-    console.print(f"schema is current on {make_engine(settings.database_url).url.render_as_string()}")
+    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
+    upgrade(engine, audit_key=settings.audit_key)
+    console.print(f"schema is current on {engine.url.render_as_string()}")

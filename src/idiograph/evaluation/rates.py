@@ -46,12 +46,13 @@ class Share:
         return f"{100 * self.k / self.n:.1f}% ({100 * lo:.1f}-{100 * hi:.1f}){tail}"
 
     def as_json(self) -> dict[str, object]:
-        """The counts always; the rate and its interval only when the cell is not suppressed."""
+        """The rate, its interval and its counts only when the cell is not suppressed (counts of a suppressed cell
+        would give back what the suppression hides)."""
         shown = self.n > 0 and not self.suppressed
         lo, hi = wilson(self.k, self.n) if shown else (None, None)
         return {
-            "k": self.k,
-            "n": self.n,
+            "k": self.k if not self.suppressed else None,
+            "n": self.n if not self.suppressed else None,
             "rate": self.k / self.n if shown else None,
             "low": lo,
             "high": hi,

@@ -253,6 +253,21 @@ def verify(session: Session, expect: Head | None = None, batch: int = 5000) -> t
     return read, head_row.last_hash if head_row else GENESIS, problems
 
 
+class WrongAuditKey(RuntimeError):
+    """The audit key given does not verify the last record: writing on would break the chain from here."""
+
+
+def check_key(session: Session) -> None:
+    """The last record verifies under this session's audit key, or ``WrongAuditKey`` (a server started with
+    another key would chain every new record under it, and the trail would break where it started)."""
+    last = session.scalar(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1))
+    if last is not None and record_hash(key_of(session), last.prev_hash, record_fields(last)) != last.hash:
+        raise WrongAuditKey(
+            f"the audit key does not verify audit record {last.seq}: check IDIOGRAPH_AUDIT_KEY (or the key file) "
+            "is the one this database was written with; not starting"
+        )
+
+
 def export_head(path: Path, at: Head) -> None:
     """Append ``time SEQ:HASH`` to ``path`` (the periodic head export; copy the file away from the database)."""
     with path.open("a", encoding="utf-8") as f:

@@ -1,7 +1,10 @@
-"""Loading a generated service into the database through the same service layer as real data.
+"""Loading a generated service into the database.
 
-The demo window ends today: anything the generator places after now (future sessions, follow-ups) is
-left out, and episodes still running are open. Ground truth is never loaded."""
+People go through the same import rule as real data (``upsert_person``) and every observation through the
+store pipeline (``pipeline.record``: safety first, then the statistical rules); the questionnaire response
+records and encounters beside them are bulk-inserted. The demo window ends at 08:00 today (or now, if that is
+earlier): anything the generator places later (future sessions, follow-ups) is left out, and episodes still
+running are open. Ground truth is never loaded."""
 
 from __future__ import annotations
 
@@ -320,7 +323,8 @@ def load_demo(
     staff = load_staff(session, system)
     shifted = demo_params(params, today)
     service = generate_service(shifted, people, seed)
-    now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8)
+    now = min(datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8), datetime.now(UTC))
+    now = max(now, datetime.combine(today, datetime.min.time(), UTC))  # a ``today`` still to come: its midnight
     load_people(session, system, shifted, service, seed, range(people), now, progress)
     with transaction(session):
         # The service's own finished episodes give the expected-recovery models; open episodes are then

@@ -16,8 +16,6 @@ from idiograph.instruments.definitions import instruments
 from idiograph.measures.change import criterion
 from idiograph.methods.reliable_change import Criterion
 
-PHQ9_CASE, GAD7_CASE = 10, 8
-
 
 @lru_cache(maxsize=1)
 def criteria() -> tuple[Criterion, Criterion]:
@@ -28,8 +26,18 @@ def criteria() -> tuple[Criterion, Criterion]:
     return phq9, gad7
 
 
+@lru_cache(maxsize=1)
+def caseness() -> tuple[int, int]:
+    """PHQ-9 and GAD-7 caseness thresholds, from the instrument files: the same the record shows (10 and 8)."""
+    phq9, gad7 = instruments()["phq-9"].caseness, instruments()["gad-7"].caseness
+    if phq9 is None or gad7 is None:
+        raise ValueError("PHQ-9 and GAD-7 must carry their caseness threshold")
+    return phq9.min, gad7.min
+
+
 def at_caseness(phq9: float, gad7: float) -> bool:
-    return phq9 >= PHQ9_CASE or gad7 >= GAD7_CASE
+    phq9_case, gad7_case = caseness()
+    return phq9 >= phq9_case or gad7 >= gad7_case
 
 
 @dataclass(frozen=True)
