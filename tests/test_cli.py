@@ -149,3 +149,27 @@ def test_import_fhir_reads_ndjson_from_synth(run, db, tmp_path) -> None:  # type
     assert again.exit_code == 0 and "201" not in again.output
     db.expire_all()
     assert db.scalar(select(func.count(Observation.id))) == n_obs
+
+
+def test_a_whole_generated_fhir_file_imports_and_a_refused_bundle_does_not_stop_the_rest(run, db, make_staff, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Seed 11's first 50 people include a lab test drawn twice on one day: both once shared 09:00 and so one
+    identity, and the import refused that person's whole bundle (26 of 2,000 people at seed 5)."""
+    make_staff("synth.clin", "clinician", ("Synth Team",))
+    out = tmp_path / "synth"
+    r = run("synth", "--people", "50", "--seed", "11", "--out", str(out), "--format", "fhir", "--workers", "1")
+    assert r.exit_code == 0, r.output
+    file = out / "bundles.ndjson"
+    r = run("import", "fhir", str(file), "--team", "Synth Team")
+    assert r.exit_code == 0 and "50 bundle(s) stored" in r.output, r.output
+    db.expire_all()
+    assert db.scalar(select(func.count(Person.id))) == 50
+    # a file with a broken bundle in the middle: reported by number, the others stored, exit 1
+    lines = file.read_text(encoding="utf-8").splitlines()
+    bad = json.loads(lines[1])
+    bad["entry"][0]["resource"]["birthDate"] = "not a date"
+    mixed = tmp_path / "mixed.ndjson"
+    mixed.write_text("\n".join([lines[0], json.dumps(bad), "{not json", lines[2]]) + "\n", encoding="utf-8")
+    r = run("import", "fhir", str(mixed), "--team", "Synth Team")
+    assert r.exit_code == 1, r.output
+    assert "bundle 2: refused" in r.output and "bundle 3: refused, not JSON" in r.output
+    assert "2 bundle(s) stored" in r.output and "2 bundle(s) refused" in r.output

@@ -17,7 +17,12 @@ def record_lab(
     setpoint = lab.mean * float(np.exp(rng.normal(0, lab.between_cv)))
     n = max(1, span // lab.every_days)
     days = np.sort(rng.integers(0, span, n))
-    times = np.array([dt64(first_day + timedelta(days=int(x), hours=9)) for x in days])
+    # two draws on one day are a repeat sample, an hour after the first (they once shared 09:00 and so one
+    # identity: a FHIR import refused the bundle holding both)
+    repeat = np.zeros(n, dtype=int)
+    for i in range(1, n):
+        repeat[i] = repeat[i - 1] + 1 if days[i] == days[i - 1] else 0
+    times = np.array([dt64(first_day + timedelta(days=int(x), hours=9 + int(r))) for x, r in zip(days, repeat, strict=True)])
     level = np.full(n, setpoint)
     shift_at, shift = None, 0.0
     if rng.random() < params.lab_shift_share and n >= 4:
