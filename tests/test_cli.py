@@ -151,7 +151,9 @@ def test_import_fhir_reads_ndjson_from_synth(run, db, tmp_path) -> None:  # type
     assert db.scalar(select(func.count(Observation.id))) == n_obs
 
 
-def test_a_whole_generated_fhir_file_imports_and_a_refused_bundle_does_not_stop_the_rest(run, db, make_staff, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_whole_generated_fhir_file_imports_and_a_refused_bundle_does_not_stop_the_rest(
+    run, db, make_staff, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     """Seed 11's first 50 people include a lab test drawn twice on one day: both once shared 09:00 and so one
     identity, and the import refused that person's whole bundle (26 of 2,000 people at seed 5)."""
     make_staff("synth.clin", "clinician", ("Synth Team",))

@@ -80,3 +80,35 @@ def _middlewares(app):  # type: ignore[no-untyped-def]
     while m is not None:
         yield m
         m = getattr(m, "app", None)
+
+
+def test_an_appointment_in_1900_or_ten_years_ahead_is_refused(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from idiograph.care.booking import booking_window
+
+    cc = make_staff("ccoord", "care_coordinator", ("North",))
+    pid = client.post("/api/v1/people", json={"given_name": "Ada", "family_name": "B"}, headers=cc.auth).json()["id"]
+    now = datetime.now(UTC)
+    for start, reason in (
+        (datetime(1900, 1, 1, 9, tzinfo=UTC), "must not be in the past"),
+        (now + timedelta(days=3650), "must be within two years from now"),
+    ):
+        r = client.post(
+            f"/api/v1/people/{pid}/appointments",
+            json={"start": start.isoformat(), "place": "clinic", "format": "in_person"},
+            headers=cc.auth,
+        )
+        assert r.status_code == 422 and r.json()["errors"] == [{"field": "start", "reason": reason}], r.text
+    assert client.get(f"/api/v1/people/{pid}/appointments", headers=cc.auth).json() == []
+    ok = client.post(
+        f"/api/v1/people/{pid}/appointments",
+        json={"start": (now + timedelta(days=3)).isoformat(), "place": "clinic", "format": "in_person"},
+        headers=cc.auth,
+    )
+    assert ok.status_code == 201
+    # the edges, by hand
+    assert booking_window(now - timedelta(minutes=5), now) is None
+    assert booking_window(now - timedelta(minutes=5, seconds=1), now) == "must not be in the past"
+    assert booking_window(now + timedelta(days=732), now) is None
+    assert booking_window(now + timedelta(days=732, seconds=1), now) == "must be within two years from now"

@@ -189,3 +189,12 @@ def test_a_bulk_loader_may_add_results_but_never_widens_a_caseload(client, db, m
     db.expire_all()
     teams = db.scalars(select(CaseloadAssignment.team_id).where(CaseloadAssignment.person_id == uuid.UUID(pid))).all()
     assert teams == [next(iter(north.principal.team_ids))]
+
+
+def test_a_csv_with_a_nul_is_refused_on_every_backend(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Once stored on SQLite and a 500 on PostgreSQL: now a 422 naming the line, and nothing stored."""
+    clin = make_staff("clin", "clinician", ("North",))
+    text = "person_id,code,value,time,family_name\nE\x001,44261-6,15,2026-02-01T09:00:00Z,Seacole\n"
+    r = client.post("/api/v1/import/csv", files={"file": ("s.csv", text, "text/csv")}, headers=clin.auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "line 2", r.text
+    assert _count(db) == 0

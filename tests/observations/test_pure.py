@@ -72,6 +72,11 @@ def test_csv_parsing_reads_local_time_and_names_bad_cells() -> None:
 def test_csv_header_problems() -> None:
     assert csv_format.parse("person_id,code,value\n").problems[0].reason.startswith("missing required column(s): time")
     assert "unknown column" in csv_format.parse("person_id,code,value,time,colour\n").problems[0].reason
+    twice = csv_format.parse("person_id,code,value,time,value\nP1,718-7,140,2026-01-01,150\n")
+    assert [(p.field, p.reason) for p in twice.problems] == [("header", "column(s) named twice: value")]
+    nul = csv_format.parse("person_id,code,value,time\nP1,718-7,140,2026-01-01\nP\x002,718-7,141,2026-01-02\n")
+    assert [(p.field, p.reason) for p in nul.problems] == [("line 3", "contains a NUL (\\u0000) character")]
+    assert nul.rows == []
 
 
 @given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)))

@@ -92,6 +92,11 @@ def test_staff_see_only_their_caseload_and_break_glass_is_time_limited(client, d
     assert client.get(f"/fhir/R4/Patient/{pid}", headers=south.auth).status_code == 403
     short = client.post(f"/api/v1/people/{pid}/break-glass", json={"reason": "crisis"}, headers=south.auth)
     assert short.status_code == 422
+    # a reason nobody can read: zero-width spaces and direction marks (once accepted)
+    blank = client.post(
+        f"/api/v1/people/{pid}/break-glass", json={"reason": "\u200b" * 12 + "\u200e\u2060ab"}, headers=south.auth
+    )
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "reason", blank.text
     g = client.post(
         f"/api/v1/people/{pid}/break-glass",
         json={"reason": "Crisis call at 02:00, no other record"},

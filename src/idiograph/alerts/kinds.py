@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from idiograph.text import visible_length
+
 
 class Kind(StrEnum):
     SAFETY = "safety"  # a safety item answered above its lowest option (PHQ-9 item 9)
@@ -32,7 +34,7 @@ def transition_problem(current: str, target: str, note: str | None) -> str | Non
         return "the alert is closed"
     if ORDER.index(Status(target)) <= ORDER.index(Status(current)):
         return f"the alert is already {current}"
-    if target == Status.ACTED and not (note and len(note.strip()) >= 5):
+    if target == Status.ACTED and visible_length(note) < 5:
         return "record what was done (at least 5 characters)"
     if target == Status.CLOSED and current != Status.ACTED:
         return "record what was done before closing the alert"

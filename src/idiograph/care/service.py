@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idiograph.care import slots
+from idiograph.care.booking import booking_window
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, PlanLink, Preferences, RiskAssessment
 from idiograph.care.options import FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
 from idiograph.db import utcnow
@@ -26,6 +27,7 @@ from idiograph.security import audit
 from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.text import visible_length
 
 
 def book(
@@ -42,6 +44,8 @@ def book(
     problems = []
     if start.tzinfo is None:
         problems.append(FieldProblem("start", "must carry a UTC offset"))
+    elif why_not := booking_window(start, utcnow()):
+        problems.append(FieldProblem("start", why_not))
     if place not in PLACES:
         problems.append(FieldProblem("place", f"must be one of {', '.join(PLACES)}"))
     if format_ not in FORMATS:
@@ -121,7 +125,7 @@ def record_risk(
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
     if level not in RISK_LEVELS:
         raise invalid("level", f"must be one of {', '.join(RISK_LEVELS)}")
-    if len(summary.strip()) < 5:
+    if visible_length(summary) < 5:
         raise invalid("summary", "describe the assessment (at least 5 characters)")
     r = RiskAssessment(person_id=person_id, level=level, author=principal.username, summary=summary.strip())
     session.add(r)

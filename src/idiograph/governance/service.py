@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idiograph.care import interventions
+from idiograph.care.booking import booking_window
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, RiskAssessment
 from idiograph.care.options import FORMAT_LABELS, FORMATS, FREQUENCY_LABELS, PLACE_LABELS, PLACES, coherent
 from idiograph.db import utcnow
@@ -28,6 +29,7 @@ from idiograph.patients.model import CaseloadAssignment, Episode
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.text import visible_length
 
 
 @lru_cache(maxsize=1)
@@ -135,8 +137,8 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
                 start = None
             if start is None or start.tzinfo is None:
                 problems.append(FieldProblem("start", "must be an ISO 8601 time with an offset"))
-            elif start < utcnow() - timedelta(minutes=5):
-                problems.append(FieldProblem("start", "must not be in the past"))
+            elif why_not := booking_window(start, utcnow()):
+                problems.append(FieldProblem("start", why_not))
             else:
                 changes.append("appointment.time")
                 parts.append(f"move to {start.astimezone(LONDON):%d %b %Y %H:%M}")
@@ -243,7 +245,7 @@ def request_change(
     """Judge a change against the policy: apply it now (delegated authority) or escalate it, recording a
     decision with its rationale either way - one transaction."""
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-    if len(rationale.strip()) < 5:
+    if visible_length(rationale) < 5:
         raise invalid("rationale", "say why, in words (at least 5 characters)")
     changes, summary = changes_in(session, person_id, payload)
     policy = current_policy()
@@ -320,7 +322,7 @@ def answer(session: Session, principal: Principal, escalation_id: uuid.UUID, app
         raise Forbidden(f"this escalation is for a {esc.to_role.replace('_', ' ')}")
     if esc.status != "pending":
         raise Conflict(f"already {esc.status} by {esc.answered_by}")
-    if len(note.strip()) < 5:
+    if visible_length(note) < 5:
         raise invalid("note", "say why, in words (at least 5 characters)")
     decision = session.get(Decision, esc.decision_id)
     assert decision is not None
@@ -469,7 +471,7 @@ def save_crisis_plan(
     """A new version, only if nobody saved one since ``expected_version`` (0 for the first): the loser of
     two simultaneous edits is told, and nothing of the winner's is lost. Recorded as a decision."""
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
-    if len(rationale.strip()) < 5:
+    if visible_length(rationale) < 5:
         raise invalid("rationale", "say why the plan changes (at least 5 characters)")
     policy = current_policy()
     verdict = policy_module.evaluate(policy, policy_module.Request(principal.role, "crisis_plan"))

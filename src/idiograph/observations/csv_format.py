@@ -100,6 +100,14 @@ def parse(text: str) -> CsvContent:
     if unknown:
         out.problems.append(FieldProblem("header", f"unknown column(s): {', '.join(unknown)}"))
         return out
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:  # which of two 'value' columns is meant? (once: the last one, silently)
+        out.problems.append(FieldProblem("header", f"column(s) named twice: {', '.join(repeated)}"))
+        return out
+    if "\x00" in text:  # PostgreSQL cannot store it and no clinical text needs it (once: stored on SQLite only)
+        line = text[: text.index("\x00")].count("\n") + 1
+        out.problems.append(FieldProblem(f"line {line}", "contains a NUL (\\u0000) character"))
+        return out
     reader.fieldnames = header
     for n, raw in enumerate(reader, start=2):
         if n - 1 > MAX_ROWS:

@@ -32,6 +32,7 @@ from idiograph.security import audit
 from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.text import visible_length
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 
@@ -216,7 +217,7 @@ def break_glass(
     principal.require(Permission.BREAK_GLASS)
     if principal.user_id is None:
         raise Forbidden("break-the-glass needs a named user")
-    if len(reason.strip()) < 10:
+    if visible_length(reason) < 10:
         raise invalid("reason", "give the reason in at least 10 characters")
     if session.get(Person, person_id) is None:
         raise NotFound(f"no person with id {person_id}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pyarrow as pa
 
 from idiograph.synth import params as params_module
 from idiograph.synth.generator import OBS_COLUMNS, Generated, Service, generate_person, generate_service
+from idiograph.synth.workers import pool as workers_pool
 
 TS = pa.timestamp("us", tz="UTC")
 SCHEMAS: dict[str, pa.Schema] = {
@@ -240,7 +240,7 @@ def chunks(
         for job in jobs:
             yield run_job(job)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with workers_pool(workers) as pool:
         pending = [pool.submit(run_job, j) for j in jobs[: 2 * workers]]
         nxt = len(pending)
         while pending:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -38,6 +37,7 @@ from idiograph.security.service import create_user
 from idiograph.security.teams import team_by_name
 from idiograph.synth.generator import Generated, Service, generate_person, generate_service
 from idiograph.synth.params import Params
+from idiograph.synth.workers import pool as workers_pool
 
 DEMO_PASSWORD = "demo-password-1"
 STAFF = (  # username, role, display name, team names
@@ -101,7 +101,7 @@ def _generated(
         for part in parts:
             yield _batch((params, service, seed, part))
         return
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    with workers_pool(1) as pool:
         ahead = pool.submit(_batch, (params, service, seed, parts[0]))
         for k in range(len(parts)):
             current = ahead.result()

@@ -24,6 +24,7 @@ from idiograph.patients.model import CaseloadAssignment, Episode, Person
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.text import visible_length
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def record(session: Session, principal: Principal, episode_id: uuid.UUID, week: 
     weeks = monitoring_settings.load().reviews.weeks_for(ep.pathway)
     if week not in weeks:
         raise invalid("week", f"the {ep.pathway} pathway has reviews at weeks {', '.join(map(str, weeks))}")
-    if len((note or "").strip()) < 5:
+    if visible_length(note) < 5:
         raise invalid("note", "record what the review found and decided (at least 5 characters)")
     if session.scalar(
         select(EpisodeReview.id).where(EpisodeReview.episode_id == episode_id, EpisodeReview.week == week)

@@ -22,7 +22,9 @@ def record_lab(
     repeat = np.zeros(n, dtype=int)
     for i in range(1, n):
         repeat[i] = repeat[i - 1] + 1 if days[i] == days[i - 1] else 0
-    times = np.array([dt64(first_day + timedelta(days=int(x), hours=9 + int(r))) for x, r in zip(days, repeat, strict=True)])
+    times = np.array(
+        [dt64(first_day + timedelta(days=int(x), hours=9 + int(r))) for x, r in zip(days, repeat, strict=True)]
+    )
     level = np.full(n, setpoint)
     shift_at, shift = None, 0.0
     if rng.random() < params.lab_shift_share and n >= 4:
