@@ -38,9 +38,15 @@ def test_batch_is_stored_once_and_re_sending_changes_nothing(client, db, make_st
         ]
     }
     r = client.post("/api/v1/observations", json=batch, headers=clin.auth)
-    assert r.status_code == 200 and r.json() == {"created": 3, "updated": 0, "unchanged": 0, "people": 1}
+    assert r.status_code == 200 and r.json() == {
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "people": 1,
+        "checks_not_run": [],
+    }
     again = client.post("/api/v1/observations", json=batch, headers=clin.auth)
-    assert again.json() == {"created": 0, "updated": 0, "unchanged": 3, "people": 1}
+    assert again.json() == {"created": 0, "updated": 0, "unchanged": 3, "people": 1, "checks_not_run": []}
     corrected = client.post(
         "/api/v1/observations",
         json={"observations": [obs(pid, time="2026-03-09T10:00:00+00:00", value=10, source="ehr", source_id="X1")]},
@@ -129,7 +135,14 @@ def test_csv_upload_is_transactional_and_idempotent(client, db, make_staff) -> N
     files = {"file": ("scores.csv", good, "text/csv")}
     r = client.post("/api/v1/import/csv", files=files, data={"source": "ehr"}, headers=clin.auth)
     assert r.status_code == 200, r.text
-    assert r.json() == {"created": 3, "updated": 0, "unchanged": 0, "people": 2, "people_created": 2}
+    assert r.json() == {
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "people": 2,
+        "checks_not_run": [],
+        "people_created": 2,
+    }
     r2 = client.post("/api/v1/import/csv", files=files, data={"source": "ehr"}, headers=clin.auth)
     assert r2.json()["unchanged"] == 3 and r2.json()["people_created"] == 0
     bad = good + "E3,44261-6,40,2026-02-01,,,\n"

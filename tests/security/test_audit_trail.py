@@ -225,22 +225,22 @@ def test_a_legacy_chain_is_re_keyed_on_upgrade(tmp_path) -> None:  # type: ignor
         assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
 
 
-def test_the_server_refuses_to_start_with_another_audit_key(database, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+def test_the_server_refuses_to_start_with_another_audit_key(database, db, make_staff, settings) -> None:  # type: ignore[no-untyped-def]
     """A server started with a different key would chain every new record under it: the trail would break where
     it started. It refuses, naming the setting."""
     import pytest
     from fastapi.testclient import TestClient
 
     from idiograph.app import create_app
-    from idiograph.config import Settings
     from idiograph.db import Database
     from idiograph.security.audit import WrongAuditKey
-    from tests.conftest import AUDIT_KEY
 
     make_staff("clin", "clinician", ("North",))  # writes audit records under the test key
     wrong = Database(database.engine, database.connection, audit_key="some-other-key-of-thirty-two-chars!!")
-    app = create_app(Settings(audit_key="some-other-key-of-thirty-two-chars!!"), database=wrong)
+    other = settings.model_copy(update={"audit_key": "some-other-key-of-thirty-two-chars!!"})
+    app = create_app(other, database=wrong)
     with pytest.raises(WrongAuditKey, match="IDIOGRAPH_AUDIT_KEY"), TestClient(app):
         pass
-    with TestClient(create_app(Settings(audit_key=AUDIT_KEY), database=database)) as c:
+    # no background jobs: they would share the test's one connection with the request
+    with TestClient(create_app(settings, database=database)) as c:
         assert c.get("/healthz").status_code == 200

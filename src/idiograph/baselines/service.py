@@ -234,6 +234,86 @@ def rebuild_states(
     return len(rows)
 
 
+def replay(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
+    """The baseline rule on a failure's results at its retry: each person's state rebuilt from everything else
+    stored, then these results taken in the order given (the order they arrived) as if arriving now - judged
+    when newer than the state, otherwise (a result that was late when it arrived) rebuilt in without judging,
+    as ``judge_new`` does. Without this, a state that moved on meanwhile (a correction, a refit of the priors)
+    made the failed result late, and it was never judged."""
+    cfg = baseline_settings.load()
+    codes = CodeBook(session)
+    modelled = modelled_codes(codes)
+    priors = Priors(session)
+    people = list(dict.fromkeys(r.person_id for r in rows))
+    replayed = {r.observation_id for r in rows}
+    keys = [k for k in modelled if k in priors]
+    if not people or not keys:
+        return []
+    strata = _strata(session, people)
+    base: dict[tuple[uuid.UUID, Key], list[tuple[datetime, float]]] = defaultdict(list)
+    stored: dict[uuid.UUID, tuple[uuid.UUID, Key, datetime, float]] = {}
+    q = select(
+        Observation.id,
+        Observation.person_id,
+        Observation.system,
+        Observation.code,
+        Observation.effective_at,
+        Observation.value,
+    ).where(Observation.code.in_({c for _, c in keys}))
+    for ch in chunked(people):
+        for oid, pid, system, code, t, v in session.execute(q.where(Observation.person_id.in_(ch))):
+            key = (system, code)
+            if key not in priors or not usable(v, scale_of(modelled[key])):
+                continue
+            if oid in replayed:
+                stored[oid] = (pid, key, t, v)
+            else:
+                base[(pid, key)].append((t, v))
+    findings: list[Finding] = []
+    states: dict[tuple[uuid.UUID, Key], RunningBaseline] = {}
+
+    def rebuilt(pid: uuid.UUID, key: Key) -> RunningBaseline:
+        st = RunningBaseline()
+        prior = priors.get(key, strata.get(pid, EVERYONE))
+        for t, v in in_order(base[(pid, key)]):
+            st.update(modelled[key], prior, t, v, cfg.judge_for(modelled[key].kind), cfg)
+        return st
+
+    for r in rows:
+        if r.observation_id not in stored:
+            continue  # not a modelled result, not usable, or no longer stored
+        pid, key, t, v = stored.pop(r.observation_id)
+        prior = priors.get(key, strata.get(pid, EVERYONE))
+        if prior is None:
+            continue
+        st = states.get((pid, key)) or rebuilt(pid, key)
+        base[(pid, key)].append((t, v))
+        if st.latest_at is not None and t <= st.latest_at:
+            states[(pid, key)] = rebuilt(pid, key)  # late when it arrived: rebuilt in, not judged
+            continue
+        d = st.update(modelled[key], prior, t, v, cfg.judge_for(modelled[key].kind), cfg)
+        states[(pid, key)] = st
+        if d is not None:
+            findings.append(Finding(pid, key, d))
+    now = utcnow()
+    for pid, (system, code) in states:  # exactly the states replayed (a failure's people are few)
+        session.execute(
+            delete(BaselineState).where(
+                BaselineState.person_id == pid, BaselineState.system == system, BaselineState.code == code
+            )
+        )
+    bulk_insert(
+        session,
+        BaselineState.__table__,
+        [
+            _state_row(pid, key, st, prior, now)
+            for (pid, key), st in states.items()
+            if (prior := priors.get(key, strata.get(pid, EVERYONE))) is not None
+        ],
+    )
+    return deviation_alerts(findings)
+
+
 def _columns(st: RunningBaseline) -> dict[str, object]:
     return {name: getattr(st, name) for name in STATE_FIELDS}
 

@@ -12,7 +12,7 @@ from idiograph.observations import service
 from idiograph.observations.csv_import import import_csv
 from idiograph.observations.ingest import ingest as ingest_batch
 from idiograph.observations.recording import Recorder, recorder
-from idiograph.observations.schema import CodeOut, IngestResult, ObservationBatch, ObservationOut
+from idiograph.observations.schema import CodeOut, CsvImportResult, IngestResult, ObservationBatch, ObservationOut
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -42,7 +42,7 @@ def observations(
     return [ObservationOut.model_validate(o) for o in service.for_person(db, p, person_id, system, code)]
 
 
-@router.post("/import/csv", response_model=dict[str, int])
+@router.post("/import/csv", response_model=CsvImportResult)
 def upload_csv(
     file: UploadFile = File(...),
     source: str = Form("csv"),
@@ -50,7 +50,7 @@ def upload_csv(
     db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_IMPORT)),
     record: Recorder = Depends(recorder),
-) -> dict[str, int]:
+) -> CsvImportResult:
     """The long CSV format (see the user guide); the whole file is stored or none of it."""
     raw = file.file.read()  # a plain route: the spooled upload is read in the worker thread
     try:
@@ -58,7 +58,7 @@ def upload_csv(
     except UnicodeDecodeError:
         raise invalid("file", "must be UTF-8 text") from None
     result, created = import_csv(db, p, text, source, team_id, record=record)
-    return {**result.model_dump(), "people_created": created}
+    return CsvImportResult(**result.model_dump(), people_created=created)
 
 
 @router.get("/codes", response_model=list[CodeOut])

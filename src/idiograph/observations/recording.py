@@ -38,6 +38,13 @@ class Recorded:
     stored: tuple[StoredRow, ...]
     alerts_raised: int
     failed_rules: tuple[str, ...] = ()
+    paused_rules: tuple[str, ...] = ()  # held for some of these people by an earlier failure
+
+    @property
+    def checks_not_run(self) -> list[str]:
+        """The statistical checks that did not judge some of these results yet (failed now, or paused by an
+        earlier failure for the person): administrators have been told, and they run when retried."""
+        return sorted(set(self.failed_rules) | set(self.paused_rules))
 
 
 class Recorder(Protocol):

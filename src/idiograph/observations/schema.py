@@ -38,6 +38,16 @@ class IngestResult(BaseModel):
     updated: int = 0
     unchanged: int = 0
     people: int = 0
+    checks_not_run: list[str] = Field(
+        default_factory=list,
+        description="statistical checks that have not judged some of these results yet: one failed, or is "
+        "paused for the person by an earlier failure; stored all the same, safety checked, and judged when an "
+        "administrator's retry succeeds",
+    )
+
+
+class CsvImportResult(IngestResult):
+    people_created: int = 0
 
 
 class ObservationOut(BaseModel):

@@ -14,8 +14,8 @@ from idiograph.db import chunked, utcnow
 from idiograph.observations.model import Observation
 from idiograph.observations.service import StoredRow
 from idiograph.pipeline import flow, holds
-from idiograph.pipeline.flow import describe, try_rule
-from idiograph.pipeline.model import RuleFailure
+from idiograph.pipeline.flow import describe
+from idiograph.pipeline.model import RuleFailure, RuleHold
 from idiograph.security import audit
 from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
@@ -42,13 +42,33 @@ class RetryReport:
 
 
 def _rows(session: Session, ids: Sequence[str]) -> list[StoredRow]:
-    out: list[StoredRow] = []
-    for part in chunked([uuid.UUID(i) for i in ids]):
+    """The failure's observations still stored, in the order they arrived (a correction keeps the place of its
+    first arrival)."""
+    found: dict[str, StoredRow] = {}
+    for part in chunked([uuid.UUID(i) for i in dict.fromkeys(ids)]):
         for o in session.scalars(select(Observation).where(Observation.id.in_(part))):
-            out.append(
-                StoredRow(o.person_id, o.system, o.code, o.value, o.effective_at, o.source, o.source_id, True, o.id)
+            found[str(o.id)] = StoredRow(
+                o.person_id, o.system, o.code, o.value, o.effective_at, o.source, o.source_id, True, o.id
             )
-    return sorted(out, key=lambda r: (r.person_id, r.time))  # time order within each person
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def _waits_for_an_older_failure(session: Session, f: RuleFailure) -> bool:
+    """Whether an older open failure of the same rule holds one of this failure's people: that one is judged
+    first (judging this one first would make the older one's results late)."""
+    q = (
+        select(RuleHold.person_id)
+        .join(RuleFailure, RuleFailure.id == RuleHold.failure_id)
+        .where(
+            RuleHold.rule == f.rule,
+            RuleHold.person_id.in_([uuid.UUID(p) for p in f.people]),
+            RuleHold.failure_id != f.id,
+            RuleFailure.resolved_at.is_(None),
+            RuleFailure.failed_at < f.failed_at,
+        )
+        .limit(1)
+    )
+    return session.scalar(q) is not None
 
 
 FIRST_WAIT = timedelta(minutes=5)
@@ -65,31 +85,45 @@ def next_attempt(f: RuleFailure) -> datetime:
 def retry(
     session: Session, actor: Actor, failure_ids: Sequence[uuid.UUID] | None = None, *, due_only: bool = False
 ) -> RetryReport:
-    """Run each unresolved failure's rule again on its observations - the ones it failed on and the later ones it
-    held - in time order (those still stored). ``due_only`` (the server's own passes) skips failures whose
+    """Judge each unresolved failure's observations again - the ones the rule failed on and the later ones it
+    held, in the order they arrived, replayed as if arriving now (``Rule.replay``) - oldest failure first; a
+    failure waits while an older one holds any of its people. On several people the retry narrows down to the
+    people it still fails on and releases the rest. ``due_only`` (the server's own passes) skips failures whose
     back-off has not run out. Alerts are raised by the system ("rule-retry"); the retry is audited as ``actor``."""
     rules = {r.name: r for r in flow.RULES}
     q = select(RuleFailure).where(RuleFailure.resolved_at.is_(None)).order_by(RuleFailure.failed_at)
     if failure_ids is not None:
         q = q.where(RuleFailure.id.in_(list(failure_ids)))
+    if session.scalar(q.with_only_columns(RuleFailure.id).limit(1)) is None:
+        return RetryReport(0, 0, 0)  # nothing open: no lock taken (the server asks every few minutes)
+    audit.lock_head(session)  # before the failure rows: writers lock the head first, then a failure (defer)
     failures = list(session.scalars(q.with_for_update(skip_locked=True)))
     now = utcnow()
     if due_only:
         failures = [f for f in failures if next_attempt(f) <= now]
     raiser = Actor.system("rule-retry")
-    resolved = 0
+    resolved = tried = 0
     for f in failures:
+        if _waits_for_an_older_failure(session, f):
+            continue
+        tried += 1
         rule = rules.get(f.rule)
-        outcome: int | Exception = (
-            try_rule(session, raiser, rule, _rows(session, f.observations))
-            if rule is not None
-            else LookupError(f"no rule named {f.rule!r} any more")
-        )
-        ok = not isinstance(outcome, Exception)
-        if isinstance(outcome, Exception):
-            f.error = describe(outcome)
+        rows = _rows(session, f.observations)
+        exc: Exception | None
+        if rule is None:
+            failing, exc = rows, LookupError(f"no rule named {f.rule!r} any more")
+        else:
+            _, failing, exc = flow.judge(session, raiser, rule, rows, replaying=True)
         f.attempts, f.last_attempt_at = f.attempts + 1, now
-        if ok:
+        still = list(dict.fromkeys(str(r.person_id) for r in failing))
+        released = [p for p in f.people if p not in set(still)]
+        if failing:
+            assert exc is not None
+            f.error = describe(exc)
+            f.people = still
+            f.observations = list(dict.fromkeys(str(r.observation_id) for r in failing))
+            holds.release(session, f.id, released)
+        else:
             f.resolved_at, f.resolved_by = now, actor.username
             holds.release(session, f.id)
             resolved += 1
@@ -100,7 +134,13 @@ def retry(
             "RuleFailure",
             str(f.id),
             None,
-            detail={"rule": f.rule, "resolved": bool(ok), "attempts": f.attempts},
+            detail={
+                "rule": f.rule,
+                "resolved": not failing,
+                "attempts": f.attempts,
+                "people_released": len(released),
+                "people_still_held": len(still),
+            },
         )
     session.flush()
-    return RetryReport(len(failures), resolved, len(failures) - resolved)
+    return RetryReport(tried, resolved, tried - resolved)

@@ -40,18 +40,24 @@ def _always(rows: Sequence[StoredRow]) -> bool:
     return True
 
 
+Judge = Callable[[Session, Sequence[StoredRow]], list[NewAlert]]
+
+
 @dataclass(frozen=True)
 class Rule:
     """A statistical rule on the rows just stored: returns the alerts it wants raised. ``applies`` is a cheap
-    test on the rows alone, so a rule with nothing to judge costs no savepoint."""
+    test on the rows alone, so a rule with nothing to judge costs no savepoint. ``replay`` judges a failure's
+    rows on retry, in the order they arrived, as if arriving now (a rule with state - the running baselines -
+    must not see them as late because its state moved on meanwhile); by default the rule runs again."""
 
     name: str
-    run: Callable[[Session, Sequence[StoredRow]], list[NewAlert]]
+    run: Judge
     applies: Callable[[Sequence[StoredRow]], bool] = _always
+    replay: Judge | None = None
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("personal baselines", baselines.judge_new),
+    Rule("personal baselines", baselines.judge_new, replay=baselines.replay),
     Rule("not on track", not_on_track.findings, not_on_track.applies),
     Rule("relapse", relapse.findings, relapse.applies),
 )
@@ -82,46 +88,82 @@ def record(
     ingest, stored = observations.store(session, actor, codes, rows, audit_action, audit_detail)
     raised = len(raise_many(session, actor, safety.alerts(stored, unanswered)))
     failed: list[str] = []
+    paused: list[str] = []
     if stored:
         held = holds.held(session, {r.person_id for r in stored})
         for rule in RULES:
-            now = holds.defer(session, actor, rule.name, stored, held) if held else list(stored)
+            now = list(stored)
+            if held:
+                now = holds.defer(session, actor, rule.name, rule.applies, stored, held)
+                if len(now) < len(stored):
+                    paused.append(rule.name)
             if not now:
                 continue
-            n = run_rule(session, actor, rule, now)
-            if n is None:
+            n, failing, exc = judge(session, actor, rule, now)
+            raised += n
+            if failing:
+                assert exc is not None
+                record_failure(session, actor, rule.name, failing, exc)
                 failed.append(rule.name)
-            else:
-                raised += n
-    return Recorded(ingest, tuple(stored), raised, tuple(failed))
+    recorded = Recorded(ingest, tuple(stored), raised, tuple(failed), tuple(paused))
+    ingest.checks_not_run = recorded.checks_not_run
+    return recorded
 
 
-def run_rule(session: Session, actor: Actor, rule: Rule, rows: Sequence[StoredRow]) -> int | None:
-    """Run one statistical rule in a savepoint: the number of alerts it raised, or None when it failed (then the
-    failure is recorded and audited in the outer transaction)."""
-    outcome = try_rule(session, actor, rule, rows)
-    if isinstance(outcome, Exception):
-        record_failure(session, actor, rule.name, rows, outcome)
-        return None
-    return outcome
+BISECTION_BUDGET = 64  # rule runs one judgement may spend narrowing a failure down to the people it fails on
 
 
-def try_rule(session: Session, actor: Actor, rule: Rule, rows: Sequence[StoredRow]) -> int | Exception:
+def judge(
+    session: Session, actor: Actor, rule: Rule, rows: Sequence[StoredRow], *, replaying: bool = False
+) -> tuple[int, list[StoredRow], Exception | None]:
+    """Run ``rule`` on ``rows`` in a savepoint; if it fails, on each half of the people, and so on down to one
+    person, so that one person's bad row holds only that person (found in review: one bad row in a CSV held
+    the rule for everyone in the file). A fault that fails everyone (the rule itself broken) would cost two runs
+    per person, so at most ``BISECTION_BUDGET`` runs are spent: what is still unsplit then is held whole.
+    Returns the alerts raised, the rows of the people it failed on (in the order given), and the last
+    exception."""
+    budget = [BISECTION_BUDGET]
+
+    def go(
+        part: Sequence[StoredRow], failed_as_whole: Exception | None
+    ) -> tuple[int, list[StoredRow], Exception | None]:
+        if budget[0] <= 0:
+            return 0, list(part), failed_as_whole  # no runs left: held with the larger part it failed in
+        budget[0] -= 1
+        outcome = try_rule(session, actor, rule, part, replaying=replaying)
+        if not isinstance(outcome, Exception):
+            return outcome, [], None
+        people = list(dict.fromkeys(r.person_id for r in part))
+        if len(people) == 1:
+            return 0, list(part), outcome
+        first = set(people[: len(people) // 2])
+        n1, failed1, exc1 = go([r for r in part if r.person_id in first], outcome)
+        n2, failed2, exc2 = go([r for r in part if r.person_id not in first], outcome)
+        return n1 + n2, failed1 + failed2, exc1 or exc2
+
+    return go(rows, None)
+
+
+def try_rule(
+    session: Session, actor: Actor, rule: Rule, rows: Sequence[StoredRow], *, replaying: bool = False
+) -> int | Exception:
     """The rule's alerts raised inside a savepoint, or the exception it raised (its work rolled back alone). A
     rule whose ``applies`` says there is nothing to judge raises nothing and costs no savepoint."""
     try:
         if not rule.applies(rows):
             return 0
+        run = rule.replay if replaying and rule.replay is not None else rule.run
         with session.begin_nested():
-            return len(raise_many(session, actor, rule.run(session, rows)))
+            return len(raise_many(session, actor, run(session, rows)))
     except Exception as exc:
-        log.error("rule %r failed on %d stored row(s): %s", rule.name, len(rows), traceback.format_exc(limit=5))
+        frames = "".join(traceback.format_tb(exc.__traceback__, limit=5))
+        log.error("rule %r failed on %d stored row(s): %s\n%s", rule.name, len(rows), describe(exc), frames)
         return exc
 
 
 def record_failure(session: Session, actor: Actor, rule: str, rows: Sequence[StoredRow], exc: Exception) -> None:
-    ids = sorted({str(r.observation_id) for r in rows})
-    people = sorted({str(r.person_id) for r in rows})
+    ids = list(dict.fromkeys(str(r.observation_id) for r in rows))  # in the order they arrived
+    people = list(dict.fromkeys(str(r.person_id) for r in rows))
     failure = RuleFailure(rule=rule, error=describe(exc), people=people, observations=ids)
     session.add(failure)
     session.flush()

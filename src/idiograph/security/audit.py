@@ -130,6 +130,16 @@ def write_view(session: Session, view: View) -> None:
     append(session, actor, action, "View", None, next(iter(people)) if len(people) == 1 else None, None, detail)
 
 
+_LOCK_HEAD = select(_HEAD.c.seq).where(_HEAD.c.id == 1).with_for_update()
+
+
+def lock_head(session: Session) -> None:
+    """Take the audit head's row lock now (PostgreSQL; SQLite writers are serialised already). Every writer
+    takes it at its first audit record; work that locks other rows before its first record (a rule retry) takes
+    it first, so that both lock in the same order and cannot deadlock."""
+    session.execute(_LOCK_HEAD)
+
+
 def ensure_head(session: Session) -> None:
     if session.get(AuditHead, 1) is None:
         session.add(AuditHead(id=1, seq=0, last_hash=GENESIS))

@@ -25,6 +25,7 @@ from idiograph.observations import service as observations
 from idiograph.patients import service as patients
 from idiograph.patients.access import can_open
 from idiograph.patients.model import Episode
+from idiograph.pipeline import holds
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -103,6 +104,7 @@ def person_page(
         decisions=decisions,
         escalations=governance_service.escalations_by_decision(db, p, person_id, [d.id for d in decisions]),
         latest_items=latest_items,
+        paused=holds.paused_for(db, person_id),
         n_obs=len(obs),
         london=london,
     )
