@@ -161,3 +161,82 @@ def test_the_cli_manages_accounts(db, database, make_staff, monkeypatch) -> None
     listed = run.invoke(cli, ["users", "list"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0 and "clin" in listed.output
     assert run.invoke(cli, ["users", "unlock", "--username", "nobody"]).exit_code == 2
+
+
+def test_sign_in_checks_the_password_before_its_transaction(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """argon2 takes about a tenth of a second; inside a SQLite writer's transaction it held the one write lock,
+    and a team signing in at once queued every write of the service behind it. The hash is checked before the
+    write transaction opens; a password changed in between is checked again inside it."""
+    from contextlib import contextmanager
+
+    from idiograph.db import Database
+    from idiograph.security import service
+
+    make_staff("clin", "clinician", ("North",))
+    writers: list[bool] = []
+    seen: list[bool] = []
+    real_writer, real_verify = Database.writer, service.verify_password
+
+    @contextmanager
+    def writer(self):  # type: ignore[no-untyped-def]
+        writers.append(True)
+        try:
+            with real_writer(self) as s:
+                yield s
+        finally:
+            writers.pop()
+
+    def verify(stored: str, password: str) -> bool:
+        seen.append(bool(writers))
+        return real_verify(stored, password)
+
+    monkeypatch.setattr(Database, "writer", writer)
+    monkeypatch.setattr(service, "verify_password", verify)
+    assert _token(client, "clin").status_code == 200
+    assert _token(client, "clin", "a-wrong-password").status_code == 401
+    assert _token(client, "nobody-at-all").status_code == 401
+    assert _login(client, "clin").status_code in (200, 303)
+    assert seen == [False, False, False, False]  # each checked once, outside any write transaction
+    # the failure still counts towards the lockout: it was recorded in the request's transaction
+    db.expire_all()
+    assert db.scalar(select(User.failed_signins).where(User.username == "clin")) == 0  # reset by the sign-in
+    assert _token(client, "clin", "a-wrong-password").status_code == 401
+    db.expire_all()
+    assert db.scalar(select(User.failed_signins).where(User.username == "clin")) == 1
+
+
+def test_a_password_changed_between_the_check_and_the_transaction_is_checked_again(db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from idiograph.security import service
+    from idiograph.security.passwords import hash_password
+
+    make_staff("clin", "clinician", ("North",))
+    user = db.scalar(select(User).where(User.username == "clin"))
+    assert user is not None
+    stale = service.PasswordCheck("clin", user.password_hash, True)  # checked against the old hash
+    user.password_hash = hash_password("a-brand-new-password")
+    db.flush()
+    assert service.sign_in(db, "clin", PASSWORD, "127.0.0.1", stale).user is None
+    assert service.sign_in(db, "clin", "a-brand-new-password", "127.0.0.1", stale).user is not None
+    db.rollback()
+
+
+def test_a_hash_made_with_older_parameters_still_signs_in_and_is_made_again(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Hashes are argon2id at OWASP's 19 MiB, 2 iterations, 1 lane; one made with argon2-cffi's defaults (an
+    earlier idiograph) still verifies, and is replaced at the next successful sign-in, never at a failed one."""
+    from argon2 import PasswordHasher
+
+    from idiograph.security.passwords import hash_password, needs_rehash
+
+    assert "m=19456,t=2,p=1" in hash_password("a-long-password")
+    make_staff("clin", "clinician", ("North",))
+    old = PasswordHasher().hash(PASSWORD)  # m=65536,t=3,p=4
+    db.execute(update(User).where(User.username == "clin").values(password_hash=old))
+    db.commit()
+    assert _token(client, "clin", "a-wrong-password").status_code == 401
+    db.expire_all()
+    assert db.scalar(select(User.password_hash).where(User.username == "clin")) == old
+    assert _token(client, "clin").status_code == 200
+    db.expire_all()
+    now = db.scalar(select(User.password_hash).where(User.username == "clin"))
+    assert now != old and not needs_rehash(now)
+    assert _token(client, "clin").status_code == 200  # the same password, as before

@@ -15,10 +15,11 @@ from idiograph.db import utcnow
 from idiograph.schema_base import Strict
 from idiograph.security import audit, sessions
 from idiograph.security import teams as teams_service
-from idiograph.security.deps import DB, require
+from idiograph.security.deps import DB, PasswordChecked, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.service import (
+    PasswordCheck,
     change_password,
     create_user,
     display_name,
@@ -89,13 +90,17 @@ class VerifyOut(BaseModel):
 
 @router.post("/auth/token", response_model=TokenOut, openapi_extra={"x-public": "sign-in"})
 def token(
-    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()], db: Session = DB
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    check: PasswordCheck = PasswordChecked,
+    db: Session = DB,
 ) -> Any:
     """OAuth2 password flow: exchange a username and password for a bearer token (a server-side session: it ends
     with `POST /api/v1/auth/revoke`, a password change or deactivation). Failures in a row lock the account and
     the client address for a while (429 with Retry-After)."""
     client = request.client.host if request.client else None
-    outcome = sign_in(db, username, password, client)
+    outcome = sign_in(db, username, password, client, check)
     user = outcome.user
     if user is None:
         # returned, not raised: the unit of work commits, so the failure counts towards the lockout

@@ -6,8 +6,9 @@ import hmac
 import secrets
 from collections.abc import Iterator
 from functools import cache
+from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -15,7 +16,7 @@ from idiograph.db import Database
 from idiograph.errors import DomainError, Forbidden
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.security.service import principal_by_session
+from idiograph.security.service import PasswordCheck, check_password, principal_by_session
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -44,6 +45,18 @@ def get_db(request: Request) -> Iterator[Session]:
 # Ends when the route function returns, before the response is sent: a failed commit is the client's 500, never a
 # success reply for data that was not stored. Every route and the permission check share this one session.
 DB = Depends(get_db, scope="function")
+
+
+def password_checked(
+    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]
+) -> PasswordCheck:
+    """A sign-in's password, checked before the request's unit of work opens: declare it before ``DB`` (FastAPI
+    solves dependencies in the order declared; ``test_sign_in_checks_the_password_before_its_transaction``)."""
+    client = request.client.host if request.client else None
+    return check_password(request.app.state.db, username, password, client)
+
+
+PasswordChecked = Depends(password_checked)
 
 
 def csrf_token(request: Request) -> str:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.db import utcnow
+from idiograph.db import Database, utcnow
 from idiograph.errors import Conflict, FieldProblem, Forbidden, NotFound, invalid
 from idiograph.security import audit, sessions
 from idiograph.security.model import SignInThrottle, TeamMembership, User
-from idiograph.security.passwords import hash_password, verify_password
+from idiograph.security.passwords import hash_password, needs_rehash, verify_password
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission, parse_role
 from idiograph.security.throttle import ACCOUNT_FREE, ADDRESS_FREE, lock_after, wait_seconds
@@ -74,12 +74,47 @@ class SignIn:
     wait_s: int = 0
 
 
-def sign_in(session: Session, username: str, password: str, address: str | None) -> SignIn:
+@dataclass(frozen=True)
+class PasswordCheck:
+    """A password checked against a stored hash before the sign-in's write transaction opens: argon2 takes about
+    a tenth of a second of CPU, and a SQLite writer holds the one write lock for its whole transaction (checked
+    inside it, a team signing in at 9 a.m. queued every write of the service behind each other's hashes)."""
+
+    username: str
+    checked_hash: str | None  # the stored hash the password was checked against (None: not checked)
+    ok: bool
+    rehashed: str | None = None  # the password hashed again with today's parameters, when the stored hash is older
+
+
+def check_password(database: Database, username: str, password: str, address: str | None) -> PasswordCheck:
+    """Read the stored hash in a read-only snapshot and check the password outside any transaction. An address or
+    account locked at that moment is not checked (it will be refused: no hashing spent on an attack)."""
+    now = utcnow()
+    with database.reader() as s:
+        row = s.execute(select(User.password_hash, User.locked_until).where(User.username == username)).first()
+        place = s.execute(
+            select(SignInThrottle.locked_until).where(SignInThrottle.address == _address(address))
+        ).first()
+    if (place is not None and wait_seconds(place[0], now)) or (row is not None and wait_seconds(row[1], now)):
+        return PasswordCheck(username, None, False)
+    stored = row[0] if row is not None else _DUMMY_HASH
+    ok = verify_password(stored, password) and row is not None
+    return PasswordCheck(username, stored, ok, hash_password(password) if ok and needs_rehash(stored) else None)
+
+
+def _address(address: str | None) -> str:
+    return (address or "unknown")[:64]
+
+
+def sign_in(
+    session: Session, username: str, password: str, address: str | None, check: PasswordCheck | None = None
+) -> SignIn:
     """Check the password under the throttle: an address or account locked after failures in a row is refused
     even with the right password (429 with Retry-After); every outcome is audited. The caller commits, so a
-    failure is counted even though it is refused."""
+    failure is counted even though it is refused. ``check``, made before the transaction, is used when it was
+    made against the hash stored now (otherwise the password is checked here)."""
     now = utcnow()
-    address = (address or "unknown")[:64]
+    address = _address(address)
     place = session.get(SignInThrottle, address)
     anonymous = audit.Actor(None, f"anonymous:{username[:60]}", "none")
     if place is not None and (wait := wait_seconds(place.locked_until, now)):
@@ -94,7 +129,11 @@ def sign_in(session: Session, username: str, password: str, address: str | None)
             "or ask an administrator to unlock it",
             wait,
         )
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    if check is not None and check.username == username and check.checked_hash == stored:
+        ok = check.ok and user is not None and user.active
+    else:
+        ok = verify_password(stored, password) and user is not None and user.active
     if not ok:
         if place is None:
             place = SignInThrottle(address=address, failures=0)
@@ -115,6 +154,8 @@ def sign_in(session: Session, username: str, password: str, address: str | None)
         )
         return SignIn(None, "wrong username or password")
     assert user is not None
+    if check is not None and check.rehashed is not None and check.checked_hash == user.password_hash:
+        user.password_hash = check.rehashed  # same password, today's parameters
     user.failed_signins, user.locked_until = 0, None
     if place is not None:
         place.failures, place.locked_until = 0, None

@@ -7,10 +7,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from idiograph.security import audit, sessions
-from idiograph.security.deps import DB, csrf_token, require
+from idiograph.security.deps import DB, PasswordChecked, csrf_token, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
-from idiograph.security.service import sign_in
+from idiograph.security.service import PasswordCheck, sign_in
 from idiograph.web.plotly_css import stylesheet
 from idiograph.web.render import PLOTLY_JS, render
 
@@ -48,11 +48,12 @@ def login(
     password: str = Form(...),
     next: str = Form("/"),
     csrf_token_field: str = Form("", alias="csrf_token"),
+    check: PasswordCheck = PasswordChecked,
     db: Session = DB,
 ) -> Response:
     if not csrf_token_field or csrf_token_field != request.session.get("csrf"):
         return render(request, "login.html", 403, next=next, error="Your session expired: please try again.")
-    outcome = sign_in(db, username, password, request.client.host if request.client else None)
+    outcome = sign_in(db, username, password, request.client.host if request.client else None, check)
     user = outcome.user
     if user is None:
         status = 429 if outcome.wait_s else 401
