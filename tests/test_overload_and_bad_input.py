@@ -58,20 +58,47 @@ def test_no_free_connection_is_a_quick_503_with_retry_after(app, make_staff, mon
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
 
 
-def test_beyond_the_in_flight_limit_requests_get_a_503_and_liveness_still_answers(app, make_staff) -> None:  # type: ignore[no-untyped-def]
+def test_beyond_the_in_flight_limit_requests_wait_their_turn_then_get_a_503(app, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """A full house: a request waits on the event loop for queue_wait_s, then gets a 503 with Retry-After; with
+    the queue full too, at once. Liveness answers all the while."""
+    import asyncio
+    import time
+
     from idiograph.problems import Overload
 
     clin = make_staff("clin", "clinician", ("North",))
     gate = next(m for m in _middlewares(app) if isinstance(m, Overload))
-    gate.in_flight = gate.max_in_flight  # as if that many were being served
+    c = TestClient(app)
+    assert c.get("/api/v1/people", headers=clin.auth).status_code == 200
+    saved = gate._slots, gate.queue_wait_s, gate.in_flight
+    gate._slots, gate.queue_wait_s, gate.in_flight = asyncio.Semaphore(0), 0.3, gate.max_in_flight  # all taken
     try:
-        c = TestClient(app)
+        started = time.monotonic()
         r = c.get("/api/v1/people", headers=clin.auth)
         assert r.status_code == 503 and r.headers["retry-after"] == "2"
+        assert time.monotonic() - started >= 0.3  # it waited its turn first
+        gate.queued = gate.max_queued  # and nobody may queue behind a full queue
+        started = time.monotonic()
+        assert c.get("/api/v1/people", headers=clin.auth).status_code == 503
+        assert time.monotonic() - started < 0.3
         assert c.get("/healthz").status_code == 200
     finally:
-        gate.in_flight = 0
-    assert TestClient(app).get("/api/v1/people", headers=clin.auth).status_code == 200
+        gate._slots, gate.queue_wait_s, gate.in_flight = saved
+        gate.queued = 0
+    assert c.get("/api/v1/people", headers=clin.auth).status_code == 200
+
+
+def test_a_request_let_in_always_finds_a_worker_thread() -> None:
+    """More requests inside than worker threads let them all wait for a lock only a request without a thread
+    could release (the load test's 11 s for 50 sign-ins): refused at start-up."""
+    import pytest
+    from pydantic import ValidationError
+
+    from idiograph.config import THREADS_KEPT, Settings
+
+    Settings(max_in_flight=36, threads=36 + THREADS_KEPT)
+    with pytest.raises(ValidationError, match="max_in_flight"):
+        Settings(max_in_flight=40, threads=40)
 
 
 def _middlewares(app):  # type: ignore[no-untyped-def]

@@ -150,6 +150,11 @@ def create_app(
         https_only=settings.secure_cookies,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth)
-    app.add_middleware(Overload, max_in_flight=settings.max_in_flight)
+    app.add_middleware(
+        Overload,
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+        queue_wait_s=settings.queue_wait_s,
+    )
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     return app

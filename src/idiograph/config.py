@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,9 @@ def _local_audit_key() -> str:
     """The audit chain's HMAC key, in a file beside the default database (never in it), made on first use.
     Production: set IDIOGRAPH_AUDIT_KEY from a secret store, and keep a copy apart from database backups."""
     return _local_secret(Path(".idiograph-audit-key"))
+
+
+THREADS_KEPT = 4  # worker threads kept for background work (WAL checkpoint, rule retries, audit head) and files
 
 
 class Settings(BaseSettings):
@@ -54,9 +57,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     max_json_depth: int = Field(default=64, ge=8, le=1000, description="deeper JSON bodies are refused with 400")
     max_in_flight: int = Field(
-        default=120, ge=1, description="requests a worker process serves at once; beyond it a quick 503, Retry-After"
+        default=32,
+        ge=1,
+        description="requests a worker process serves at once (below `threads`); later ones wait their turn",
     )
-    threads: int = Field(default=40, ge=1, le=400, description="worker threads per process for routes")
+    max_queued: int = Field(
+        default=1000, ge=0, description="requests that may wait for their turn; beyond it a quick 503 with Retry-After"
+    )
+    queue_wait_s: float = Field(
+        default=5.0, gt=0, description="seconds a request waits for its turn before a 503 with Retry-After"
+    )
+    threads: int = Field(default=40, ge=5, le=400, description="worker threads per process for routes")
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections kept open per process")
     db_max_overflow: int = Field(default=10, ge=0, description="extra PostgreSQL connections under load")
     db_pool_timeout: float = Field(
@@ -78,6 +89,17 @@ class Settings(BaseSettings):
     rule_retry_seconds: int = Field(
         default=300, ge=0, description="how often the server retries statistical rules that failed (0: never)"
     )
+
+    @model_validator(mode="after")
+    def _a_thread_for_every_request_inside(self) -> Settings:
+        """Every request let in must always find a worker thread (problems.Overload says why), with some kept for
+        the server's own background work and file responses."""
+        if self.max_in_flight + THREADS_KEPT > self.threads:
+            raise ValueError(
+                f"max_in_flight ({self.max_in_flight}) must be at most threads ({self.threads}) - {THREADS_KEPT}: "
+                "a request let in must always find a worker thread"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

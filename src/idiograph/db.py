@@ -7,6 +7,7 @@ only, on PostgreSQL; one deferred transaction on SQLite), and services only flus
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -129,6 +130,10 @@ def transaction(session: Session) -> Iterator[Session]:
         raise
 
 
+class DatabaseBusy(Exception):
+    """A writer waited longer than ``SQLITE_BUSY_MS`` for its turn (a quick 503 with Retry-After, never a hang)."""
+
+
 class Database:
     """Where sessions come from, and the two kinds of unit of work a shell opens.
 
@@ -138,6 +143,10 @@ class Database:
 
     def __init__(self, engine: Engine, connection: Connection | None = None, audit_key: str | None = None) -> None:
         self.engine, self.connection = engine, connection
+        # SQLite has one writer at a time. Threads that wait for its lock poll with sleeps of up to 100 ms (the
+        # busy handler): under a burst they waited seconds for a lock free most of the time. Writers of one
+        # process queue here instead, and meet the busy handler only against other processes.
+        self._write_lock = threading.Lock() if connection is None and engine.dialect.name == "sqlite" else None
         info = {"audit_key": audit_key.encode("utf-8")} if audit_key else {}
         if connection is None:
             self._maker = sessionmaker(bind=engine, expire_on_commit=False, info=info)
@@ -156,10 +165,17 @@ class Database:
     @contextmanager
     def writer(self) -> Iterator[Session]:
         """One read-write transaction, committed when the block ends (rolled back on any exception)."""
-        with self._maker() as session, transaction(session):
-            if self.connection is None and self.dialect == "sqlite":
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            yield session
+        lock = self._write_lock
+        if lock is not None and not lock.acquire(timeout=SQLITE_BUSY_MS / 1000):
+            raise DatabaseBusy("database is locked: every writer of this process waited its turn too long")
+        try:
+            with self._maker() as session, transaction(session):
+                if lock is not None:
+                    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                yield session
+        finally:
+            if lock is not None:
+                lock.release()
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idiograph.db import DatabaseBusy
 from idiograph.errors import DomainError, FieldProblem
 from idiograph.fhir.mapping_out import operation_outcome
 
@@ -124,6 +126,10 @@ def install(app: FastAPI) -> None:
     async def pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
         return busy(request, "every database connection is in use")
 
+    @app.exception_handler(DatabaseBusy)
+    async def writers_queued(request: Request, exc: DatabaseBusy) -> Response:
+        return busy(request, "the database is busy writing")
+
     @app.exception_handler(DBAPIError)
     async def database(request: Request, exc: DBAPIError) -> Response:
         if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
@@ -226,17 +232,29 @@ def json_depth(raw: bytes) -> int:
 
 
 class Overload:
-    """At most ``max_in_flight`` requests at once per process; beyond that a quick 503 with Retry-After instead
-    of an ever-longer queue (liveness and static files are always served)."""
+    """Admission to the app: at most ``max_in_flight`` requests inside at once per process, the rest waiting on the
+    event loop in arrival order, up to ``max_queued`` of them for at most ``queue_wait_s`` seconds; beyond either a
+    quick 503 with Retry-After (liveness and static files always pass).
 
-    def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
-        self.app, self.max_in_flight, self.in_flight = app, max_in_flight, 0
+    Why a queue in front: a request inside the app holds at most one worker thread at a time, but moves between
+    threads (its session dependency, the permission check, the route). With more requests inside than worker
+    threads, every thread could be waiting for the database lock or a pooled connection that only a request
+    without a thread could release: the server stood still until the database's timeout, then refused (found by
+    the load test: 50 sign-ins at once took 11 s). So ``max_in_flight`` stays below the thread count (checked
+    at start-up), and waiting happens here, where it costs no thread."""
+
+    def __init__(self, app: ASGIApp, max_in_flight: int, max_queued: int = 1000, queue_wait_s: float = 5.0) -> None:
+        self.app, self.max_in_flight, self.max_queued, self.queue_wait_s = app, max_in_flight, max_queued, queue_wait_s
+        self.in_flight = self.queued = 0
+        self._slots: asyncio.Semaphore | None = None  # made on the server's own loop, at the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == "/healthz" or scope["path"].startswith(("/static/", "/vendor/")):
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_in_flight:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_in_flight)
+        if not await self._admit(self._slots):
             response = busy(Request(scope), "the server is at its limit of requests at once")
             await response(scope, _empty_receive, send)
             return
@@ -245,6 +263,19 @@ class Overload:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self._slots.release()
+
+    async def _admit(self, slots: asyncio.Semaphore) -> bool:
+        if self.in_flight >= self.max_in_flight and self.queued >= self.max_queued:
+            return False
+        self.queued += 1
+        try:
+            await asyncio.wait_for(slots.acquire(), self.queue_wait_s)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self.queued -= 1
 
 
 async def _empty_receive() -> Message:

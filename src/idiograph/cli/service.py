@@ -12,13 +12,22 @@ from idiograph.cli.common import console, database, progress_bar
 from idiograph.security.principal import Principal
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = typer.Option(
+        1, min=1, max=64, help="server processes (each with its own threads and connection pool; see the user guide)"
+    ),
+) -> None:
     """Serve the web UI and the API."""
     import uvicorn
 
-    from idiograph.app import create_app
+    if workers == 1:
+        from idiograph.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    else:  # each process builds its own app from the same settings
+        uvicorn.run("idiograph.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 def demo(
