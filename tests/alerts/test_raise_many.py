@@ -92,3 +92,50 @@ def test_concurrent_steps_on_one_alert_give_one_success(committed, db: Session, 
     assert alert is not None and alert.action_note == f"note from clinician {won[0][3:]}"
     acted = db.scalars(select(AuditRecord).where(AuditRecord.action == "acted")).all()
     assert len(acted) == 1
+
+
+def test_mixed_simultaneous_steps_on_one_alert_stay_in_order(committed, db: Session, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]
+    """Seen, acted and closed fired at once by nine people: each step succeeds at most once, only in its order
+    (closed only after acted), the alert ends in the last step that won, every success is audited once and the
+    note kept is the winner's; the others are told (409)."""
+    from idiograph.patients.model import CaseloadAssignment
+
+    pid = _person(db)
+    db.add(CaseloadAssignment(person_id=pid, team_id=team_ids("North")))
+    alerts.raise_many(db, ACTOR, [_new(pid, "x", kind=Kind.SAFETY)])
+    db.commit()
+    alert_id = db.scalar(select(Alert.id))
+    steps = ["seen", "acted", "closed"] * 3
+    staff = [make_staff(f"clin{i}", "clinician", ("North",)) for i in range(len(steps))]
+    outcomes: list[tuple[str, str]] = []
+    barrier = threading.Barrier(len(staff))
+
+    def step(i: int) -> None:
+        barrier.wait()
+        try:
+            with committed.writer() as s:
+                note = f"note from clinician {i}" if steps[i] == "acted" else None
+                alerts.move(s, staff[i].principal, alert_id, steps[i], note)
+            outcomes.append((steps[i], f"ok:{i}"))
+        except Exception as exc:
+            outcomes.append((steps[i], type(exc).__name__))
+
+    threads = [threading.Thread(target=step, args=(i,)) for i in range(len(staff))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {o for _, o in outcomes if not o.startswith("ok:")} <= {"Conflict"}, outcomes
+    won = {s: [o for st, o in outcomes if st == s and o.startswith("ok:")] for s in ("seen", "acted", "closed")}
+    assert all(len(w) <= 1 for w in won.values()) and any(won.values()), outcomes
+    assert not won["closed"] or won["acted"]  # never closed without what was done
+    db.rollback()
+    alert = db.get(Alert, alert_id)
+    assert alert is not None
+    last = next((s for s in ("closed", "acted", "seen") if won[s]), "raised")
+    assert alert.status == last
+    if won["acted"]:
+        assert alert.action_note == f"note from clinician {won['acted'][0][3:]}"
+    audited = db.scalars(select(AuditRecord.action).where(AuditRecord.resource_id == str(alert_id))).all()
+    for s in ("seen", "acted", "closed"):
+        assert audited.count(s) == len(won[s]), (audited, outcomes)

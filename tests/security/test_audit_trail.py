@@ -244,3 +244,26 @@ def test_the_server_refuses_to_start_with_another_audit_key(database, db, make_s
     # no background jobs: they would share the test's one connection with the request
     with TestClient(create_app(settings, database=database)) as c:
         assert c.get("/healthz").status_code == 200
+
+
+def test_the_server_exports_the_audit_head_by_itself(database, db, make_staff, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The periodic export (at start-up, then every audit_head_seconds) appends where the chain ends, in the form
+    ``audit verify --expect-head @FILE`` reads."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from idiograph.app import create_app
+    from idiograph.security.audit import head
+
+    make_staff("clin", "clinician", ("North",))
+    heads = tmp_path / "heads"
+    app = create_app(settings.model_copy(update={"audit_head_file": heads}), database=database)
+    with TestClient(app) as c:
+        deadline = time.monotonic() + 10
+        while not (heads.exists() and heads.read_text().endswith("\n")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert c.get("/healthz").status_code == 200
+    at = head(db)
+    (line,) = heads.read_text().splitlines()
+    assert line.endswith(f" {at.seq}:{at.hash}") and at.seq > 0

@@ -53,3 +53,6 @@ def test_links_use_the_public_address_whatever_the_host_header(client, make_staf
         headers={**clin.auth, "Host": "attacker.example"},
     )
     assert r.status_code == 201 and r.json()["url"].startswith("http://testserver/r/")
+    meta = client.get("/fhir/R4/metadata", headers={**clin.auth, "Host": "attacker.example"})
+    assert meta.status_code == 200 and "attacker" not in meta.text
+    assert meta.json()["implementation"]["url"] == "http://testserver/fhir/R4"

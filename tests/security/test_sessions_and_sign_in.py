@@ -240,3 +240,68 @@ def test_a_hash_made_with_older_parameters_still_signs_in_and_is_made_again(clie
     now = db.scalar(select(User.password_hash).where(User.username == "clin"))
     assert now != old and not needs_rehash(now)
     assert _token(client, "clin").status_code == 200  # the same password, as before
+
+
+def _csrf(page) -> str:  # type: ignore[no-untyped-def]
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_the_accounts_page_deactivates_reactivates_and_resets(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    make_staff("admin", "admin")
+    _login(client, "admin")
+    csrf = _csrf(client.get("/admin/users"))
+    off = client.post("/admin/users/clin/deactivate", data={"csrf_token": csrf})
+    assert off.status_code == 200 and "clin deactivated and signed out" in off.text
+    assert client.get("/api/v1/me", headers=clin.auth).status_code == 401  # her token ended at once
+    assert "clin reactivated" in client.post("/admin/users/clin/activate", data={"csrf_token": csrf}).text
+    short = client.post("/admin/users/clin/password", data={"csrf_token": csrf, "password": "short"})
+    assert "at least 10 characters" in short.text
+    done = client.post("/admin/users/clin/password", data={"csrf_token": csrf, "password": "set-on-the-page-1"})
+    assert "new password set for clin" in done.text
+    refused = client.post("/admin/users/admin/deactivate", data={"csrf_token": csrf})
+    assert "you cannot deactivate your own account" in refused.text
+    db.expire_all()
+    assert db.scalar(select(User.active).where(User.username == "admin")) is True  # not yourself
+    client.cookies.clear()
+    assert _token(client, "clin", "set-on-the-page-1").status_code == 200
+    actions = db.scalars(select(AuditRecord.action).where(AuditRecord.actor == "admin")).all()
+    assert {"deactivate", "activate", "password-reset"} <= set(actions)
+
+
+def test_your_account_page_changes_your_password_and_signs_you_out(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    _login(client, "clin")
+    page = client.get("/account")
+    wrong = client.post(
+        "/account/password",
+        data={"csrf_token": _csrf(page), "current_password": "not-my-password", "new_password": "a-new-password-9"},
+    )
+    assert wrong.status_code == 422 and "is not your current password" in wrong.text
+    done = client.post(
+        "/account/password",
+        data={"csrf_token": _csrf(page), "current_password": PASSWORD, "new_password": "a-new-password-9"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+    assert client.get("/caseload", follow_redirects=False).status_code == 303  # this session ended
+    assert client.get("/api/v1/me", headers=clin.auth).status_code == 401  # and her token
+    assert _token(client, "clin", "a-new-password-9").status_code == 200
+    assert db.scalar(select(AuditRecord.action).where(AuditRecord.action == "password-change")) is not None
+
+
+def test_the_cli_account_commands_are_audited(db, database, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from idiograph.cli import app as cli
+    from idiograph.cli import common
+
+    monkeypatch.setattr(common, "given", database)
+    make_staff("clin", "clinician", ("North",))
+    run = CliRunner()
+    for args in (["deactivate"], ["activate"], ["unlock"]):
+        assert run.invoke(cli, ["users", *args, "--username", "clin"]).exit_code == 0
+    r = run.invoke(cli, ["users", "password", "--username", "clin", "--password-stdin"], input="a-new-long-password\n")
+    assert r.exit_code == 0
+    db.expire_all()
+    rows = db.execute(select(AuditRecord.action, AuditRecord.actor).where(AuditRecord.resource_type == "User")).all()
+    cli_actions = {action for action, actor in rows if actor.startswith("system:")}
+    assert {"deactivate", "activate", "unlock", "password-reset"} <= cli_actions, rows

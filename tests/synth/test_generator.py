@@ -165,3 +165,24 @@ def test_params_are_validated_with_the_field_named(tmp_path: Path) -> None:
     f.write_text(bad)
     r = CliRunner().invoke(cli, ["synth", "--validate", "--people", "10", "--params", str(f)])
     assert r.exit_code == 2 and "ethnicity" in r.output and "Q" in r.output
+
+
+def test_the_demo_never_loads_into_a_database_with_real_people(db) -> None:  # type: ignore[no-untyped-def]
+    """The demo writes as the operator and refits the service's models: into a database with a team's real
+    patient (here with a test-range NHS number a generated person could carry) it refuses, writing nothing."""
+    import pytest
+
+    from idiograph.errors import Conflict
+    from idiograph.patients.model import PersonIdentifier
+    from idiograph.security.model import User
+
+    real = Person(given_name="Mary", family_name="Seacole", sex="female", nhs_number="9990000018")
+    real.identifiers.append(PersonIdentifier(system="urn:idiograph:source:ehr", value="E1"))
+    db.add(real)
+    db.commit()
+    with pytest.raises(Conflict, match="1 people the demo did not make"):
+        load_demo(db, 5, 5, P, date(2026, 11, 23))
+    db.rollback()
+    assert db.scalar(select(func.count(Person.id))) == 1
+    assert db.scalar(select(func.count(User.id))) == 0
+    assert db.scalar(select(Person.given_name)) == "Mary"

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from idiograph.cli.common import console, database, progress_bar
+from idiograph.cli.common import console, database, fail, progress_bar
+from idiograph.errors import DomainError
 from idiograph.security.principal import Principal
 
 
@@ -45,8 +46,11 @@ def demo(
             staff = load_staff(session, Principal.system("demo"))
             console.print("people are already stored; demo data left as it is")
         else:
-            with progress_bar() as progress:
-                staff = load_demo(session, people, seed, params_module.load(params), date.today(), progress)
+            try:
+                with progress_bar() as progress:
+                    staff = load_demo(session, people, seed, params_module.load(params), date.today(), progress)
+            except DomainError as exc:
+                fail(exc)
     table = Table(title=f"Demo log-ins (password for all: {DEMO_PASSWORD})")
     table.add_column("username")
     table.add_column("role")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from idiograph.alerts.model import Alert
 from idiograph.baselines import service as baseline_service
 from idiograph.db import bulk_insert, transaction
+from idiograph.errors import Conflict
 from idiograph.instruments.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import score
@@ -28,7 +29,7 @@ from idiograph.observations.recording import Unanswered
 from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
 from idiograph.patients.identity import upsert_person
-from idiograph.patients.model import Encounter, Episode, Person
+from idiograph.patients.model import Encounter, Episode, Person, PersonIdentifier
 from idiograph.pipeline import record
 from idiograph.security import audit
 from idiograph.security.model import User
@@ -66,6 +67,15 @@ DEVICE_DAYS = 120  # the demo keeps this much wearable history per person
 
 def is_empty(session: Session) -> bool:
     return not session.scalar(select(func.count(Person.id)))
+
+
+SYNTHETIC_SOURCES = "urn:idiograph:source:synth:%"  # the identifier systems of generated people
+
+
+def people_not_generated(session: Session) -> int:
+    """People in the database that no synthetic load made (no identifier from a synthetic source)."""
+    generated = select(PersonIdentifier.person_id).where(PersonIdentifier.system.like(SYNTHETIC_SOURCES))
+    return session.scalar(select(func.count(Person.id)).where(Person.id.not_in(generated))) or 0
 
 
 def load_staff(session: Session, principal: Principal) -> list[tuple[str, str]]:
@@ -319,6 +329,15 @@ def _close_historical_alerts(
 def load_demo(
     session: Session, people: int, seed: int, params: Params, today: date, progress: Progress | None = None
 ) -> list[tuple[str, str]]:
+    real = people_not_generated(session)
+    if real:
+        # The demo runs as the operator (it may write any record) and refits the service's models on what it
+        # loads: into a database with real people it would mix made-up people with them, and could update one
+        # who carries a test-range NHS number. It loads only into a database of its own.
+        raise Conflict(
+            f"this database holds {real} people the demo did not make; the demo loads only into a database of "
+            "its own (set IDIOGRAPH_DATABASE_URL to another database)"
+        )
     system = Principal.system("demo")
     staff = load_staff(session, system)
     shifted = demo_params(params, today)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -70,8 +72,8 @@ def _act(request: Request, db: Session, done: str, change) -> Response:  # type:
         change()
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return RedirectResponse(f"/admin/users?note={exc.detail}", 303)
-    return RedirectResponse(f"/admin/users?note={done}", 303)
+        return RedirectResponse(f"/admin/users?note={quote(exc.detail)}", 303)
+    return RedirectResponse(f"/admin/users?note={quote(done)}", 303)
 
 
 @router.post("/admin/users/{username}/unlock")
