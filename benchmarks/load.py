@@ -56,7 +56,7 @@ PHQ9_ITEMS = tuple(i.code for i in instruments()["phq-9"].items)
 READS = ("caseload page", "caseload API", "person page", "FHIR search")
 WRITES = ("observation POST", "self-report submit")
 TIMEOUT = 30.0  # a request this slow counts as an error (the hang this guards against never answered at all)
-console = Console()
+console = Console(width=200)  # the table is wide: never fold it to a pipe's 80 columns
 
 
 @dataclass
@@ -203,8 +203,9 @@ async def sign_in(client: httpx.AsyncClient, tally: Tally, username: str) -> str
     return str(r.json()["access_token"]) if r is not None else None
 
 
-async def clinician(base: str, n: int, until: float, think: float, tally: Tally, seed: int) -> None:
+async def clinician(base: str, n: int, until: float, think: float, tally: Tally, seed: int, start: float = 0) -> None:
     rng = random.Random(seed * 1000 + n)
+    await asyncio.sleep(start)  # clients arrive over the ramp (0: all at the same moment, the 9 a.m. storm)
     limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=limits) as client:
         username = STAFF[n % len(STAFF)]
@@ -292,10 +293,10 @@ async def self_report(
         tally.stored_observations += len(PHQ9_ITEMS) + 1  # the items and the scored total
 
 
-async def drive(base: str, clients: int, seconds: float, think: float, seed: int) -> Tally:
+async def drive(base: str, clients: int, seconds: float, think: float, seed: int, ramp: float = 0) -> Tally:
     tally = Tally()
     until = time.monotonic() + seconds
-    await asyncio.gather(*(clinician(base, n, until, think, tally, seed) for n in range(clients)))
+    await asyncio.gather(*(clinician(base, n, until, think, tally, seed, ramp * n / clients) for n in range(clients)))
     return tally
 
 
@@ -341,13 +342,21 @@ class Outcome:
 
 
 def run(
-    backend: str, workers: int, clients: int, seconds: float, think: float, people: int, seed: int, folder: Path
+    backend: str,
+    workers: int,
+    clients: int,
+    seconds: float,
+    think: float,
+    people: int,
+    seed: int,
+    folder: Path,
+    ramp: float = 0,
 ) -> Outcome:
     url = prepare(backend, people, seed, folder)
     with server(url, workers, folder / f"server-{backend}-{workers}.log") as base:
         before = counts(url)
         started = time.monotonic()
-        tally = asyncio.run(drive(base, clients, seconds, think, seed))
+        tally = asyncio.run(drive(base, clients, seconds, think, seed, ramp))
         took = time.monotonic() - started
         recovery = after_load(base)
         after = counts(url)
@@ -362,9 +371,12 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * values[k]
 
 
-def report(outcomes: list[Outcome], clients: int, seconds: float, think: float) -> None:
+def report(outcomes: list[Outcome], clients: int, seconds: float, think: float, ramp: float) -> None:
     kinds = ["sign-in", *READS, "observation POST", "self-report link", "self-report form", "self-report submit"]
-    table = Table(title=f"{clients} clients for {seconds:.0f} s, think time {think:.1f} s (ms; 503 = shed on purpose)")
+    arrive = f"arriving over {ramp:.0f} s" if ramp else "all arriving at once"
+    table = Table(
+        title=f"{clients} clients ({arrive}) for {seconds:.0f} s, think time {think:.1f} s (ms; 503 = shed on purpose)"
+    )
     table.add_column("request")
     for o in outcomes:
         table.add_column(f"{o.backend}, {o.workers} proc\nn / 503 / err", justify="right")
@@ -407,6 +419,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--think", type=float, default=1.0, help="mean seconds between a client's actions")
+    ap.add_argument(
+        "--ramp", type=float, default=0, help="seconds over which the clients arrive (0: all at once, the default)"
+    )
     ap.add_argument("--people", type=int, default=500, help="people in the demo service")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -420,9 +435,19 @@ def main() -> None:
             for workers in args.workers:
                 console.print(f"{backend}, {workers} process(es): preparing {args.people} people, then load ...")
                 outcomes.append(
-                    run(backend, workers, args.clients, args.seconds, args.think, args.people, args.seed, folder)
+                    run(
+                        backend,
+                        workers,
+                        args.clients,
+                        args.seconds,
+                        args.think,
+                        args.people,
+                        args.seed,
+                        folder,
+                        args.ramp,
+                    )
                 )
-        report(outcomes, args.clients, args.seconds, args.think)
+        report(outcomes, args.clients, args.seconds, args.think, args.ramp)
         targets = [o for o in outcomes if o.backend == "postgresql"]
         for o in targets:
             reads = o.read_latencies

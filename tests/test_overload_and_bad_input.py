@@ -88,17 +88,19 @@ def test_beyond_the_in_flight_limit_requests_wait_their_turn_then_get_a_503(app,
     assert c.get("/api/v1/people", headers=clin.auth).status_code == 200
 
 
-def test_a_request_let_in_always_finds_a_worker_thread() -> None:
+def test_a_request_let_in_always_finds_a_worker_thread_and_a_connection() -> None:
     """More requests inside than worker threads let them all wait for a lock only a request without a thread
-    could release (the load test's 11 s for 50 sign-ins): refused at start-up."""
+    could release (the load test's 11 s for 50 sign-ins): refused at start-up, as is a pool smaller than that."""
     import pytest
     from pydantic import ValidationError
 
     from idiograph.config import THREADS_KEPT, Settings
 
-    Settings(max_in_flight=36, threads=36 + THREADS_KEPT)
-    with pytest.raises(ValidationError, match="max_in_flight"):
-        Settings(max_in_flight=40, threads=40)
+    Settings(max_in_flight=36, threads=36 + THREADS_KEPT, db_pool_size=30, db_max_overflow=9)
+    with pytest.raises(ValidationError, match="worker thread"):
+        Settings(max_in_flight=40, threads=40, db_pool_size=40, db_max_overflow=10)
+    with pytest.raises(ValidationError, match="never wait for a connection"):
+        Settings(max_in_flight=32, threads=40, db_pool_size=20, db_max_overflow=10)
 
 
 def _middlewares(app):  # type: ignore[no-untyped-def]

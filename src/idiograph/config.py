@@ -68,8 +68,9 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="seconds a request waits for its turn before a 503 with Retry-After"
     )
     threads: int = Field(default=40, ge=5, le=400, description="worker threads per process for routes")
-    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections kept open per process")
-    db_max_overflow: int = Field(default=10, ge=0, description="extra PostgreSQL connections under load")
+    # at least max_in_flight plus the background jobs between them: a request let in never waits for a connection
+    db_pool_size: int = Field(default=24, ge=1, description="database connections kept open per process")
+    db_max_overflow: int = Field(default=12, ge=0, description="extra database connections under load")
     db_pool_timeout: float = Field(
         default=3.0, gt=0, description="seconds a request waits for a free connection before a 503 (never a hang)"
     )
@@ -98,6 +99,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"max_in_flight ({self.max_in_flight}) must be at most threads ({self.threads}) - {THREADS_KEPT}: "
                 "a request let in must always find a worker thread"
+            )
+        if self.db_pool_size + self.db_max_overflow < self.max_in_flight + 3:
+            raise ValueError(
+                f"db_pool_size + db_max_overflow ({self.db_pool_size + self.db_max_overflow}) must be at least "
+                f"max_in_flight ({self.max_in_flight}) + 3: a request let in must never wait for a connection"
             )
         return self
 

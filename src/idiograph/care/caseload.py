@@ -30,10 +30,14 @@ def caseload(
 ) -> list[CaseloadRow]:
     """People on the principal's teams' caseloads, with their open episode and latest measure."""
     principal.require(Permission.PERSON_READ)
+    # each person's latest result, looked up per person on (person_id, effective_at): grouping the whole store
+    # grew with every result the service ever stored (most of a caseload request's time)
     latest = (
-        select(Observation.person_id, func.max(Observation.effective_at).label("latest"))
-        .group_by(Observation.person_id)
-        .subquery()
+        select(func.max(Observation.effective_at))
+        .where(Observation.person_id == Person.id)
+        .correlate(Person)
+        .scalar_subquery()
+        .label("latest")
     )
     open_ep = (
         select(Episode.person_id, func.max(Episode.pathway).label("pathway"))
@@ -42,17 +46,25 @@ def caseload(
         .subquery()
     )
     q = (
-        select(Person, Team.name, open_ep.c.pathway, latest.c.latest)
+        select(
+            Person.id,
+            Person.given_name,
+            Person.family_name,
+            Person.birth_date,
+            Person.nhs_number,
+            Team.name,
+            open_ep.c.pathway,
+            latest,
+        )
         .join(CaseloadAssignment, CaseloadAssignment.person_id == Person.id)
         .join(Team, Team.id == CaseloadAssignment.team_id)
         .outerjoin(open_ep, open_ep.c.person_id == Person.id)
-        .outerjoin(latest, latest.c.person_id == Person.id)
         .where(CaseloadAssignment.team_id.in_(principal.team_ids))
     )
     order = {
         "name": (Person.family_name, Person.given_name),
         "birth_date": (Person.birth_date,),
-        "latest": (latest.c.latest,),
+        "latest": (latest,),
         "team": (Team.name, Person.family_name),
     }[sort]
     q = q.order_by(*[(c.desc() if descending else c.asc()) for c in order], Person.id).limit(limit)
@@ -60,17 +72,17 @@ def caseload(
     today = date.today()
     out = [
         CaseloadRow(
-            id=p.id,
-            given_name=p.given_name,
-            family_name=p.family_name,
-            birth_date=p.birth_date,
-            age_band=age_band(p.birth_date, today),
-            nhs_number=p.nhs_number,
+            id=pid,
+            given_name=given,
+            family_name=family,
+            birth_date=born,
+            age_band=age_band(born, today),
+            nhs_number=nhs,
             team=team,
             open_episode=pathway,
             latest_observation_at=lt,
         )
-        for p, team, pathway, lt in rows
+        for pid, given, family, born, nhs, team, pathway, lt in rows
     ]
     audit.append(
         session,

@@ -18,6 +18,7 @@ class Observation(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "source", name="uq_observation_source"),  # selective column first
         Index("ix_observation_person_code_time", "person_id", "system", "code", "effective_at"),
+        Index("ix_observation_person_time", "person_id", "effective_at"),  # a person's latest result (caseload)
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from idiograph.db import utcnow
+from idiograph.db import read_only, utcnow
 from idiograph.errors import Forbidden, NotFound
 from idiograph.patients.model import BreakGlassGrant, CaseloadAssignment, Person
 from idiograph.security.principal import Principal
@@ -15,9 +15,20 @@ from idiograph.security.roles import Permission
 
 
 def access_basis(session: Session, principal: Principal, person_id: uuid.UUID) -> str | None:
-    """``caseload``, ``break-glass`` or ``system`` when the principal may open the record, else None."""
+    """``caseload``, ``break-glass`` or ``system`` when the principal may open the record, else None. In a
+    read-only snapshot the answer cannot change, so it is asked once per person (a page asked it six times)."""
     if principal.is_system:
         return "system"
+    if not read_only(session):
+        return _access_basis(session, principal, person_id)
+    memo: dict[tuple[object, ...], str | None] = session.info.setdefault("access_basis", {})
+    key = (principal.user_id, principal.team_ids, person_id)
+    if key not in memo:
+        memo[key] = _access_basis(session, principal, person_id)
+    return memo[key]
+
+
+def _access_basis(session: Session, principal: Principal, person_id: uuid.UUID) -> str | None:
     if principal.team_ids and session.scalar(
         select(
             exists().where(

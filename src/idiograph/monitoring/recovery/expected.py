@@ -25,6 +25,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,6 +63,7 @@ class Judgement:
         return self.score > self.upper
 
 
+@cache
 def _z(tail: float) -> float:
     if not 0 < tail < 0.5:
         raise ValueError("tail must be in (0, 0.5)")

@@ -70,8 +70,10 @@ def _episode_rows(session: Session, episodes: list[Episode], today: date) -> lis
             inst = totals.get((system, code))
             if inst:
                 points[pid].append((t, inst, v))
-        for p in session.scalars(select(Person).where(Person.id.in_(chunk))):
-            names[p.id] = f"{p.family_name.upper()}, {p.given_name}"
+        for pid, family, given in session.execute(
+            select(Person.id, Person.family_name, Person.given_name).where(Person.id.in_(chunk))
+        ):
+            names[pid] = f"{family.upper()}, {given}"
     done: dict[uuid.UUID, set[int]] = defaultdict(set)
     for ep_ids in chunked([e.id for e in episodes]):
         for eid, week in session.execute(
