@@ -55,6 +55,7 @@ PASSWORD = DEMO_PASSWORD
 PHQ9_ITEMS = tuple(i.code for i in instruments()["phq-9"].items)
 READS = ("caseload page", "caseload API", "person page", "FHIR search")
 WRITES = ("observation POST", "self-report submit")
+KEEPALIVE_S = 3.0  # below the server's keep-alive timeout (uvicorn: 5 s)
 TIMEOUT = 30.0  # a request this slow counts as an error (the hang this guards against never answered at all)
 console = Console(width=200)  # the table is wide: never fold it to a pipe's 80 columns
 
@@ -206,7 +207,10 @@ async def sign_in(client: httpx.AsyncClient, tally: Tally, username: str) -> str
 async def clinician(base: str, n: int, until: float, think: float, tally: Tally, seed: int, start: float = 0) -> None:
     rng = random.Random(seed * 1000 + n)
     await asyncio.sleep(start)  # clients arrive over the ramp (0: all at the same moment, the 9 a.m. storm)
-    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    # a browser never sends on a kept-alive connection the server may be closing: expire ours before uvicorn's
+    # 5 s keep-alive timeout (found: with a 5 s think time, a request on a connection closing under it was a
+    # ReadError, though the server had done nothing wrong)
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2, keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=limits) as client:
         username = STAFF[n % len(STAFF)]
         token = None

@@ -30,7 +30,17 @@ def test_fifty_clients_for_ten_seconds_no_hang_no_error_no_lost_write(backend: s
     if backend == "postgresql" and not os.environ.get("IDIOGRAPH_TEST_POSTGRES_URL"):
         pytest.skip("IDIOGRAPH_TEST_POSTGRES_URL not set (make test sets it)")
     load = _load_module()
-    outcome = load.run(backend, 1, clients=50, seconds=10, think=1.0, people=120, seed=7, folder=tmp_path)
+    load.PG_DB = f"idiograph_load_test_{os.getpid()}"  # never the benchmark's own database, nor another run's
+    try:
+        outcome = load.run(backend, 1, clients=50, seconds=10, think=1.0, people=120, seed=7, folder=tmp_path)
+    finally:
+        if backend == "postgresql":
+            from sqlalchemy import create_engine, text
+
+            admin = create_engine(load.PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f"DROP DATABASE IF EXISTS {load.PG_DB} WITH (FORCE)"))
+            admin.dispose()
     tally = outcome.tally
     assert outcome.errors == 0, dict(tally.errors)  # a hang would be a 30 s timeout here
     assert tally.unknown_writes == 0

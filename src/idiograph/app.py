@@ -43,8 +43,13 @@ def retry_failed_rules(app: FastAPI) -> int:
     from idiograph.pipeline import failures
     from idiograph.security.audit import Actor
 
-    with app.state.db.writer() as session:
-        return failures.retry(session, Actor.system("rule-retry"), due_only=True).resolved
+    with app.state.db.reader() as session:
+        ids = failures.due(session)
+    resolved = 0
+    for fid in ids:  # each in its own transaction: the write lock is never held for the whole pass
+        with app.state.db.writer() as session:
+            resolved += failures.retry(session, Actor.system("rule-retry"), [fid], due_only=True).resolved
+    return resolved
 
 
 def check_audit_key(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idiograph.observations.model import Observation
+from idiograph.patients.model import Person
 
 PERSON = {"given_name": "Ada", "family_name": "Lovelace", "sex": "female"}
 
@@ -211,3 +212,15 @@ def test_a_csv_with_a_nul_is_refused_on_every_backend(client, db, make_staff) ->
     r = client.post("/api/v1/import/csv", files={"file": ("s.csv", text, "text/csv")}, headers=clin.auth)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "line 2", r.text
     assert _count(db) == 0
+
+
+def test_an_import_cannot_pass_its_people_off_as_generated(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found in review: a CSV with source "synth:x" gave real people the identifiers of generated ones, so the
+    demo's guard against loading into a real database would count them as its own."""
+    clin = make_staff("clin", "clinician", ("North",))
+    csv = "person_id,code,value,time,given_name,family_name\nE1,718-7,140,2026-01-05T09:00:00Z,Mary,Seacole\n"
+    files = {"file": ("x.csv", csv, "text/csv")}
+    r = client.post("/api/v1/import/csv", files=files, data={"source": "synth:7"}, headers=clin.auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "person E1/identifier", r.text
+    assert "reserved for generated" in r.json()["errors"][0]["reason"]
+    assert db.scalar(select(func.count()).select_from(Person)) == 0

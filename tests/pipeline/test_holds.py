@@ -3,6 +3,7 @@ all in time order: the failed result is judged, never silently 'resolved' as a l
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -129,7 +130,7 @@ def test_a_refit_meanwhile_does_not_make_the_failed_result_late(client, db, make
             raise ConnectionError("the statistics service went away")
         return baselines.judge_new(session, rows)
 
-    rule = flow.Rule("personal baselines", flaky, replay=baselines.replay)
+    rule = dataclasses.replace(flow.RULES[0], run=flaky)  # the shipped rule, its replay included
     monkeypatch.setattr(flow, "RULES", (rule, *flow.RULES[1:]))
     _post(client, clin, pid, [136.0], start_days=10)
     assert _deviations(db) == 0
@@ -187,6 +188,76 @@ def test_a_rule_that_fails_everyone_is_not_run_twice_per_person(client, db, make
     monkeypatch.setattr(flow, "RULES", (flow.Rule("personal baselines", broken), *flow.RULES[1:]))
     r = client.post("/api/v1/observations", json={"observations": _rows_for(people, 150.0, 5)}, headers=clin.auth)
     assert r.status_code == 200 and r.json()["created"] == 150
-    assert runs["n"] <= flow.BISECTION_BUDGET
+    assert runs["n"] == flow.BISECTION_BUDGET  # it narrowed down as far as the budget goes, and no further
     failures = db.scalars(select(RuleFailure)).all()
     assert sorted(p for f in failures for p in f.people) == sorted(people)
+
+
+def test_a_batch_listing_results_newest_first_is_replayed_in_time_order(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found in review: a failure kept a batch in the order of its lines; a file listing a person's results newest
+    first was replayed newest first, and the earlier results then passed as late, unjudged."""
+    from tests.baselines.test_baselines_service import HB, NOW
+
+    clin = make_staff("clin", "clinician", ("North",))
+    admin = make_staff("admin", "admin")
+    _prior(db)
+    pid = _person(client, clin)
+    _post(client, clin, pid, [150.0, 151.0, 149.0, 150.0, 150.5, 149.5])
+    broken = {"now": True}
+
+    def flaky(session, rows):  # type: ignore[no-untyped-def]
+        if broken["now"]:
+            raise ConnectionError("the statistics service went away")
+        return baselines.judge_new(session, rows)
+
+    monkeypatch.setattr(flow, "RULES", (dataclasses.replace(flow.RULES[0], run=flaky), *flow.RULES[1:]))
+    newest_first = [
+        {"person_id": pid, "code": HB, "value": v, "time": (NOW - timedelta(days=d)).isoformat()}
+        for v, d in ((150.0, 2), (136.0, 10), (150.2, 20))
+    ]
+    assert (
+        client.post("/api/v1/observations", json={"observations": newest_first}, headers=clin.auth).status_code == 200
+    )
+    broken["now"] = False
+    done = client.post("/api/v1/rule-failures/retry", json={}, headers=admin.auth).json()
+    assert done == {"tried": 1, "resolved": 1, "still_failing": 0}
+    assert _deviations(db) == 1  # the 136, judged in its place
+    db.expire_all()
+    state = db.scalar(select(BaselineState).where(BaselineState.person_id == uuid.UUID(pid)))
+    assert state is not None and state.n == 9 and state.latest_value == 150.0
+
+
+def test_people_of_a_newer_failure_not_held_by_an_older_one_are_judged(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found in review: a newer failure waited whole while an older one held any one of its people; if the older
+    never resolved, everyone else waited for ever. Only the shared person waits now."""
+    from idiograph.db import transaction
+    from idiograph.observations.model import Observation
+    from idiograph.observations.service import StoredRow
+    from idiograph.security.principal import Principal
+
+    clin = make_staff("clin", "clinician", ("North",))
+    admin = make_staff("admin", "admin")
+    shared, other = _person(client, clin), _person(client, clin, "Grace")
+    _post(client, clin, shared, [150.0, 151.0])
+    _post(client, clin, other, [150.0])
+
+    def rows_of(pid: str) -> list[StoredRow]:
+        q = select(Observation).where(Observation.person_id == uuid.UUID(pid)).order_by(Observation.effective_at)
+        return [
+            StoredRow(o.person_id, o.system, o.code, o.value, o.effective_at, o.source, o.source_id, True, o.id)
+            for o in db.scalars(q)
+        ]
+
+    t = Principal.system("t")
+    with transaction(db):
+        flow.record_failure(db, t, "personal baselines", rows_of(shared)[:1], RuntimeError("first"))
+    with transaction(db):
+        flow.record_failure(db, t, "personal baselines", rows_of(shared)[1:] + rows_of(other), RuntimeError("second"))
+    _older, newer = db.scalars(select(RuleFailure).order_by(RuleFailure.failed_at)).all()
+    r = client.post("/api/v1/rule-failures/retry", json={"ids": [str(newer.id)]}, headers=admin.auth).json()
+    assert r == {"tried": 1, "resolved": 0, "still_failing": 1}
+    db.expire_all()
+    newer = db.get(RuleFailure, newer.id)
+    assert newer is not None and newer.people == [shared]  # Grace released, judged
+    held = db.scalars(select(RuleHold.person_id).where(RuleHold.failure_id == newer.id)).all()
+    assert [str(p) for p in held] == [shared]

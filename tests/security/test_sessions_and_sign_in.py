@@ -305,3 +305,33 @@ def test_the_cli_account_commands_are_audited(db, database, make_staff, monkeypa
     rows = db.execute(select(AuditRecord.action, AuditRecord.actor).where(AuditRecord.resource_type == "User")).all()
     cli_actions = {action for action, actor in rows if actor.startswith("system:")}
     assert {"deactivate", "activate", "unlock", "password-reset"} <= cli_actions, rows
+
+
+def test_a_forged_sign_in_form_never_reaches_the_password(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found in review: the password was checked before the form's CSRF token, and the refusal (403) did not
+    count as a failed sign-in: an unlimited oracle, by the time taken. Now a forged form costs no hashing."""
+    from idiograph.security import service
+
+    make_staff("clin", "clinician", ("North",))
+    checked: list[str] = []
+    real = service.verify_password
+    monkeypatch.setattr(service, "verify_password", lambda h, p: (checked.append(p), real(h, p))[1])
+    client.get("/login")
+    for token in ("", "not-the-token"):
+        r = client.post("/login", data={"username": "clin", "password": PASSWORD, "csrf_token": token})
+        assert r.status_code == 403 and "session expired" in r.text
+    assert checked == []
+    assert _login(client, "clin").status_code == 200 and checked == [PASSWORD]
+
+
+def test_an_unknown_username_costs_what_a_real_accounts_check_costs(db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """While hashes made with older parameters remain, an unknown username is checked against a dummy with the
+    parameters of a stored hash: the time taken does not say whether the account exists."""
+    from argon2 import PasswordHasher, extract_parameters
+
+    from idiograph.security.service import dummy_like
+
+    old = PasswordHasher().hash("someone's-password")
+    assert extract_parameters(dummy_like(old)) == extract_parameters(old)
+    assert extract_parameters(dummy_like(None)).memory_cost == 19 * 1024
+    assert dummy_like("not a hash") == dummy_like(None)

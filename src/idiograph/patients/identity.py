@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.errors import Conflict, FieldProblem
+from idiograph.errors import Conflict, FieldProblem, invalid
 from idiograph.patients.access import may_import_into, may_widen_caseload
 from idiograph.patients.model import Person, PersonIdentifier
 from idiograph.patients.service import NHS_NUMBER_SYSTEM, add_to_caseload
@@ -27,6 +27,9 @@ def find_person(session: Session, identifiers: list[tuple[str, str]], nhs: str |
     return None
 
 
+GENERATED_SOURCES = "urn:idiograph:source:synth:"  # identifiers only the synthetic loader may give (the demo's guard)
+
+
 def upsert_person(
     session: Session,
     principal: Principal,
@@ -38,6 +41,9 @@ def upsert_person(
 ) -> tuple[Person, str]:
     """Create or update a person from an import; returns (person, 'created'|'updated'|'unchanged'). An existing
     person is written only under the one import rule (``may_import_into``) and joins no caseload by it."""
+    for system, _ in identifiers:
+        if system.startswith(GENERATED_SOURCES) and not principal.is_system:
+            raise invalid(f"{where}/identifier", f"{system} is reserved for generated (synthetic) people")
     nhs = fields.get("nhs_number")
     person = session.get(Person, person_id) if person_id else None
     person = person or find_person(session, identifiers, nhs)

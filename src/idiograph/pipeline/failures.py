@@ -53,9 +53,9 @@ def _rows(session: Session, ids: Sequence[str]) -> list[StoredRow]:
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
-def _waits_for_an_older_failure(session: Session, f: RuleFailure) -> bool:
-    """Whether an older open failure of the same rule holds one of this failure's people: that one is judged
-    first (judging this one first would make the older one's results late)."""
+def _held_by_older_failures(session: Session, f: RuleFailure) -> set[str]:
+    """This failure's people whom an older open failure of the same rule also holds: those wait for it (judging
+    them first would make the older one's results late); the others are judged now."""
     q = (
         select(RuleHold.person_id)
         .join(RuleFailure, RuleFailure.id == RuleHold.failure_id)
@@ -66,9 +66,8 @@ def _waits_for_an_older_failure(session: Session, f: RuleFailure) -> bool:
             RuleFailure.resolved_at.is_(None),
             RuleFailure.failed_at < f.failed_at,
         )
-        .limit(1)
     )
-    return session.scalar(q) is not None
+    return {str(p) for p in session.scalars(q)}
 
 
 FIRST_WAIT = timedelta(minutes=5)
@@ -82,13 +81,21 @@ def next_attempt(f: RuleFailure) -> datetime:
     return f.last_attempt_at + wait
 
 
+def due(session: Session) -> list[uuid.UUID]:
+    """Open failures whose back-off has run out, oldest first (the server retries each in its own transaction,
+    so one slow rule never holds the write lock for the whole pass)."""
+    now = utcnow()
+    q = select(RuleFailure).where(RuleFailure.resolved_at.is_(None)).order_by(RuleFailure.failed_at)
+    return [f.id for f in session.scalars(q) if next_attempt(f) <= now]
+
+
 def retry(
     session: Session, actor: Actor, failure_ids: Sequence[uuid.UUID] | None = None, *, due_only: bool = False
 ) -> RetryReport:
     """Judge each unresolved failure's observations again - the ones the rule failed on and the later ones it
-    held, in the order they arrived, replayed as if arriving now (``Rule.replay``) - oldest failure first; a
-    failure waits while an older one holds any of its people. On several people the retry narrows down to the
-    people it still fails on and releases the rest. ``due_only`` (the server's own passes) skips failures whose
+    held, in the order they arrived, replayed as if arriving now (``Rule.replay``) - oldest failure first; its
+    people whom an older open failure also holds wait for that one. On several people the retry narrows down to
+    the people it still fails on and releases the rest. ``due_only`` (the server's own passes) skips failures whose
     back-off has not run out. Alerts are raised by the system ("rule-retry"); the retry is audited as ``actor``."""
     rules = {r.name: r for r in flow.RULES}
     q = select(RuleFailure).where(RuleFailure.resolved_at.is_(None)).order_by(RuleFailure.failed_at)
@@ -104,22 +111,24 @@ def retry(
     raiser = Actor.system("rule-retry")
     resolved = tried = 0
     for f in failures:
-        if _waits_for_an_older_failure(session, f):
-            continue
+        waiting = _held_by_older_failures(session, f)
+        rows = _rows(session, f.observations)
+        now_rows = [r for r in rows if str(r.person_id) not in waiting]
+        if not now_rows:
+            continue  # every one of its people waits for an older failure
         tried += 1
         rule = rules.get(f.rule)
-        rows = _rows(session, f.observations)
         exc: Exception | None
         if rule is None:
-            failing, exc = rows, LookupError(f"no rule named {f.rule!r} any more")
+            failing, exc = now_rows, LookupError(f"no rule named {f.rule!r} any more")
         else:
-            _, failing, exc = flow.judge(session, raiser, rule, rows, replaying=True)
+            _, failing, exc = flow.judge(session, raiser, rule, now_rows, replaying=True)
+        failing = [*failing, *(r for r in rows if str(r.person_id) in waiting)]
         f.attempts, f.last_attempt_at = f.attempts + 1, now
         still = list(dict.fromkeys(str(r.person_id) for r in failing))
         released = [p for p in f.people if p not in set(still)]
         if failing:
-            assert exc is not None
-            f.error = describe(exc)
+            f.error = describe(exc) if exc is not None else f.error
             f.people = still
             f.observations = list(dict.fromkeys(str(r.observation_id) for r in failing))
             holds.release(session, f.id, released)

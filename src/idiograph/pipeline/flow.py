@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ def record(
 
 
 BISECTION_BUDGET = 64  # rule runs one judgement may spend narrowing a failure down to the people it fails on
+BISECTION_SECONDS = 5.0  # and time: a rule that fails slowly (a timeout) must not hold the write lock for long
 
 
 def judge(
@@ -119,16 +121,18 @@ def judge(
     """Run ``rule`` on ``rows`` in a savepoint; if it fails, on each half of the people, and so on down to one
     person, so that one person's bad row holds only that person (found in review: one bad row in a CSV held
     the rule for everyone in the file). A fault that fails everyone (the rule itself broken) would cost two runs
-    per person, so at most ``BISECTION_BUDGET`` runs are spent: what is still unsplit then is held whole.
+    per person, so at most ``BISECTION_BUDGET`` runs and ``BISECTION_SECONDS`` are spent: what is still unsplit
+    then is held whole.
     Returns the alerts raised, the rows of the people it failed on (in the order given), and the last
     exception."""
     budget = [BISECTION_BUDGET]
+    until = time.monotonic() + BISECTION_SECONDS
 
     def go(
         part: Sequence[StoredRow], failed_as_whole: Exception | None
     ) -> tuple[int, list[StoredRow], Exception | None]:
-        if budget[0] <= 0:
-            return 0, list(part), failed_as_whole  # no runs left: held with the larger part it failed in
+        if failed_as_whole is not None and (budget[0] <= 0 or time.monotonic() > until):
+            return 0, list(part), failed_as_whole  # no runs or time left: held with the larger part it failed in
         budget[0] -= 1
         outcome = try_rule(session, actor, rule, part, replaying=replaying)
         if not isinstance(outcome, Exception):
@@ -161,8 +165,15 @@ def try_rule(
         return exc
 
 
+def arrival_order(rows: Sequence[StoredRow]) -> list[StoredRow]:
+    """One batch's rows as a failure keeps them: batches in the order they arrived, and within a batch in time
+    order, as the rules judge a batch (found in review: a file listing a person's results newest first was
+    replayed newest first, and the earlier results then passed as late, unjudged)."""
+    return sorted(rows, key=lambda r: r.time)
+
+
 def record_failure(session: Session, actor: Actor, rule: str, rows: Sequence[StoredRow], exc: Exception) -> None:
-    ids = list(dict.fromkeys(str(r.observation_id) for r in rows))  # in the order they arrived
+    ids = list(dict.fromkeys(str(r.observation_id) for r in arrival_order(rows)))
     people = list(dict.fromkeys(str(r.person_id) for r in rows))
     failure = RuleFailure(rule=rule, error=describe(exc), people=people, observations=ids)
     session.add(failure)

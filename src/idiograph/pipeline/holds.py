@@ -84,7 +84,11 @@ def defer(
             now.extend(waiting)
             continue
         have = set(f.observations)
-        ids = [i for i in dict.fromkeys(str(r.observation_id) for r in waiting) if i not in have]
+        ids = [
+            i
+            for i in dict.fromkeys(str(r.observation_id) for r in sorted(waiting, key=lambda r: r.time))
+            if i not in have
+        ]
         f.observations = [*f.observations, *ids]
         audit.append(
             session,

@@ -59,6 +59,23 @@ def password_checked(
 PasswordChecked = Depends(password_checked)
 
 
+def login_checked(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> PasswordCheck | None:
+    """The sign-in page's password check, only once its form's CSRF token is right (None otherwise: no hashing
+    for a forged form, and no answer about the password without the attempt being counted)."""
+    expected = str(request.session.get("csrf") or "")
+    if not csrf_token or not expected or not hmac.compare_digest(csrf_token, expected):
+        return None
+    return password_checked(request, username, password)
+
+
+LoginChecked = Depends(login_checked)
+
+
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:

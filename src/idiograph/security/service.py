@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from argon2 import PasswordHasher, extract_parameters
+from argon2.exceptions import InvalidHashError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idiograph.db import Database, utcnow
@@ -20,6 +22,21 @@ from idiograph.security.throttle import ACCOUNT_FREE, ADDRESS_FREE, lock_after, 
 
 # A real hash of a random password, so that unknown usernames cost the same time as wrong passwords.
 _DUMMY_HASH = hash_password("not-a-real-password-0")
+_DUMMIES: dict[str, str] = {}
+
+
+def dummy_like(stored: str | None) -> str:
+    """A hash of a password nobody has, made with the same argon2 parameters as ``stored``."""
+    if stored is None:
+        return _DUMMY_HASH
+    try:
+        params = extract_parameters(stored)
+    except InvalidHashError:
+        return _DUMMY_HASH
+    key = f"{params.type}:{params.memory_cost}:{params.time_cost}:{params.parallelism}"
+    if key not in _DUMMIES:
+        _DUMMIES[key] = PasswordHasher.from_parameters(params).hash("not-a-real-password-0")
+    return _DUMMIES[key]
 
 
 def create_user(
@@ -83,7 +100,6 @@ class PasswordCheck:
     username: str
     checked_hash: str | None  # the stored hash the password was checked against (None: not checked)
     ok: bool
-    rehashed: str | None = None  # the password hashed again with today's parameters, when the stored hash is older
 
 
 def check_password(database: Database, username: str, password: str, address: str | None) -> PasswordCheck:
@@ -97,9 +113,15 @@ def check_password(database: Database, username: str, password: str, address: st
         ).first()
     if (place is not None and wait_seconds(place[0], now)) or (row is not None and wait_seconds(row[1], now)):
         return PasswordCheck(username, None, False)
-    stored = row[0] if row is not None else _DUMMY_HASH
-    ok = verify_password(stored, password) and row is not None
-    return PasswordCheck(username, stored, ok, hash_password(password) if ok and needs_rehash(stored) else None)
+    if row is None:
+        # an unknown username costs what a real account's check costs: a dummy hash with the parameters of a
+        # stored hash picked at random (while older hashes remain, their check is slower than today's; a fixed
+        # dummy would tell real usernames from unknown ones by the time taken)
+        with database.reader() as s:
+            some = s.scalar(select(User.password_hash).order_by(func.random()).limit(1))
+        verify_password(dummy_like(some), password)
+        return PasswordCheck(username, _DUMMY_HASH, False)
+    return PasswordCheck(username, row[0], verify_password(row[0], password))
 
 
 def _address(address: str | None) -> str:
@@ -154,8 +176,8 @@ def sign_in(
         )
         return SignIn(None, "wrong username or password")
     assert user is not None
-    if check is not None and check.rehashed is not None and check.checked_hash == user.password_hash:
-        user.password_hash = check.rehashed  # same password, today's parameters
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)  # the same password, today's parameters (once per account)
     user.failed_signins, user.locked_until = 0, None
     if place is not None:
         place.failures, place.locked_until = 0, None

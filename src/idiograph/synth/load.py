@@ -28,7 +28,7 @@ from idiograph.monitoring.recovery import not_on_track
 from idiograph.observations.recording import Unanswered
 from idiograph.observations.service import CodeBook, NewObservation
 from idiograph.patients.demographics import DEMOGRAPHIC_FIELDS
-from idiograph.patients.identity import upsert_person
+from idiograph.patients.identity import GENERATED_SOURCES, upsert_person
 from idiograph.patients.model import Encounter, Episode, Person, PersonIdentifier
 from idiograph.pipeline import record
 from idiograph.security import audit
@@ -69,7 +69,7 @@ def is_empty(session: Session) -> bool:
     return not session.scalar(select(func.count(Person.id)))
 
 
-SYNTHETIC_SOURCES = "urn:idiograph:source:synth:%"  # the identifier systems of generated people
+SYNTHETIC_SOURCES = f"{GENERATED_SOURCES}%"  # the identifier systems of generated people (imports may not use them)
 
 
 def people_not_generated(session: Session) -> int:

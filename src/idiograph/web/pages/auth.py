@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from idiograph.security import audit, sessions
-from idiograph.security.deps import DB, PasswordChecked, csrf_token, require
+from idiograph.security.deps import DB, LoginChecked, csrf_token, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.service import PasswordCheck, sign_in
@@ -47,11 +47,10 @@ def login(
     username: str = Form(...),
     password: str = Form(...),
     next: str = Form("/"),
-    csrf_token_field: str = Form("", alias="csrf_token"),
-    check: PasswordCheck = PasswordChecked,
+    check: PasswordCheck | None = LoginChecked,  # the CSRF token first, then the password (before DB opens)
     db: Session = DB,
 ) -> Response:
-    if not csrf_token_field or csrf_token_field != request.session.get("csrf"):
+    if check is None:
         return render(request, "login.html", 403, next=next, error="Your session expired: please try again.")
     outcome = sign_in(db, username, password, request.client.host if request.client else None, check)
     user = outcome.user
