@@ -62,7 +62,7 @@ def test_one_address_trying_many_accounts_is_refused(client, db, make_staff) -> 
     r = _token(client, "nobody-else", "wrong-password-x")
     assert r.status_code == 429 and "from this address" in r.json()["detail"]
     db.expire_all()
-    assert db.scalar(select(SignInThrottle.failures)) == 20
+    assert db.scalar(select(SignInThrottle.failures).where(SignInThrottle.address == "testclient")) == 20
 
 
 def test_the_sign_in_page_says_the_account_is_locked(client, make_staff) -> None:  # type: ignore[no-untyped-def]
@@ -335,3 +335,20 @@ def test_an_unknown_username_costs_what_a_real_accounts_check_costs(db, make_sta
     assert extract_parameters(dummy_like(old)) == extract_parameters(old)
     assert extract_parameters(dummy_like(None)).memory_cost == 19 * 1024
     assert dummy_like("not a hash") == dummy_like(None)
+
+
+def test_a_username_with_no_account_locks_like_a_real_one(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found by a new user: only real usernames ever said "locked" after five failures, which told an attacker
+    which usernames exist. Both now answer alike, attempt by attempt."""
+    make_staff("clin", "clinician", ("North",))
+
+    def answers(username: str) -> list[tuple[int, str]]:
+        out = []
+        for _ in range(6):
+            r = _token(client, username, "wrong-password-x")
+            out.append((r.status_code, re.sub(r"\d+ (seconds|minutes)", "N", r.json()["detail"])))
+        return out
+
+    real, ghost = answers("clin"), answers("no-such-person")
+    assert real == ghost
+    assert real[-1][0] == 429 and "this account is locked after 5 failed sign-ins" in real[-1][1]

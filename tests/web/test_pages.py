@@ -127,3 +127,19 @@ def test_admin_sees_the_audit_trail(client, make_staff) -> None:  # type: ignore
     login(client, "root")
     page = client.get("/audit")
     assert page.status_code == 200 and "Chain intact" in page.text and "sign-in" in page.text
+
+
+def test_a_caseload_longer_than_the_page_says_who_is_not_listed(client, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found by a new user: the caseload listed the first 500 of 851 people and said "500 people"; 29 people
+    with open alerts were simply not there."""
+    from idiograph.care import caseload
+
+    clin = make_staff("clin", "clinician", ("North",))
+    for name in ("Ada", "Grace", "Mary"):
+        r = client.post("/api/v1/people", json={"given_name": name, "family_name": "Test"}, headers=clin.auth)
+        assert r.status_code == 201, r.text
+    login(client, "clin")
+    assert 'id="caseload-cut"' not in client.get("/caseload").text
+    monkeypatch.setattr(caseload, "LIMIT", 2)
+    page = client.get("/caseload")
+    assert "(3 people)" in page.text and "Only the first 2 of 3 people are listed" in page.text

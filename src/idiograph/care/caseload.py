@@ -18,6 +18,7 @@ from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
 SortKey = Literal["name", "birth_date", "latest", "team"]
+LIMIT = 500  # people listed at most; a page listing fewer than ``size`` says so
 
 
 def caseload(
@@ -25,11 +26,13 @@ def caseload(
     principal: Principal,
     sort: SortKey = "name",
     descending: bool = False,
-    limit: int = 500,
+    limit: int | None = None,
     via: str = "api",
 ) -> list[CaseloadRow]:
-    """People on the principal's teams' caseloads, with their open episode and latest measure."""
+    """People on the principal's teams' caseloads, with their open episode and latest measure (at most
+    ``limit``, by default ``LIMIT``; ``size`` says how many there are)."""
     principal.require(Permission.PERSON_READ)
+    limit = limit or LIMIT
     # each person's latest result, looked up per person on (person_id, effective_at): grouping the whole store
     # grew with every result the service ever stored (most of a caseload request's time)
     latest = (
@@ -94,3 +97,12 @@ def caseload(
         detail={"via": via, "people": [str(r.id) for r in out]},
     )
     return out
+
+
+def size(session: Session, principal: Principal) -> int:
+    """How many people are on the principal's teams' caseloads (a page showing fewer must say so)."""
+    principal.require(Permission.PERSON_READ)
+    q = select(func.count(func.distinct(CaseloadAssignment.person_id))).where(
+        CaseloadAssignment.team_id.in_(principal.team_ids)
+    )
+    return session.scalar(q) or 0

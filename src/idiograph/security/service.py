@@ -108,10 +108,12 @@ def check_password(database: Database, username: str, password: str, address: st
     now = utcnow()
     with database.reader() as s:
         row = s.execute(select(User.password_hash, User.locked_until).where(User.username == username)).first()
-        place = s.execute(
-            select(SignInThrottle.locked_until).where(SignInThrottle.address == _address(address))
-        ).first()
-    if (place is not None and wait_seconds(place[0], now)) or (row is not None and wait_seconds(row[1], now)):
+        places = s.execute(
+            select(SignInThrottle.locked_until).where(
+                SignInThrottle.address.in_([_address(address), _no_such_account(username)])
+            )
+        ).all()
+    if any(wait_seconds(p[0], now) for p in places) or (row is not None and wait_seconds(row[1], now)):
         return PasswordCheck(username, None, False)
     if row is None:
         # an unknown username costs what a real account's check costs: a dummy hash with the parameters of a
@@ -126,6 +128,12 @@ def check_password(database: Database, username: str, password: str, address: st
 
 def _address(address: str | None) -> str:
     return (address or "unknown")[:64]
+
+
+def _no_such_account(username: str) -> str:
+    """Where failures against a username that has no account are counted, so that it locks like a real one
+    (found by a new user: only real usernames ever said "locked", which told which ones exist)."""
+    return f"no-account:{username}"[:64]
 
 
 def sign_in(
@@ -143,11 +151,26 @@ def sign_in(
         audit.append(session, anonymous, "sign-in-refused", "User", detail={"address": address, "why": "address"})
         return SignIn(None, f"too many failed sign-ins from this address: try again in {_minutes(wait)}", wait)
     user = session.scalar(select(User).where(User.username == username))
-    if user is not None and (wait := wait_seconds(user.locked_until, now)):
-        audit.append(session, anonymous, "sign-in-refused", "User", str(user.id), detail={"why": "account locked"})
+    ghost = session.get(SignInThrottle, _no_such_account(username)) if user is None else None
+    locked_until, in_a_row = (
+        (user.locked_until, user.failed_signins)
+        if user is not None
+        else (ghost.locked_until, ghost.failures)
+        if ghost is not None
+        else (None, 0)
+    )
+    if wait := wait_seconds(locked_until, now):
+        audit.append(
+            session,
+            anonymous,
+            "sign-in-refused",
+            "User",
+            str(user.id) if user else None,
+            detail={"why": "account locked"},
+        )
         return SignIn(
             None,
-            f"this account is locked after {user.failed_signins} failed sign-ins: try again in {_minutes(wait)}, "
+            f"this account is locked after {in_a_row} failed sign-ins: try again in {_minutes(wait)}, "
             "or ask an administrator to unlock it",
             wait,
         )
@@ -166,6 +189,13 @@ def sign_in(
         if user is not None:
             user.failed_signins += 1
             user.locked_until = lock_after(user.failed_signins, ACCOUNT_FREE, now)
+        else:
+            if ghost is None:
+                ghost = SignInThrottle(address=_no_such_account(username), failures=0)
+                session.add(ghost)
+            ghost.failures += 1
+            ghost.last_failure_at = now
+            ghost.locked_until = lock_after(ghost.failures, ACCOUNT_FREE, now)
         audit.append(
             session,
             anonymous,

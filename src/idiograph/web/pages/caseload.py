@@ -33,6 +33,7 @@ def caseload_page(
         reviews_due=sum(1 for r in due if r.slot.status == "due"),
         reviews_overdue=sum(1 for r in due if r.slot.status == "overdue"),
         rows=rows,
+        total=caseload.size(db, p),
         sort=sort,
         desc=desc,
         london=london,
