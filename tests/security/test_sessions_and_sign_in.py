@@ -352,3 +352,33 @@ def test_a_username_with_no_account_locks_like_a_real_one(client, make_staff) ->
     real, ghost = answers("clin"), answers("no-such-person")
     assert real == ghost
     assert real[-1][0] == 429 and "this account is locked after 5 failed sign-ins" in real[-1][1]
+
+
+def test_simultaneous_failed_sign_ins_from_a_new_address_all_count(committed, db) -> None:  # type: ignore[no-untyped-def]
+    """Two first failures at the same moment both inserted the address's throttle row; on PostgreSQL one of them
+    was a 500. Four at once (below the lockout) now all count, for the address and for the name."""
+    import threading
+
+    from idiograph.security import service
+
+    errors: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            with committed.writer() as s:
+                out = service.sign_in(s, "no-such-person", "wrong-password-x", "10.9.9.9")
+                assert out.user is None
+        except Exception as exc:
+            errors.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db.rollback()
+    rows = dict(db.execute(select(SignInThrottle.address, SignInThrottle.failures)).tuples().all())
+    assert rows == {"10.9.9.9": 4, "no-account:no-such-person": 4}

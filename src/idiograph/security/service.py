@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from idiograph.db import Database, utcnow
@@ -136,6 +138,17 @@ def _no_such_account(username: str) -> str:
     return f"no-account:{username}"[:64]
 
 
+def _throttle(session: Session, key: str) -> SignInThrottle:
+    """The throttle row for ``key``, made if missing, locked for this transaction: two failed sign-ins at the same
+    moment from a new address (or for the same name) both count, and neither fails on the other's insert."""
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(make(SignInThrottle).values(address=key, failures=0).on_conflict_do_nothing())
+    row = session.get(SignInThrottle, key, with_for_update=True, populate_existing=True)
+    assert row is not None
+    return row
+
+
 def sign_in(
     session: Session, username: str, password: str, address: str | None, check: PasswordCheck | None = None
 ) -> SignIn:
@@ -180,9 +193,7 @@ def sign_in(
     else:
         ok = verify_password(stored, password) and user is not None and user.active
     if not ok:
-        if place is None:
-            place = SignInThrottle(address=address, failures=0)
-            session.add(place)
+        place = _throttle(session, address)
         place.failures += 1
         place.last_failure_at = now
         place.locked_until = lock_after(place.failures, ADDRESS_FREE, now)
@@ -190,9 +201,7 @@ def sign_in(
             user.failed_signins += 1
             user.locked_until = lock_after(user.failed_signins, ACCOUNT_FREE, now)
         else:
-            if ghost is None:
-                ghost = SignInThrottle(address=_no_such_account(username), failures=0)
-                session.add(ghost)
+            ghost = _throttle(session, _no_such_account(username))
             ghost.failures += 1
             ghost.last_failure_at = now
             ghost.locked_until = lock_after(ghost.failures, ACCOUNT_FREE, now)
