@@ -380,5 +380,5 @@ def test_simultaneous_failed_sign_ins_from_a_new_address_all_count(committed, db
         t.join()
     assert errors == []
     db.rollback()
-    rows = dict(db.execute(select(SignInThrottle.address, SignInThrottle.failures)).tuples().all())
+    rows = {address: n for address, n in db.execute(select(SignInThrottle.address, SignInThrottle.failures))}
     assert rows == {"10.9.9.9": 4, "no-account:no-such-person": 4}
