@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from idiograph.alerts.model import Alert
 from idiograph.baselines import service as baselines
 from idiograph.baselines.model import BaselineState
+from idiograph.observations.model import Observation
+from idiograph.observations.service import StoredRow
 from idiograph.pipeline import flow
 from idiograph.pipeline.model import RuleFailure, RuleHold
 from idiograph.security.model import AuditRecord
@@ -112,6 +114,30 @@ def test_one_persons_fault_holds_only_that_person_and_the_record_says_so(client,
     assert 'id="checks-paused"' not in client.get(f"/people/{good}", headers=clin.auth).text
 
 
+def _break_the_shipped_baseline_rule(monkeypatch) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    """The shipped personal-baselines rule (its replay included) failing until ``broken["now"]`` is False."""
+    broken = {"now": True}
+
+    def flaky(session, rows):  # type: ignore[no-untyped-def]
+        if broken["now"]:
+            raise ConnectionError("the statistics service went away")
+        return baselines.judge_new(session, rows)
+
+    monkeypatch.setattr(flow, "RULES", (dataclasses.replace(flow.RULES[0], run=flaky), *flow.RULES[1:]))
+    return broken
+
+
+def _stored(db, person_id: str | None = None) -> list[StoredRow]:  # type: ignore[no-untyped-def]
+    """Stored observations (of one person, or all) as the pipeline hands them to a rule, in time order."""
+    q = select(Observation).order_by(Observation.effective_at)
+    if person_id is not None:
+        q = q.where(Observation.person_id == uuid.UUID(person_id))
+    return [
+        StoredRow(o.person_id, o.system, o.code, o.value, o.effective_at, o.source, o.source_id, True, o.id)
+        for o in db.scalars(q)
+    ]
+
+
 def test_a_refit_meanwhile_does_not_make_the_failed_result_late(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Rebuilding the states (a refit of the priors) while a failure is open takes the failed result into the
     state: judged as it was first, it would be 'late' and pass unjudged. The retry replays it as it arrived."""
@@ -123,15 +149,7 @@ def test_a_refit_meanwhile_does_not_make_the_failed_result_late(client, db, make
     _prior(db)
     pid = _person(client, clin)
     _post(client, clin, pid, [150.0, 151.0, 149.0, 150.0, 150.5, 149.5])
-    broken = {"now": True}
-
-    def flaky(session, rows):  # type: ignore[no-untyped-def]
-        if broken["now"]:
-            raise ConnectionError("the statistics service went away")
-        return baselines.judge_new(session, rows)
-
-    rule = dataclasses.replace(flow.RULES[0], run=flaky)  # the shipped rule, its replay included
-    monkeypatch.setattr(flow, "RULES", (rule, *flow.RULES[1:]))
+    broken = _break_the_shipped_baseline_rule(monkeypatch)
     _post(client, clin, pid, [136.0], start_days=10)
     assert _deviations(db) == 0
     with transaction(db):
@@ -151,18 +169,13 @@ def test_a_newer_failure_waits_for_an_older_one_holding_the_same_person(client, 
     """Two open failures of one rule on one person (possible when two writes race): the newer is not judged
     before the older, or the older one's results would be late."""
     from idiograph.db import transaction
-    from idiograph.observations.model import Observation
-    from idiograph.observations.service import StoredRow
     from idiograph.security.principal import Principal
 
     clin = make_staff("clin", "clinician", ("North",))
     admin = make_staff("admin", "admin")
     pid = _person(client, clin)
     _post(client, clin, pid, [150.0, 151.0])
-    rows = [
-        StoredRow(o.person_id, o.system, o.code, o.value, o.effective_at, o.source, o.source_id, True, o.id)
-        for o in db.scalars(select(Observation).order_by(Observation.effective_at))
-    ]
+    rows = _stored(db)
     with transaction(db):
         flow.record_failure(db, Principal.system("t"), "personal baselines", rows[:1], RuntimeError("first"))
     with transaction(db):
@@ -203,14 +216,7 @@ def test_a_batch_listing_results_newest_first_is_replayed_in_time_order(client, 
     _prior(db)
     pid = _person(client, clin)
     _post(client, clin, pid, [150.0, 151.0, 149.0, 150.0, 150.5, 149.5])
-    broken = {"now": True}
-
-    def flaky(session, rows):  # type: ignore[no-untyped-def]
-        if broken["now"]:
-            raise ConnectionError("the statistics service went away")
-        return baselines.judge_new(session, rows)
-
-    monkeypatch.setattr(flow, "RULES", (dataclasses.replace(flow.RULES[0], run=flaky), *flow.RULES[1:]))
+    broken = _break_the_shipped_baseline_rule(monkeypatch)
     newest_first = [
         {"person_id": pid, "code": HB, "value": v, "time": (NOW - timedelta(days=d)).isoformat()}
         for v, d in ((150.0, 2), (136.0, 10), (150.2, 20))
@@ -231,8 +237,6 @@ def test_people_of_a_newer_failure_not_held_by_an_older_one_are_judged(client, d
     """Found in review: a newer failure waited whole while an older one held any one of its people; if the older
     never resolved, everyone else waited for ever. Only the shared person waits now."""
     from idiograph.db import transaction
-    from idiograph.observations.model import Observation
-    from idiograph.observations.service import StoredRow
     from idiograph.security.principal import Principal
 
     clin = make_staff("clin", "clinician", ("North",))
@@ -241,18 +245,13 @@ def test_people_of_a_newer_failure_not_held_by_an_older_one_are_judged(client, d
     _post(client, clin, shared, [150.0, 151.0])
     _post(client, clin, other, [150.0])
 
-    def rows_of(pid: str) -> list[StoredRow]:
-        q = select(Observation).where(Observation.person_id == uuid.UUID(pid)).order_by(Observation.effective_at)
-        return [
-            StoredRow(o.person_id, o.system, o.code, o.value, o.effective_at, o.source, o.source_id, True, o.id)
-            for o in db.scalars(q)
-        ]
-
     t = Principal.system("t")
     with transaction(db):
-        flow.record_failure(db, t, "personal baselines", rows_of(shared)[:1], RuntimeError("first"))
+        flow.record_failure(db, t, "personal baselines", _stored(db, shared)[:1], RuntimeError("first"))
     with transaction(db):
-        flow.record_failure(db, t, "personal baselines", rows_of(shared)[1:] + rows_of(other), RuntimeError("second"))
+        flow.record_failure(
+            db, t, "personal baselines", _stored(db, shared)[1:] + _stored(db, other), RuntimeError("second")
+        )
     _older, newer = db.scalars(select(RuleFailure).order_by(RuleFailure.failed_at)).all()
     r = client.post("/api/v1/rule-failures/retry", json={"ids": [str(newer.id)]}, headers=admin.auth).json()
     assert r == {"tried": 1, "resolved": 0, "still_failing": 1}
