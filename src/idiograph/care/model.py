@@ -95,3 +95,30 @@ class PlanLink(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Task(Base):
+    """Something a team must do: a person's request from their own page, a governance review's follow-up.
+
+    Open until someone records it done with a note; it shows on Today for the person's teams (or, with no
+    person, for the role it is addressed to)."""
+
+    __tablename__ = "task"
+    __table_args__ = (Index("ix_task_status_due", "status", "due_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))  # care.tasks.KINDS
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    to_role: Mapped[str | None] = mapped_column(String(40), nullable=True)  # for tasks with no person
+    source_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | done
+    done_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    done_note: Mapped[str | None] = mapped_column(Text, nullable=True)
