@@ -2,75 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from idiograph.app import create_app
-from idiograph.config import Settings
-from idiograph.db import Database, make_engine
-from idiograph.migrate import upgrade
-from idiograph.synth import params as synth_params
-from idiograph.synth.load import DEMO_PASSWORD, load_demo
+from idiograph.synth.load import DEMO_PASSWORD
+from tests.e2e.conftest import sign_in
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    port = _free_port()
-    settings = Settings(
-        database_url=url,
-        secret_key="e2e-secret",
-        audit_key="e2e-audit-key-0123456789abcdef0123",
-        audit_head_file=tmp_path_factory.mktemp("heads") / "heads.log",
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    with Database(engine, audit_key=settings.audit_key).session() as s:
-        load_demo(s, 40, 11, synth_params.load(), date.today())
-    app = create_app(settings, engine)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: make test installs it (apt-get install chromium)")
-        pytest.skip("Chromium not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_sign_in_open_a_person_and_see_the_chart(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -113,17 +53,9 @@ def test_commissioner_cannot_open_a_record(server: str, browser) -> None:  # typ
     page.close()
 
 
-def _sign_in(page, server: str, username: str, lands: str = "**/caseload") -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{server}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lands)
-
-
 def test_self_report_on_a_phone_with_item_nine_alerts_the_caseload(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clinician = browser.new_page()
-    _sign_in(clinician, server, "clin.north")
+    sign_in(clinician, server, "clin.north")
     quiet = clinician.locator("#caseload tbody tr:not(.has-alert)").first
     href = quiet.locator("a").first.get_attribute("href")
     assert href and href.startswith("/people/")
@@ -163,7 +95,7 @@ def test_self_report_on_a_phone_with_item_nine_alerts_the_caseload(server: str, 
 
 def test_delegated_change_applies_and_a_change_beyond_it_is_approved_by_a_senior(server: str, browser) -> None:  # type: ignore[no-untyped-def]
     cc = browser.new_context().new_page()
-    _sign_in(cc, server, "cmht.cc")
+    sign_in(cc, server, "cmht.cc")
     cc.locator("#caseload tbody tr").first.locator("a:not(.alert-badge)").click()
     cc.wait_for_url("**/people/*")
     person_url = cc.url.split("#")[0]
@@ -195,7 +127,7 @@ def test_delegated_change_applies_and_a_change_beyond_it_is_approved_by_a_senior
     assert cc.locator("#decisions >> text=Waiting for a senior clinician").count() == 1
     # the senior clinician approves it from the governance page
     senior = browser.new_context().new_page()
-    _sign_in(senior, server, "senior")
+    sign_in(senior, server, "senior")
     senior.goto(f"{server}/governance")
     pending = senior.locator("#pending .escalation").first
     assert "2 steps from the pathway's weekly" in pending.inner_text()
