@@ -48,7 +48,7 @@ def test_json_depth_agrees_with_the_parsed_structure(value: object) -> None:
 
 def test_no_free_connection_is_a_quick_503_with_retry_after(app, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     clin = make_staff("clin", "clinician", ("North",))
-    from idiograph.care import caseload
+    from idiograph.worklist import service as caseload
 
     def exhausted(*a, **k):  # type: ignore[no-untyped-def]
         raise PoolTimeout("QueuePool limit reached")

@@ -33,6 +33,7 @@ from idiograph.problems import BodyLimit, Overload, install
 from idiograph.security.api import router as security_router
 from idiograph.security.headers import SecurityHeaders
 from idiograph.web.pages import ROUTERS as PAGE_ROUTERS
+from idiograph.worklist.api import router as worklist_router
 
 WEB = Path(__file__).with_name("web")
 log = logging.getLogger("idiograph")
@@ -142,6 +143,7 @@ def create_app(
         reviews_router,
         fhir_router,
         pipeline_router,
+        worklist_router,
     )
     for router in (*routers, *PAGE_ROUTERS):
         app.include_router(router)

@@ -72,7 +72,7 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
-def sign_in(page, server: str, username: str, lands: str = "**/caseload") -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, server: str, username: str, lands: str = "**/today") -> None:  # type: ignore[no-untyped-def]
     """Sign in on the login page as a demo account and wait for the landing page."""
     page.goto(f"{server}/login")
     page.fill("input[name=username]", username)

@@ -25,9 +25,10 @@ def test_sign_in_open_a_person_and_see_the_chart(server: str, browser, tmp_path:
     page.wait_for_url("**/caseload")
     rows = page.locator("#caseload tbody tr")
     assert rows.count() > 0
-    page.click("th >> text=Latest measure")
+    page.select_option("#sort", "latest")
+    page.click("form.filters button[type=submit]")
     page.wait_for_url("**sort=latest**")
-    page.locator("#caseload tbody tr").first.locator("a").click()
+    page.locator("#caseload tbody tr").first.locator("a").first.click()
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=15_000)
     assert page.locator(".js-plotly-plot").count() >= 2  # PHQ-9 and GAD-7 at least
     assert page.locator("text=PHQ-9 total score").count() >= 1
@@ -56,7 +57,8 @@ def test_commissioner_cannot_open_a_record(server: str, browser) -> None:  # typ
 def test_self_report_on_a_phone_with_item_nine_alerts_the_caseload(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clinician = browser.new_page()
     sign_in(clinician, server, "clin.north")
-    quiet = clinician.locator("#caseload tbody tr:not(.has-alert)").first
+    clinician.goto(f"{server}/caseload?status=all&sort=name")
+    quiet = clinician.locator("#caseload tbody tr:not(.tier-1)").first
     href = quiet.locator("a").first.get_attribute("href")
     assert href and href.startswith("/people/")
     clinician.goto(f"{server}{href}")
@@ -82,11 +84,14 @@ def test_self_report_on_a_phone_with_item_nine_alerts_the_caseload(server: str, 
     assert phone.locator("text=already been used").count() == 1
     phone_context.close()
 
-    # Back on the caseload, the person's row now carries the risk alert.
-    clinician.goto(f"{server}/caseload")
-    row = clinician.locator(f'#caseload tbody tr:has(a[href="{href}"])')
-    assert row.locator(".alert-badge").count() == 1
-    row.locator(".alert-badge").click()
+    # On Today the person is now among the first rows, those with a safety reason, saying why in words.
+    clinician.goto(f"{server}/today")
+    rows = clinician.locator("#today tbody tr")
+    tiers = [rows.nth(i).get_attribute("class") for i in range(rows.count())]
+    assert tiers == sorted(tiers, key=lambda c: int(c.split("-")[1]))  # most urgent first
+    row = clinician.locator(f'#today tbody tr:has(a[href="{href}"])')
+    assert row.get_attribute("class") == "tier-1" and "Safety" in row.inner_text()
+    row.locator(f'a[href="{href}"]').click()
     clinician.wait_for_selector("text=Safety answer on PHQ-9")
     clinician.click("text=I have seen this")
     clinician.wait_for_selector("text=seen by clin.north")
@@ -96,7 +101,8 @@ def test_self_report_on_a_phone_with_item_nine_alerts_the_caseload(server: str, 
 def test_delegated_change_applies_and_a_change_beyond_it_is_approved_by_a_senior(server: str, browser) -> None:  # type: ignore[no-untyped-def]
     cc = browser.new_context().new_page()
     sign_in(cc, server, "cmht.cc")
-    cc.locator("#caseload tbody tr").first.locator("a:not(.alert-badge)").click()
+    cc.goto(f"{server}/caseload")
+    cc.locator("#caseload tbody tr").first.locator("a").first.click()
     cc.wait_for_url("**/people/*")
     person_url = cc.url.split("#")[0]
     cc.click("text=Care and decisions: appointments")

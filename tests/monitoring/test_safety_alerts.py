@@ -119,7 +119,8 @@ def test_caseload_and_person_page_show_the_alert(client, db, make_staff) -> None
         json={"observations": [{"person_id": pid, "code": ITEM9, "value": 2, "time": "2026-03-02T10:00:00Z"}]},
     )
     token = login(client, "clin")
-    assert "1 alert" in client.get("/caseload").text
+    today = client.get("/today").text
+    assert "Safety answer on PHQ-9" in today and "LOVELACE, Ada" in today
     page = client.get(f"/people/{pid}").text
     assert "Safety answer on PHQ-9" in page
     aid = db.scalar(select(Alert.id))

@@ -152,7 +152,7 @@ def test_csv_upload_is_transactional_and_idempotent(client, db, make_staff) -> N
     )
     assert r3.status_code == 422 and r3.json()["errors"][0]["field"] == "line 5/value"
     assert _count(db) == 3
-    caseload = client.get("/api/v1/people", headers=clin.auth).json()
+    caseload = client.get("/api/v1/people", headers=clin.auth).json()["items"]
     assert sorted(p["family_name"] for p in caseload) == ["E2", "Seacole"]
 
 

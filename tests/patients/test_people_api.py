@@ -84,8 +84,8 @@ def test_staff_see_only_their_caseload_and_break_glass_is_time_limited(client, d
     senior = make_staff("senior", "senior_clinician", ("North",))
     commissioner = make_staff("icb", "commissioner")
     pid = client.post("/api/v1/people", json=NEW, headers=north.auth).json()["id"]
-    assert [r["id"] for r in client.get("/api/v1/people", headers=north.auth).json()] == [pid]
-    assert client.get("/api/v1/people", headers=south.auth).json() == []
+    assert [r["id"] for r in client.get("/api/v1/people", headers=north.auth).json()["items"]] == [pid]
+    assert client.get("/api/v1/people", headers=south.auth).json()["total"] == 0
     denied = client.get(f"/api/v1/people/{pid}", headers=south.auth)
     assert denied.status_code == 403 and "break-the-glass" in denied.json()["detail"]
     assert client.get(f"/api/v1/people/{pid}", headers=commissioner.auth).status_code == 403

@@ -99,9 +99,8 @@ def test_item_rows_without_item_nine_prompt_the_team_by_api_and_csv(client, db, 
     )
     r = client.post("/api/v1/import/csv", files={"file": ("phq.csv", csv, "text/csv")}, headers=clin.auth)
     assert r.status_code == 200, r.text
-    seacole = next(
-        p["id"] for p in client.get("/api/v1/people", headers=clin.auth).json() if p["family_name"] == "Seacole"
-    )
+    people = client.get("/api/v1/people", headers=clin.auth).json()["items"]
+    seacole = next(p["id"] for p in people if p["family_name"] == "Seacole")
     prompts = client.get(f"/api/v1/people/{seacole}/alerts", headers=clin.auth).json()
     assert [a["kind"] for a in prompts] == ["safety-unanswered"]
 

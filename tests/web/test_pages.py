@@ -129,17 +129,20 @@ def test_admin_sees_the_audit_trail(client, make_staff) -> None:  # type: ignore
     assert page.status_code == 200 and "Chain intact" in page.text and "sign-in" in page.text
 
 
-def test_a_caseload_longer_than_the_page_says_who_is_not_listed(client, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_caseload_longer_than_a_page_is_paged_with_its_total(client, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Found by a new user: the caseload listed the first 500 of 851 people and said "500 people"; 29 people
-    with open alerts were simply not there."""
-    from idiograph.care import caseload
+    with open alerts were simply not there. Now every page says how many there are and links to the next."""
+    from idiograph.worklist import service
 
     clin = make_staff("clin", "clinician", ("North",))
     for name in ("Ada", "Grace", "Mary"):
         r = client.post("/api/v1/people", json={"given_name": name, "family_name": "Test"}, headers=clin.auth)
         assert r.status_code == 201, r.text
     login(client, "clin")
-    assert 'id="caseload-cut"' not in client.get("/caseload").text
-    monkeypatch.setattr(caseload, "LIMIT", 2)
-    page = client.get("/caseload")
-    assert "(3 people)" in page.text and "Only the first 2 of 3 people are listed" in page.text
+    monkeypatch.setattr(service, "PAGE", 2)
+    page = client.get("/caseload?sort=name")
+    assert "Showing 1 to 2 of 3" in page.text and "TEST, Ada" in page.text and "TEST, Mary" not in page.text
+    nxt = re.search(r'href="([^"]+)" rel="next"', page.text)
+    assert nxt is not None and "sort=name" in nxt.group(1)
+    second = client.get(nxt.group(1).replace("&amp;", "&"))
+    assert "Showing 3 to 3 of 3" in second.text and "TEST, Mary" in second.text and 'rel="next"' not in second.text

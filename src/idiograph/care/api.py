@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -11,10 +11,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from idiograph.care import caseload as caseloads
 from idiograph.care import service
-from idiograph.errors import NotFound
-from idiograph.patients.schema import CaseloadRow
+from idiograph.errors import Conflict, NotFound
 from idiograph.schema_base import Strict
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
@@ -234,25 +232,50 @@ def appointments_ics(
     )
 
 
+class CareContactOut(BaseModel):
+    team: str
+    care_coordinator: str | None = Field(description="the named lead in that team (None: nobody named)")
+
+
+class SafetyAlertOut(BaseModel):
+    kind: str
+    title: str
+    reason: str
+    answered_at: datetime = Field(description="when the answer behind the alert was given")
+    raised_at: datetime
+    status: str
+
+
 class CrisisSummaryOut(BaseModel):
     person_id: uuid.UUID
     name: str
     birth_date: str | None
     nhs_number: str | None
-    risk_level: str | None
+    risk_level: str | None = Field(description="None: not assessed (unknown, not low)")
     risk_assessed_at: datetime | None
+    risk_assessed_by: str | None = None
     crisis_plan: CrisisPlanOut | None
+    care_team: list[CareContactOut] = Field(default_factory=list)
+    safety_alerts: list[SafetyAlertOut] = Field(
+        default_factory=list, description=f"safety alerts of the last {service.SAFETY_ALERT_DAYS} days, and open ones"
+    )
 
 
-@router.get("/crisis", response_model=CrisisSummaryOut)
-def crisis_lookup(
-    nhs_number: str | None = None,
-    person_id: uuid.UUID | None = None,
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.CRISIS_READ)),
-) -> CrisisSummaryOut:
-    """For crisis teams: identity, current risk and the crisis plan of anyone, by NHS number or id (audited)."""
-    s = service.crisis_summary(db, p, person_id, nhs_number)
+class CrisisMatchOut(BaseModel):
+    person_id: uuid.UUID
+    name: str
+    birth_date: str | None
+    nhs_number: str | None
+    teams: list[str]
+
+
+class CrisisMatchesOut(BaseModel):
+    searched: str
+    note: str | None
+    matches: list[CrisisMatchOut]
+
+
+def _summary_out(s: service.CrisisSummary) -> CrisisSummaryOut:
     return CrisisSummaryOut(
         person_id=s.person.id,
         name=f"{s.person.given_name} {s.person.family_name}",
@@ -260,17 +283,81 @@ def crisis_lookup(
         nhs_number=s.person.nhs_number,
         risk_level=s.risk.level if s.risk else None,
         risk_assessed_at=s.risk.assessed_at if s.risk else None,
+        risk_assessed_by=s.risk.author if s.risk else None,
         crisis_plan=CrisisPlanOut.model_validate(s.plan) if s.plan else None,
+        care_team=[CareContactOut(team=c.team, care_coordinator=c.coordinator) for c in s.care_team],
+        safety_alerts=[
+            SafetyAlertOut(
+                kind=a.kind,
+                title=a.title,
+                reason=a.reason,
+                answered_at=service.safety_alert_time(a),
+                raised_at=a.raised_at,
+                status=a.status,
+            )
+            for a in s.safety_alerts
+        ],
     )
 
 
-@router.get("/people", response_model=list[CaseloadRow], tags=["people"])
-def caseload(
-    sort: caseloads.SortKey = "name",
-    desc: bool = False,
-    limit: int = Query(default=500, ge=1, le=5000),
+_REASON = Query(None, description="why you are looking this person up (required, at least 5 characters; audited)")
+
+
+@router.get("/crisis", response_model=CrisisSummaryOut)
+def crisis_lookup(
+    reason: str | None = _REASON,
+    nhs_number: str = "",
+    identifier: str = Query("", description="a local identifier of any system (e.g. a hospital number)"),
+    family_name: str = "",
+    given_name: str = Query("", description="optional; narrows a search by family name and date of birth"),
+    birth_date: date | None = Query(None, description="needed with family_name: a name alone finds nobody"),
+    person_id: uuid.UUID | None = Query(None, description="one of the people /crisis/matches listed"),
     db: Session = DB,
-    p: Principal = Depends(require(Permission.PERSON_READ)),
-) -> list[CaseloadRow]:
-    """Your teams' caseloads."""
-    return caseloads.caseload(db, p, sort, desc, limit)
+    p: Principal = Depends(require(Permission.CRISIS_READ)),
+) -> CrisisSummaryOut:
+    """For crisis teams: identity, current risk, the crisis plan, the care team and recent safety alerts of
+    anyone, by NHS number, local identifier, family name with date of birth, or id (audited with the reason).
+    When a search matches several people it is refused (409) naming how many: list them with /crisis/matches."""
+    if person_id is not None:
+        return _summary_out(service.crisis_summary(db, p, person_id, reason))
+    q = service.CrisisQuery(nhs_number, identifier, family_name, given_name, birth_date)
+    found = service.crisis_search(db, p, q, reason)
+    if found.summary is not None:
+        return _summary_out(found.summary)
+    if not found.matches:
+        raise NotFound(f"nobody matched {found.searched}")
+    raise Conflict(
+        f"{len(found.matches)} people match {found.searched}: list them with /api/v1/crisis/matches and choose one "
+        "by person_id"
+    )
+
+
+@router.get("/crisis/matches", response_model=CrisisMatchesOut)
+def crisis_matches(
+    reason: str | None = _REASON,
+    nhs_number: str = "",
+    identifier: str = "",
+    family_name: str = "",
+    given_name: str = "",
+    birth_date: date | None = None,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.CRISIS_READ)),
+) -> CrisisMatchesOut:
+    """For crisis teams: everyone a search matches (name, date of birth, NHS number, teams) to choose from;
+    audited with the reason for each person listed."""
+    q = service.CrisisQuery(nhs_number, identifier, family_name, given_name, birth_date)
+    found = service.crisis_search(db, p, q, reason)
+    return CrisisMatchesOut(
+        searched=found.searched,
+        note=found.note,
+        matches=[
+            CrisisMatchOut(
+                person_id=m.person.id,
+                name=f"{m.person.given_name} {m.person.family_name}",
+                birth_date=m.person.birth_date.isoformat() if m.person.birth_date else None,
+                nhs_number=m.person.nhs_number,
+                teams=m.teams,
+            )
+            for m in found.matches
+        ],
+    )

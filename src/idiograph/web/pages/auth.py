@@ -88,7 +88,7 @@ def logout(request: Request, db: Session = DB, p: Principal = Depends(require(Pe
 @router.get("/")
 def home(p: Principal = Depends(require(Permission.SIGNED_IN))) -> Response:
     if p.can(Permission.PERSON_READ):
-        return RedirectResponse("/caseload", 303)
+        return RedirectResponse("/today", 303)
     if p.can(Permission.AUDIT_READ):
         return RedirectResponse("/audit", 303)
     if p.can(Permission.SYSTEM_OPERATE):
