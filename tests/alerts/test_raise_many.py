@@ -139,3 +139,44 @@ def test_mixed_simultaneous_steps_on_one_alert_stay_in_order(committed, db: Sess
     audited = db.scalars(select(AuditRecord.action).where(AuditRecord.resource_id == str(alert_id))).all()
     for s in ("seen", "acted", "closed"):
         assert audited.count(s) == len(won[s]), (audited, outcomes)
+
+
+def test_repeat_safety_answers_stack_under_the_open_alert_and_are_acted_on_together(db: Session, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found by a new user: each repeat safety answer opened another alert. Every answer is still stored (none is
+    dropped as a group repeat) and shown as the history of one item, which is seen, acted on and closed once."""
+    from idiograph.patients.model import CaseloadAssignment
+    from idiograph.security.teams import team_by_name
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(db)
+    db.add(CaseloadAssignment(person_id=pid, team_id=team_by_name(db, "North").id))
+    group = f"safety|{pid}"
+    for n in range(3):
+        raised = alerts.raise_many(db, ACTOR, [_new(pid, f"answer{n}", group, Kind.SAFETY)])
+        assert len(raised) == 1  # stacked, never dropped
+    assert alerts.raise_many(db, ACTOR, [_new(pid, "answer1", group, Kind.SAFETY)]) == []  # once per source
+    items = alerts.grouped(alerts.for_person(db, clin.principal, pid, open_only=True))
+    assert len(items) == 1 and len(items[0].history) == 3
+    lead = items[0].lead
+    alerts.move(db, clin.principal, lead.id, "seen")
+    alerts.move(db, clin.principal, lead.id, "acted", "Phoned; safety plan reviewed with them")
+    assert {a.status for a in db.scalars(select(Alert))} == {"acted"}
+    # a new answer after acting brings the item back to the top as raised, with the earlier ones in its history
+    alerts.raise_many(db, ACTOR, [_new(pid, "answer3", group, Kind.SAFETY)])
+    items = alerts.grouped(alerts.for_person(db, clin.principal, pid, open_only=True))
+    assert len(items) == 1 and items[0].lead.status == "raised" and len(items[0].history) == 4
+    alerts.move(db, clin.principal, items[0].lead.id, "acted", "Seen the same day; no change to plan")
+    alerts.move(db, clin.principal, items[0].lead.id, "closed")
+    assert {a.status for a in db.scalars(select(Alert))} == {"closed"}
+    notes = {a.action_note for a in db.scalars(select(Alert))}
+    assert notes == {"Phoned; safety plan reviewed with them", "Seen the same day; no change to plan"}
+
+
+def test_open_alerts_are_listed_most_severe_first() -> None:
+    from datetime import UTC, datetime
+
+    def a(kind: str, day: int) -> Alert:
+        return Alert(id=uuid.uuid4(), kind=kind, status="raised", raised_at=datetime(2026, 11, day, tzinfo=UTC))
+
+    order = alerts.grouped([a("deviation", 9), a("not-on-track", 8), a("safety", 1), a("relapse", 2)])
+    assert [g.lead.kind for g in order] == ["safety", "relapse", "not-on-track", "deviation"]

@@ -15,6 +15,13 @@ class Kind(StrEnum):
     RELAPSE = "relapse"  # a rise after discharge from the recovered baseline
 
 
+# most urgent first: how a person's open alerts are listed (worklist.priority ranks people the same way)
+SEVERITY = (Kind.SAFETY, Kind.RELAPSE, Kind.SAFETY_UNANSWERED, Kind.NOT_ON_TRACK, Kind.DEVIATION)
+# kinds whose repeats join the open alert of their group as history instead of being dropped: every safety answer
+# is kept and shown, under one alert to act on
+STACKED = frozenset({Kind.SAFETY})
+
+
 class Status(StrEnum):
     RAISED = "raised"
     SEEN = "seen"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from idiograph.alerts.kinds import OPEN, Kind, Status, transition_problem
+from idiograph.alerts.kinds import OPEN, ORDER, SEVERITY, STACKED, Kind, Status, transition_problem
 from idiograph.alerts.model import Alert
 from idiograph.db import bulk_insert, chunked, new_id, utcnow
 from idiograph.errors import Conflict, NotFound, invalid
@@ -38,7 +38,8 @@ class NewAlert:
 
 def raise_many(session: Session, actor: Actor, alerts: Sequence[NewAlert]) -> list[NewAlert]:
     """Store the alerts not raised before (by kind and source key) and not covered by an open alert of the same
-    group, with one deduplication query per 500 and one audit batch; returns those raised."""
+    group, with one deduplication query per 500 and one audit batch; returns those raised. A stacked kind (a
+    safety answer) is always stored: it joins its group's open alert as history."""
     if not alerts:
         return []
     seen_sources: set[tuple[str, str]] = set()
@@ -61,7 +62,9 @@ def raise_many(session: Session, actor: Actor, alerts: Sequence[NewAlert]) -> li
     entries: list[audit.Entry] = []
     now = utcnow()
     for a in alerts:
-        if (a.kind.value, a.source_key) in seen_sources or (a.group_key is not None and a.group_key in open_groups):
+        if (a.kind.value, a.source_key) in seen_sources:
+            continue
+        if a.group_key is not None and a.group_key in open_groups and a.kind not in STACKED:
             continue
         seen_sources.add((a.kind.value, a.source_key))
         if a.group_key is not None:
@@ -101,6 +104,34 @@ def for_person(
     alerts = list(session.scalars(q.order_by(Alert.raised_at.desc())))
     audit.append(session, principal.actor, "read", "Alert", None, person_id, detail={"via": via, "count": len(alerts)})
     return alerts
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """Open alerts that are one item to act on (repeat safety answers): ``lead`` carries the actions (the least
+    advanced status, then the newest); ``history`` is every member, newest first."""
+
+    lead: Alert
+    history: tuple[Alert, ...]
+
+    @property
+    def repeats(self) -> int:
+        return len(self.history) - 1
+
+
+def grouped(alerts: Sequence[Alert]) -> list[AlertGroup]:
+    """Alerts as items to act on, most severe kind first, then the newest."""
+    groups: dict[str, list[Alert]] = {}
+    for a in alerts:
+        groups.setdefault(a.group_key or str(a.id), []).append(a)
+    out = []
+    for members in groups.values():
+        members.sort(key=lambda a: a.raised_at, reverse=True)
+        lead = min(members, key=lambda a: ORDER.index(Status(a.status)))
+        out.append(AlertGroup(lead, tuple(members)))
+    rank = {k.value: n for n, k in enumerate(SEVERITY)}
+    out.sort(key=lambda g: (rank.get(g.lead.kind, len(rank)), -g.history[0].raised_at.timestamp()))
+    return out
 
 
 def open_counts(session: Session, principal: Principal) -> dict[uuid.UUID, int]:
@@ -158,4 +189,42 @@ def move(session: Session, principal: Principal, alert_id: uuid.UUID, target: st
         alert.person_id,
         detail={"kind": alert.kind, "note": note} if note else {"kind": alert.kind},
     )
+    if alert.group_key is not None and Kind(alert.kind) in STACKED:
+        _move_group(session, principal, alert, target, values)
     return alert
+
+
+def _move_group(session: Session, principal: Principal, lead: Alert, target: str, values: dict[str, object]) -> None:
+    """The same step for the other open alerts of a stacked group (one item to act on): those behind the lead
+    catch up to it, each audited; a member already further on is left as it is."""
+    behind = [s.value for s in ORDER[: ORDER.index(Status(target))]]
+    if target == Status.CLOSED:
+        behind = [Status.ACTED.value]  # closing needs what was done first
+    members = list(
+        session.scalars(
+            select(Alert).where(
+                Alert.group_key == lead.group_key,
+                Alert.person_id == lead.person_id,
+                Alert.id != lead.id,
+                Alert.status.in_(behind),
+            )
+        )
+    )
+    for m in members:
+        extra = {k: v for k, v in values.items() if getattr(m, k, None) is None or k == "status"}
+        session.execute(
+            update(Alert)
+            .where(Alert.id == m.id, Alert.status == m.status)
+            .values(**extra)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(m)
+        audit.append(
+            session,
+            principal.actor,
+            target,
+            "Alert",
+            str(m.id),
+            m.person_id,
+            detail={"kind": m.kind, "with": str(lead.id)},
+        )

@@ -70,6 +70,7 @@ def alerts(rows: Sequence[StoredRow], unanswered: Sequence[Unanswered] = ()) -> 
             f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
             f.source_key,
             {"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
+            group_key=f"safety|{f.person_id}",  # repeat answers stack under the person's open safety alert
         )
         for f in findings(rows)
     ]

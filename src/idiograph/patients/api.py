@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from idiograph.patients import service
+from idiograph.patients import coordinator, service
 from idiograph.patients.schema import (
     BreakGlassIn,
     BreakGlassOut,
@@ -19,6 +20,7 @@ from idiograph.patients.schema import (
     PersonPatch,
     ReviewIn,
 )
+from idiograph.schema_base import Strict
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -107,3 +109,28 @@ def review(
     p: Principal = Depends(require(Permission.BREAK_GLASS_REVIEW)),
 ) -> BreakGlassOut:
     return BreakGlassOut.model_validate(service.review_grant(db, p, grant_id, body.note))
+
+
+class CareCoordinatorIn(Strict):
+    user_id: uuid.UUID | None
+
+
+class CareCoordinatorOut(BaseModel):
+    user_id: uuid.UUID
+    name: str
+    username: str
+    role: str
+    team: str
+
+
+@router.put("/people/{person_id}/care-coordinator", response_model=CareCoordinatorOut | None)
+def set_care_coordinator(
+    person_id: uuid.UUID,
+    body: CareCoordinatorIn,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> CareCoordinatorOut | None:
+    """Name (or clear, with null) the member of the person's team who coordinates their care."""
+    coordinator.assign(db, p, person_id, body.user_id)
+    now = coordinator.current(db, person_id)
+    return CareCoordinatorOut(**vars(now)) if now else None

@@ -22,6 +22,7 @@ from idiograph.measures.change import changes_from
 from idiograph.monitoring.recovery import not_on_track
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.observations import service as observations
+from idiograph.patients import coordinator
 from idiograph.patients import service as patients
 from idiograph.patients.access import can_open
 from idiograph.patients.model import Episode
@@ -30,7 +31,8 @@ from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.charts import BaselineBand, ExpectedBand, Series, measure_figure
-from idiograph.web.render import london, render
+from idiograph.web.pages import person_header as header
+from idiograph.web.render import london, refused, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,8 +87,9 @@ def person_page(
             )
         )
     latest_items = [(codes.display(s, c), t, v) for (s, c), (t, v) in items.items()]
-    open_alerts = alert_service.for_person(db, p, person_id, open_only=True, via="web")
+    open_alerts = alert_service.grouped(alert_service.for_person(db, p, person_id, open_only=True, via="web"))
     decisions = governance_service.decisions_for(db, p, person_id, via="web")
+    reviews = review_service.for_person(db, p, person_id)
     return render(
         request,
         "person.html",
@@ -95,7 +98,8 @@ def person_page(
         instruments=list(instruments().values()),
         links=measures.links_for_person(db, p, person_id),
         responses=measures.recent_responses(db, p, person_id),
-        reviews=review_service.for_person(db, p, person_id),
+        reviews=reviews,
+        header=header.for_person(db, p, person_id, open_alerts, reviews),
         now=utcnow(),
         person=person,
         episodes=episodes,
@@ -147,3 +151,23 @@ def break_glass(
             request, "break_glass.html", exc.status, person_id=person_id, can_break_glass=True, error=str(exc)
         )
     return RedirectResponse(f"/people/{person_id}", 303)
+
+
+@router.post("/people/{person_id}/care-coordinator")
+def set_care_coordinator(
+    request: Request,
+    person_id: uuid.UUID,
+    user_id: str = Form(""),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    try:
+        chosen = uuid.UUID(user_id) if user_id else None
+    except ValueError:
+        chosen = uuid.UUID(int=0)  # not a user: refused below with the field named
+    try:
+        coordinator.assign(db, p, person_id, chosen)
+    except DomainError as exc:
+        db.rollback()
+        return refused(request, person_id, exc)
+    return RedirectResponse(f"/people/{person_id}#summary", 303)
