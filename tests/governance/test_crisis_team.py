@@ -26,7 +26,7 @@ def test_crisis_team_reads_the_same_plan_and_nothing_else(client, db, make_staff
         headers=cc.auth,
     )
     assert put.status_code == 200, put.text
-    r = client.get("/api/v1/crisis?nhs_number=943 476 5919", headers=crisis.auth)
+    r = client.get("/api/v1/crisis?nhs_number=943 476 5919&reason=Police welfare call", headers=crisis.auth)
     assert r.status_code == 200, r.text
     s = r.json()
     assert s["person_id"] == pid and s["risk_level"] == "high"
@@ -38,8 +38,9 @@ def test_crisis_team_reads_the_same_plan_and_nothing_else(client, db, make_staff
     for path in (f"/api/v1/people/{pid}", f"/api/v1/people/{pid}/observations", f"/api/v1/people/{pid}/crisis-plan"):
         assert client.get(path, headers=crisis.auth).status_code == 403, path
     # and care staff do not get the crisis lookup (it would bypass their caseload)
-    assert client.get("/api/v1/crisis?nhs_number=9434765919", headers=cc.auth).status_code == 403
-    assert client.get("/api/v1/crisis?nhs_number=9999999999", headers=crisis.auth).status_code == 404
+    why = "&reason=Police welfare call"
+    assert client.get(f"/api/v1/crisis?nhs_number=9434765919{why}", headers=cc.auth).status_code == 403
+    assert client.get(f"/api/v1/crisis?nhs_number=9999999999{why}", headers=crisis.auth).status_code == 404
     audit = db.scalar(select(AuditRecord).where(AuditRecord.resource_type == "CrisisSummary"))
     assert audit is not None and audit.person_id == uuid.UUID(pid) and audit.actor == "crisis.team"
 

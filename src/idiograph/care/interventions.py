@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+NOT_ASSESSED_NOTE = "risk not assessed: assess before choosing"
 
 
 class _Cfg(BaseModel):
@@ -61,22 +62,28 @@ def standard_for(r: Rules, problem: str | None) -> str:
     return r.standard.get(problem or "", "cbt")
 
 
-def appropriate(r: Rules, intervention: str, problem: str | None, risk: str) -> list[str]:
-    """Why an intervention is not appropriate for this person (empty when it is)."""
+def appropriate(r: Rules, intervention: str, problem: str | None, risk: str | None) -> list[str]:
+    """Why an intervention is not appropriate for this person (empty when it is). ``risk`` None means not
+    assessed: unknown, not low - only an intervention offered at any risk level (up to high) is appropriate."""
     i = r.interventions.get(intervention)
     if i is None:
         return [f"{intervention!r} is not an intervention this service offers"]
     why = []
-    if RISK_ORDER[risk] > RISK_ORDER[i.max_risk]:
+    if risk is None:
+        if i.max_risk != "high":
+            why.append(f"{i.label} is offered up to {i.max_risk} risk: {NOT_ASSESSED_NOTE}")
+    elif RISK_ORDER[risk] > RISK_ORDER[i.max_risk]:
         why.append(f"{i.label} is not offered at {risk} risk (up to {i.max_risk})")
     if i.problems and problem not in i.problems:
         why.append(f"{i.label} is for {', '.join(p.replace('_', ' ') for p in i.problems)}")
     return why
 
 
-def alternatives(r: Rules, problem: str | None, risk: str, declined: set[str]) -> list[Option]:
+def alternatives(r: Rules, problem: str | None, risk: str | None, declined: set[str]) -> list[Option]:
     """Appropriate options other than the standard and anything declined; a declined group excludes all
-    group formats. Ordered as the rules list them after the standard, then the rest."""
+    group formats. Ordered as the rules list them after the standard, then the rest. With risk not assessed
+    (None) only options offered at any risk level are given, each saying so: the others wait for an
+    assessment rather than assume the risk is low."""
     std = standard_for(r, problem)
     no_group = "group" in declined or (std in declined and r.interventions[std].group)
     order = [*r.alternatives.get(std, ()), *sorted(r.interventions)]
@@ -85,7 +92,11 @@ def alternatives(r: Rules, problem: str | None, risk: str, declined: set[str]) -
         spec = r.interventions[i]
         if i == std or i in declined or (no_group and spec.group) or appropriate(r, i, problem, risk):
             continue
-        reasons = [f"appropriate for {(problem or 'this presentation').replace('_', ' ')} at {risk} risk"]
+        presentation = (problem or "this presentation").replace("_", " ")
+        if risk is None:
+            reasons = [f"appropriate for {presentation} at any risk level", NOT_ASSESSED_NOTE]
+        else:
+            reasons = [f"appropriate for {presentation} at {risk} risk"]
         if not spec.group:
             reasons.append("one-to-one")
         out.append(Option(i, spec.label, tuple(reasons)))

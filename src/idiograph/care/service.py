@@ -8,23 +8,28 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idiograph.alerts.kinds import OPEN, Kind
+from idiograph.alerts.model import Alert
 from idiograph.care import slots
 from idiograph.care.booking import booking_window
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, PlanLink, Preferences, RiskAssessment
+from idiograph.care.names import family_matches, given_matches, name_key
 from idiograph.care.options import FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
 from idiograph.db import utcnow
 from idiograph.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, invalid
+from idiograph.patients import nhs_number
 from idiograph.patients.access import ensure_access
-from idiograph.patients.model import Person
+from idiograph.patients.model import CaseloadAssignment, Person, PersonIdentifier
 from idiograph.security import audit
 from idiograph.security.audit import Actor
+from idiograph.security.model import Team, User
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.text import visible_length
@@ -124,7 +129,7 @@ def record_risk(
 ) -> RiskAssessment:
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
     if level not in RISK_LEVELS:
-        raise invalid("level", f"must be one of {', '.join(RISK_LEVELS)}")
+        raise invalid("level", f"choose the level assessed: {', '.join(RISK_LEVELS)}")
     if visible_length(summary) < 5:
         raise invalid("summary", "describe the assessment (at least 5 characters)")
     r = RiskAssessment(person_id=person_id, level=level, author=principal.username, summary=summary.strip())
@@ -198,28 +203,175 @@ def calendar(session: Session, principal: Principal, person_id: uuid.UUID) -> st
     return slots.icalendar(appts, "your care team", utcnow())
 
 
+# -- the crisis lookup ---------------------------------------------------------------------------------------
+
+SAFETY_ALERT_DAYS = 30  # the crisis summary shows safety alerts about answers this recent (and any still open)
+_SAFETY_KINDS = (Kind.SAFETY.value, Kind.SAFETY_UNANSWERED.value)
+
+
+@dataclass(frozen=True)
+class CareContact:
+    """A team the person is with and their named care coordinator there (None when nobody is named)."""
+
+    team: str
+    coordinator: str | None
+
+
 @dataclass(frozen=True)
 class CrisisSummary:
-    """What a crisis response needs, the same plan every team sees."""
+    """What a crisis response needs, the same plan every team sees: identity, current risk (None: not assessed),
+    the current crisis plan, who to call in the person's own teams, and recent safety alerts. Nothing else."""
 
     person: Person
     risk: RiskAssessment | None
     plan: CrisisPlan | None
+    care_team: list[CareContact]
+    safety_alerts: list[Alert]
 
 
-def crisis_summary(
-    session: Session, principal: Principal, person_id: uuid.UUID | None = None, nhs_number: str | None = None
-) -> CrisisSummary:
-    """Identity, current risk and the current crisis plan, found by id or NHS number; an audited read."""
-    principal.require(Permission.CRISIS_READ)
-    if person_id is not None:
-        person = session.get(Person, person_id)
-    elif nhs_number:
-        person = session.scalar(select(Person).where(Person.nhs_number == nhs_number.replace(" ", "")))
-    else:
-        raise invalid("nhs_number", "give an NHS number or a person id")
-    if person is None:
-        raise NotFound("no person with that identifier")
+@dataclass(frozen=True)
+class CrisisQuery:
+    """What the crisis worker typed: one of an NHS number, a local identifier, or a family name with a date of
+    birth (the given name narrows a name search)."""
+
+    nhs_number: str = ""
+    identifier: str = ""
+    family_name: str = ""
+    given_name: str = ""
+    birth_date: date | None = None
+
+    def kind(self) -> str:
+        """'nhs_number', 'identifier' or 'name', or InvalidInput naming the fields when it is none or several."""
+        kinds = [
+            k
+            for k, given in (
+                ("nhs_number", self.nhs_number.strip()),
+                ("identifier", self.identifier.strip()),
+                ("name", self.family_name.strip() or self.given_name.strip() or self.birth_date),
+            )
+            if given
+        ]
+        if not kinds:
+            raise InvalidInput(
+                "say who to look up: an NHS number, a local identifier, or a family name with a date of birth",
+                [FieldProblem("nhs_number", "give an NHS number, a local identifier, or a name and date of birth")],
+            )
+        if len(kinds) > 1:
+            raise InvalidInput(
+                "search by one thing at a time, so the result is not a mixture",
+                [FieldProblem(k, "clear this or the other search fields") for k in kinds],
+            )
+        if kinds[0] == "name":
+            problems = []
+            if not name_key(self.family_name):
+                problems.append(FieldProblem("family_name", "a name search needs the family name"))
+            if self.birth_date is None:
+                problems.append(
+                    FieldProblem("birth_date", "a name search needs the date of birth (a name alone shows nobody)")
+                )
+            elif self.birth_date > utcnow().date():
+                problems.append(FieldProblem("birth_date", "is in the future"))
+            if problems:
+                raise InvalidInput(f"{len(problems)} problem(s) in the search; nobody was looked up", problems)
+        return kinds[0]
+
+    def described(self) -> str:
+        """What was searched, in words (shown with the result, 'nothing matched' included)."""
+        kind = self.kind()
+        if kind == "nhs_number":
+            n = nhs_number.normalise(self.nhs_number)
+            return f"NHS number {n[:3]} {n[3:6]} {n[6:]}" if len(n) == 10 else f"NHS number {n}"
+        if kind == "identifier":
+            return f"local identifier {self.identifier.strip()}"
+        assert self.birth_date is not None
+        given = f", given name {self.given_name.strip()}" if self.given_name.strip() else ""
+        return f"family name {self.family_name.strip()}{given}, born {self.birth_date:%d %b %Y}"
+
+    def terms(self) -> dict[str, str]:
+        """The typed terms, for the audit trail (who looked for whom)."""
+        out = {
+            "nhs_number": nhs_number.normalise(self.nhs_number),
+            "identifier": self.identifier.strip(),
+            "family_name": self.family_name.strip(),
+            "given_name": self.given_name.strip(),
+            "birth_date": self.birth_date.isoformat() if self.birth_date else "",
+        }
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass(frozen=True)
+class CrisisMatch:
+    """One person a search found, with enough to tell them from the others."""
+
+    person: Person
+    teams: list[str]
+
+
+@dataclass(frozen=True)
+class CrisisSearch:
+    """The people a crisis search found (their summary when exactly one), and what was searched."""
+
+    searched: str
+    matches: list[CrisisMatch]
+    summary: CrisisSummary | None
+    note: str | None = None
+
+
+def _reason(reason: str | None) -> str:
+    if visible_length(reason) < 5:
+        raise invalid("reason", "say why you are looking this person up (at least 5 characters)")
+    assert reason is not None
+    return reason.strip()
+
+
+def _crisis_matches(session: Session, q: CrisisQuery) -> tuple[list[Person], str | None]:
+    kind = q.kind()
+    if kind == "nhs_number":
+        try:
+            number = nhs_number.validate(q.nhs_number)
+        except ValueError as exc:
+            raise invalid("nhs_number", str(exc)) from None
+        return list(session.scalars(select(Person).where(Person.nhs_number == number))), None
+    if kind == "identifier":
+        value = q.identifier.strip()
+        ids = select(PersonIdentifier.person_id).where(
+            PersonIdentifier.value.in_({value, value.upper(), value.lower()})
+        )
+        return list(session.scalars(select(Person).where(Person.id.in_(ids)).order_by(Person.family_name))), None
+    born = session.scalars(select(Person).where(Person.birth_date == q.birth_date))
+    family = [p for p in born if family_matches(q.family_name, p.family_name)]
+    if not q.given_name.strip():
+        return sorted(family, key=_by_name), None
+    given = [p for p in family if given_matches(q.given_name, p.given_name)]
+    if given or not family:
+        return sorted(given, key=_by_name), None
+    # a nickname or a misspelt given name: the family name and date of birth are the search's rule, not the
+    # given name, so show who has them rather than nobody
+    return sorted(family, key=_by_name), (
+        f"Nobody with the given name {q.given_name.strip()}: showing everyone with this family name and date of birth."
+    )
+
+
+def _by_name(p: Person) -> tuple[str, str]:
+    return (name_key(p.family_name), name_key(p.given_name))
+
+
+def _teams(session: Session, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str | None]]]:
+    """Each person's teams and the named lead in each (display name), by team name."""
+    rows = session.execute(
+        select(CaseloadAssignment.person_id, Team.name, User.display_name)
+        .join(Team, Team.id == CaseloadAssignment.team_id)
+        .outerjoin(User, User.id == CaseloadAssignment.lead_user_id)
+        .where(CaseloadAssignment.person_id.in_(person_ids))
+        .order_by(Team.name)
+    )
+    out: dict[uuid.UUID, list[tuple[str, str | None]]] = {pid: [] for pid in person_ids}
+    for pid, team, lead in rows:
+        out[pid].append((team, lead))
+    return out
+
+
+def _summary(session: Session, person: Person) -> CrisisSummary:
     risk = session.scalar(
         select(RiskAssessment)
         .where(RiskAssessment.person_id == person.id)
@@ -227,16 +379,98 @@ def crisis_summary(
         .limit(1)
     )
     plan = session.scalar(select(CrisisPlan).where(CrisisPlan.person_id == person.id, CrisisPlan.current.is_(True)))
-    audit.append(
-        session,
-        principal.actor,
+    since = utcnow() - timedelta(days=SAFETY_ALERT_DAYS)
+    candidates = session.scalars(
+        select(Alert)
+        .where(
+            Alert.person_id == person.id,
+            Alert.kind.in_(_SAFETY_KINDS),
+            or_(Alert.raised_at >= since, Alert.status.in_([s.value for s in OPEN])),
+        )
+        .order_by(Alert.raised_at.desc())
+    )
+    # recent by the answer's own time (a late import raises today an alert about an answer of last year);
+    # an alert still open is shown whatever its age
+    alerts = sorted(
+        (a for a in candidates if a.status in OPEN or safety_alert_time(a) >= since),
+        key=safety_alert_time,
+        reverse=True,
+    )
+    care_team = [CareContact(t, lead) for t, lead in _teams(session, [person.id])[person.id]]
+    return CrisisSummary(person, risk, plan, care_team, alerts)
+
+
+def safety_alert_time(alert: Alert) -> datetime:
+    """When the answer behind a safety alert was given (the alert's own time when the answer's is not kept)."""
+    when = (alert.detail or {}).get("time")
+    if isinstance(when, str):
+        try:
+            parsed = datetime.fromisoformat(when)
+        except ValueError:
+            return alert.raised_at
+        return parsed if parsed.tzinfo else alert.raised_at
+    return alert.raised_at
+
+
+def _summary_audit(s: CrisisSummary, reason: str, detail: dict[str, Any]) -> audit.Entry:
+    return audit.Entry(
         "read",
         "CrisisSummary",
-        str(plan.id) if plan else None,
-        person.id,
-        detail={"via": "crisis", "plan_version": plan.version if plan else None},
+        str(s.plan.id) if s.plan else None,
+        s.person.id,
+        reason,
+        {
+            "via": "crisis",
+            "reason": reason,
+            **detail,
+            "plan_version": s.plan.version if s.plan else None,
+            "safety_alerts": len(s.safety_alerts),
+        },
     )
-    return CrisisSummary(person, risk, plan)
+
+
+def crisis_search(session: Session, principal: Principal, query: CrisisQuery, reason: str | None) -> CrisisSearch:
+    """Find people for a crisis response by NHS number, a local identifier (any system's), or family name with
+    date of birth - never a name alone. One match opens their summary; several give a short list to choose
+    from. Audited with the reason and what was searched: one record for each person shown (or one saying
+    nothing matched)."""
+    principal.require(Permission.CRISIS_READ)
+    why = _reason(reason)
+    people, note = _crisis_matches(session, query)
+    searched = query.described()
+    detail: dict[str, Any] = {
+        "searched_by": query.kind(),
+        "terms": query.terms(),
+        "matches": len(people),
+    }
+    teams = _teams(session, [p.id for p in people])
+    matches = [CrisisMatch(p, [t for t, _ in teams[p.id]]) for p in people]
+    if len(people) == 1:
+        summary = _summary(session, people[0])
+        audit.append_many(session, principal.actor, [_summary_audit(summary, why, detail)])
+        return CrisisSearch(searched, matches, summary, note)
+    entries = [
+        audit.Entry("read", "CrisisSearch", None, p.id, why, {"via": "crisis", "reason": why, **detail}) for p in people
+    ] or [audit.Entry("read", "CrisisSearch", None, None, why, {"via": "crisis", "reason": why, **detail})]
+    audit.append_many(session, principal.actor, entries)
+    return CrisisSearch(searched, matches, None, note)
+
+
+def crisis_summary(
+    session: Session, principal: Principal, person_id: uuid.UUID, reason: str | None, chosen_from: int | None = None
+) -> CrisisSummary:
+    """One person's crisis summary, opened by id (chosen from a search's list); an audited read with the reason."""
+    principal.require(Permission.CRISIS_READ)
+    why = _reason(reason)
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"no person with id {person_id}")
+    summary = _summary(session, person)
+    detail: dict[str, Any] = {"searched_by": "person_id"}
+    if chosen_from is not None:
+        detail["chosen_from"] = chosen_from
+    audit.append_many(session, principal.actor, [_summary_audit(summary, why, detail)])
+    return summary
 
 
 MAX_PLAN_LINK_DAYS = 90

@@ -422,16 +422,23 @@ def queue(session: Session, principal: Principal, since: datetime | None = None)
 def intervention_options(
     session: Session, principal: Principal, person_id: uuid.UUID, declined: set[str]
 ) -> tuple[str | None, str, list[interventions.Option]]:
-    """(current pathway, the standard offer, the appropriate alternatives given what was declined)."""
+    """(current pathway, the standard offer, the appropriate alternatives given what was declined). Risk not
+    assessed is unknown, not low: only options offered at any risk level are given until it is assessed."""
     ensure_access(session, principal, person_id, Permission.PERSON_READ)
     ep = open_episode(session, person_id)
     risk = current_risk(session, person_id)
     r = interventions.rules()
     problem = ep.presenting_problem if ep else None
     standard = interventions.standard_for(r, problem)
-    options = interventions.alternatives(r, problem, risk.level if risk else "low", declined | {standard})
+    options = interventions.alternatives(r, problem, risk.level if risk else None, declined | {standard})
     audit.append(
-        session, principal.actor, "read", "Intervention", None, person_id, detail={"declined": sorted(declined)}
+        session,
+        principal.actor,
+        "read",
+        "Intervention",
+        None,
+        person_id,
+        detail={"declined": sorted(declined), "risk": risk.level if risk else "not assessed"},
     )
     return (ep.pathway if ep else None), standard, options
 
