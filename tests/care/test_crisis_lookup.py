@@ -141,7 +141,9 @@ def test_several_matches_are_a_list_each_audited_and_a_choice_is_audited(db, peo
     assert {m.person.id for m in found.matches} == {ryan, other}
     assert {m.person.id: m.teams for m in found.matches}[other] == ["Community Mental Health Team"]
     listed = _audit(db, "CrisisSearch")
-    assert {r.person_id for r in listed} == {ryan, other} and all(r.detail["matches"] == 2 for r in listed)
+    assert {r.person_id for r in listed} == {ryan, other} and all(
+        r.detail["matches"] == 2 and r.detail["reason"] == WHY for r in listed
+    )
     assert not _audit(db, "CrisisSummary")  # nobody's plan was read by listing them
     s = care.crisis_summary(db, crisis.principal, ryan, WHY, chosen_from=2)
     assert s.person.id == ryan

@@ -15,7 +15,7 @@ _PARTS = re.compile(r"[\s\-\u2010-\u2015]+")  # spaces and every kind of hyphen 
 def name_key(text: str) -> str:
     """Letters and digits only, case-folded, accents removed: 'Zoë O\u2019Brien-Núñez' -> 'zoeobriennunez'."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if ch.isalnum())  # accents decompose to marks, which are not alnum
 
 
 def name_keys(text: str) -> set[str]:
