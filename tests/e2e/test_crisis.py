@@ -1,0 +1,97 @@
+"""A real browser: the crisis worker finds a person without an NHS number by name and date of birth, with a
+reason, and sees their crisis plan (phone numbers tap-to-call), current risk and care team."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from idiograph.synth.load import DEMO_PASSWORD
+from tests.e2e.conftest import sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def _demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo server's SQLite file (every module's demo is the same 40 people, seed 11; the newest is ours)."""
+    files = sorted(tmp_path_factory.getbasetemp().glob("e2e*/e2e.db"), key=lambda p: p.stat().st_mtime)
+    assert files, "the demo server's database was not found"
+    return files[-1]
+
+
+def _someone_without_an_nhs_number(path: Path) -> tuple[str, str, str, str]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+        row = c.execute(
+            "SELECT id, given_name, family_name, birth_date FROM person"
+            " WHERE nhs_number IS NULL AND birth_date IS NOT NULL ORDER BY family_name, given_name LIMIT 1"
+        ).fetchone()
+    assert row is not None, "the demo has people without an NHS number (about one in ten)"
+    pid, given, family, born = row
+    # SQLite keeps UUIDs as 32 hex digits
+    return (
+        str(pid) if "-" in str(pid) else f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}",
+        given,
+        family,
+        born,
+    )
+
+
+def test_the_crisis_worker_finds_a_person_without_an_nhs_number(  # type: ignore[no-untyped-def]
+    server: str, browser, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    pid, given, family, born = _someone_without_an_nhs_number(_demo_database(tmp_path_factory))
+    # their team writes a crisis plan and records a high risk (as the senior clinician, through the API)
+    api = browser.new_context()
+    token = api.request.post(
+        f"{server}/api/v1/auth/token", form={"username": "senior", "password": DEMO_PASSWORD}
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    r = api.request.post(
+        f"{server}/api/v1/people/{pid}/risk-assessments",
+        data={"level": "high", "summary": "Said they have a plan to end their life"},
+        headers=auth,
+    )
+    assert r.status == 201, r.text()
+    r = api.request.put(
+        f"{server}/api/v1/people/{pid}/crisis-plan",
+        data={
+            "expected_version": 0,
+            "rationale": "Written with them at clinic",
+            "warning_signs": ["Stops answering the phone"],
+            "contacts": ["Crisis line 0800 123 4567", "Brother Tom on 07700 900461"],
+        },
+        headers=auth,
+    )
+    assert r.status == 200, r.text()
+    api.close()
+
+    page = browser.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    sign_in(page, server, "crisis", lands="**/crisis")
+    # typed as a worker on the phone might: lower case, with the reason
+    page.fill("input[name=family_name]", family.lower())
+    page.fill("input[name=birth_date]", born)
+    page.fill("input[name=reason]", "Ambulance crew on scene, asked for the crisis plan")
+    page.click("#crisis-search button[type=submit]")
+    page.wait_for_load_state()
+    if page.locator("#crisis-matches").count():  # several people with that name and birthday: choose ours
+        row = page.locator("#crisis-matches tr", has_text=given)
+        assert row.locator("text=no NHS number").count() == 1
+        row.locator("button", has_text="Open").click()
+        page.wait_for_load_state()
+    summary = page.locator("#crisis-summary")
+    summary.wait_for()
+    assert f"{family.upper()}, {given}" in summary.inner_text()
+    assert "NHS number not recorded" in summary.inner_text()
+    assert "high" in page.locator("#crisis-risk").inner_text()
+    plan = page.locator("#crisis-plan")
+    assert "Stops answering the phone" in plan.inner_text()
+    assert plan.locator('a[href="tel:08001234567"]').inner_text() == "0800 123 4567"
+    assert plan.locator('a[href="tel:07700900461"]').count() == 1
+    assert page.locator("#crisis-care-team").count() == 1 and page.locator("#crisis-safety-alerts").count() == 1
+    page.screenshot(path=str(tmp_path / "crisis.png"), full_page=True)
+    assert not [c for c in console if "Content Security Policy" in c]
+    page.close()
