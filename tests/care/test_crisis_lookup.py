@@ -281,3 +281,16 @@ def test_own_plan_numbers_are_tap_to_call(client, db, people, make_staff) -> Non
     assert page.status_code == 200
     assert 'href="tel:999"' in page.text and 'href="tel:111"' in page.text and 'href="tel:116123"' in page.text
     assert '<a href="tel:07700900123">07700 900123</a>' in page.text
+
+
+@pytest.mark.parametrize("field", ["identifier", "family_name", "given_name", "reason", "nhs_number"])
+def test_a_nul_character_is_refused_naming_the_field(client, db, people, field) -> None:  # type: ignore[no-untyped-def]
+    crisis, _, _ = people
+    params = {"identifier": "RX40021", "reason": WHY}
+    if field in ("family_name", "given_name"):
+        params = {"family_name": "Smith", "birth_date": "1992-10-03", "reason": WHY}
+    if field == "nhs_number":
+        params = {"nhs_number": "9434765919", "reason": WHY}
+    params[field] = params.get(field, "Ryan") + "\x00"
+    r = client.get("/api/v1/crisis/matches", params=params, headers=crisis.auth)
+    assert r.status_code == 422 and field in r.text, r.text

@@ -242,6 +242,10 @@ class CrisisQuery:
 
     def kind(self) -> str:
         """'nhs_number', 'identifier' or 'name', or InvalidInput naming the fields when it is none or several."""
+        typed = (("nhs_number", self.nhs_number), ("identifier", self.identifier))
+        names = (("family_name", self.family_name), ("given_name", self.given_name))
+        if nul := [FieldProblem(k, "contains a NUL character") for k, v in (*typed, *names) if "\x00" in v]:
+            raise InvalidInput("a search term contains a NUL character; nobody was looked up", nul)
         kinds = [
             k
             for k, given in (
@@ -318,6 +322,8 @@ class CrisisSearch:
 
 
 def _reason(reason: str | None) -> str:
+    if reason and "\x00" in reason:
+        raise invalid("reason", "contains a NUL character")
     if visible_length(reason) < 5:
         raise invalid("reason", "say why you are looking this person up (at least 5 characters)")
     assert reason is not None
