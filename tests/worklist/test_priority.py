@@ -55,6 +55,11 @@ def test_a_safety_answer_outranks_everything_else_and_reasons_come_most_urgent_f
     assert [r.tier for r in p.reasons] == sorted(r.tier for r in p.reasons)
 
 
+def test_reviews_are_one_line_each_for_overdue_and_due() -> None:
+    p = assess(Facts(reviews_overdue=[date(2026, 10, 12), date(2026, 9, 14)], reviews_due=[date(2026, 12, 8)]))
+    assert words(p) == ["2 reviews overdue (the first was due 14 Sep 2026)", "Review due by 08 Dec 2026"]
+
+
 def test_open_alerts_of_one_kind_are_one_line_named_by_the_newest_with_a_count() -> None:
     p = assess(Facts(alerts=[_alert("safety", 0, "older"), _alert("safety", 3, "newest"), _alert("safety", 1, "mid")]))
     assert words(p) == ["newest (and 2 other open alerts)"]
@@ -98,4 +103,6 @@ def test_the_tier_is_the_most_urgent_reason_and_nothing_is_lost(f: Facts) -> Non
         assert p.tier == Tier.NONE
     from_alerts = sum(r.count for r in p.reasons if r.tier <= Tier.DEVIATION) - (f.risk == "high")
     assert from_alerts == len(f.alerts)
-    assert len(p.reasons) >= len(f.reviews_overdue) + len(f.reviews_due) + len(f.tasks) + (f.escalations > 0)
+    reviews = sum(r.count for r in p.reasons if r.tier in (Tier.REVIEW_OVERDUE, Tier.REVIEW_DUE))
+    assert reviews == len(f.reviews_overdue) + len(f.reviews_due)
+    assert sum(1 for r in p.reasons if r.tier == Tier.REQUEST) == len(f.tasks)

@@ -112,10 +112,18 @@ def assess(facts: Facts) -> Priority:
         reasons.append(Reason(tier, alerts[-1].title + more, alerts[0].raised_at, len(alerts)))
     if facts.risk == "high":
         reasons.append(Reason(Tier.SAFETY, "Current risk assessed as high", facts.risk_at))
-    for due in facts.reviews_overdue:
-        reasons.append(Reason(Tier.REVIEW_OVERDUE, f"Review overdue (was due {due:%d %b %Y})", due))
-    for due in facts.reviews_due:
-        reasons.append(Reason(Tier.REVIEW_DUE, f"Review due by {due:%d %b %Y}", due))
+    if facts.reviews_overdue:
+        n, oldest = len(facts.reviews_overdue), min(facts.reviews_overdue)
+        text = (
+            f"Review overdue (was due {oldest:%d %b %Y})"
+            if n == 1
+            else f"{n} reviews overdue (the first was due {oldest:%d %b %Y})"
+        )
+        reasons.append(Reason(Tier.REVIEW_OVERDUE, text, oldest, n))
+    if facts.reviews_due:
+        n, soonest = len(facts.reviews_due), min(facts.reviews_due)
+        text = f"Review due by {soonest:%d %b %Y}" if n == 1 else f"{n} reviews due (the first by {soonest:%d %b %Y})"
+        reasons.append(Reason(Tier.REVIEW_DUE, text, soonest, n))
     if facts.escalations:
         reasons.append(
             Reason(Tier.ESCALATION, _count(facts.escalations, "change waits", "changes wait") + " for a senior")
