@@ -93,5 +93,23 @@ def test_the_crisis_worker_finds_a_person_without_an_nhs_number(  # type: ignore
     assert plan.locator('a[href="tel:07700900461"]').count() == 1
     assert page.locator("#crisis-care-team").count() == 1 and page.locator("#crisis-safety-alerts").count() == 1
     page.screenshot(path=str(tmp_path / "crisis.png"), full_page=True)
+    problems = _axe(page)
+    # a name without a date of birth is refused, the field named, and nobody shown
+    page.fill("input[name=birth_date]", "")
+    page.click("#crisis-search button[type=submit]")
+    page.wait_for_load_state()
+    assert "needs the date of birth" in page.locator("#birth_date-error").inner_text()
+    assert page.locator("#crisis-summary").count() == 0
+    problems += _axe(page)
+    assert problems == [], "\n".join(problems)
     assert not [c for c in console if "Content Security Policy" in c]
     page.close()
+
+
+def _axe(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """WCAG 2.2 A and AA violations on the page (axe-core, bundled with axe-playwright-python)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags}})
+    return [f"{page.url}: {v['id']}: {v['help']} at {v['nodes'][0]['target']}" for v in result.response["violations"]]
