@@ -239,7 +239,7 @@ def test_the_page_lists_then_opens_with_the_plan_care_team_alerts_and_tap_to_cal
     page = client.post("/crisis", data=form)
     assert page.status_code == 200
     assert "2 people match family name Smith, born 03 Oct 1992" in page.text
-    assert "no NHS number" in page.text and "9434765919" in page.text
+    assert "no NHS number" in page.text and "943 476 5919" in page.text
     assert "Community Mental Health Team" in page.text
     assert "Recent overdose" not in page.text  # a list shows nobody's record
     # choosing one opens it, with the reason carried from the search
