@@ -294,3 +294,10 @@ def test_a_nul_character_is_refused_naming_the_field(client, db, people, field) 
     params[field] = params.get(field, "Ryan") + "\x00"
     r = client.get("/api/v1/crisis/matches", params=params, headers=crisis.auth)
     assert r.status_code == 422 and field in r.text, r.text
+
+
+def test_an_nhs_number_in_the_address_fills_the_form_but_looks_nobody_up(client, db, people) -> None:  # type: ignore[no-untyped-def]
+    login(client, "crisis.team")
+    page = client.get("/crisis", params={"nhs_number": "9434765919"})
+    assert page.status_code == 200 and 'name="nhs_number" value="9434765919"' in page.text
+    assert "crisis-summary" not in page.text and not _audit(db, "CrisisSummary")
