@@ -23,6 +23,8 @@ PUBLIC = {
     ("/r/{token}", "GET"),
     ("/r/{token}", "POST"),
     ("/my-plan/{token}", "GET"),
+    ("/my-plan/{token}/preferences", "POST"),
+    ("/my-plan/{token}/requests", "POST"),
 }
 
 

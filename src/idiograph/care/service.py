@@ -511,24 +511,49 @@ def create_plan_link(
     return link, token
 
 
-def read_own_plan(session: Session, token: str) -> tuple[Person, CrisisPlan | None, list[Appointment]]:
-    """What the person sees through their link: their crisis plan and upcoming appointments (audited)."""
+PERSON_VIA_LINK = "the person (via link)"  # who recorded what the person saved through their link
+
+
+def open_plan_link(session: Session, token: str) -> PlanLink:
+    """The person's link for a token, or PlanLinkGone when it is unknown, expired or withdrawn (nothing said of
+    which, so a guessed token learns nothing)."""
     link = session.scalar(select(PlanLink).where(PlanLink.token_hash == hashlib.sha256(token.encode()).hexdigest()))
     if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
         raise PlanLinkGone()
-    person = session.get(Person, link.person_id)
-    assert person is not None
-    plan = session.scalar(select(CrisisPlan).where(CrisisPlan.person_id == person.id, CrisisPlan.current.is_(True)))
-    upcoming = list(
+    return link
+
+
+def link_actor(link: PlanLink) -> Actor:
+    """The person, acting through their link: every read and write through it is audited as this actor."""
+    return Actor(None, f"plan-link:{link.id}", "person")
+
+
+def current_crisis_plan(session: Session, person_id: uuid.UUID) -> CrisisPlan | None:
+    """The current plan, unaudited: for use cases that audit the read themselves (the person's own page)."""
+    return session.scalar(select(CrisisPlan).where(CrisisPlan.person_id == person_id, CrisisPlan.current.is_(True)))
+
+
+def upcoming_appointments(session: Session, person_id: uuid.UUID) -> list[Appointment]:
+    """Booked appointments from now, soonest first, unaudited (the caller audits)."""
+    return list(
         session.scalars(
             select(Appointment)
-            .where(Appointment.person_id == person.id, Appointment.status == "booked", Appointment.start >= utcnow())
+            .where(Appointment.person_id == person_id, Appointment.status == "booked", Appointment.start >= utcnow())
             .order_by(Appointment.start)
         )
     )
+
+
+def read_own_plan(session: Session, token: str) -> tuple[Person, CrisisPlan | None, list[Appointment]]:
+    """What the person sees through their link: their crisis plan and upcoming appointments (audited)."""
+    link = open_plan_link(session, token)
+    person = session.get(Person, link.person_id)
+    assert person is not None
+    plan = current_crisis_plan(session, person.id)
+    upcoming = upcoming_appointments(session, person.id)
     audit.append(
         session,
-        Actor(None, f"plan-link:{link.id}", "person"),
+        link_actor(link),
         "read",
         "CrisisPlan",
         str(plan.id) if plan else None,
@@ -536,3 +561,19 @@ def read_own_plan(session: Session, token: str) -> tuple[Person, CrisisPlan | No
         detail={"via": "own-plan link"},
     )
     return person, plan, upcoming
+
+
+def preferences_history(
+    session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api"
+) -> list[Preferences]:
+    """Every saved version of the person's preferences, newest first (an audited read)."""
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    rows = list(
+        session.scalars(
+            select(Preferences).where(Preferences.person_id == person_id).order_by(Preferences.version.desc())
+        )
+    )
+    audit.append(
+        session, principal.actor, "read", "Preferences", None, person_id, detail={"via": via, "versions": len(rows)}
+    )
+    return rows

@@ -113,3 +113,22 @@ def complete(session: Session, principal: Principal, task_id: uuid.UUID, note: s
     session.flush()
     audit.append(session, principal.actor, "update", "Task", str(task.id), task.person_id, detail={"status": "done"})
     return task
+
+
+FROM_PERSON = ("person-request", "preferences-changed")
+
+
+def from_person(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[Task]:
+    """What the person sent their team from their own page (requests and preference changes), open ones first,
+    newest first within each (an audited read)."""
+    ensure_access(session, principal, person_id, Permission.PERSON_READ)
+    q = (
+        select(Task)
+        .where(Task.person_id == person_id, Task.kind.in_(FROM_PERSON))
+        .order_by(Task.status.desc(), Task.created_at.desc())
+    )
+    rows = list(session.scalars(q))
+    audit.append(
+        session, principal.actor, "read", "Task", None, person_id, detail={"via": via, "kinds": "from the person"}
+    )
+    return rows

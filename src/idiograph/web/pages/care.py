@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from datetime import datetime
 from typing import Any
@@ -12,10 +13,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from idiograph.care import interventions, options
+from idiograph.care import in_words, interventions, options, own_page, phones, tasks
 from idiograph.care import service as care
 from idiograph.care.api import PreferencesIn
-from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
+from idiograph.errors import DomainError, FieldProblem, InvalidInput, NotFound, invalid
 from idiograph.governance import service as governance
 from idiograph.patients import service as patients
 from idiograph.security.deps import DB, form_data, require
@@ -49,16 +50,28 @@ def care_page(
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> HTMLResponse:
+    return _care_page(request, db, p, person_id)
+
+
+def _care_page(
+    request: Request, db: Session, p: Principal, person_id: uuid.UUID, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    """The care page; ``extra`` carries what a refused form keeps (the typed crisis plan and why it was refused)."""
     person = patients.get_person(db, p, person_id, via="web")
     decisions = governance.decisions_for(db, p, person_id, via="web")
+    extra.setdefault("crisis_typed", None)
     return render(
         request,
         "care.html",
+        status,
         person=person,
         appointments=care.appointments_for(db, p, person_id, via="web"),
         plan=care.appointment_plan(db, p, person_id),
         risk=governance.risk_for(db, p, person_id),
         preferences=care.preferences(db, p, person_id, via="web"),
+        preference_history=care.preferences_history(db, p, person_id, via="web"),
+        from_person=tasks.from_person(db, p, person_id, via="web"),
+        in_words=in_words,
         crisis=care.crisis_plan(db, p, person_id, via="web"),
         decisions=decisions,
         escalations=governance.escalations_by_decision(db, p, person_id, [d.id for d in decisions]),
@@ -68,6 +81,7 @@ def care_page(
         intervention_labels={k: v.label for k, v in interventions.rules().interventions.items()},
         options=options,
         london=london,
+        **extra,
     )
 
 
@@ -204,7 +218,10 @@ def crisis_form(
         governance.save_crisis_plan(db, p, person_id, content, expected_version, rationale)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
-        return refused(request, person_id, exc)
+        # the form comes back with everything typed, the reason beside it, and (on a conflict) the version saved
+        # in between shown next to it: nothing typed is lost (H-078)
+        typed = {**content, "rationale": rationale}
+        return _care_page(request, db, p, person_id, exc.status, crisis_typed=typed, crisis_error=exc)
     return _back(person_id, "crisis-plan")
 
 
@@ -244,8 +261,145 @@ def preferences_form(
                 "some answers could not be used; nothing was saved",
                 [FieldProblem(".".join(str(x) for x in e["loc"]), e["msg"]) for e in exc.errors()],
             ) from None
-        care.save_preferences(db, p, person_id, body.model_dump(exclude={"expected_version"}), body.expected_version)
+        data = body.model_dump(exclude={"expected_version"})
+        if "goals" in form:  # the person's goals, in their words (kept as they are when the form has none)
+            data["goals"] = own_page.clean_goals(form.getlist("goals"))
+        else:
+            current = care.preferences(db, p, person_id, via="web")
+            data["goals"] = list((current.data if current else {}).get("goals") or [])
+        care.save_preferences(db, p, person_id, data, body.expected_version)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
         return refused(request, person_id, exc)
     return _back(person_id, "preferences")
+
+
+@router.post("/people/{person_id}/care/tasks/{task_id}/done")
+def task_done_form(
+    request: Request,
+    person_id: uuid.UUID,
+    task_id: uuid.UUID,
+    note: str = Form(""),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    """Record what the person asked for (or told the team) as done, with a note the person reads on their page."""
+    try:
+        if not any(t.id == task_id for t in tasks.from_person(db, p, person_id, via="web")):
+            raise NotFound(f"no request from this person with id {task_id}")
+        tasks.complete(db, p, task_id, note)
+    except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
+        return refused(request, person_id, exc)
+    return _back(person_id, "requests")
+
+
+# -- the person's own page, by their link (no account: the link is the credential) ------------------------------
+
+_OWN_TEXT = ("accessible_format", "language", "times")
+_OWN_CHOICES = ("days", "periods", "places", "formats", "communication", "goals")
+
+
+def _own_form(form: FormData) -> dict[str, Any]:
+    """The person's preferences form as typed (lists for choices and goals, text for the rest)."""
+    typed: dict[str, Any] = {k: [str(v) for v in form.getlist(k)] for k in _OWN_CHOICES}
+    typed.update({k: str(form.get(k, "")) for k in _OWN_TEXT})
+    typed["interpreter"] = form.get("interpreter") == "yes"
+    return typed
+
+
+def _csrf_ok(request: Request, form: FormData) -> bool:
+    """The form's token matches the one this browser was given with the page (no account, so no session id:
+    the token rides in the signed session cookie, as on the sign-in page)."""
+    sent, expected = str(form.get("csrf_token") or ""), str(request.session.get("csrf") or "")
+    return bool(sent and expected and hmac.compare_digest(sent, expected))
+
+
+def _gone(request: Request, db: Session, exc: DomainError) -> HTMLResponse:
+    db.rollback()  # nothing of the refused request is kept
+    return render(request, "own_plan.html", exc.status, gone=exc.detail, principal=None)
+
+
+def _own_render(request: Request, db: Session, token: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    """The person's page, or the page saying the link no longer works."""
+    try:
+        page = own_page.read(db, token)
+    except care.PlanLinkGone as exc:
+        return _gone(request, db, exc)
+    for key in ("sent", "error", "problems", "typed", "asked"):
+        ctx.setdefault(key, None)
+    return render(
+        request,
+        "own_plan.html",
+        status,
+        page=page,
+        person=page.person,
+        plan=page.plan,
+        upcoming=page.upcoming,
+        token=token,
+        own=own_page,
+        in_words=in_words,
+        options=options,
+        phone_parts=phones.phone_parts,
+        london=london,
+        gone=None,
+        principal=None,
+        **ctx,
+    )
+
+
+@router.get("/my-plan/{token}", name="own_plan", openapi_extra={"x-public": "the person's own page, by their link"})
+def own_plan(request: Request, token: str, sent: str = "", db: Session = DB) -> HTMLResponse:
+    """The person's own page: crisis plan, appointments, scores in words, goals, preferences and their requests
+    (no account; the link expires and can be withdrawn; every read audited as the person via the link)."""
+    return _own_render(request, db, token, sent=sent if sent in ("preferences", "request", "nothing") else None)
+
+
+def _own_refused(request: Request, db: Session, token: str, exc: DomainError, **ctx: Any) -> HTMLResponse:
+    db.rollback()  # nothing of the refused request is kept
+    problems = {pr.field: pr.reason for pr in exc.problems}
+    return _own_render(request, db, token, exc.status, error=exc.detail, problems=problems, **ctx)
+
+
+def _stale() -> DomainError:
+    return DomainError(
+        "This page was open for a long time or in another browser, so nothing was sent. Your answers are kept "
+        "below: send them again.",
+        [],
+        403,
+        "Forbidden",
+    )
+
+
+@router.post("/my-plan/{token}/preferences", openapi_extra={"x-public": "the person's own page, by their link"})
+def own_preferences(request: Request, token: str, form: FormData = Depends(form_data), db: Session = DB) -> Response:
+    """The person updates their preferences: a new version, and a task telling their team what changed."""
+    typed = _own_form(form)
+    try:
+        if not _csrf_ok(request, form):
+            raise _stale()
+        try:
+            expected = int(str(form.get("expected_version", "")))
+        except ValueError:
+            raise invalid("expected_version", "missing: reload the page") from None
+        saved = own_page.update_preferences(db, token, typed, expected)
+    except care.PlanLinkGone as exc:
+        return _gone(request, db, exc)
+    except DomainError as exc:
+        return _own_refused(request, db, token, exc, typed=typed)
+    return RedirectResponse(f"/my-plan/{token}?sent={'preferences' if saved else 'nothing'}#sent", 303)
+
+
+@router.post("/my-plan/{token}/requests", openapi_extra={"x-public": "the person's own page, by their link"})
+def own_request(request: Request, token: str, form: FormData = Depends(form_data), db: Session = DB) -> Response:
+    """The person asks their team for a change: a task for the team; the person sees it and its answer."""
+    asked = {"kind": str(form.get("kind", "")), "text": str(form.get("text", ""))}
+    try:
+        if not _csrf_ok(request, form):
+            raise _stale()
+        own_page.ask_for_change(db, token, asked["kind"], asked["text"])
+    except care.PlanLinkGone as exc:
+        return _gone(request, db, exc)
+    except DomainError as exc:
+        return _own_refused(request, db, token, exc, asked=asked)
+    return RedirectResponse(f"/my-plan/{token}?sent=request#sent", 303)

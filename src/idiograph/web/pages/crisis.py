@@ -1,4 +1,4 @@
-"""The crisis team's lookup, and the person's own plan by their link."""
+"""The crisis team's lookup, and the link for the person's own page (the page itself: web/pages/care.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from idiograph.care import options, phones
+from idiograph.care import phones
 from idiograph.care import service as care
 from idiograph.errors import DomainError, invalid
 from idiograph.security.deps import DB, require
@@ -121,25 +121,3 @@ def plan_link_form(
         return refused(request, person_id, exc)
     url = public_url(request, "own_plan", token=token)
     return render(request, "plan_link_created.html", link=link, url=url, london=london)
-
-
-@router.get("/my-plan/{token}", name="own_plan", openapi_extra={"x-public": "the person's own plan, by their link"})
-def own_plan(request: Request, token: str, db: Session = DB) -> HTMLResponse:
-    """The person reads their own crisis plan and upcoming appointments (no account; the link expires)."""
-    try:
-        person, plan, upcoming = care.read_own_plan(db, token)
-    except care.PlanLinkGone as exc:
-        db.rollback()  # nothing of the refused request is kept
-        return render(request, "own_plan.html", exc.status, gone=exc.detail, principal=None)
-    return render(
-        request,
-        "own_plan.html",
-        person=person,
-        plan=plan,
-        upcoming=upcoming,
-        options=options,
-        phone_parts=phones.phone_parts,
-        london=london,
-        gone=None,
-        principal=None,
-    )
