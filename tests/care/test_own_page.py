@@ -119,6 +119,7 @@ def test_the_page_says_scores_in_words_with_appointments_plan_and_numbers(setup,
     words = re.sub(r"<[^>]+>", " ", text)  # what the person reads (not the form's values)
     assert "RCI" not in words and "caseness" not in words and "in_person" not in words  # no jargon or codes
     assert "You have not written any goals yet" in text
+    assert "this is not for emergencies" in text  # a request is not how to get help now
     # the reads are audited as the person via the link: the plan, appointments, scores, preferences, requests
     (record,) = _by_link(db, setup["link"])
     shown = {r["type"] for r in record.detail.get("showed", [])}
@@ -366,3 +367,26 @@ def test_requests_are_capped_open_and_per_day(setup, person, db) -> None:  # typ
     with pytest.raises(own_page.TooMany):
         own_page.ask_for_change(db, token, "something-else", "Eleventh today")
     db.rollback()
+
+
+def test_the_team_withdraws_the_persons_links(setup, person, client, db) -> None:  # type: ignore[no-untyped-def]
+    token, pid = setup["token"], setup["pid"]
+    assert person.get(f"/my-plan/{token}").status_code == 200
+    csrf = login(client, "ccoord")
+    assert client.post(f"/people/{pid}/care/plan-link/withdraw", data={}).status_code == 403  # CSRF
+    r = client.post(f"/people/{pid}/care/plan-link/withdraw", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    gone = person.get(f"/my-plan/{token}")
+    assert gone.status_code == 410 and "Sister Mary" not in gone.text and 'href="tel:999"' in gone.text
+    db.expire_all()
+    assert db.get(PlanLink, setup["link"].id).revoked_at is not None
+    assert (
+        db.scalar(
+            select(AuditRecord).where(AuditRecord.resource_type == "PlanLink", AuditRecord.action == "update")
+        ).actor
+        == "ccoord"
+    )
+    # a new link works again
+    _, fresh = care.create_plan_link(db, setup["cc"].principal, pid, 7)
+    db.commit()
+    assert person.get(f"/my-plan/{fresh}").status_code == 200

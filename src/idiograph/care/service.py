@@ -511,6 +511,29 @@ def create_plan_link(
     return link, token
 
 
+def withdraw_plan_links(session: Session, principal: Principal, person_id: uuid.UUID) -> int:
+    """Withdraw every working link to the person's own page (a lost phone, a link shared with someone it should
+    not be): they open nothing from now on. Returns how many were withdrawn (audited, each)."""
+    ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    now = utcnow()
+    links = list(
+        session.scalars(
+            select(PlanLink).where(
+                PlanLink.person_id == person_id, PlanLink.revoked_at.is_(None), PlanLink.expires_at > now
+            )
+        )
+    )
+    for link in links:
+        link.revoked_at = now
+    session.flush()
+    audit.append_many(
+        session,
+        principal.actor,
+        [audit.Entry("update", "PlanLink", str(k.id), person_id, None, {"revoked": True}) for k in links],
+    )
+    return len(links)
+
+
 PERSON_VIA_LINK = "the person (via link)"  # who recorded what the person saved through their link
 
 

@@ -274,6 +274,18 @@ def preferences_form(
     return _back(person_id, "preferences")
 
 
+@router.post("/people/{person_id}/care/plan-link/withdraw")
+def withdraw_links_form(
+    request: Request,
+    person_id: uuid.UUID,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    """Withdraw every working link to the person's own page (they open nothing from now on)."""
+    care.withdraw_plan_links(db, p, person_id)
+    return _back(person_id, "crisis-plan")
+
+
 @router.post("/people/{person_id}/care/tasks/{task_id}/done")
 def task_done_form(
     request: Request,
