@@ -45,9 +45,6 @@ MAX_REQUEST_CHARS = 2000
 MAX_GOAL_CHARS = 200
 MESSAGES_SHOWN = 20
 CONTACT = ("sms", "letter", "email", "phone")
-# what the person may change from their page; who to involve and what they declined stay with their team
-OWN_FIELDS = ("days", "periods", "times", "places", "formats", "communication", "accessible_format", "language")
-OWN_FIELDS += ("interpreter", "goals")
 
 
 class TooMany(DomainError):
@@ -186,7 +183,7 @@ def read(session: Session, token: str) -> OwnPage:
             audit.Entry("read", "Task", None, person.id, None, {**via, "count": len(messages)}),
         ],
     )
-    data = dict(prefs.data) if prefs else {}
+    data: dict[str, Any] = dict(prefs.data) if prefs else {}
     return OwnPage(
         person,
         link,
@@ -248,7 +245,8 @@ def clean_goals(values: list[Any]) -> list[str]:
 
 def clean_preferences(form: dict[str, Any]) -> dict[str, Any]:
     """The person's answers (lists for choices, text for the rest) checked and tidied, or InvalidInput naming
-    each field that could not be used (nothing is saved then)."""
+    each field that could not be used (nothing is saved then). These are all the person may change from their
+    page; who to involve and what they declined stay as their team recorded them."""
     problems: list[FieldProblem] = []
     out: dict[str, Any] = {
         "days": _chosen(list(form.get("days") or []), DAYS, "days", problems),

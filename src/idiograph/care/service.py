@@ -567,25 +567,6 @@ def upcoming_appointments(session: Session, person_id: uuid.UUID) -> list[Appoin
     )
 
 
-def read_own_plan(session: Session, token: str) -> tuple[Person, CrisisPlan | None, list[Appointment]]:
-    """What the person sees through their link: their crisis plan and upcoming appointments (audited)."""
-    link = open_plan_link(session, token)
-    person = session.get(Person, link.person_id)
-    assert person is not None
-    plan = current_crisis_plan(session, person.id)
-    upcoming = upcoming_appointments(session, person.id)
-    audit.append(
-        session,
-        link_actor(link),
-        "read",
-        "CrisisPlan",
-        str(plan.id) if plan else None,
-        person.id,
-        detail={"via": "own-plan link"},
-    )
-    return person, plan, upcoming
-
-
 def preferences_history(
     session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api"
 ) -> list[Preferences]:

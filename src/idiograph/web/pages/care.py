@@ -266,7 +266,8 @@ def preferences_form(
             data["goals"] = own_page.clean_goals(form.getlist("goals"))
         else:
             current = care.preferences(db, p, person_id, via="web")
-            data["goals"] = list((current.data if current else {}).get("goals") or [])
+            kept = (current.data if current else {}).get("goals")
+            data["goals"] = [str(g) for g in kept] if isinstance(kept, list) else []
         care.save_preferences(db, p, person_id, data, body.expected_version)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
