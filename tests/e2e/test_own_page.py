@@ -137,3 +137,49 @@ def test_the_person_uses_their_own_page_on_a_phone_and_the_team_answers(  # type
     assert errors == []
     staff.close()
     phone.close()
+
+
+def test_a_crisis_plan_edit_that_conflicts_keeps_what_was_typed(  # type: ignore[no-untyped-def]
+    server: str, browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    pid = _north_person_with_phq9(_demo_database(tmp_path_factory))
+    api = browser.new_context()
+    token = api.request.post(
+        f"{server}/api/v1/auth/token", form={"username": "senior", "password": DEMO_PASSWORD}
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    got = api.request.get(f"{server}/api/v1/people/{pid}/crisis-plan", headers=auth)
+    version = got.json()["version"] if got.status == 200 else 0
+
+    staff = browser.new_context()
+    page = staff.new_page()
+    sign_in(page, server, "clin.north", lands=LANDS)
+    page.goto(f"{server}/people/{pid}/care")
+    section = page.locator("#crisis-plan")
+    section.locator("summary", has_text="crisis plan").click()
+    form = section.locator("#crisis-plan-form")
+    form.get_by_label("Early warning signs (one per line)").fill("Stops eating\nSleeps all day")
+    form.get_by_label("Advance statement").fill("No restraint, please")
+    form.get_by_label("Why it changes").fill("Updated with them at home")
+    # a colleague saves first
+    r = api.request.put(
+        f"{server}/api/v1/people/{pid}/crisis-plan",
+        data={"expected_version": version, "rationale": "After the review", "contacts": ["Crisis line 0800 123 4567"]},
+        headers=auth,
+    )
+    assert r.status == 200, r.text()
+    api.close()
+    form.get_by_role("button", name="Save crisis plan").click()
+    page.wait_for_selector("#crisis-plan-error")
+    said = page.locator("#crisis-plan-error").inner_text()
+    assert said.startswith("Not saved.") and "the version saved in the meantime is beside it" in said, said
+    form = page.locator("#crisis-plan-form")
+    assert form.get_by_label("Early warning signs (one per line)").input_value() == "Stops eating\nSleeps all day"
+    assert form.get_by_label("Advance statement").input_value() == "No restraint, please"
+    assert form.get_by_label("Why it changes").input_value() == "Updated with them at home"
+    assert "0800 123 4567" in page.locator("#crisis-plan-current").inner_text()
+    assert _violations(page) == []
+    form.get_by_role("button", name="Save crisis plan").click()  # saved again, from the colleague's version
+    page.wait_for_url(f"**/people/{pid}/care#crisis-plan")
+    assert "Stops eating" in page.locator("#crisis-plan dl.crisis").first.inner_text()
+    staff.close()
