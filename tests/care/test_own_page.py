@@ -149,6 +149,13 @@ def test_a_score_in_words_for_one_score_a_worsening_and_no_reliable_change() -> 
     assert "big improvement" in in_words.story(phq, [(at, 14), (at + timedelta(days=1), 8)], today).sentence  # type: ignore[union-attr]
     last_year = in_words.story(phq, [(datetime(2025, 3, 4, 9, tzinfo=UTC), 5)], today)
     assert last_year is not None and "on 4 Mar 2025" in last_year.sentence
+    assert "A change counts as real when it is 6 points or more" in last_year.how_judged  # the national criterion
+    # no published reliability: no change is judged, and the page does not pretend one is
+    core = in_words.story(instruments()["core-10"], [(at, 20), (at + timedelta(days=40), 9)], today)
+    assert core is not None and "no agreed size of a real change" in core.how_judged
+    assert "big improvement" not in core.sentence and "compared with 20 when you started" in core.sentence
+    # a Jacobson-Truax threshold in fractions of a point is said as the whole points a total must move
+    assert in_words._points(5.3) == "6" and in_words._points(6.0) == "6"
 
 
 def test_expired_withdrawn_or_wrong_links_open_nothing_and_write_nothing(setup, person, db) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ The same words are on the care page, so the team reads what the person read."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from idiograph.care.options import FORMAT_LABELS, PLACE_LABELS
 from idiograph.instruments.definitions import Instrument
-from idiograph.measures.change import MeasureChange, since_first
+from idiograph.measures.change import MeasureChange, criterion, since_first
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -52,6 +53,12 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _points(threshold: float) -> str:
+    """A reliable-change threshold as the whole points a score must move (Jacobson-Truax gives a fraction; a
+    total moves in whole points, so the next whole number up)."""
+    return str(math.ceil(threshold - 1e-9))
+
+
 @dataclass(frozen=True)
 class ScoreStory:
     """One questionnaire's scores over time and what they say, for the person."""
@@ -80,9 +87,10 @@ def story(inst: Instrument, points: Sequence[tuple[datetime, float]], today: dat
     (first_at, first), (last_at, latest) = ordered[0], ordered[-1]
     lead = f"Your {name} score was {_num(latest)} on {short_date(last_at, today)}"
     sentence, worse = _judged(change, lead, first, short_date(first_at, today))
-    rule = change.change.method if change.change else None
+    rule = criterion(inst)
     how = f"Lower scores mean fewer difficulties (the {short} goes from {inst.min_total} to {inst.max_total}). " + (
-        f"A change is called real when it is bigger than scores move by chance: {rule}."
+        f"A change counts as real when it is {_points(rule.threshold)} points or more: smaller changes can "
+        "happen by chance from one week to the next."
         if rule
         else "There is no agreed size of a real change for this questionnaire, so none is judged."
     )
