@@ -135,3 +135,18 @@ def test_preferences_from_the_care_page_form(client, db, make_staff) -> None:  #
     assert again.status_code == 409 and "reload" in again.text
     bad = client.post(f"/people/{pid}/care/preferences", data={**form, "expected_version": "1", "days": ["someday"]})
     assert bad.status_code == 422 and "days" in bad.text
+
+
+def test_saving_preferences_through_the_api_keeps_the_persons_goals(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found in review: the API's preferences had no goals field, so a PUT wiped the goals the person set."""
+    cc = make_staff("ccoord", "care_coordinator", ("North",))
+    pid = client.post("/api/v1/people", json={"given_name": "Ada", "family_name": "B"}, headers=cc.auth).json()["id"]
+    url = f"/api/v1/people/{pid}/preferences"
+    first = client.put(url, json={"expected_version": 0, "goals": ["Back to work by March"]}, headers=cc.auth)
+    assert first.status_code == 200 and first.json()["data"]["goals"] == ["Back to work by March"]
+    second = client.put(url, json={"expected_version": 1, "days": ["wed"]}, headers=cc.auth)
+    assert second.json()["data"]["goals"] == ["Back to work by March"] and second.json()["data"]["days"] == ["wed"]
+    cleared = client.put(url, json={"expected_version": 2, "goals": []}, headers=cc.auth)
+    assert cleared.json()["data"]["goals"] == []
+    too_many = client.put(url, json={"expected_version": 3, "goals": ["a", "b", "c", "d"]}, headers=cc.auth)
+    assert too_many.status_code == 422 and "goals" in too_many.text

@@ -92,6 +92,9 @@ class PreferencesIn(Strict):
     interpreter: bool = False
     involve: list[str] = Field(default_factory=list, max_length=10)
     declined: list[dict[str, str]] = Field(default_factory=list, max_length=20, description="[{what, why}]")
+    goals: list[str] | None = Field(
+        default=None, max_length=3, description="the person's goals in their words; omitted keeps the current ones"
+    )
 
 
 class PreferencesOut(BaseModel):
@@ -184,6 +187,9 @@ def put_preferences(
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> PreferencesOut:
     data = body.model_dump(exclude={"expected_version"})
+    if body.goals is None:  # a client that does not know about goals keeps the person's own
+        current = service.preferences(db, p, person_id)
+        data["goals"] = list((current.data if current else {}).get("goals") or [])
     return PreferencesOut.model_validate(service.save_preferences(db, p, person_id, data, body.expected_version))
 
 
