@@ -301,3 +301,12 @@ def test_an_nhs_number_in_the_address_fills_the_form_but_looks_nobody_up(client,
     page = client.get("/crisis", params={"nhs_number": "9434765919"})
     assert page.status_code == 200 and 'name="nhs_number" value="9434765919"' in page.text
     assert "crisis-summary" not in page.text and not _audit(db, "CrisisSummary")
+
+
+def test_the_care_page_shows_the_plans_numbers_tap_to_call(client, db, people) -> None:  # type: ignore[no-untyped-def]
+    """Found in review: the care page printed the crisis plan's numbers as text (only the crisis page linked them)."""
+    _, ryan, _ = people
+    login(client, "lead.north")
+    page = client.get(f"/people/{ryan}/care")
+    assert page.status_code == 200
+    assert '<a href="tel:07700900123">07700 900123</a>' in page.text

@@ -80,6 +80,7 @@ def _care_page(
         choice=governance.intervention_options(db, p, person_id, set()),
         intervention_labels={k: v.label for k, v in interventions.rules().interventions.items()},
         options=options,
+        phone_parts=phones.phone_parts,
         london=london,
         **extra,
     )
