@@ -12,6 +12,7 @@ from idiograph.observations.model import Observation
 from idiograph.patients.demographics import ETHNIC_CATEGORIES, age_band
 from idiograph.patients.model import Episode, Person
 from idiograph.reporting.disclosure import safe_count
+from idiograph.reporting.outcomes import service_outcomes
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -38,6 +39,7 @@ def service_summary(session: Session, principal: Principal) -> dict[str, Any]:
         b = age_band(bd, today)
         bands[b] = bands.get(b, 0) + 1
     n_obs = session.scalar(select(func.count(Observation.id))) or 0
+    finished, rates = service_outcomes(session)
     audit.append(session, principal.actor, "read", "ServiceSummary", None, None)
     return {
         "people": safe_count(people),
@@ -48,5 +50,7 @@ def service_summary(session: Session, principal: Principal) -> dict[str, Any]:
         "people_by_ethnic_group": {k: safe_count(v) for k, v in sorted(groups.items())},
         "people_by_age_band": {k: safe_count(v) for k, v in sorted(bands.items())},
         "observations": safe_count(n_obs),
+        "finished_courses": finished,
+        "outcomes": [vars(r) for r in rates],
         "suppression": "counts 1-7 shown as *, others rounded to the nearest 5",
     }
