@@ -69,7 +69,8 @@ def test_inside_the_population_range_but_outside_their_own_raises_a_deviation_al
     expected = interval(prior, own, 0.99, (10, 300))
     assert alert.detail["lower"] == round(expected.lower, 4) and alert.detail["upper"] == round(expected.upper, 4)
     assert alert.detail["n_earlier"] == 6 and alert.detail["side"] == "below"
-    assert "136" in alert.reason and "own 99% interval" in alert.reason
+    assert alert.reason.startswith("Haemoglobin 136 g/L on ") and "below the usual range for this" in alert.reason
+    assert "own 99% interval" in str(alert.detail["workings"])
     st = db.scalar(select(BaselineState).where(BaselineState.person_id == uuid.UUID(pid)))
     assert st is not None and st.n == 7 and st.latest_value == 136.0
     # re-sending the same result changes nothing and raises nothing new
@@ -155,7 +156,9 @@ def test_a_rise_after_discharge_raises_a_relapse_signal_to_the_discharging_team(
     _post(client, clin, pid, [9, 12], code=phq9, start_days=25, step=20)
     alert = db.scalar(select(Alert).where(Alert.kind == "relapse"))
     assert alert is not None and alert.detail["team"] == "North" and alert.detail["baseline"] == 5.0
-    assert alert.detail["discharged"] == discharged.isoformat() and "CUSUM" in alert.reason
+    assert alert.detail["discharged"] == discharged.isoformat() and "CUSUM" not in alert.reason
+    assert alert.reason.startswith("PHQ-9 has risen since discharge: 12 on ") and "up from about 5" in alert.reason
+    assert "CUSUM" in str(alert.detail["workings"]) and alert.detail["arl0"] == 48  # the method one click away
     # one signal per discharged episode
     _post(client, clin, pid, [14], code=phq9, start_days=2)
     assert db.scalar(select(func.count()).select_from(Alert).where(Alert.kind == "relapse")) == 1

@@ -30,7 +30,8 @@ def test_a_point_departure_by_hand() -> None:
     d = late.update(HB, prior, T0 + timedelta(days=30), 151.0, "point", CFG)
     assert d is not None and d.rule == "point" and d.detail["side"] == "above"
     assert math.isclose(float(str(d.detail["upper"])), 140 + 2.5758 * math.sqrt(9 + 900 / 109), abs_tol=0.01)
-    assert "above the person's own 99% interval" in reason(d)
+    assert "151 g/L on 31 Jan 2026 is above the usual range for this person (129.3 to 150.7 g/L" in reason(d)
+    assert "99% interval" in str(d.detail["workings"])  # the method's numbers one click away, not the headline
     assert (late.n, late.latest_value) == (2, 151.0)  # added after being judged
 
 

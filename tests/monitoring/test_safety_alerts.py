@@ -77,7 +77,8 @@ def test_an_item_nine_answer_through_the_api_alerts_once_and_runs_its_lifecycle(
     client.post("/api/v1/observations", json={"observations": [zero]}, headers=clin.auth)
     alerts = client.get(f"/api/v1/people/{pid}/alerts", headers=clin.auth).json()
     assert len(alerts) == 1 and alerts[0]["kind"] == "safety" and alerts[0]["status"] == "raised"
-    assert "answered 1" in alerts[0]["reason"]
+    assert "answered 'Several days' (PHQ-9 item 9) on 2 Mar 2026" in alerts[0]["reason"]
+    assert "(above 0)" not in alerts[0]["reason"] and alerts[0]["detail"]["value"] == 1
     aid = alerts[0]["id"]
     assert client.get(f"/api/v1/people/{pid}/alerts", headers=other.auth).status_code == 403
     flags = client.get("/fhir/R4/Flag", params={"patient": pid, "status": "active"}, headers=clin.auth).json()

@@ -16,6 +16,7 @@ from idiograph.baselines.measure import bounds_of, scale_of
 from idiograph.baselines.normal_normal import PersonSums, Prior, interval_from_sums
 from idiograph.baselines.settings import BaselineSettings
 from idiograph.methods import change_detection
+from idiograph.observations import display
 from idiograph.observations.catalogue import CodeDef
 
 TITLES = {
@@ -61,6 +62,7 @@ class RunningBaseline:
             iv = interval_from_sums(prior, self.sums(), cfg.alert_coverage, bounds_of(c))
             if iv.outside(value):
                 found = Departure("point", time, value, interval_detail(iv, value, c, prior, time))
+                found.detail["workings"] = workings(found)
         elif judge == "ewma" and self.ewma_mu0 is not None and self.ewma_sigma:
             found = self._ewma(c, scale, x, time, value, cfg)
         self.n += 1
@@ -90,7 +92,7 @@ class RunningBaseline:
         detail: dict[str, object] = {
             "value": value,
             "unit": c.unit,
-            "measure": c.display,
+            "measure": c.name,
             "baseline_mean": round(_back(self.ewma_mu0, scale), 4),
             "ewma": round(self.ewma_z, 3),
             "limit": round(limit * math.sqrt(self.ewma_v), 3),
@@ -101,7 +103,9 @@ class RunningBaseline:
             "time": time.isoformat(),
         }
         self.ewma_z, self.ewma_v = 0.0, 0.0  # restart the chart so one shift raises one alert
-        return Departure("ewma", time, value, detail)
+        found = Departure("ewma", time, value, detail)
+        detail["workings"] = workings(found)
+        return found
 
 
 STATE_FIELDS = tuple(f.name for f in fields(RunningBaseline))
@@ -120,7 +124,7 @@ def interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior, time: 
     return {
         "value": value,
         "unit": c.unit,
-        "measure": c.display,
+        "measure": c.name,
         "setpoint": round(iv.setpoint, 4),
         "lower": round(iv.lower, 4),
         "upper": round(iv.upper, 4),
@@ -134,17 +138,45 @@ def interval_detail(iv: Interval, value: float, c: CodeDef, prior: Prior, time: 
 
 
 def reason(d: Departure) -> str:
-    """The alert's reason in words, with its numbers."""
+    """The alert's reason in plain clinical words; the method's numbers are in ``workings(d)`` and the detail."""
+    x = d.detail
+    unit = str(x["unit"])
+    if d.rule == "point":
+        lo, hi = float(str(x["lower"])), float(str(x["upper"]))
+        n = int(str(x["n_earlier"]))
+        own = "the usual range for this person" if n else "the usual range for people like them (no earlier results)"
+        dp = display.decimals_apart(d.value, (lo, hi), unit)
+        value, low, high = (display.number(v, unit, dp) for v in (d.value, lo, hi))
+        return (
+            f"{x['measure']} {display.with_unit(value, unit)} on {display.day(d.time)} is {x['side']} {own} "
+            f"({low} to {display.with_unit(high, unit)}"
+            f"{f', from {n} earlier result' + ('s' if n != 1 else '') if n else ''})."
+        )
+    if d.rule == "ewma":
+        moved = "risen" if x["direction"] == "up" else "fallen"
+        return (
+            f"{x['measure']} has {moved} steadily over recent results, {'above' if moved == 'risen' else 'below'} "
+            f"what is usual for this person (usually about "
+            f"{display.quantity(float(str(x['baseline_mean'])), unit)}; latest {display.quantity(d.value, unit)} "
+            f"on {display.day(d.time)})."
+        )
+    raise ValueError(f"no reason text for rule {d.rule!r}")
+
+
+def workings(d: Departure) -> str:
+    """How the alert was worked out, with the method's own numbers (shown one click away, never the headline)."""
     x = d.detail
     if d.rule == "point":
         return (
-            f"{x['measure']} {d.value:g} {x['unit']} is {x['side']} the person's own {float(str(x['coverage'])):.0%} "
-            f"interval {float(str(x['lower'])):.3g}-{float(str(x['upper'])):.3g} (setpoint "
-            f"{float(str(x['setpoint'])):.3g}, from {x['n_earlier']} earlier results; {x['method']})."
+            f"The result was judged against the person's own {float(str(x['coverage'])):.0%} interval "
+            f"{float(str(x['lower'])):.4g} to {float(str(x['upper'])):.4g} (setpoint {float(str(x['setpoint'])):.4g}) "
+            f"built from {x['n_earlier']} earlier results and a prior from {x['prior_people']} people; "
+            f"method: {x['method']}."
         )
     if d.rule == "ewma":
         return (
-            f"{x['measure']} has moved {'up' if x['direction'] == 'up' else 'down'} from the person's own baseline "
-            f"(mean {x['baseline_mean']} {x['unit']}): EWMA {x['ewma']} beyond its limit {x['limit']} ({x['method']})."
+            f"An exponentially weighted moving average (EWMA) of the person's standardised results reached "
+            f"{x['ewma']}, beyond its limit {x['limit']}; method: {x['method']}. The chart restarts after an alert, "
+            "so one change raises one alert."
         )
-    raise ValueError(f"no reason text for rule {d.rule!r}")
+    raise ValueError(f"no workings for rule {d.rule!r}")

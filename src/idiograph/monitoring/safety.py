@@ -14,6 +14,7 @@ from functools import lru_cache
 from idiograph.alerts.kinds import Kind
 from idiograph.alerts.service import NewAlert
 from idiograph.instruments.definitions import Instrument, Item, instruments
+from idiograph.observations import display
 from idiograph.observations.recording import Unanswered
 from idiograph.observations.service import StoredRow
 
@@ -54,9 +55,32 @@ def findings(rows: Sequence[StoredRow]) -> list[SafetyFinding]:
     return out
 
 
+def _lowest(f: SafetyFinding) -> str:
+    inst = instruments()[f.instrument]
+    item = inst.item(f.code)
+    if item is None:
+        return "the lowest"
+    lo = inst.item_range(item)[0]
+    return f"{lo}, {answer_words(inst, item, lo)}"
+
+
 def item_label(inst: Instrument, code: str) -> str:
     """ "item 9" for the ninth item of the instrument."""
     return f"item {[i.code for i in inst.items].index(code) + 1}"
+
+
+def answer_words(inst: Instrument, item: Item, value: float) -> str:
+    """The answer as the person chose it ('More than half the days'), else the number."""
+    chosen = next((a.display for a in inst.options(item) if a.value == value), None)
+    return f"'{chosen}'" if chosen else f"{value:g}"
+
+
+def safety_reason(f: SafetyFinding) -> str:
+    """'<item text>' answered 'More than half the days' (PHQ-9 item 9) on 3 Nov 2026."""
+    inst = instruments()[f.instrument]
+    item = inst.item(f.code)
+    said = answer_words(inst, item, f.value) if item else f"{f.value:g}"
+    return f"'{f.text}' answered {said} ({inst.id.upper()} {item_label(inst, f.code)}) on {display.day(f.time)}."
 
 
 def alerts(rows: Sequence[StoredRow], unanswered: Sequence[Unanswered] = ()) -> list[NewAlert]:
@@ -67,9 +91,16 @@ def alerts(rows: Sequence[StoredRow], unanswered: Sequence[Unanswered] = ()) -> 
             f.person_id,
             Kind.SAFETY,
             f"Safety answer on {f.instrument.upper()}: review now",
-            f"'{f.text}' answered {int(f.value)} (above 0) on {f.time.date().isoformat()}",
+            safety_reason(f),
             f.source_key,
-            {"code": f.code, "value": f.value, "time": f.time.isoformat(), "instrument": f.instrument},
+            {
+                "code": f.code,
+                "value": f.value,
+                "time": f.time.isoformat(),
+                "instrument": f.instrument,
+                "workings": f"Answer value {f.value:g}; any answer above the lowest option "
+                f"({_lowest(f)}) to a safety item raises this alert, whatever the total.",
+            },
             group_key=f"safety|{f.person_id}",  # repeat answers stack under the person's open safety alert
         )
         for f in findings(rows)
@@ -85,7 +116,7 @@ def alerts(rows: Sequence[StoredRow], unanswered: Sequence[Unanswered] = ()) -> 
                 u.person_id,
                 Kind.SAFETY_UNANSWERED,
                 f"{inst.id.upper()} {label} not answered: ask it",
-                f"'{item.text}' ({label}) was left unanswered on {u.time.date().isoformat()}; the total does not "
+                f"'{item.text}' ({label}) was left unanswered on {display.day(u.time)}; the total does not "
                 "show risk. Ask the person at the next contact, or sooner if anything else suggests risk.",
                 f"{u.source_key}#unanswered:{u.code}",
                 {

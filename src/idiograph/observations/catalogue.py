@@ -23,6 +23,12 @@ class CodeDef:
     min: float | None = None
     max: float | None = None
     scale: str = "linear"  # "log" for skewed analytes: baselines are modelled on ln(value)
+    short: str | None = None  # the name a clinician uses ("Lithium", "PHQ-9"), where the display is LOINC's long one
+
+    @property
+    def name(self) -> str:
+        """The short name where there is one, else the display."""
+        return self.short or self.display
 
     def range_problem(self, value: float) -> str | None:
         if self.min is not None and value < self.min:
@@ -43,7 +49,14 @@ def shipped() -> dict[tuple[str, str], CodeDef]:
             out[(sys_, item.code)] = CodeDef(sys_, item.code, item.text, SCORE_UNIT, "questionnaire-item", lo, hi)
         t = inst.total
         out[(t.system, t.code)] = CodeDef(
-            t.system, t.code, t.display or inst.title, SCORE_UNIT, "questionnaire-total", inst.min_total, inst.max_total
+            t.system,
+            t.code,
+            t.display or inst.title,
+            SCORE_UNIT,
+            "questionnaire-total",
+            inst.min_total,
+            inst.max_total,
+            short=inst.id.upper(),
         )
     for row in yaml.safe_load(Path(__file__).with_name("codes.yaml").read_text(encoding="utf-8")):
         out[(row["system"], row["code"])] = CodeDef(**row)

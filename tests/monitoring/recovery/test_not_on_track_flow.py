@@ -57,7 +57,9 @@ def test_a_score_above_the_boundary_raises_one_alert_with_reasons(client, db, ma
     alert = db.scalar(
         select(Alert).where(Alert.kind == "not-on-track", Alert.person_id == uuid.UUID(judged.episode.person_id))
     )
-    assert alert is not None and "PHQ-9 27 at session" in alert.reason and "boundary" in alert.reason
+    assert alert is not None and "PHQ-9 is 27 at session" in alert.reason and "not on track" in alert.reason
+    assert not any(w in alert.reason for w in ("Lutz", "Finch", "boundary", "nearest", "curve"))  # plain words
+    assert "nearest-neighbour course (Lutz)" in str(alert.detail["workings"])  # the method one click away
     # A second off-track score while the alert is open does not raise another.
     client.post(
         f"/api/v1/people/{ep.person_id}/responses",

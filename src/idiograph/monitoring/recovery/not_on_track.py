@@ -178,15 +178,38 @@ def episode_bands(session: Session, episode: Episode, ahead: int = 4) -> dict[tu
 NAMES = {"curve": "expected-recovery curve (Finch/Lambert)", "nn": "nearest-neighbour course (Lutz)"}
 
 
+RULES = {
+    "nn": "the nearest-neighbour course decides (the curve when it cannot judge)",
+    "curve": "the expected-recovery curve decides (the nearest-neighbour course when it cannot judge)",
+    "either": "a score above either boundary is not on track",
+    "both": "a score above both boundaries is not on track",
+}
+
+
 def reasons(v: Verdict) -> str:
+    """The alert's reason in plain words: where the score is against where most people starting there are by now.
+    The models and their numbers are in ``workings(v)``."""
     inst = instruments()[v.instrument]
+    scores = v.episode.scores
+    j = next((j for j in v.judgements.values() if j.off_track), None) or next(iter(v.judgements.values()))
+    now = f"{inst.id.upper()} is {scores[-1]:g} at session {len(scores)}, started at {scores[0]:g}"
+    return (
+        f"{now}: not improving as expected. By now people who started where they did usually score about "
+        f"{j.expected:.0f}; a score above {j.upper:.1f} is not on track."
+    )
+
+
+def workings(v: Verdict) -> str:
+    """How the alert was worked out: each model's expected score and boundary, and the rule that decides."""
+    cfg = monitoring_settings.load().not_on_track
     parts = []
     for kind, j in v.judgements.items():
         verb = "above" if j.off_track else "within"
         parts.append(f"{NAMES[kind]}: expected {j.expected:.1f}, boundary {j.upper:.1f} ({verb})")
     return (
-        f"{inst.id.upper()} {v.episode.scores[-1]:g} at session {len(v.episode.scores)} "
-        f"(intake {v.episode.scores[0]:g}); " + "; ".join(parts)
+        f"Scores so far {', '.join(f'{x:g}' for x in v.episode.scores)}. " + "; ".join(parts) + ". "
+        f"The boundary is the upper {cfg.tail:.0%} of the expected spread; {RULES.get(cfg.rule, cfg.rule)} "
+        "(docs/benchmarks.md gives the rule's detection and false-alarm rates)."
     )
 
 
@@ -249,6 +272,7 @@ def episode_alerts(
                 "session": len(v.episode.scores),
                 "scores": list(v.episode.scores),
                 "judgements": {k: {"expected": j.expected, "upper": j.upper} for k, j in v.judgements.items()},
+                "workings": workings(v),
             },
             group_key=f"not-on-track|{v.episode.episode_id}|{instrument}",
         )

@@ -17,6 +17,8 @@ from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.measures.change import measurement_error
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.relapse import signal as relapse
+from idiograph.observations import display
+from idiograph.observations.catalogue import SCORE_UNIT
 from idiograph.observations.model import Observation
 from idiograph.observations.service import StoredRow
 from idiograph.patients.model import Episode
@@ -79,11 +81,17 @@ def findings(session: Session, rows: Sequence[StoredRow]) -> list[NewAlert]:
             "discharged": ep.discharge_date.isoformat(),
             "method": "upper CUSUM on follow-up scores from the recovered baseline",
         }
+        name = inst.id.upper()
+        detail["workings"] = (
+            f"An upper CUSUM on follow-up scores, standardised by the recovered baseline {detail['baseline']} "
+            f"(the last {cfg.baseline_scores} scores up to discharge; measurement error {detail['sigma']}), reached "
+            f"{detail['statistic']}, above its limit h {detail['h']} (reference value k {signal.k}; in-control "
+            f"average run length {signal.arl0:g} follow-up scores between false alarms)."
+        )
         reason = (
-            f"{inst.title} {signal.score:g} after discharge: the rise from the recovered baseline "
-            f"{detail['baseline']} crossed the CUSUM limit (statistic {detail['statistic']} > h {detail['h']}; "
-            f"in-control run length {signal.arl0:g} follow-up scores). "
-            f"Discharged by {team or 'the team'} on {detail['discharged']}."
+            f"{name} has risen since discharge: {display.number(signal.score, SCORE_UNIT)} on "
+            f"{display.day(signal.time)}, up from about {display.number(signal.baseline, SCORE_UNIT, 0)} when they "
+            f"left treatment. Discharged by {team or 'the team'} on {display.day(ep.discharge_date)}."
         )
         out.append(NewAlert(pid, Kind.RELAPSE, TITLE, reason, source_key(pid, key[1], ep.discharge_date), detail))
     return out
