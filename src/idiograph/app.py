@@ -32,6 +32,7 @@ from idiograph.pipeline.api import router as pipeline_router
 from idiograph.problems import BodyLimit, Overload, install
 from idiograph.security.api import router as security_router
 from idiograph.security.headers import SecurityHeaders
+from idiograph.web import words
 from idiograph.web.pages import ROUTERS as PAGE_ROUTERS
 from idiograph.worklist.api import router as worklist_router
 
@@ -130,6 +131,7 @@ def create_app(
     app.state.db = database or Database(engine, audit_key=settings.audit_key)
     app.state.recorder = pipeline.record  # what storing observations runs, in order (idiograph.pipeline)
     app.state.templates = Jinja2Templates(directory=WEB / "templates")
+    words.register(app.state.templates.env)  # plain names, units and numbers on every page (web.words)
     install(app)
     routers = (
         baselines_router,

@@ -20,7 +20,7 @@ def test_chart_uses_london_time_and_score_range() -> None:
     assert f["data"][0]["x"] == ["2026-07-01T10:00:00+01:00", "2026-12-01T09:00:00+00:00"]
     assert f["data"][0]["y"] == [14.0, 9.0]
     assert f["layout"]["yaxis"]["range"] == [-0.5, 27.5]
-    assert "2 results" in f["layout"]["title"]["text"]
+    assert f["heading"] == "PHQ-9 total score — 2 results"
 
 
 @pytest.mark.parametrize(

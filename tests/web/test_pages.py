@@ -62,7 +62,7 @@ def test_caseload_and_person_page_with_chart(client, db, make_staff) -> None:  #
     assert caseload.status_code == 200 and "LOVELACE, Ada" in caseload.text
     page = client.get(f"/people/{pid}")
     assert page.status_code == 200
-    assert "PHQ-9 total score" in page.text and '"y": [18.0, 14.0, 9.0]' in page.text
+    assert "PHQ-9 — 3 results" in page.text and '"y": [18.0, 14.0, 9.0]' in page.text
     assert "/vendor/plotly.min.js" in page.text and not re.search(r'src="(https?:)?//', page.text)
     assert client.get("/vendor/plotly.min.js").status_code == 200
     # one page view, one audit record naming what it showed (it was about 8 records, one per service call)

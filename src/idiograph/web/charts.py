@@ -1,4 +1,10 @@
-"""Plotly figure specifications for a person's measures (pure: series in, JSON-able dicts out)."""
+"""Plotly figure specifications for a person's measures (pure: series in, JSON-able dicts out).
+
+Each chart shows what a clinician needs to read it in a glance (DESIGN rule 10): the caseness line where the
+instrument has one, the expected course and the not-on-track boundary during treatment, and the person's usual
+range only where it means something (hazard H-073: a personal band drawn around a deteriorating symptom score
+during treatment reads as reassurance). Every chart carries a caption and a text summary in words.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,26 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from idiograph.observations import display
+
 LONDON = ZoneInfo("Europe/London")
+SCORE_UNITS = ("{score}", "{Score}", "1", "")
+BLUE, GREY, RED, PLUM, GREEN = "#005eb8", "#425563", "#b3261e", "#7c2855", "#007250"
 
 
 @dataclass(frozen=True)
 class Series:
     code: str
-    display: str
-    unit: str
+    display: str  # the short name a clinician uses ("PHQ-9", "Lithium")
+    unit: str  # UCUM
     kind: str
     points: Sequence[tuple[datetime, float]]
     lower: float | None = None  # possible range, used for the axis of bounded scores
     upper: float | None = None
     expected: Sequence[ExpectedBand] = ()
     baseline: BaselineBand | None = None
+    caseness: float | None = None  # at caseness when the score is at least this
+    in_treatment: bool = False  # an open episode: a symptom score is expected to change, not to stay usual
 
 
 @dataclass(frozen=True)
@@ -43,122 +55,226 @@ class BaselineBand:
     method: str
     personal: bool
     population: tuple[float, float] | None = None
+    n: int = 0  # the person's results the interval is built from
 
 
-def _baseline_traces(b: BaselineBand, x0: str, x1: str) -> list[dict[str, Any]]:
-    label = "personal" if b.personal else "population (too few own results)"
-    pct = f"{b.coverage:.0%}"
-    traces: list[dict[str, Any]] = [
+def _iso(t: datetime) -> str:
+    return t.astimezone(LONDON).isoformat()
+
+
+def is_score(s: Series) -> bool:
+    return s.kind.startswith("questionnaire") or s.unit in SCORE_UNITS
+
+
+def shows_band(s: Series) -> bool:
+    """The usual range is drawn for labs, devices and vitals, and for a score outside treatment; never for a
+    questionnaire total during an open episode, where scores are meant to fall and the expected course is the
+    reference (a band built from pre-treatment scores would call a deterioration 'usual')."""
+    return s.baseline is not None and bool(s.points) and not (s.kind.startswith("questionnaire") and s.in_treatment)
+
+
+def caption(s: Series) -> str:
+    """What the lines and shading mean, in words (shown under the chart)."""
+    parts: list[str] = []
+    u = "" if is_score(s) else s.unit
+    if s.caseness is not None:
+        parts.append(
+            f"Dotted line: the caseness threshold ({display.number(s.caseness)} or more is in the clinical range)."
+        )
+    if s.expected:
+        parts.append(
+            "Dashed grey: the expected course for people who started where this person did; dashed red: scores "
+            "above it are not on track."
+        )
+    if shows_band(s) and s.baseline is not None:
+        b = s.baseline
+        since = display.day(s.points[0][0])
+        rng = f"{display.number(b.lower, u)} to {display.quantity(b.upper, u)}"
+        if b.personal:
+            parts.append(
+                f"Shaded: the usual range for this person ({rng}), from {b.n} result{'s' if b.n != 1 else ''} "
+                f"since {since}."
+            )
+        else:
+            parts.append(f"Shaded: the usual range for people like them ({rng}); too few of their own results yet.")
+    elif s.baseline is not None and s.kind.startswith("questionnaire") and s.in_treatment:
+        parts.append(
+            "No usual range is drawn during treatment: scores are expected to change"
+            + (", and the expected course is the reference." if s.expected else ".")
+        )
+    return " ".join(parts)
+
+
+def summary(s: Series) -> str:
+    """The chart in one sentence for screen readers: 'PHQ-9: 14 on 3 Nov 2026, down from 19 at the start
+    (5 scores); above the caseness line (10).'"""
+    if not s.points:
+        return f"{s.display}: no results yet."
+    u = "" if is_score(s) else s.unit
+    (t0, first), (t1, latest) = s.points[0], s.points[-1]
+    n = len(s.points)
+    noun = "score" if is_score(s) else "result"
+    text = f"{s.display}: {display.quantity(latest, u)} on {display.day(t1)}"
+    if n == 1:
+        text += f", the only {noun} so far"
+    else:
+        way = "up" if latest > first else "down" if latest < first else "the same as"
+        start = display.quantity(first, u)
+        text += f", {way} from {start} at the start" if way != "the same as" else ", the same as at the start"
+        text += f" ({n} {noun}s since {display.day(t0)})"
+    notes: list[str] = []
+    if s.caseness is not None:
+        notes.append(f"{'above' if latest >= s.caseness else 'below'} the caseness line ({display.number(s.caseness)})")
+    if s.expected and s.expected[0].points:
+        _, exp, bound = min(s.expected[0].points, key=lambda p: abs((p[0] - t1).total_seconds()))
+        verdict = "above the not-on-track boundary" if latest > bound else "within the expected course"
+        notes.append(
+            f"{verdict} (expected about {display.number(exp, None, 0)}, boundary {display.number(bound, None, 1)})"
+        )
+    if shows_band(s) and s.baseline is not None:
+        b = s.baseline
+        where = "above" if latest > b.upper else "below" if latest < b.lower else "inside"
+        whose = "this person's usual range" if b.personal else "the usual range for people like them"
+        notes.append(f"{where} {whose} ({display.number(b.lower, u)} to {display.quantity(b.upper, u)})")
+    return text + ("; " + "; ".join(notes) if notes else "") + "."
+
+
+def _band_traces(s: Series, b: BaselineBand, x0: str, x1: str) -> list[dict[str, Any]]:
+    u = "" if is_score(s) else s.unit
+    name = "Usual range for this person" if b.personal else "Usual range for people like them"
+    hover = f"{name}: {display.number(b.lower, u)} to {display.quantity(b.upper, u)}<extra></extra>"
+    edge = {"color": "rgba(0,114,80,0.5)", "width": 1}
+    return [
         {
             "type": "scatter",
             "mode": "lines",
             "x": [x0, x1],
             "y": [round(b.lower, 4)] * 2,
-            "name": f"{label} interval {pct}",
-            "line": {"color": "rgba(0,114,80,0.6)", "width": 1},
-            "legendgroup": "personal",
-            "hovertemplate": f"{label} lower %{{y:.3g}}<extra>{b.method}</extra>",
+            "name": name,
+            "showlegend": False,
+            "legendgroup": "band",
+            "line": edge,
+            "hovertemplate": hover,
         },
         {
             "type": "scatter",
             "mode": "lines",
             "x": [x0, x1],
             "y": [round(b.upper, 4)] * 2,
-            "name": f"{label} interval {pct}",
-            "showlegend": False,
+            "name": name,
+            "legendgroup": "band",
             "fill": "tonexty",
             "fillcolor": "rgba(0,114,80,0.12)",
-            "line": {"color": "rgba(0,114,80,0.6)", "width": 1},
-            "legendgroup": "personal",
-            "hovertemplate": f"{label} upper %{{y:.3g}}<extra>{b.method}</extra>",
+            "line": edge,
+            "hovertemplate": hover,
+        },
+    ]
+
+
+def _expected_traces(band: ExpectedBand) -> list[dict[str, Any]]:
+    bx = [_iso(t) for t, _, _ in band.points]
+    when = [display.day(t) for t, _, _ in band.points]
+    return [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": bx,
+            "y": [round(e, 2) for _, e, _ in band.points],
+            "customdata": [[w, display.number(e, None, 0)] for w, (_, e, _) in zip(when, band.points, strict=True)],
+            "name": "Expected course",
+            "line": {"dash": "dash", "color": GREY, "width": 2},
+            "hovertemplate": "%{customdata[0]}<br>expected about %{customdata[1]}<extra></extra>",
         },
         {
             "type": "scatter",
             "mode": "lines",
-            "x": [x0, x1],
-            "y": [round(b.setpoint, 4)] * 2,
-            "name": "setpoint",
-            "line": {"color": "#007250", "dash": "dot"},
-            "hovertemplate": "setpoint %{y:.3g}<extra></extra>",
+            "x": bx,
+            "y": [round(up, 2) for _, _, up in band.points],
+            "customdata": [[w, display.number(up, None, 1)] for w, (_, _, up) in zip(when, band.points, strict=True)],
+            "name": "Not on track above this",
+            "line": {"dash": "dash", "color": RED, "width": 2},
+            "hovertemplate": "%{customdata[0]}<br>not on track above %{customdata[1]}<extra></extra>",
         },
     ]
-    if b.population is not None:
-        for i, y in enumerate(b.population):
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": [x0, x1],
-                    "y": [round(y, 4)] * 2,
-                    "name": f"population interval {pct}",
-                    "showlegend": i == 0,
-                    "legendgroup": "population",
-                    "line": {"color": "#768692", "dash": "dash", "width": 1},
-                    "hovertemplate": "population %{y:.3g}<extra></extra>",
-                }
-            )
-    return traces
 
 
 def measure_figure(s: Series) -> dict[str, Any]:
-    xs = [t.astimezone(LONDON).isoformat() for t, _ in s.points]
+    """One measure's chart: the results, and the reference lines that say what they mean."""
+    xs = [_iso(t) for t, _ in s.points]
     ys = [v for _, v in s.points]
-    unit = "" if s.unit in ("{score}", "1") else f" ({s.unit})"
-    yaxis: dict[str, Any] = {"title": {"text": f"{s.display}{unit}"}, "zeroline": False}
+    score = is_score(s)
+    u = "" if score else s.unit
+    written_unit = display.unit(u)
+    ytitle = f"{s.display} score" if s.kind.startswith("questionnaire") else s.display
+    if written_unit:
+        ytitle += f" ({written_unit})"
+    yaxis: dict[str, Any] = {
+        "title": {"text": ytitle},
+        "zeroline": False,
+        "tickformat": ",.6~r",  # never 9.92e+03 or 10k
+        "automargin": True,
+    }
     if s.kind.startswith("questionnaire") and s.lower is not None and s.upper is not None:
         yaxis["range"] = [s.lower - 0.5, s.upper + 0.5]
-    bands: list[dict[str, Any]] = []
-    for i, band in enumerate(s.expected):
-        bx = [t.astimezone(LONDON).isoformat() for t, _, _ in band.points]
-        dash = "dash" if i == 0 else "dot"
-        bands.append(
+    refs: list[dict[str, Any]] = []
+    if shows_band(s) and s.baseline is not None and xs:
+        refs += _band_traces(s, s.baseline, xs[0], xs[-1])
+    if s.expected:  # the rule's model: the one that raises the alert (a second model would only crowd the chart)
+        refs += _expected_traces(s.expected[0])
+    if s.caseness is not None and xs:
+        ends = [xs[0], xs[-1]]
+        if s.expected and s.expected[0].points:
+            ends[1] = max(xs[-1], _iso(s.expected[0].points[-1][0]))
+        refs.append(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "x": bx,
-                "y": [round(e, 2) for _, e, _ in band.points],
-                "name": f"expected ({band.label})",
-                "line": {"dash": dash, "color": "#5b6776"},
-                "hovertemplate": "expected %{y:.1f}<extra></extra>",
+                "x": ends,
+                "y": [s.caseness, s.caseness],
+                "name": f"Caseness ({display.number(s.caseness)} or more)",
+                "line": {"dash": "dot", "color": PLUM, "width": 2},
+                "hovertemplate": f"caseness threshold {display.number(s.caseness)}<extra></extra>",
             }
         )
-        bands.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": bx,
-                "y": [round(u, 2) for _, _, u in band.points],
-                "name": f"not-on-track boundary ({band.label})",
-                "line": {"dash": dash, "color": "#b3261e"},
-                "fill": "tonexty" if i == 0 else "none",
-                "fillcolor": "rgba(91,103,118,0.12)",
-                "hovertemplate": "boundary %{y:.1f}<extra></extra>",
-            }
-        )
-    if s.baseline is not None and xs:
-        bands = _baseline_traces(s.baseline, xs[0], xs[-1]) + bands
+    shown = [display.quantity(v, u) for v in ys]
+    data = [
+        *refs,
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": xs,
+            "y": ys,
+            "customdata": shown,
+            "name": s.display,
+            "line": {"color": BLUE, "width": 2},
+            "marker": {"size": 7},
+            "hovertemplate": "%{x|%-d %b %Y}<br>" + s.display + " %{customdata}<extra></extra>",
+        },
+    ]
+    legend = bool(refs)
     return {
         "id": f"chart-{s.code}",
         "title": s.display,
-        "data": [
-            *bands,
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "x": xs,
-                "y": ys,
-                "name": s.display,
-                "line": {"color": "#005eb8"},
-                "hovertemplate": "%{x|%d %b %Y %H:%M}<br>%{y}" + unit + "<extra></extra>",
-            },
-        ],
+        "heading": f"{s.display} — {len(ys)} result{'s' if len(ys) != 1 else ''}",
+        "summary": summary(s),
+        "caption": caption(s),
+        "data": data,
         "layout": {
-            "height": 320 if bands else 260,
-            "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
-            "title": {"text": f"{s.display} — {len(ys)} result{'s' if len(ys) != 1 else ''}", "font": {"size": 14}},
-            "xaxis": {"type": "date"},
+            # about 260 px of plot under a one- or two-row legend below it: the legend never scrolls
+            "height": 380 if legend else 300,
+            "margin": {"l": 60, "r": 16, "t": 12, "b": 36},
+            "xaxis": {"type": "date", "hoverformat": "%-d %b %Y", "automargin": True},
             "yaxis": yaxis,
-            "showlegend": bool(bands),
-            "legend": {"orientation": "h", "y": -0.25, "font": {"size": 11}},
+            "showlegend": legend,
+            "legend": {
+                "orientation": "h",
+                "x": 0,
+                "xanchor": "left",
+                "y": -0.14,
+                "yanchor": "top",
+                "font": {"size": 12},
+                "traceorder": "normal",
+            },
+            "hovermode": "closest",
         },
     }

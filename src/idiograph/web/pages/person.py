@@ -69,13 +69,15 @@ def person_page(
     baselines = baseline_service.for_person(db, p, person_id, via="web")
     baseline_bands = {(b.system, b.code): _baseline_band(b) for b in baselines}
     figures = []
+    in_treatment = any(e.discharge_date is None for e in episodes)
+    caseness = {(i.total.system, i.total.code): i.caseness.min for i in instruments().values() if i.caseness}
     for (system, code), points in sorted(grouped.items(), key=lambda kv: kv[1][-1][0], reverse=True):
         c = codes.get(system, code)
         figures.append(
             measure_figure(
                 Series(
                     code,
-                    c.display if c else code,
+                    c.name if c else code,
                     c.unit if c else "",
                     c.kind if c else "",
                     points,
@@ -83,6 +85,8 @@ def person_page(
                     c.max if c else None,
                     bands.get((system, code), ()),
                     baseline_bands.get((system, code)),
+                    caseness.get((system, code)),
+                    in_treatment,
                 )
             )
         )
@@ -110,6 +114,7 @@ def person_page(
         latest_items=latest_items,
         paused=holds.paused_for(db, person_id),
         n_obs=len(obs),
+        in_treatment=in_treatment,
         london=london,
     )
 
@@ -119,7 +124,7 @@ def _baseline_band(b: MeasureBaseline) -> BaselineBand | None:
     if iv is None:
         return None
     pop = (b.population.lower, b.population.upper) if b.population is not None else None
-    return BaselineBand(iv.setpoint, iv.lower, iv.upper, iv.coverage, iv.method, iv.personal, pop)
+    return BaselineBand(iv.setpoint, iv.lower, iv.upper, iv.coverage, iv.method, iv.personal, pop, b.n)
 
 
 def _expected_bands(db: Session, episodes: list[Episode]) -> dict[tuple[str, str], list[ExpectedBand]]:
