@@ -177,4 +177,5 @@ def test_a_gad7_change_of_exactly_four_points_is_reliable_on_the_record(client, 
     change = client.get(f"/api/v1/people/{pid}/reliable-change", headers=clin.auth).json()
     assert [(c["first"], c["latest"], c["direction"]) for c in change] == [(10.0, 6.0, "improved")]
     page = client.get(f"/people/{pid}", headers=clin.auth).text
-    assert 'improved <span class="muted">(national criterion (a change of 4 or more points))' in page
+    section = page[page.index('id="change"') :]
+    assert "reliably improved" in section and "national criterion (a change of 4 or more points)" in section
