@@ -31,7 +31,7 @@ def test_sign_in_open_a_person_and_see_the_chart(server: str, browser, tmp_path:
     page.locator("#caseload tbody tr").first.locator("a").first.click()
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=15_000)
     assert page.locator(".js-plotly-plot").count() >= 2  # PHQ-9 and GAD-7 at least
-    assert page.locator("text=PHQ-9 total score").count() >= 1
+    assert page.locator("h3.chart-heading", has_text="PHQ-9 — ").count() >= 1
     page.screenshot(path=str(tmp_path / "person.png"), full_page=True)
     # The strict CSP (no inline script or style) holds: nothing of ours is refused, and Plotly finds its rules
     # in /vendor/plotly.css instead of injecting them (its one refused probe is for image rendering, unused here).
