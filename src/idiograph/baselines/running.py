@@ -20,8 +20,8 @@ from idiograph.observations import display
 from idiograph.observations.catalogue import CodeDef
 
 TITLES = {
-    "point": "Result outside this person's own reference interval",
-    "ewma": "Sustained change from this person's own baseline",
+    "point": "Result outside the usual range for this person",
+    "ewma": "Sustained change from what is usual for this person",
 }
 
 
