@@ -192,4 +192,4 @@ def test_the_api_and_page_show_personal_and_population_intervals(client, db, mak
 
     login(client, "clin")
     page = client.get(f"/people/{pid}").text
-    assert "Personal baselines" in page and "population interval" in page and "published CVI" in page
+    assert "Personal baselines" in page and "Usual for people like them" in page and "published CVI" in page
