@@ -72,7 +72,7 @@ def test_a_score_above_the_boundary_raises_one_alert_with_reasons(client, db, ma
 
     login(client, "nurse")
     page = client.get(f"/people/{ep.person_id}").text
-    assert "not-on-track boundary" in page and "expected-recovery curve (Finch/Lambert)" in page
+    assert "Not on track above this" in page and "Expected course" in page  # in words; the model is the method
 
 
 def test_reviews_are_due_then_recorded_once(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
