@@ -76,7 +76,7 @@ def shows_band(s: Series) -> bool:
 def caption(s: Series) -> str:
     """What the lines and shading mean, in words (shown under the chart)."""
     parts: list[str] = []
-    u = "" if is_score(s) else s.unit
+    u = s.unit
     if s.caseness is not None:
         parts.append(
             f"Dotted line: the caseness threshold ({display.number(s.caseness)} or more is in the clinical range)."
@@ -110,7 +110,7 @@ def summary(s: Series) -> str:
     (5 scores); above the caseness line (10).'"""
     if not s.points:
         return f"{s.display}: no results yet."
-    u = "" if is_score(s) else s.unit
+    u = s.unit
     (t0, first), (t1, latest) = s.points[0], s.points[-1]
     n = len(s.points)
     noun = "score" if is_score(s) else "result"
@@ -140,7 +140,7 @@ def summary(s: Series) -> str:
 
 
 def _band_traces(s: Series, b: BaselineBand, x0: str, x1: str) -> list[dict[str, Any]]:
-    u = "" if is_score(s) else s.unit
+    u = s.unit
     name = "Usual range for this person" if b.personal else "Usual range for people like them"
     hover = f"{name}: {display.number(b.lower, u)} to {display.quantity(b.upper, u)}<extra></extra>"
     edge = {"color": "rgba(0,114,80,0.5)", "width": 1}
