@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PORT ?= 8000
 
 # Pure-logic modules: no I/O, checked with mypy --strict (DESIGN.md conventions).
 PURE := src/idiograph/errors.py src/idiograph/methods src/idiograph/instruments src/idiograph/alerts/kinds.py \
@@ -22,19 +23,29 @@ PURE := src/idiograph/errors.py src/idiograph/methods src/idiograph/instruments 
 
 .PHONY: run test lint setup chromium postgres clean
 
-$(BIN)/idiograph: pyproject.toml
+# Two stamps: `make run` installs what running needs (the runtime dependencies), `make test` adds the test
+# extra (PySpark, Playwright, schemathesis, ruff, mypy, ...); either order works, each installs only what is missing.
+RUN_DEPS := $(VENV)/.run-deps
+TEST_DEPS := $(VENV)/.test-deps
+
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUN_DEPS): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_DEPS): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/idiograph
+	touch $@ $(RUN_DEPS)
 
-setup: $(BIN)/idiograph
+setup: $(TEST_DEPS)
 
-## run: set up, migrate the SQLite database, load the demo service and serve the web UI on :8000
-run: setup
+## run: install the runtime, migrate the SQLite database, load the demo service and serve the web UI on :$(PORT)
+run: $(RUN_DEPS)
 	$(BIN)/idiograph db upgrade
 	$(BIN)/idiograph demo --if-empty
-	$(BIN)/idiograph serve --host 127.0.0.1 --port 8000
+	$(BIN)/idiograph serve --host 127.0.0.1 --port $(PORT)
 
 chromium:
 	@test -x /usr/bin/chromium || { \
