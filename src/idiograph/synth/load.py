@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -19,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from idiograph.alerts.model import Alert
 from idiograph.baselines import service as baseline_service
+from idiograph.care.model import Appointment
 from idiograph.db import bulk_insert, transaction
 from idiograph.errors import Conflict
 from idiograph.instruments.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
-from idiograph.measures.scoring import score
+from idiograph.measures.scoring import Score, score
 from idiograph.monitoring.recovery import not_on_track
 from idiograph.observations.recording import Unanswered
 from idiograph.observations.service import CodeBook, NewObservation
@@ -34,8 +36,9 @@ from idiograph.pipeline import record
 from idiograph.security import audit
 from idiograph.security.model import User
 from idiograph.security.principal import Principal
-from idiograph.security.service import create_user
+from idiograph.security.service import create_user, principal_for
 from idiograph.security.teams import team_by_name
+from idiograph.synth.demo_care import DemoPerson, Staff, Visit, write_care
 from idiograph.synth.generator import Generated, Service, generate_person, generate_service
 from idiograph.synth.params import Params
 from idiograph.synth.workers import pool as workers_pool
@@ -63,6 +66,13 @@ STAFF = (  # username, role, display name, team names
     ("admin", "admin", "System Administrator", ()),
 )
 DEVICE_DAYS = 120  # the demo keeps this much wearable history per person
+BOOKED_DAYS = 21  # the generator's sessions this far after "now" are loaded as booked appointments
+ATTENDANCE = {  # the generator's appointment outcomes in the appointment table's words
+    "attended": "attended",
+    "dna": "did_not_attend",
+    "cancelled_person": "cancelled_by_person",
+    "cancelled_service": "cancelled_by_service",
+}
 
 
 def is_empty(session: Session) -> bool:
@@ -97,26 +107,83 @@ def _uuid(text: str | None) -> uuid.UUID | None:
     return uuid.UUID(text) if text else None
 
 
-def _batch(args: tuple[Params, Service, int, list[int]]) -> list[Generated]:
-    params, service, seed, idx = args
-    return [generate_person(params, service, seed, i) for i in idx]
+def _visit(a: dict[str, object], now: datetime) -> Visit | None:
+    """A generated session as the appointment table holds it: its outcome when it is past, booked when it is
+    within ``BOOKED_DAYS`` ahead (later ones are not booked yet). A group session is held at the clinic or in
+    the community; a remote one is a video or phone call (the generator's "remote, in person" is a video call)."""
+    start = a["start"]
+    assert isinstance(start, datetime)
+    if start > now + timedelta(days=BOOKED_DAYS):
+        return None
+    place, fmt = str(a["place"]), str(a["format"])
+    if a["group"] and place != "remote":
+        fmt = "group"
+    elif place == "remote" and fmt == "in_person":
+        fmt = "video"
+    status = ATTENDANCE[str(a["status"])] if start <= now else "booked"
+    return Visit(uuid.UUID(str(a["appointment_id"])), start, status, place, fmt)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A generated person made ready to store, away from the database: the signals (labs, devices) within the
+    demo's window as ``NewObservation`` fields after the person's id, each response's answers, and the score of
+    every response up to now (the rows themselves without their observations, which these replace)."""
+
+    generated: Generated
+    signals: list[tuple[str, str, float, str, datetime]]
+    answers: dict[str, dict[str, int]]
+    scores: dict[str, Score]
+
+
+def _ready(g: Generated, now: datetime) -> _Ready:
+    now64 = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
+    device_from = now64 - np.timedelta64(DEVICE_DAYS, "D")
+    o, g.observations = g.observations, {}
+    answers: dict[str, dict[str, int]] = {}
+    signals: list[tuple[str, str, float, str, datetime]] = []
+    if o:
+        values = np.concatenate(o["value"])
+        times = np.concatenate(o["time"])
+        keep = (times <= now64) & ~((np.asarray(o["kind"]) == "device") & (times < device_from))
+        when = times.tolist()  # naive UTC datetimes, converted once
+        for k in np.flatnonzero(keep).tolist():
+            rid = o["response_id"][k]
+            if rid is None:
+                signals.append(
+                    (o["system"][k], o["code"][k], float(values[k]), o["unit"][k], when[k].replace(tzinfo=UTC))
+                )
+            elif o["kind"][k] == "questionnaire-item":
+                answers.setdefault(rid, {})[o["code"][k]] = int(values[k])
+    insts = instruments()
+    scores = {
+        r["response_id"]: score(insts[r["instrument"]], answers[r["response_id"]])
+        for r in g.tables.get("responses", [])
+        if r["authored"] <= now
+    }
+    return _Ready(g, signals, answers, scores)
+
+
+def _batch(args: tuple[Params, Service, int, list[int], datetime]) -> list[_Ready]:
+    params, service, seed, idx, now = args
+    return [_ready(generate_person(params, service, seed, i), now) for i in idx]
 
 
 def _generated(
-    params: Params, service: Service, seed: int, indices: list[int], batch: int
-) -> Iterator[list[Generated]]:
-    """Batches of generated people, the next one made in a worker process while this one is stored."""
+    params: Params, service: Service, seed: int, indices: list[int], batch: int, now: datetime
+) -> Iterator[list[_Ready]]:
+    """Batches of generated people, the next one made (and scored) in a worker process while this one is stored."""
     parts = [indices[a : a + batch] for a in range(0, len(indices), batch)]
     if len(parts) < 3:
         for part in parts:
-            yield _batch((params, service, seed, part))
+            yield _batch((params, service, seed, part, now))
         return
     with workers_pool(1) as pool:
-        ahead = pool.submit(_batch, (params, service, seed, parts[0]))
+        ahead = pool.submit(_batch, (params, service, seed, parts[0], now))
         for k in range(len(parts)):
             current = ahead.result()
             if k + 1 < len(parts):
-                ahead = pool.submit(_batch, (params, service, seed, parts[k + 1]))
+                ahead = pool.submit(_batch, (params, service, seed, parts[k + 1], now))
             yield current
 
 
@@ -130,16 +197,20 @@ def load_people(
     now: datetime,
     progress: Progress | None = None,
     batch: int = 100,
-) -> int:
-    """Store generated people (idempotent: their ids make a second load change nothing)."""
+) -> list[DemoPerson]:
+    """Store generated people (idempotent: their ids make a second load change nothing); returns the people whose
+    episode this load created, with what the demo's care records are drawn from."""
     source = f"synth:{seed}"
+    clinicians = {c.id: c.name for c in service.clinicians}
+    team_names = {t["team_id"]: (t["name"], t["kind"]) for t in service.teams}
+    new_people: list[DemoPerson] = []
     id_system = f"urn:idiograph:source:{source}"
     insts = instruments()
+    phq9 = insts["phq-9"]
     indices = list(indices)
     task = progress.add_task("loading people", total=len(indices)) if progress else None
-    now64 = np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us")
-    device_from = now64 - np.timedelta64(DEVICE_DAYS, "D")
-    for people in _generated(params, service, seed, indices, batch):
+    order = iter(indices)
+    for people in _generated(params, service, seed, indices, batch, now):
         with transaction(session):
             teams = {t["team_id"]: team_by_name(session, t["name"], create=True).id for t in service.teams}
             codes = CodeBook(session)
@@ -147,18 +218,21 @@ def load_people(
             qr_rows: list[dict[str, object]] = []
             unanswered: list[Unanswered] = []
             encounters: list[dict[str, object]] = []
+            appointments: list[dict[str, object]] = []
             entries: list[audit.Entry] = []
             known_qr = set(
                 session.scalars(
                     select(QuestionnaireResponseRecord.source_id).where(
                         QuestionnaireResponseRecord.source == source,
                         QuestionnaireResponseRecord.person_id.in_(
-                            [uuid.UUID(g.tables["people"][0]["person_id"]) for g in people]
+                            [uuid.UUID(r.generated.tables["people"][0]["person_id"]) for r in people]
                         ),
                     )
                 )
             )
-            for g in people:
+            for ready in people:
+                g = ready.generated
+                index = next(order)
                 p = g.tables["people"][0]
                 fields = {k: p[k] for k in DEMOGRAPHIC_FIELDS if k in p}
                 person, status = upsert_person(
@@ -174,7 +248,9 @@ def load_people(
                     entries.append(audit.Entry(action, "Person", str(person.id), person.id, None, {"via": "demo"}))
                 e = g.tables["episodes"][0]
                 ep_id = uuid.UUID(e["episode_id"])
-                if session.get(Episode, ep_id) is None:
+                created = session.get(Episode, ep_id) is None
+                visits: list[Visit] = []
+                if created:
                     ended = e["discharge_date"] <= now.date()
                     session.add(
                         Episode(
@@ -206,35 +282,45 @@ def load_people(
                                     "type_display": f"{a['kind']} ({a['format']}, {a['place']})",
                                 }
                             )
-                answers: dict[str, dict[str, int]] = {}
-                o = g.observations
-                values = np.concatenate(o["value"]) if o else np.empty(0)
-                times = np.concatenate(o["time"]) if o else np.empty(0, dtype="datetime64[us]")
-                keep = times <= now64
-                keep &= ~((np.asarray(o["kind"]) == "device") & (times < device_from)) if o else keep
-                when = times.tolist()  # naive UTC datetimes, converted once
-                for k in np.flatnonzero(keep).tolist():
-                    rid = o["response_id"][k]
-                    if rid is not None:
-                        if o["kind"][k] == "questionnaire-item":
-                            answers.setdefault(rid, {})[o["code"][k]] = int(values[k])
-                        continue
-                    rows.append(
-                        NewObservation(
-                            person.id,
-                            o["system"][k],
-                            o["code"][k],
-                            float(values[k]),
-                            o["unit"][k],
-                            when[k].replace(tzinfo=UTC),
-                            source,
+                        if (visit := _visit(a, now)) is not None:
+                            visits.append(visit)
+                            appointments.append(
+                                {
+                                    "id": visit.id,
+                                    "person_id": person.id,
+                                    "start": visit.start,
+                                    "minutes": 50,
+                                    "place": visit.place,
+                                    "format": visit.format,
+                                    "with_whom": clinicians.get(a["clinician_id"]),
+                                    "status": visit.status,
+                                    "created_by": principal.username,
+                                    "created_at": min(visit.start - timedelta(days=7), now),
+                                }
+                            )
+                    if visits:
+                        entries.append(
+                            audit.Entry(
+                                "create", "Appointment", None, person.id, None, {"via": "demo", "count": len(visits)}
+                            )
                         )
-                    )
+                rows += [NewObservation(person.id, *signal, source) for signal in ready.signals]
+                phq9_totals: list[tuple[datetime, float]] = []
+                item9: list[tuple[datetime, int]] = []
+                answers = ready.answers
                 for r in g.tables.get("responses", []):
                     if r["authored"] > now or r["response_id"] in known_qr:
                         continue
                     inst = insts[r["instrument"]]
-                    result = score(inst, answers[r["response_id"]])
+                    result = ready.scores[r["response_id"]]
+                    if inst.id == phq9.id:
+                        if result.total is not None:
+                            phq9_totals.append((r["authored"], float(result.total)))
+                        item9 += [
+                            (r["authored"], answers[r["response_id"]][c])
+                            for c in phq9.safety_codes
+                            if c in answers[r["response_id"]]
+                        ]
                     group = uuid.UUID(r["response_id"])
                     qr_rows.append(
                         {
@@ -285,9 +371,28 @@ def load_people(
                                 group,
                             )
                         )
+                if created:
+                    team, kind = team_names[e["team_id"]]
+                    new_people.append(
+                        DemoPerson(
+                            index=index,
+                            person_id=person.id,
+                            episode_id=ep_id,
+                            team=team,
+                            team_kind=kind,
+                            clinician=clinicians.get(e["clinician_id"], ""),
+                            discharged=e["discharge_date"] if ended else None,
+                            language=p.get("preferred_language"),
+                            prefers=(p["preferred_format"], p["preferred_place"], p["preferred_time"]),
+                            visits=tuple(visits),
+                            phq9=tuple(sorted(phq9_totals)),
+                            item9=tuple(sorted(item9)),
+                        )
+                    )
             session.flush()
             audit.append_many(session, principal.actor, entries)
             bulk_insert(session, QuestionnaireResponseRecord.__table__, qr_rows)
+            bulk_insert(session, Appointment.__table__, appointments)
             if encounters:
                 have = set(
                     session.scalars(
@@ -300,11 +405,11 @@ def load_people(
                 bulk_insert(session, Encounter.__table__, [{"type_system": None, "type_code": None, **x} for x in new])
             record(session, principal.actor, codes, rows, unanswered=unanswered, audit_detail={"via": "demo"})
             _close_historical_alerts(
-                session, principal, [uuid.UUID(g.tables["people"][0]["person_id"]) for g in people], now
+                session, principal, [uuid.UUID(r.generated.tables["people"][0]["person_id"]) for r in people], now
             )
         if progress and task is not None:
             progress.advance(task, len(people))
-    return len(indices)
+    return new_people
 
 
 def _close_historical_alerts(
@@ -344,7 +449,7 @@ def load_demo(
     service = generate_service(shifted, people, seed)
     now = min(datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8), datetime.now(UTC))
     now = max(now, datetime.combine(today, datetime.min.time(), UTC))  # a ``today`` still to come: its midnight
-    load_people(session, system, shifted, service, seed, range(people), now, progress)
+    new = load_people(session, system, shifted, service, seed, range(people), now, progress)
     with transaction(session):
         # The service's own finished episodes give the expected-recovery models; open episodes are then
         # judged once, as they would have been score by score.
@@ -354,4 +459,24 @@ def load_demo(
         baseline_service.fit_priors(session, system.actor, today, raise_latest=True)
         flagged = list(session.scalars(select(Alert.person_id).where(Alert.kind == "deviation").distinct()))
         _close_historical_alerts(session, system, flagged, now)
+    with transaction(session):
+        write_care(session, *demo_staff(session), new, seed, now, progress)
     return staff
+
+
+def demo_staff(session: Session) -> tuple[dict[str, list[Staff]], Staff | None]:
+    """The demo staff who write care records, by team (clinicians and care coordinators), and the senior
+    clinician who answers escalations."""
+    teams: dict[str, list[Staff]] = {}
+    senior = None
+    for username, role, name, team_names in STAFF:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            continue
+        member = Staff(principal_for(session, user), name)
+        if role == "senior_clinician":
+            senior = member
+        elif role in ("clinician", "care_coordinator"):
+            for team in team_names:
+                teams.setdefault(team, []).append(member)
+    return teams, senior
