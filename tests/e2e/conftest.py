@@ -72,6 +72,13 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo server's SQLite file (every module's demo is the same 40 people, seed 11; the newest is ours)."""
+    files = sorted(tmp_path_factory.getbasetemp().glob("e2e*/e2e.db"), key=lambda p: p.stat().st_mtime)
+    assert files, "the demo server's database was not found"
+    return files[-1]
+
+
 def sign_in(page, server: str, username: str, lands: str = "**/today") -> None:  # type: ignore[no-untyped-def]
     """Sign in on the login page as a demo account and wait for the landing page."""
     page.goto(f"{server}/login")

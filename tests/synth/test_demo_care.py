@@ -5,6 +5,7 @@ authority, changes waiting for a senior clinician and recorded reviews - dated i
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from idiograph.care.api import PreferencesIn
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, Preferences, RiskAssessment
 from idiograph.care.options import FORMATS, PLACES, STATUSES, coherent
+from idiograph.care.phones import phone_parts
 from idiograph.db import Database, make_engine
 from idiograph.governance.model import Decision, Escalation
 from idiograph.migrate import upgrade
@@ -75,8 +77,16 @@ def _risk_assessments_and_a_crisis_plan_for_everyone_at_high_risk(demo: Session)
     # every plan is a decision under delegated authority, as the care page writes it
     plans = demo.scalar(select(func.count(CrisisPlan.id)))
     assert plans == demo.scalar(select(func.count(Decision.id)).where(Decision.change == "crisis_plan"))
-    contacts = demo.scalars(select(CrisisPlan.content)).first()
-    assert contacts is not None and any("0808 157" in c for c in contacts["contacts"])
+    # every number a plan makes tap-to-call is from Ofcom's drama ranges or a national line (H-061)
+    called = {
+        uri
+        for content in demo.scalars(select(CrisisPlan.content))
+        for line in [*content["contacts"], content["crisis_care_preferences"] or ""]
+        for _, uri in phone_parts(line)
+        if uri
+    }
+    assert {"tel:111", "tel:116123", "tel:08081570192"} <= called
+    assert all(re.fullmatch(r"tel:(07700900\d{3}|01134960\d{3}|08081570\d{3}|111|116123)", u) for u in called)
 
 
 def _preferences_have_the_care_pages_shape(demo: Session) -> None:

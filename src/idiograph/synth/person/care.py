@@ -23,7 +23,7 @@ AT_ASSESSMENT = {
     "cmht": {"low": 0.35, "medium": 0.50, "high": 0.15},
 }
 AFTER_ITEM9 = {
-    1: {"low": 0.50, "medium": 0.47, "high": 0.03},
+    1: {"low": 0.62, "medium": 0.35, "high": 0.03},
     2: {"low": 0.20, "medium": 0.68, "high": 0.12},
     3: {"low": 0.05, "medium": 0.65, "high": 0.30},
 }
