@@ -55,7 +55,6 @@ class DemoPerson:
     episode_id: uuid.UUID
     team: str
     team_kind: str
-    clinician: str
     discharged: date | None  # None: the episode is open
     language: str | None
     prefers: tuple[str, str, str]  # format, place, time of day, as the person would say
@@ -79,10 +78,8 @@ class _State:
     """One person after their own records: what the service-wide choices (escalations) need."""
 
     person: DemoPerson
-    level: str | None
+    level: str
     lead: Staff
-    preferences: dict[str, Any] | None
-    plan: bool
 
 
 def write_care(
@@ -113,12 +110,8 @@ def write_care(
     return done
 
 
-def _latest_decision(session: Session, person_id: uuid.UUID) -> Decision:
-    found = session.scalar(
-        select(Decision).where(Decision.person_id == person_id).order_by(Decision.decided_at.desc()).limit(1)
-    )
-    assert found is not None
-    return found
+def _decisions(session: Session, person_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(session.scalars(select(Decision.id).where(Decision.person_id == person_id)))
 
 
 def _between(rng: np.random.Generator, start: datetime, end: datetime) -> datetime:
@@ -200,7 +193,7 @@ def _person(
             decision.decided_at = _between(rng, earliest, now)
             done["decisions under delegated authority"] += 1
     _reviews(session, rng, who, p, now, done)
-    return _State(p, current, lead, prefs, True)
+    return _State(p, current, lead)
 
 
 def _crisis_plan(
@@ -218,10 +211,12 @@ def _crisis_plan(
         if version == 0
         else f"Updated with them after the reassessment on {at:%d %b %Y}"
     )
+    before = _decisions(session, p.person_id)
     plan = governance.save_crisis_plan(session, lead.principal, p.person_id, content, version, why)
     plan.updated_at = at
     session.flush()
-    _latest_decision(session, p.person_id).decided_at = at
+    (new,) = session.scalars(select(Decision).where(Decision.person_id == p.person_id, Decision.id.not_in(before)))
+    new.decided_at = at
     done["crisis plans"] += 1
     return plan.version
 
@@ -253,14 +248,14 @@ def _escalations(
     now: datetime,
     done: Counter[str],
 ) -> None:
-    """A few changes beyond delegated authority, waiting for the senior clinician (one or two overdue), and, in a
-    larger service, one approved and one refused earlier in the week."""
+    """A few changes beyond delegated authority, waiting for the senior clinician (raised in the last two days,
+    some may be overdue), and, in a larger service, one approved and one refused earlier in the week."""
     candidates: dict[str, list[_State]] = {
         # two steps from the pathway's weekly: beyond a clinician's or care coordinator's one step
         "monthly": [
             s
             for s in states
-            if s.level != "high" and s.plan and len(s.person.phq9) >= 2 and s.person.phq9[-1][1] < s.person.phq9[0][1]
+            if s.level != "high" and len(s.person.phq9) >= 2 and s.person.phq9[-1][1] < s.person.phq9[0][1]
         ],
         # any change of the appointment at high risk needs approval, whoever asks
         "home visit": [

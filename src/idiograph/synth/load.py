@@ -3,8 +3,9 @@
 People go through the same import rule as real data (``upsert_person``) and every observation through the
 store pipeline (``pipeline.record``: safety first, then the statistical rules); the questionnaire response
 records and encounters beside them are bulk-inserted. The demo window ends at 08:00 today (or now, if that is
-earlier): anything the generator places later (future sessions, follow-ups) is left out, and episodes still
-running are open. Ground truth is never loaded."""
+earlier): anything the generator places later is left out (sessions in the next three weeks are loaded as booked
+appointments), and episodes still running are open. Ground truth is never loaded. Then the care a team would have
+recorded (``demo_care``) is written through the services as the demo's staff."""
 
 from __future__ import annotations
 
@@ -380,7 +381,6 @@ def load_people(
                             episode_id=ep_id,
                             team=team,
                             team_kind=kind,
-                            clinician=clinicians.get(e["clinician_id"], ""),
                             discharged=e["discharge_date"] if ended else None,
                             language=p.get("preferred_language"),
                             prefers=(p["preferred_format"], p["preferred_place"], p["preferred_time"]),
@@ -460,7 +460,9 @@ def load_demo(
         flagged = list(session.scalars(select(Alert.person_id).where(Alert.kind == "deviation").distinct()))
         _close_historical_alerts(session, system, flagged, now)
     with transaction(session):
-        write_care(session, *demo_staff(session), new, seed, now, progress)
+        written = write_care(session, *demo_staff(session), new, seed, now, progress)
+    if progress and written:
+        progress.console.print("care records: " + ", ".join(f"{n:,} {what}" for what, n in written.items()))
     return staff
 
 
