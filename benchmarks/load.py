@@ -221,8 +221,8 @@ async def clinician(base: str, n: int, until: float, think: float, tally: Tally,
         auth = {"Authorization": f"Bearer {token}"}
         people: list[str] = []
         while not people and time.monotonic() < until:
-            r = await _request(client, tally, "caseload API", "GET", "/api/v1/people", headers=auth)
-            people = [p["id"] for p in r.json()] if r is not None else []
+            r = await _request(client, tally, "caseload API", "GET", "/api/v1/people?limit=500", headers=auth)
+            people = [p["id"] for p in r.json()["items"]] if r is not None else []
         await asyncio.sleep(rng.uniform(0, think))  # the team does not all click at the same millisecond
         while time.monotonic() < until:
             pid = rng.choice(people) if people else None
