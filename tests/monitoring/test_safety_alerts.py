@@ -124,6 +124,8 @@ def test_caseload_and_person_page_show_the_alert(client, db, make_staff) -> None
     assert "Safety answer on PHQ-9" in today and "LOVELACE, Ada" in today
     page = client.get(f"/people/{pid}").text
     assert "Safety answer on PHQ-9" in page
+    alerts = page[page.index('id="alerts"') :]
+    assert "<summary>How this was worked out</summary>" in alerts[: alerts.index("</section>")]  # one click away
     aid = db.scalar(select(Alert.id))
     r = client.post(
         f"/alerts/{aid}/act", data={"note": "Seen in clinic today", "csrf_token": token}, follow_redirects=False
