@@ -54,6 +54,9 @@ def test_the_person_page_shows_no_raw_codes_and_one_score_so_far(client, make_st
     assert "one score so far" in change[: change.index("</section>")]
     assert "Steps: 8,400 per day on 3 Mar 2026, down from 9,920 per day at the start" in visible  # screen readers
     assert "PHQ-9: 14 on 3 Mar 2026, the only score so far; above the caseness line (10)." in visible
+    for listing in ("/caseload", "/today?scope=team"):  # the pathway column and the pathway filter, in words
+        text = re.sub(r"<[^>]+>", " ", client.get(listing).text)  # what is read, not attribute values
+        assert "group_cbt" not in text and "Group CBT" in text, listing
     assert '<link rel="icon" href="/static/favicon.svg"' in page.text
     assert client.get("/static/favicon.svg").status_code == 200
 
