@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from idiograph.db import after_snapshot, bulk_insert, read_only, utcnow
@@ -228,6 +228,75 @@ def newest(
     rows = list(session.scalars(q))
     append(session, actor, "read", "AuditTrail", None, person_id, detail={"count": len(rows)})
     return rows
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What an audit search keeps: records about these people (``None``: anyone; empty: nobody matched), done by
+    these usernames, of this action, at or after ``since`` and before ``until``."""
+
+    person_ids: tuple[uuid.UUID, ...] | None = None
+    usernames: tuple[str, ...] | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def shown(self) -> dict[str, Any]:
+        """The filter as stored in the search's own audit record."""
+        return {
+            k: v
+            for k, v in {
+                "people": [str(p) for p in self.person_ids] if self.person_ids is not None else None,
+                "users": list(self.usernames) if self.usernames is not None else None,
+                "action": self.action,
+                "since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None,
+            }.items()
+            if v is not None
+        }
+
+
+def _where(f: Filter) -> list[Any]:
+    conds: list[Any] = []
+    if f.person_ids is not None:
+        # a record about them, or a view that listed them among others (its detail names their id)
+        text = cast(AuditRecord.detail, String)
+        conds.append(
+            or_(AuditRecord.person_id.in_(f.person_ids), *[text.like(f"%{p}%") for p in f.person_ids[:20]])
+            if f.person_ids
+            else AuditRecord.seq < 0
+        )
+    if f.usernames is not None:
+        names = [*f.usernames, *(f"anonymous:{u}"[:120] for u in f.usernames)]  # their failed sign-ins too
+        conds.append(AuditRecord.actor.in_(names) if names else AuditRecord.seq < 0)
+    if f.action:
+        conds.append(AuditRecord.action == f.action)
+    if f.since:
+        conds.append(AuditRecord.at >= f.since)
+    if f.until:
+        conds.append(AuditRecord.at < f.until)
+    return conds
+
+
+def search(
+    session: Session, actor: Actor, f: Filter, offset: int = 0, limit: int = 50
+) -> tuple[int, list[AuditRecord]]:
+    """(how many records match, one page of them newest first); reading the trail is itself recorded, with the
+    filter used."""
+    conds = _where(f)
+    total = int(session.scalar(select(func.count()).select_from(AuditRecord).where(*conds)) or 0)
+    rows = list(
+        session.scalars(select(AuditRecord).where(*conds).order_by(AuditRecord.seq.desc()).offset(offset).limit(limit))
+    )
+    one = f.person_ids[0] if f.person_ids and len(f.person_ids) == 1 else None
+    detail = {"filter": f.shown(), "total": total, "offset": offset, "count": len(rows)}
+    append(session, actor, "search", "AuditTrail", None, one, detail=detail)
+    return total, rows
+
+
+def actions(session: Session) -> list[str]:
+    """Every action the trail holds, for the filter's list."""
+    return sorted(session.scalars(select(AuditRecord.action).distinct()))
 
 
 def head(session: Session) -> Head:
