@@ -26,6 +26,8 @@ from idiograph.security.service import (
     list_users,
     reset_password,
     set_active,
+    set_role,
+    set_teams,
     sign_in,
     unlock,
 )
@@ -205,6 +207,30 @@ def unlock_user(username: str, db: Session = DB, p: Principal = Depends(require(
 def add_user(body: UserIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> UserOut:
     u = create_user(db, p, body.username, body.role, body.password, body.display_name, body.teams)
     return UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role, active=u.active)
+
+
+class RoleIn(Strict):
+    role: str = Field(min_length=1, max_length=40)
+
+
+class TeamsIn(Strict):
+    teams: list[str] = Field(max_length=20, description="every team they should be in (existing teams)")
+
+
+@router.put("/users/{username}/role", status_code=204)
+def change_user_role(
+    username: str, body: RoleIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))
+) -> None:
+    """Change someone's role (not your own); it applies from their next request."""
+    set_role(db, p, username, body.role)
+
+
+@router.put("/users/{username}/teams", status_code=204)
+def change_user_teams(
+    username: str, body: TeamsIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))
+) -> None:
+    """Put someone in exactly these teams; their caseload follows."""
+    set_teams(db, p, username, body.teams)
 
 
 @router.get("/audit", response_model=list[AuditOut])

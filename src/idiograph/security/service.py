@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError
@@ -300,6 +301,81 @@ def set_active(session: Session, principal: Principal, username: str, active: bo
         detail={"sessions_ended": ended},
     )
     return ended
+
+
+def set_role(session: Session, principal: Principal, username: str, role: str) -> None:
+    """Change someone's role (it applies from their next request); an administrator cannot change their own."""
+    principal.require(Permission.USER_MANAGE)
+    user = _user(session, username)
+    try:
+        value = parse_role(role).value
+    except ValueError as exc:
+        raise invalid("role", str(exc)) from exc
+    if principal.user_id == user.id and value != user.role:
+        raise Forbidden("you cannot change your own role: ask another administrator")
+    if value == user.role:
+        return
+    before, user.role = user.role, value
+    audit.append(session, principal.actor, "role-change", "User", str(user.id), detail={"from": before, "to": value})
+
+
+def set_teams(session: Session, principal: Principal, username: str, team_names: list[str]) -> None:
+    """Put someone in exactly these (existing) teams; their caseload follows from their next request."""
+    from idiograph.security.model import Team
+    from idiograph.security.teams import team_by_name
+
+    principal.require(Permission.USER_MANAGE)
+    user = _user(session, username)
+    wanted = {
+        team_by_name(session, name).id: name for name in dict.fromkeys(n.strip() for n in team_names if n.strip())
+    }
+    current = set(session.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == user.id)))
+    if current == set(wanted):
+        return
+    for team_id in current - set(wanted):
+        row = session.get(TeamMembership, (user.id, team_id))
+        if row is not None:
+            session.delete(row)
+    for team_id in set(wanted) - current:
+        session.add(TeamMembership(user_id=user.id, team_id=team_id))
+    session.flush()
+    before = sorted(session.scalars(select(Team.name).where(Team.id.in_(current)))) if current else []
+    audit.append(
+        session,
+        principal.actor,
+        "teams-change",
+        "User",
+        str(user.id),
+        detail={"from": before, "to": sorted(wanted.values())},
+    )
+
+
+def teams_of(session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Each user's team names."""
+    from idiograph.security.model import Team
+
+    out: dict[uuid.UUID, list[str]] = {u: [] for u in user_ids}
+    rows = session.execute(
+        select(TeamMembership.user_id, Team.name)
+        .join(Team, Team.id == TeamMembership.team_id)
+        .where(TeamMembership.user_id.in_(user_ids))
+        .order_by(Team.name)
+    )
+    for uid, name in rows:
+        out.setdefault(uid, []).append(name)
+    return out
+
+
+def last_sign_ins(session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """When each user last signed in (their newest session, page or API), where known."""
+    from idiograph.security.model import UserSession
+
+    rows = session.execute(
+        select(UserSession.user_id, func.max(UserSession.created_at))
+        .where(UserSession.user_id.in_(user_ids))
+        .group_by(UserSession.user_id)
+    )
+    return {uid: at for uid, at in rows if at is not None}
 
 
 def unlock(session: Session, principal: Principal, username: str) -> None:
