@@ -42,6 +42,21 @@ class Forbidden(DomainError):
         super().__init__(detail, [], 403, "Forbidden")
 
 
+class NotPermitted(Forbidden):
+    """A role without the permission a route needs: the API names the permission, a page says it in plain words."""
+
+    def __init__(self, role: str, permission: str) -> None:
+        super().__init__(f"role {role!r} does not have permission {permission!r}")
+        self.role, self.permission = role, permission
+
+
+class StaleForm(Forbidden):
+    """A form sent without this session's CSRF token (an old page, another tab after signing in again, a forgery)."""
+
+    def __init__(self) -> None:
+        super().__init__("missing or wrong CSRF token: reload the page and try again")
+
+
 class Conflict(DomainError):
     def __init__(self, detail: str, problems: list[FieldProblem] | None = None) -> None:
         super().__init__(detail, problems or [], 409, "Conflict")

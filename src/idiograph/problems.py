@@ -16,8 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idiograph.db import DatabaseBusy
-from idiograph.errors import DomainError, FieldProblem
+from idiograph.errors import DomainError, FieldProblem, NotPermitted, StaleForm
 from idiograph.fhir.mapping_out import operation_outcome
+from idiograph.security.deps import csrf_token
+from idiograph.security.roles import Permission
 
 log = logging.getLogger("idiograph")
 FHIR_CODES = {
@@ -68,6 +70,12 @@ def problem(
     return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
 
 
+ASK = "ask your service lead or a system administrator"
+SOMETHING_WENT_WRONG = (
+    "Something went wrong on our side",
+    "This is not something you did. It has been logged. If you were saving something, check whether it was "
+    f"saved before trying again; if it keeps happening, {ASK} and tell them the time.",
+)
 RETRY_AFTER_S = 2
 
 
@@ -86,19 +94,52 @@ def _field(loc: tuple[Any, ...]) -> str:
     return "/".join(str(p) for p in loc)
 
 
+def _wants_page(request: Request) -> bool:
+    """A person at a browser: a page opened, or a page's form sent (browsers ask for HTML)."""
+    return _is_page(request) and (request.method == "GET" or "text/html" in request.headers.get("accept", ""))
+
+
+def plain_words(exc: DomainError) -> tuple[str, str]:
+    """(title, detail) for a person at a page: what happened and what to do, never a permission name, an id or
+    a stack trace (H-072)."""
+    if isinstance(exc, NotPermitted):
+        role = exc.role.replace("_", " ")
+        return (
+            "You cannot open this page",
+            f"Your role ({role}) does not give access to this page. If you need it for your work, {ASK} to "
+            "check your access. Nothing was changed.",
+        )
+    if isinstance(exc, StaleForm):
+        return (
+            "This form has expired",
+            "Nothing was saved. Go back, reload the page and send the form again.",
+        )
+    if exc.status == 404:
+        return (
+            "Not found",
+            "We could not find that page or record: the link may be out of date or mistyped. Nothing was changed.",
+        )
+    return exc.title, exc.detail  # written for people where it is raised
+
+
+def error_page(
+    request: Request, status: int, title: str, detail: str, problems: list[FieldProblem] | None = None
+) -> Response:
+    templates = request.app.state.templates
+    principal = getattr(request.state, "principal", None)
+    ctx = {"status": status, "title": title, "detail": detail, "problems": problems or [], "principal": principal}
+    ctx |= {"Permission": Permission, "csrf": csrf_token(request) if "session" in request.scope else ""}
+    return templates.TemplateResponse(request, "error.html", ctx, status_code=status)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain(request: Request, exc: DomainError) -> Response:
         if exc.status == 401 and _is_page(request):
             return RedirectResponse(f"/login?next={request.url.path}", 303)
-        if _is_page(request) and request.method == "GET":
-            templates = request.app.state.templates
-            return templates.TemplateResponse(
-                request,
-                "error.html",
-                {"status": exc.status, "title": exc.title, "detail": exc.detail, "problems": exc.problems},
-                status_code=exc.status,
-            )
+        if _wants_page(request):
+            title, detail = plain_words(exc)
+            return error_page(request, exc.status, title, detail, exc.problems if exc.status in (400, 409, 422) else [])
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem(request, exc.status, exc.title, exc.detail, exc.problems, headers)
 
@@ -116,10 +157,17 @@ def install(app: FastAPI) -> None:
                 [FieldProblem("body", "not valid JSON")],
             )
         problems = [FieldProblem(_field(e["loc"]), e["msg"]) for e in errors[:100]]
+        if _wants_page(request):
+            fields = [FieldProblem(p.field.split("/")[-1].replace("_", " "), p.reason) for p in problems]
+            return error_page(
+                request, 422, "Check what was asked for", "The page cannot use a value it was given:", fields
+            )
         return problem(request, 422, "Invalid input", f"{len(errors)} field(s) rejected; nothing was stored", problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_page(request) and exc.status_code in (404, 405):
+            return error_page(request, 404, *plain_words(DomainError("", [], 404, "Not found")))
         return problem(request, exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(PoolTimeout)
@@ -143,11 +191,15 @@ def install(app: FastAPI) -> None:
                 [FieldProblem("body", "contains a value the database cannot store")],
             )
         log.exception("database error on %s %s", request.method, request.url.path)
+        if _wants_page(request):
+            return error_page(request, 500, *SOMETHING_WENT_WRONG)
         return problem(request, 500, "Internal error", "an unexpected error occurred; it has been logged")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _wants_page(request):
+            return error_page(request, 500, *SOMETHING_WENT_WRONG)
         return problem(request, 500, "Internal error", "an unexpected error occurred; it has been logged")
 
 

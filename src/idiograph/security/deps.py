@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from idiograph.db import Database
-from idiograph.errors import DomainError, Forbidden
+from idiograph.errors import DomainError, NotPermitted, StaleForm
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.service import PasswordCheck, check_password, principal_by_session
@@ -131,12 +131,12 @@ class Requirement:
         if principal is None:
             raise NotAuthenticated()
         if not principal.can(self.permission):
-            raise Forbidden(f"role {principal.role!r} does not have permission {self.permission.value!r}")
+            raise NotPermitted(principal.role, self.permission.value)
         if via_cookie and request.method in UNSAFE:
             sent = request.headers.get("x-csrf-token") or form_token
             expected = request.session.get("csrf") or ""
             if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):
-                raise Forbidden("missing or wrong CSRF token: reload the page and try again")
+                raise StaleForm()
         request.state.principal = principal
         return principal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from idiograph.errors import Forbidden
+from idiograph.errors import NotPermitted
 from idiograph.security.audit import Actor
 from idiograph.security.roles import Permission, Role, has_permission
 
@@ -32,4 +32,4 @@ class Principal:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise Forbidden(f"role {self.role!r} does not have permission {permission.value!r}")
+            raise NotPermitted(self.role, permission.value)
