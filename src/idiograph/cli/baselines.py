@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from idiograph.cli.common import console, database, err, progress_bar
+from idiograph.cli.common import bad_option, console, database, date_option, error_line, progress_bar
 from idiograph.security.principal import Principal
 
 app = typer.Typer(help="Personal baselines: priors, whole-population intervals, evaluation.", no_args_is_help=True)
@@ -35,19 +35,24 @@ def baselines_compute(
     method: str = typer.Option("eb", help="eb (empirical Bayes), coskun (biological variation) or setpoint (Foy)"),
     coverage: float = typer.Option(0.95, help="central interval for the next result"),
     engine: str = typer.Option("duckdb", help="duckdb (embedded) or spark (PySpark; local unless configured)"),
+    since: str | None = typer.Option(None, help="only results on or after this date (YYYY-MM-DD)"),
+    until: str | None = typer.Option(None, help="only results before the end of this date (YYYY-MM-DD)"),
 ) -> None:
     """Every person's setpoint and personalised interval for every measure, in one pass."""
     import time
+    from datetime import timedelta
 
     from idiograph.cohort import baselines as cohort_baselines
 
     if method not in ("eb", "coskun", "setpoint"):
-        err.print(f"--method: {method!r} is not eb, coskun or setpoint")
-        raise typer.Exit(2)
+        bad_option("--method", f"{method!r} is not eb, coskun or setpoint")
     if engine not in ("duckdb", "spark"):
-        err.print(f"--engine: {engine!r} is not duckdb or spark")
-        raise typer.Exit(2)
+        bad_option("--engine", f"{engine!r} is not duckdb or spark")
+    first, last = date_option(since, "--since"), date_option(until, "--until")
+    if first and last and last < first:
+        bad_option("--until", f"{last} is before --since {first}")
     started = time.perf_counter()
+    refused: Exception | None = None
     with progress_bar() as progress:
         task = progress.add_task("starting", total=None)
         try:
@@ -58,8 +63,12 @@ def baselines_compute(
                 coverage,
                 engine,  # type: ignore[arg-type]
                 say=lambda m: progress.update(task, description=m),
+                since=first,
+                until=last + timedelta(days=1) if last else None,
             )
         except cohort_baselines.InputError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
+            refused = exc
+    if refused is not None:  # after the progress line, so the error is the last thing printed
+        error_line(str(refused))
+        raise typer.Exit(2)
     console.print(f"{n:,} (person, measure) rows written to {out} in {time.perf_counter() - started:.1f} s")

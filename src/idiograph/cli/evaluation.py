@@ -10,9 +10,8 @@ from pathlib import Path
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
 
-from idiograph.cli.common import check_format, console, err, progress_bar
+from idiograph.cli.common import check_format, console, err, progress_bar, show_table
 
 
 def synthetic_service(folder: Path, people: int, seed: int, progress: Progress) -> Path:
@@ -52,12 +51,7 @@ def _emit(
         for r in rows:
             sys.stdout.write("| " + " | ".join(r) + " |\n")
         return
-    table = Table(title=title)
-    for col in columns:
-        table.add_column(col)
-    for r in rows:
-        table.add_row(*r)
-    console.print(table)
+    show_table(title, columns, rows)
     for n in notes:
         console.print(f"- {n}")
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from idiograph.cli.common import console, database, err, progress_bar
+from idiograph.cli.common import console, database, err, progress_bar, show_table
 from idiograph.security.principal import Principal
 
 app = typer.Typer(help="Expected recovery and not-on-track alerts.", no_args_is_help=True)
@@ -26,11 +25,11 @@ def monitoring_fit(
     if not fitted:
         err.print("no model fitted: too few finished episodes with scores after intake")
         raise typer.Exit(1)
-    table = Table(title="Expected-recovery models (now active)")
-    for col in ("instrument", "model", "finished episodes"):
-        table.add_column(col)
-    for f in fitted:
-        table.add_row(f.instrument, f.kind, f"{f.n_episodes:,}")
-    console.print(table)
+    show_table(
+        "Expected-recovery models (now active)",
+        ("instrument", "model", "finished episodes"),
+        [(f.instrument, f.kind, f"{f.n_episodes:,}") for f in fitted],
+        numeric=("finished episodes",),
+    )
     if judge:
         console.print(f"open episodes judged: {raised} not-on-track alert(s) raised")

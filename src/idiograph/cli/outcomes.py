@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from idiograph.cli.common import console, err, fail
+from idiograph.cli.common import console, err, fail, show_table
 from idiograph.errors import DomainError
 
 
@@ -75,39 +74,46 @@ def outcomes(
         for name, v in rates.items():
             w.writerow([name, "" if v["percent"] is None else f"{v['percent']:.1f}", v["numerator"], v["denominator"]])
         return
-    table = Table(title=f"Episodes ({len(rows)})")
-    for col in (
-        "episode",
-        "finished",
-        "paired",
-        "caseness at start",
-        "recovered",
-        "reliable improvement",
-        "reliable deterioration",
-        "reliable recovery",
-    ):
-        table.add_column(col)
     yn = {True: "yes", False: "no", None: "-"}
-    for row in rows:
-        table.add_row(
-            row["episode_id"],
-            yn[row["finished"]],
-            str(row["paired_scores"]),
-            yn[row["caseness_start"]],
-            yn[row["recovered"]],
-            yn[row["reliable_improvement"]],
-            yn[row["reliable_deterioration"]],
-            yn[row["reliable_recovery"]],
-        )
-    console.print(table)
-    summary = Table(title=f"Service ({r.finished} finished episodes)")
-    for col in ("measure", "rate", "numerator", "denominator"):
-        summary.add_column(col)
-    for name, v in rates.items():
-        summary.add_row(
-            name.replace("_", " "),
-            "-" if v["percent"] is None else f"{v['percent']:.1f}%",
-            str(v["numerator"]),
-            str(v["denominator"]),
-        )
-    console.print(summary)
+    show_table(
+        f"Episodes ({len(rows)})",
+        (
+            "episode",
+            "finished",
+            "paired scores",
+            "case at start",
+            "recovered",
+            "improved",
+            "worse",
+            "reliably recovered",
+        ),
+        [
+            (
+                row["episode_id"],
+                yn[row["finished"]],
+                str(row["paired_scores"]),
+                yn[row["caseness_start"]],
+                yn[row["recovered"]],
+                yn[row["reliable_improvement"]],
+                yn[row["reliable_deterioration"]],
+                yn[row["reliable_recovery"]],
+            )
+            for row in rows
+        ],
+        numeric=("paired scores",),
+    )
+    console.print("improved, worse: reliable improvement and reliable deterioration (Jacobson and Truax 1991)")
+    show_table(
+        f"Service ({r.finished} finished episodes)",
+        ("measure", "rate", "numerator", "denominator"),
+        [
+            (
+                name.replace("_", " "),
+                "-" if v["percent"] is None else f"{v['percent']:.1f}%",
+                str(v["numerator"]),
+                str(v["denominator"]),
+            )
+            for name, v in rates.items()
+        ],
+        numeric=("rate", "numerator", "denominator"),
+    )

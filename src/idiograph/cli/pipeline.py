@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from idiograph.cli.common import console, database
+from idiograph.cli.common import console, database, show_table
 from idiograph.security.principal import Principal
 
 app = typer.Typer(help="Rules that failed on stored data: list and retry them.", no_args_is_help=True)
@@ -21,19 +20,22 @@ def failures_list() -> None:
     if not rows:
         console.print("no rule failures waiting")
         return
-    table = Table(title=f"Rule failures waiting ({len(rows)})")
-    for col in ("failed at (UTC)", "rule", "people", "observations", "attempts", "error"):
-        table.add_column(col)
-    for f in rows:
-        table.add_row(
-            f"{f.failed_at:%Y-%m-%d %H:%M}",
-            f.rule,
-            str(len(f.people)),
-            str(len(f.observations)),
-            str(f.attempts),
-            f.error,
-        )
-    console.print(table)
+    show_table(
+        f"Rule failures waiting ({len(rows)})",
+        ("failed at (UTC)", "rule", "people", "results", "tries", "error"),
+        [
+            (
+                f"{f.failed_at:%Y-%m-%d %H:%M}",
+                f.rule,
+                str(len(f.people)),
+                str(len(f.observations)),
+                str(f.attempts),
+                f.error,
+            )
+            for f in rows
+        ],
+        numeric=("people", "results", "tries"),
+    )
 
 
 @app.command("retry")

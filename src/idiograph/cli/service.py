@@ -6,9 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from idiograph.cli.common import console, database, fail, progress_bar
+from idiograph.cli.common import console, database, fail, progress_bar, show_table
 from idiograph.errors import DomainError
 from idiograph.security.principal import Principal
 
@@ -51,9 +50,4 @@ def demo(
                     staff = load_demo(session, people, seed, params_module.load(params), date.today(), progress)
             except DomainError as exc:
                 fail(exc)
-    table = Table(title=f"Demo log-ins (password for all: {DEMO_PASSWORD})")
-    table.add_column("username")
-    table.add_column("role")
-    for username, role in staff:
-        table.add_row(username, role)
-    console.print(table)
+    show_table(f"Demo log-ins (password for all: {DEMO_PASSWORD})", ("username", "role"), list(staff))

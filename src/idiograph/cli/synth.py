@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from idiograph.cli.common import console, err, progress_bar
+from idiograph.cli.common import console, err, progress_bar, show_table
 
 
 def synth(
@@ -64,19 +63,22 @@ def synth(
             for i in range(people):
                 tally.add(generate_person(p, service, seed, i))
                 progress.advance(task)
-        table = Table(title=f"Generated vs national figures ({people:,} people, seed {seed})")
-        for col in ("figure", "generated", "target", "", "detail"):
-            table.add_column(col)
+        shown: list[tuple[str, ...]] = []
         failed = False
         for f in figures(tally, p.targets):
             mark = "" if f.within is None else ("ok" if f.within else "OUT")
             failed |= f.within is False
             target = f"{f.target[0]:g}-{f.target[1]:g}" if f.target else ""
-            table.add_row(f.name, f"{f.generated:.1f}", target, mark, f.detail)
+            shown.append((f.name, f"{f.generated:.1f}", target, mark, f.detail))
         equity = equity_direction_holds(tally)
-        table.add_row(
-            "recovery White > minority groups", "yes" if equity else "no", "yes", "ok" if equity else "OUT", ""
+        shown.append(
+            ("recovery White > minority groups", "yes" if equity else "no", "yes", "ok" if equity else "OUT", "")
         )
-        console.print(table)
+        show_table(
+            f"Generated vs national figures ({people:,} people, seed {seed})",
+            ("figure", "generated", "target", "within", "detail"),
+            shown,
+            numeric=("generated",),
+        )
         if failed or not equity:
             raise typer.Exit(1)

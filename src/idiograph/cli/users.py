@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from idiograph.cli.common import console, database, err, fail
+from idiograph.cli.common import console, database, err, fail, show_table
 from idiograph.errors import DomainError
 from idiograph.security.principal import Principal
 
@@ -40,28 +40,32 @@ def users_create(
 @app.command("list")
 def users_list() -> None:
     """Every account: role, whether active, failed sign-ins in a row and any lockout, live sessions."""
-    from rich.table import Table
-
     from idiograph.db import utcnow
     from idiograph.security.service import list_users
     from idiograph.security.sessions import live_count
 
     now = utcnow()
-    table = Table(title="Accounts")
-    for col in ("username", "role", "active", "failed sign-ins", "locked until (UTC)", "live sessions"):
-        table.add_column(col)
+    rows = []
     with database().reader() as session:
         for u in list_users(session, Principal.system()):
             locked = f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until and u.locked_until > now else ""
-            table.add_row(
-                u.username,
-                u.role,
-                "yes" if u.active else "no",
-                str(u.failed_signins),
-                locked,
-                str(live_count(session, u.id)),
+            rows.append(
+                (
+                    u.username,
+                    u.display_name,
+                    u.role.replace("_", " "),
+                    "yes" if u.active else "no",
+                    str(u.failed_signins),
+                    locked,
+                    str(live_count(session, u.id)),
+                )
             )
-    console.print(table)
+    show_table(
+        "Accounts",
+        ("username", "name", "role", "active", "failed sign-ins", "locked until (UTC)", "live sessions"),
+        rows,
+        numeric=("failed sign-ins", "live sessions"),
+    )
 
 
 def _account_change(what: str, change) -> None:  # type: ignore[no-untyped-def]

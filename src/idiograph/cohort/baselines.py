@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,10 +102,29 @@ def read(con: Any, path: Path) -> ir.Table:
         raise InputError(f"observations: missing column(s) {', '.join(missing)} (need {', '.join(COLUMNS)})")
     if not t.value.type().is_numeric():
         raise InputError(f"value: must be numeric, found {t.value.type()}")
+    if not t.time.type().is_timestamp():
+        _check_times(con, t)
     time = t.time if t.time.type().is_timestamp() else t.time.cast("timestamp")
     return t.select(
         person_id=t.person_id.cast("string"), code=t.code.cast("string"), value=t.value.cast("float64"), time=time
     )
+
+
+def _check_times(con: Any, t: ir.Table) -> None:
+    """Every time in the file reads as a date and time, or ``InputError`` naming the first that does not (found: a
+    month 13 ended the command in a database engine's traceback)."""
+    as_text = t.time.cast("string")
+    try:
+        bad = t.filter(as_text.notnull(), as_text.try_cast("timestamp").isnull()).select(time=as_text)
+        n = int(con.execute(bad.count()))
+        first = con.execute(bad.limit(1))["time"].tolist() if n else []
+    except (NotImplementedError, ibis.common.exceptions.IbisError):  # an engine without try_cast: checked on use
+        return
+    if n:
+        raise InputError(
+            f"time: {n:,} value(s) are not a date and time, first {first[0]!r} "
+            "(expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, e.g. 2026-03-01T09:30:00)"
+        )
 
 
 def _measures() -> ir.Table:
@@ -329,8 +349,11 @@ def compute(
     engine: Engine = "duckdb",
     con: Any = None,
     say: Callable[[str], None] = lambda _m: None,
+    since: date | None = None,
+    until: date | None = None,
 ) -> int:
-    """Read, compute, write (Parquet or CSV by ``out``'s extension); returns the number of rows written."""
+    """Read, compute, write (Parquet or CSV by ``out``'s extension); returns the number of rows written. ``since``
+    and ``until`` keep results at or after the one and before the other (dates, midnight)."""
     if not 0 < coverage < 1:
         raise InputError("coverage: must be between 0 and 1")
     if out.suffix.lower() not in (".parquet", ".csv"):
@@ -338,6 +361,10 @@ def compute(
     con = con or connect(engine)
     say("reading observations")
     obs = read(con, observations)
+    if since is not None:
+        obs = obs.filter(obs.time >= datetime.combine(since, datetime.min.time()))
+    if until is not None:
+        obs = obs.filter(obs.time < datetime.combine(until, datetime.min.time()))
     say(f"computing ({method})")
     if method == "eb":
         expr = eb(obs, coverage)
