@@ -22,7 +22,7 @@ ROLES = {
     "crisis": ["/crisis", "/account"],
     "lead": ["/today", "/summary", "/account"],
     "commissioner": ["/summary", "/account"],
-    "admin": ["/audit", "/operations", "/admin/users", "/account"],
+    "admin": ["/audit", "/audit?person=a&action=read", "/operations", "/admin/users", "/account"],
 }
 
 
