@@ -86,3 +86,21 @@ def test_only_audit_readers_open_the_audit_page(client, make_staff) -> None:  # 
     make_staff("clin", "clinician", ("North",))
     login(client, "clin")
     assert client.get("/audit").status_code == 403
+
+
+def test_the_audit_api_filters_and_pages_with_a_total(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    admin = make_staff("root", "admin")
+    ids = _people(client, clin)
+    r = client.get(f"/api/v1/audit?person_id={ids['Ada']}&user=clin&limit=1", headers=admin.auth)
+    assert r.status_code == 200, r.text
+    assert int(r.headers["X-Total-Count"]) >= 2 and len(r.json()) == 1
+    assert {x["person_id"] for x in r.json()} == {ids["Ada"]} and r.json()[0]["actor"] == "clin"
+    created = client.get("/api/v1/audit?action=create&user=clin", headers=admin.auth).json()
+    assert {x["resource_type"] for x in created} == {"Person"} and len(created) == 2
+    later = client.get("/api/v1/audit?since=2099-01-01T00:00:00Z", headers=admin.auth)
+    assert later.json() == [] and later.headers["X-Total-Count"] == "0"
+    naive = client.get("/api/v1/audit?since=2026-03-01T09:00:00", headers=admin.auth)
+    assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "since"
+    bad = client.get("/api/v1/audit?since=2026-13-40", headers=admin.auth)
+    assert bad.status_code == 422 and "since" in bad.text

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from idiograph.db import utcnow
+from idiograph.errors import invalid
 from idiograph.schema_base import Strict
 from idiograph.security import audit, sessions
 from idiograph.security import teams as teams_service
@@ -235,17 +236,29 @@ def change_user_teams(
 
 @router.get("/audit", response_model=list[AuditOut])
 def audit_records(
+    response: Response,
     db: Session = DB,
     p: Principal = Depends(require(Permission.AUDIT_READ)),
     person_id: uuid.UUID | None = None,
+    user: str | None = Query(default=None, max_length=120, description="the username who acted"),
+    action: str | None = Query(default=None, max_length=60),
+    since: datetime | None = Query(default=None, description="at or after (with an offset, e.g. Z)"),
+    until: datetime | None = Query(default=None, description="before (with an offset)"),
     before: int | None = Query(default=None, ge=1),
+    offset: int = Query(default=0, ge=0),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[Any]:
-    """Newest first; page with ``before=<seq>``. Reading the trail is itself recorded."""
-    p.require(Permission.AUDIT_READ)
-    return [
-        AuditOut.model_validate(r, from_attributes=True) for r in audit.newest(db, p.actor, person_id, before, limit)
-    ]
+    """Newest first; page with ``offset`` (the total is in ``X-Total-Count``) or ``before=<seq>``; filter by
+    person, user, action and time. Reading the trail is itself recorded, with the filter."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise invalid(name, "give the time with its offset, e.g. 2026-03-01T09:00:00Z")
+    if since and until and until <= since:
+        raise invalid("until", "must be after since")
+    f = audit.Filter((person_id,) if person_id else None, (user,) if user else None, action, since, until, before)
+    total, rows = audit.search(db, p.actor, f, offset, limit)
+    response.headers["X-Total-Count"] = str(total)
+    return [AuditOut.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/audit/verify", response_model=VerifyOut)

@@ -240,6 +240,7 @@ class Filter:
     action: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    before_seq: int | None = None
 
     def shown(self) -> dict[str, Any]:
         """The filter as stored in the search's own audit record."""
@@ -275,6 +276,8 @@ def _where(f: Filter) -> list[Any]:
         conds.append(AuditRecord.at >= f.since)
     if f.until:
         conds.append(AuditRecord.at < f.until)
+    if f.before_seq:
+        conds.append(AuditRecord.seq < f.before_seq)
     return conds
 
 
