@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 
 from idiograph.security.model import AuditRecord, User
+from tests.test_cli import run  # noqa: F401  (the fixture)
 from tests.web.test_pages import login
 
 
@@ -142,3 +143,19 @@ def test_role_and_teams_through_the_api(client, db, make_staff) -> None:  # type
     assert me["role"] == "care_coordinator" and len(me["team_ids"]) == 1
     assert client.put("/api/v1/users/root/role", json={"role": "clinician"}, headers=admin.auth).status_code == 403
     assert client.put("/api/v1/users/root/role", json={"role": "admin"}, headers=clin.auth).status_code == 403
+
+
+def test_role_and_teams_from_the_command_line_and_listed_in_the_api(run, client, db, make_staff) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from idiograph.security.teams import team_by_name
+
+    make_staff("clin", "clinician", ("North",))
+    admin = make_staff("root", "admin")
+    team_by_name(db, "South", create=True)
+    db.commit()
+    assert run("users", "role", "--username", "clin", "--role", "senior_clinician").exit_code == 0
+    assert run("users", "teams", "--username", "clin", "--team", "North", "--team", "South").exit_code == 0
+    bad = run("users", "role", "--username", "clin", "--role", "wizard")
+    assert bad.exit_code == 2 and "unknown role 'wizard'" in bad.output
+    listed = {u["username"]: u for u in client.get("/api/v1/users", headers=admin.auth).json()}
+    assert listed["clin"]["role"] == "senior_clinician" and listed["clin"]["teams"] == ["North", "South"]
+    assert listed["root"]["last_sign_in"] is not None  # its token's session

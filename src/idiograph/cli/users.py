@@ -117,3 +117,24 @@ def users_unlock(username: str = typer.Option(...)) -> None:
     from idiograph.security.service import unlock
 
     _account_change(f"{username} unlocked", lambda s: unlock(s, Principal.system(), username))
+
+
+@app.command("role")
+def users_role(username: str = typer.Option(...), role: str = typer.Option(...)) -> None:
+    """Change someone's role (it applies from their next request)."""
+    from idiograph.security.service import set_role
+
+    _account_change(f"{username} is now {role}", lambda s: set_role(s, Principal.system(), username, role))
+
+
+@app.command("teams")
+def users_teams(
+    username: str = typer.Option(...),
+    team: list[str] = typer.Option([], help="an existing team; repeat for each (none: no team)"),
+) -> None:
+    """Put someone in exactly these teams."""
+    from idiograph.security.service import set_teams
+
+    _account_change(
+        f"{username}'s teams: {', '.join(team) or 'none'}", lambda s: set_teams(s, Principal.system(), username, team)
+    )

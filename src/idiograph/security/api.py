@@ -24,12 +24,14 @@ from idiograph.security.service import (
     change_password,
     create_user,
     display_name,
+    last_sign_ins,
     list_users,
     reset_password,
     set_active,
     set_role,
     set_teams,
     sign_in,
+    teams_of,
     unlock,
 )
 
@@ -58,6 +60,8 @@ class UserOut(BaseModel):
     active: bool
     failed_signins: int = 0
     locked_until: datetime | None = None
+    teams: list[str] = Field(default_factory=list)
+    last_sign_in: datetime | None = None
 
 
 class AuditOut(BaseModel):
@@ -163,6 +167,8 @@ def change_my_password(
 def users(db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> list[UserOut]:
     """Every account, with failed sign-ins in a row and any lockout (staff see who is locked out and why)."""
     now = utcnow()
+    listed = list_users(db, p)
+    teams, last = teams_of(db, [u.id for u in listed]), last_sign_ins(db, [u.id for u in listed])
     return [
         UserOut(
             id=u.id,
@@ -172,8 +178,10 @@ def users(db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAG
             active=u.active,
             failed_signins=u.failed_signins,
             locked_until=u.locked_until if u.locked_until and u.locked_until > now else None,
+            teams=teams.get(u.id, []),
+            last_sign_in=last.get(u.id),
         )
-        for u in list_users(db, p)
+        for u in listed
     ]
 
 
