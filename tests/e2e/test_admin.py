@@ -45,6 +45,8 @@ def test_admin_adds_an_account_by_keyboard_the_user_signs_in_and_deactivation_en
     assert "r.newstart created" in admin.inner_text("#note")
     row = admin.locator("#user-r\\.newstart")
     assert "Robin Newstart" in row.inner_text() and "clinician" in row.inner_text()
+    row.locator("summary").click()  # role, teams and password forms open
+    assert _violations(admin) == []
 
     user = browser.new_context().new_page()
     user.goto(f"{server}/login")
