@@ -104,3 +104,23 @@ def test_the_audit_api_filters_and_pages_with_a_total(client, make_staff) -> Non
     assert naive.status_code == 422 and naive.json()["errors"][0]["field"] == "since"
     bad = client.get("/api/v1/audit?since=2026-13-40", headers=admin.auth)
     assert bad.status_code == 422 and "since" in bad.text
+
+
+def test_a_records_detail_is_summarised_in_names_never_ids() -> None:
+    import uuid
+
+    from idiograph.patients.lookup import Named
+    from idiograph.web.pages.audit import _summary
+
+    ada, other = uuid.uuid4(), uuid.uuid4()
+    people = {ada: Named(ada, "LOVELACE, Ada", None, None)}
+    detail = {
+        "filter": {"people": [str(ada)], "action": "read"},
+        "showed": [{"type": "Caseload", "total": 9, "people": [str(other)] * 9}, {"type": "Review", "count": 2}],
+        "people": [str(other), str(ada)],
+        "episode": str(other),
+        "via": "web",
+    }
+    text = _summary(detail, people, {})
+    assert "LOVELACE, Ada" in text and "caseload (9)" in text and "review (2)" in text and "via: web" in text
+    assert str(other)[:8] not in text and str(ada)[:8] not in text

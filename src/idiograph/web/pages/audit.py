@@ -107,6 +107,21 @@ def _summary(detail: dict[str, Any], people: dict[uuid.UUID, lookup.Named], user
             return people[pid].name
         return user_names.get(value)
 
+    def words(value: Any) -> str:
+        if isinstance(value, str):
+            return name_of(value) or ("(id)" if _UUID.match(value) else value[:80])
+        if isinstance(value, list):
+            named = [n for v in value if isinstance(v, str) and (n := name_of(v))]
+            if value and len(named) == len(value) and len(value) <= 3:
+                return "; ".join(named)
+            if len(value) > 3 or any(isinstance(v, (dict, list)) or _UUID.match(str(v)) for v in value):
+                return str(len(value))
+            return ", ".join(words(v) for v in value)
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k.replace('_', ' ')} {words(v)}" for k, v in list(value.items())[:5])
+            return inner or "none"
+        return str(value)
+
     parts: list[str] = []
     for key, value in (detail or {}).items():
         label = key.replace("_", " ")
@@ -120,18 +135,8 @@ def _summary(detail: dict[str, Any], people: dict[uuid.UUID, lookup.Named], user
                 named = name_of(str(s["person"])) if s.get("person") else None
                 shown.append(f"{what}{f' ({n})' if n is not None else ''}{f' of {named}' if named else ''}")
             parts.append("showed " + ", ".join(shown))
-        elif isinstance(value, list):
-            named = [n for v in value if isinstance(v, str) and (n := name_of(v))]
-            if named and len(named) <= 3:
-                parts.append(f"{label}: {'; '.join(named)}")
-            else:
-                parts.append(f"{label}: {len(value)}")
-        elif isinstance(value, dict):
-            parts.append(f"{label}: " + ", ".join(f"{k} {v}" for k, v in list(value.items())[:4]))
-        elif isinstance(value, str):
-            parts.append(f"{label}: {name_of(value) or ('(id)' if _UUID.match(value) else value[:80])}")
         elif value is not None:
-            parts.append(f"{label}: {value}")
+            parts.append(f"{label}: {words(value)}")
     return "; ".join(parts)
 
 
@@ -174,6 +179,8 @@ def rows_in_words(session: Session, records: list[AuditRecord]) -> list[Row]:
     for r in records:
         who, role = _who(r.actor, users)
         what = kind_words(r.resource_type)
+        if r.resource_type == "User" and not r.resource_id:
+            what = "accounts"
         if r.resource_type == "User" and r.resource_id in targets:
             what = f"account of {targets[r.resource_id]}"
         out.append(
