@@ -124,3 +124,19 @@ def test_a_records_detail_is_summarised_in_names_never_ids() -> None:
     text = _summary(detail, people, {})
     assert "LOVELACE, Ada" in text and "caseload (9)" in text and "review (2)" in text and "via: web" in text
     assert str(other)[:8] not in text and str(ada)[:8] not in text
+
+
+def test_the_first_page_checks_the_whole_chain_and_says_when_it_was_changed(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    clin = make_staff("clin", "clinician", ("North",))
+    make_staff("root", "admin")
+    _people(client, clin)
+    login(client, "root")
+    assert "no record has been changed" in client.get("/audit").text
+    filtered = client.get("/audit?user=clin")
+    assert "checked for changes on its" in filtered.text and "tampered" not in filtered.text
+    db.execute(update(AuditRecord).where(AuditRecord.seq == 2).values(reason="edited afterwards"))
+    db.commit()
+    page = client.get("/audit")
+    assert "The audit trail has been tampered with" in page.text and "record 2" in page.text
