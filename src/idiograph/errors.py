@@ -65,3 +65,29 @@ class Conflict(DomainError):
 def invalid(field_name: str, reason: str) -> InvalidInput:
     """Shorthand for a single-field rejection."""
     return InvalidInput(f"{field_name}: {reason}", [FieldProblem(field_name, reason)])
+
+
+ASK = "ask your service lead or a system administrator"
+
+
+def plain_words(exc: DomainError) -> tuple[str, str]:
+    """(title, detail) for a person at a page: what happened and what to do, never a permission name, an id or
+    a stack trace (H-072)."""
+    if isinstance(exc, NotPermitted):
+        role = exc.role.replace("_", " ")
+        return (
+            "You cannot open this page",
+            f"Your role ({role}) does not give access to this page. If you need it for your work, {ASK} to "
+            "check your access. Nothing was changed.",
+        )
+    if isinstance(exc, StaleForm):
+        return (
+            "This form has expired",
+            "Nothing was saved. Go back, reload the page and send the form again.",
+        )
+    if exc.status == 404:
+        return (
+            "Not found",
+            "We could not find that page or record: the link may be out of date or mistyped. Nothing was changed.",
+        )
+    return exc.title, exc.detail  # written for people where it is raised

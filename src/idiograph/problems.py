@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idiograph.db import DatabaseBusy
-from idiograph.errors import DomainError, FieldProblem, NotPermitted, StaleForm
+from idiograph.errors import ASK, DomainError, FieldProblem, plain_words
 from idiograph.fhir.mapping_out import operation_outcome
 from idiograph.security.deps import csrf_token
 from idiograph.security.roles import Permission
@@ -70,7 +70,6 @@ def problem(
     return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
 
 
-ASK = "ask your service lead or a system administrator"
 SOMETHING_WENT_WRONG = (
     "Something went wrong on our side",
     "This is not something you did. It has been logged. If you were saving something, check whether it was "
@@ -97,29 +96,6 @@ def _field(loc: tuple[Any, ...]) -> str:
 def _wants_page(request: Request) -> bool:
     """A person at a browser: a page opened, or a page's form sent (browsers ask for HTML)."""
     return _is_page(request) and (request.method == "GET" or "text/html" in request.headers.get("accept", ""))
-
-
-def plain_words(exc: DomainError) -> tuple[str, str]:
-    """(title, detail) for a person at a page: what happened and what to do, never a permission name, an id or
-    a stack trace (H-072)."""
-    if isinstance(exc, NotPermitted):
-        role = exc.role.replace("_", " ")
-        return (
-            "You cannot open this page",
-            f"Your role ({role}) does not give access to this page. If you need it for your work, {ASK} to "
-            "check your access. Nothing was changed.",
-        )
-    if isinstance(exc, StaleForm):
-        return (
-            "This form has expired",
-            "Nothing was saved. Go back, reload the page and send the form again.",
-        )
-    if exc.status == 404:
-        return (
-            "Not found",
-            "We could not find that page or record: the link may be out of date or mistyped. Nothing was changed.",
-        )
-    return exc.title, exc.detail  # written for people where it is raised
 
 
 def error_page(

@@ -69,3 +69,17 @@ def test_an_expired_form_says_so_in_words(client, make_staff) -> None:  # type: 
     login(client, "root")
     r = client.post("/admin/users/root/unlock", data={"csrf_token": "old"}, headers={"Accept": "text/html"})
     assert r.status_code == 403 and "This form has expired" in r.text and "CSRF" not in _visible(r.text)
+
+
+def test_a_change_refused_for_the_role_is_said_in_words(app) -> None:  # type: ignore[no-untyped-def]
+    from starlette.requests import Request
+
+    from idiograph.errors import NotPermitted
+    from idiograph.web.render import refused
+
+    scope = {"type": "http", "method": "POST", "path": "/people/x/care", "headers": [], "app": app, "session": {}}
+    request = Request(scope)
+    page = refused(request, uuid.uuid4(), NotPermitted("service_lead", "person:write"))
+    text = page.body.decode()
+    assert page.status_code == 403 and "Your role (service lead) cannot make this change" in text
+    assert "person:write" not in text and "permission" not in text

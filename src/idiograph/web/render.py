@@ -12,7 +12,7 @@ import plotly
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from idiograph.errors import DomainError
+from idiograph.errors import ASK, DomainError, NotPermitted, StaleForm, plain_words
 from idiograph.security.deps import csrf_token
 from idiograph.security.roles import Permission
 
@@ -32,5 +32,11 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
 
 
 def refused(request: Request, person_id: uuid.UUID | None, exc: DomainError) -> HTMLResponse:
-    """The page that says why a change was refused, with the way back to the person's care."""
+    """The page that says why a change was refused, with the way back to the person's care (in plain words: never
+    a permission name)."""
+    if isinstance(exc, NotPermitted):
+        role = exc.role.replace("_", " ")
+        exc = DomainError(f"Your role ({role}) cannot make this change. If you need to, {ASK}.", [], 403, "Forbidden")
+    elif isinstance(exc, StaleForm):
+        exc = DomainError(plain_words(exc)[1], [], 403, "Forbidden")
     return render(request, "care_problem.html", exc.status, person_id=person_id, error=exc)
