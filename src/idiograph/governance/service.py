@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -417,6 +418,53 @@ def queue(session: Session, principal: Principal, since: datetime | None = None)
         detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
     )
     return {"pending": pending, "delegated": delegated}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One waiting escalation as a senior needs to read it: for whom, what, who asked, at what risk, and why."""
+
+    escalation: Escalation
+    decision: Decision
+    person_name: str
+    asked_by: str  # display name (username if the account is gone)
+    asked_role: str
+    risk_level: str | None  # None: not assessed
+    risk_at: datetime | None
+    overdue: bool
+
+
+def queue_rows(session: Session, escalations: list[Escalation]) -> list[QueueRow]:
+    """The waiting escalations of ``queue`` (already audited there) described in full, in the same order."""
+    from idiograph.patients.lookup import names
+    from idiograph.security.model import User
+
+    if not escalations:
+        return []
+    decisions = {
+        d.id: d for d in session.scalars(select(Decision).where(Decision.id.in_([e.decision_id for e in escalations])))
+    }
+    people = names(session, [e.person_id for e in escalations])
+    usernames = {d.requested_by for d in decisions.values()}
+    users = {u.username: u.display_name for u in session.scalars(select(User).where(User.username.in_(usernames)))}
+    now = utcnow()
+    rows = []
+    for e in escalations:
+        d = decisions[e.decision_id]
+        risk = current_risk(session, e.person_id)
+        rows.append(
+            QueueRow(
+                escalation=e,
+                decision=d,
+                person_name=people[e.person_id].name if e.person_id in people else "unknown person",
+                asked_by=users.get(d.requested_by, d.requested_by),
+                asked_role=d.requested_role,
+                risk_level=risk.level if risk else None,
+                risk_at=risk.assessed_at if risk else None,
+                overdue=e.due_at < now,
+            )
+        )
+    return rows
 
 
 def intervention_options(

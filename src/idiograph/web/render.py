@@ -24,8 +24,21 @@ def london(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     return value.astimezone(LONDON).strftime(fmt) if value else ""
 
 
+def waiting_for(request: Request, principal: Any) -> tuple[int, int] | None:
+    """(waiting, overdue) escalations for the header, for the roles that answer escalations (one COUNT query in
+    its own short read; no patient data, so nothing to audit); None for every other role."""
+    from idiograph.governance.service import current_policy
+    from idiograph.worklist.service import waiting_escalations
+
+    if principal is None or principal.role != current_policy().escalate_to:
+        return None
+    with request.app.state.db.reader() as session:
+        return waiting_escalations(session, principal)
+
+
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     ctx.setdefault("principal", getattr(request.state, "principal", None))
+    ctx.setdefault("escalations_waiting", waiting_for(request, ctx["principal"]))
     ctx["csrf"] = csrf_token(request)
     ctx["Permission"] = Permission
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)

@@ -32,7 +32,7 @@ def governance_page(
     return render(
         request,
         "governance.html",
-        pending=q["pending"],
+        pending=governance.queue_rows(db, q["pending"]),
         delegated=q["delegated"],
         overdue=overdue,
         london=london,
