@@ -10,6 +10,7 @@ from idiograph.cli import (
     db,
     evaluation,
     export,
+    governance,
     imports,
     monitoring,
     outcomes,
@@ -35,6 +36,7 @@ for name, group in (
     ("db", db.app),
     ("monitoring", monitoring.app),
     ("policy", policy.app),
+    ("governance", governance.app),
     ("baselines", baselines.app),
     ("pipeline", pipeline.app),
 ):

@@ -48,3 +48,9 @@ class Escalation(Base):
     answered_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
     answer_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # re-escalation when overdue (policy ``overdue``): level 2 once re-escalated, never again
+    level: Mapped[int] = mapped_column(default=1, server_default="1")
+    escalated_to: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    escalated_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    escalated_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -56,6 +56,12 @@ class HighRisk(_Cfg):
     respond_within_hours: int = Field(ge=1, le=24 * 14)
 
 
+class Overdue(_Cfg):
+    """What happens to an escalation nobody answered by its due time: it is re-escalated, once, to this role."""
+
+    escalate_to: str
+
+
 class Policy(_Cfg):
     version: str = Field(min_length=1, max_length=40)
     name: str
@@ -64,6 +70,7 @@ class Policy(_Cfg):
     escalate_to: str
     respond_within_hours: int = Field(ge=1, le=24 * 30)
     high_risk: HighRisk
+    overdue: Overdue | None = None
 
 
 class PolicyError(ValueError):
@@ -152,6 +159,13 @@ def contradictions(p: Policy) -> list[tuple[str, str]]:
     for c in p.high_risk.escalate:
         if c not in CHANGES:
             out.append(("high_risk.escalate", f"{c!r} is not a change"))
+    if p.overdue is not None:
+        if p.overdue.escalate_to not in ROLES:
+            out.append(("overdue.escalate_to", f"{p.overdue.escalate_to!r} is not a role"))
+        elif p.overdue.escalate_to == p.escalate_to:
+            out.append(
+                ("overdue.escalate_to", "an overdue escalation must go to someone else, not back to the same role")
+            )
     if p.high_risk.respond_within_hours > p.respond_within_hours:
         out.append(("high_risk.respond_within_hours", "a high-risk escalation cannot be allowed longer than any other"))
     return out
@@ -215,6 +229,11 @@ def explain(p: Policy) -> list[str]:
         lines.append(
             f"When the person has a current high-risk assessment, these need approval whoever asks: {what}; "
             f"the answer is due within {p.high_risk.respond_within_hours} hours."
+        )
+    if p.overdue is not None:
+        lines.append(
+            f"An escalation not answered by its due time is marked overdue and re-escalated, once, to a "
+            f"{p.overdue.escalate_to.replace('_', ' ')} (idiograph governance escalate-overdue)."
         )
     lines.append(f"Frequency steps, most to least frequent: {', '.join(p.frequency_steps)}.")
     return lines

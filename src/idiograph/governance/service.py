@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -418,6 +418,73 @@ def queue(session: Session, principal: Principal, since: datetime | None = None)
         detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
     )
     return {"pending": pending, "delegated": delegated}
+
+
+def escalate_overdue(session: Session, principal: Principal, now: datetime | None = None) -> list[Escalation]:
+    """Re-escalate, once, every pending escalation past its due time to the policy's ``overdue.escalate_to`` role,
+    recording who, when and why on the escalation and in the audit trail. Idempotent: an escalation already
+    re-escalated is left alone, so running it twice changes nothing the second time (a conditional update per
+    escalation: two runs at once re-escalate each only once). The answering role is unchanged."""
+    policy = current_policy()
+    if policy.overdue is None:
+        return []
+    target = policy.overdue.escalate_to
+    now = now or utcnow()
+    late = list(
+        session.scalars(
+            select(Escalation)
+            .where(Escalation.status == "pending", Escalation.due_at < now, Escalation.level == 1)
+            .order_by(Escalation.due_at)
+        )
+    )
+    done: list[Escalation] = []
+    for esc in late:
+        why = (
+            f"not answered by its due time {esc.due_at.astimezone(LONDON):%d %b %Y %H:%M}; "
+            f"re-escalated to a {target.replace('_', ' ')} under policy {policy.version}"
+        )
+        won = session.execute(
+            update(Escalation)
+            .where(Escalation.id == esc.id, Escalation.status == "pending", Escalation.level == 1)
+            .values(
+                level=2, escalated_to=target, escalated_at=now, escalated_by=principal.username, escalated_reason=why
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.refresh(esc)
+        if won != 1:
+            continue
+        audit.append(
+            session,
+            principal.actor,
+            "re-escalate",
+            "Escalation",
+            str(esc.id),
+            esc.person_id,
+            detail={"to": target, "due": esc.due_at.isoformat(), "policy": policy.version, "why": why},
+        )
+        done.append(esc)
+    return done
+
+
+def waiting_count(session: Session, principal: Principal) -> tuple[int, int]:
+    """(waiting, overdue) pending escalations on the principal's teams for their role: addressed to it, or
+    re-escalated to it. One COUNT query; no patient data."""
+
+    on_teams = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
+    q = select(func.count(), func.count().filter(Escalation.due_at < utcnow())).where(
+        Escalation.status == "pending",
+        or_(Escalation.to_role == principal.role, Escalation.escalated_to == principal.role),
+        Escalation.person_id.in_(on_teams),
+    )
+    waiting, overdue = session.execute(q).one()
+    return (int(waiting), int(overdue))
+
+
+def answering_roles() -> frozenset[str]:
+    """The roles told in the header how many escalations wait: the one that answers and the overdue one."""
+    p = current_policy()
+    return frozenset({p.escalate_to} | ({p.overdue.escalate_to} if p.overdue else set()))
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,12 @@ def london(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
 def waiting_for(request: Request, principal: Any) -> tuple[int, int] | None:
     """(waiting, overdue) escalations for the header, for the roles that answer escalations (one COUNT query in
     its own short read; no patient data, so nothing to audit); None for every other role."""
-    from idiograph.governance.service import current_policy
-    from idiograph.worklist.service import waiting_escalations
+    from idiograph.governance.service import answering_roles, waiting_count
 
-    if principal is None or principal.role != current_policy().escalate_to:
+    if principal is None or principal.role not in answering_roles():
         return None
     with request.app.state.db.reader() as session:
-        return waiting_escalations(session, principal)
+        return waiting_count(session, principal)
 
 
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
