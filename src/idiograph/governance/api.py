@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from idiograph.care.api import CrisisPlanIn, CrisisPlanOut, PlanIn, PlanOut
-from idiograph.governance import service
+from idiograph.governance import reviews, service
 from idiograph.schema_base import Strict
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
@@ -167,3 +167,53 @@ def put_crisis_plan(
     return CrisisPlanOut.model_validate(
         service.save_crisis_plan(db, p, person_id, content, body.expected_version, body.rationale)
     )
+
+
+class FollowUpIn(Strict):
+    text: str = Field(max_length=200, description="what must be done")
+    nhs_number: str | None = Field(default=None, max_length=12, description="the person it is about, if anyone")
+
+
+class SignOffIn(Strict):
+    notes: str = Field(max_length=4000, description="what the review found, in words")
+    follow_ups: list[FollowUpIn] = Field(default_factory=list, max_length=50)
+
+
+def _review_json(v: Any) -> dict[str, Any]:
+    return {
+        "team_id": str(v.team_id),
+        "team": v.team_name,
+        "period_start": v.start.isoformat(),
+        "period_end": v.end.isoformat(),
+        "counts": v.counts,
+        "overdue": v.overdue,
+        "decisions": [str(d.id) for d in v.decisions],
+        "escalations": [{"id": str(e.id), "status": e.status, "level": e.level} for e in v.escalations],
+        "signed_off": None
+        if v.signed is None
+        else {"by": v.signed.signed_by, "at": v.signed.signed_at.isoformat(), "notes": v.signed.notes},
+    }
+
+
+@router.get("/governance/reviews/{team_id}/{period}")
+def governance_review(
+    team_id: uuid.UUID,
+    period: date,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> dict[str, Any]:
+    """The governance review of a team for the period containing ``period`` (a date), and its sign-off (audited)."""
+    return _review_json(reviews.view(db, p, team_id, period))
+
+
+@router.post("/governance/reviews/{team_id}/{period}/sign-off", status_code=201)
+def governance_review_sign_off(
+    team_id: uuid.UUID,
+    period: date,
+    body: SignOffIn,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> dict[str, Any]:
+    """Sign the review off once with notes; each follow-up becomes a task."""
+    reviews.sign_off(db, p, team_id, period, body.notes, [f.model_dump() for f in body.follow_ups])
+    return _review_json(reviews.view(db, p, team_id, period))

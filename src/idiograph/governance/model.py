@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idiograph.db import Base, new_id, utcnow
@@ -54,3 +54,21 @@ class Escalation(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(nullable=True)
     escalated_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     escalated_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class GovernanceReview(Base):
+    """A senior clinician's regular review of a team's decisions under delegated authority and its escalations for
+    one period (the period is data: ``policy.yaml`` ``review``), signed off once with notes."""
+
+    __tablename__ = "governance_review"
+    __table_args__ = (UniqueConstraint("team_id", "period_start", name="uq_governance_review_team_period"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column()
+    period_end: Mapped[date] = mapped_column()  # the last day of the period
+    status: Mapped[str] = mapped_column(String(20), default="signed_off")  # signed_off (a row exists once signed)
+    signed_by: Mapped[str] = mapped_column(String(120))
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notes: Mapped[str] = mapped_column(Text)
+    counts: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # what was reviewed, as signed

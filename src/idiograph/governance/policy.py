@@ -62,6 +62,15 @@ class Overdue(_Cfg):
     escalate_to: str
 
 
+class Review(_Cfg):
+    """The regular governance review: every ``every_months`` months a ``by`` reviews each team's decisions and
+    escalations of the period just ended; it is overdue ``overdue_after_days`` days after the period ends."""
+
+    every_months: int = Field(default=1, ge=1, le=12)
+    overdue_after_days: int = Field(default=10, ge=1, le=60)
+    by: str = "senior_clinician"
+
+
 class Policy(_Cfg):
     version: str = Field(min_length=1, max_length=40)
     name: str
@@ -71,6 +80,7 @@ class Policy(_Cfg):
     respond_within_hours: int = Field(ge=1, le=24 * 30)
     high_risk: HighRisk
     overdue: Overdue | None = None
+    review: Review = Review()
 
 
 class PolicyError(ValueError):
@@ -166,6 +176,8 @@ def contradictions(p: Policy) -> list[tuple[str, str]]:
             out.append(
                 ("overdue.escalate_to", "an overdue escalation must go to someone else, not back to the same role")
             )
+    if p.review.by not in ROLES:
+        out.append(("review.by", f"{p.review.by!r} is not a role"))
     if p.high_risk.respond_within_hours > p.respond_within_hours:
         out.append(("high_risk.respond_within_hours", "a high-risk escalation cannot be allowed longer than any other"))
     return out

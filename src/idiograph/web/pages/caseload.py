@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.alerts.kinds import Kind
 from idiograph.care import tasks
+from idiograph.governance import reviews as governance_reviews
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -101,4 +102,5 @@ def today_page(
         leads_anyone=leads_anyone,
         team_tasks=team_tasks,
         escalations=service.waiting_escalations(db, p),
+        overdue_reviews=governance_reviews.overdue_for(db, p),
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from idiograph.db import utcnow
-from idiograph.errors import DomainError
+from idiograph.errors import DomainError, invalid
+from idiograph.governance import reviews
 from idiograph.governance import service as governance
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.security.deps import DB, require
@@ -125,3 +127,71 @@ def answer_form(
         db.rollback()  # nothing of the refused request is kept
         return render(request, "care_problem.html", exc.status, person_id=None, error=exc)
     return RedirectResponse(f"/governance#escalation-{esc.id}", 303)
+
+
+def _period(value: str) -> date | None:
+    try:
+        return date.fromisoformat(f"{value}-01") if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/governance/reviews")
+def review_page(
+    request: Request,
+    team: uuid.UUID | None = None,
+    period: str = Query(default="", max_length=7, description="YYYY-MM; default the last period"),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> HTMLResponse:
+    """The regular governance review of one of the user's teams for one period, and its sign-off."""
+    teams = reviews.teams_of(db, p)
+    today = utcnow().date()
+    start = _period(period) or reviews.last_period(today)[0]
+    team_id = team or (teams[0][0] if teams else None)
+    v = reviews.view(db, p, team_id, start, via="web") if team_id else None
+    return render(
+        request,
+        "governance_review.html",
+        teams=teams,
+        review=v,
+        period=start.strftime("%Y-%m"),
+        previous=reviews.period_containing(start - timedelta(days=1))[0].strftime("%Y-%m"),
+        can_sign=p.role == governance.current_policy().review.by,
+        ended=v is not None and v.end < today,
+        london=london,
+        error=None,
+        now=utcnow(),
+    )
+
+
+@router.post("/governance/reviews")
+def review_sign_off(
+    request: Request,
+    team: uuid.UUID = Form(...),
+    period: str = Form(""),
+    notes: str = Form(""),
+    follow_ups: str = Form(""),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    """Sign off with notes; each line of ``follow_ups`` is a task, about a person when it starts with their NHS
+    number and a colon (``943 476 5919: review the crisis plan``)."""
+    start = _period(period)
+    lines = []
+    for line in follow_ups.splitlines():
+        if not line.strip():
+            continue
+        head, sep, rest = line.partition(":")
+        if sep and head.replace(" ", "").isdigit():
+            lines.append({"nhs_number": head.strip(), "text": rest.strip()})
+        else:
+            lines.append({"text": line.strip()})
+    try:
+        if start is None:
+            raise invalid("period", "must be a month written YYYY-MM")
+        reviews.sign_off(db, p, team, start, notes, lines)
+    except DomainError as exc:
+        db.rollback()  # nothing of the refused sign-off is kept
+        return render(request, "care_problem.html", exc.status, person_id=None, error=exc)
+    return RedirectResponse(f"/governance/reviews?team={team}&period={start:%Y-%m}#signed", 303)
