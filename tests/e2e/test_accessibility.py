@@ -14,13 +14,21 @@ from tests.e2e.conftest import sign_in
 pytestmark = pytest.mark.e2e
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
-CLINICAL = ["/today", "/caseload", "/caseload?q=a&status=all", "/reviews", "/governance", "/account"]
+CLINICAL = [
+    "/today",
+    "/caseload",
+    "/caseload?q=a&status=all",
+    "/reviews",
+    "/governance",
+    "/governance/reviews",
+    "/account",
+]
 ROLES = {
     "clin.north": CLINICAL,
     "cmht.cc": CLINICAL,
     "senior": CLINICAL,
     "crisis": ["/crisis", "/account"],
-    "lead": ["/today", "/summary", "/account"],
+    "lead": ["/today", "/governance", "/summary", "/account"],
     "commissioner": ["/summary", "/account"],
     "admin": ["/audit", "/audit?person=a&action=read", "/operations", "/admin/users", "/account"],
 }

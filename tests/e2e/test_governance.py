@@ -51,3 +51,21 @@ def test_a_clinician_is_told_it_waits_for_a_senior(server: str, browser) -> None
         assert rows.first.locator("form").count() == 0
         assert "Waiting for a senior clinician" in rows.first.inner_text()
     page.close()
+
+
+def test_a_senior_signs_off_last_months_governance_review(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    sign_in(page, server, "senior")
+    page.goto(f"{server}/governance")
+    page.click("text=Monthly governance review")
+    page.wait_for_url("**/governance/reviews")
+    assert page.locator("#review-counts").count() == 1
+    page.fill("#notes", "Two late escalations; remind the teams of the 48 hours")
+    page.fill("#follow-ups", "Team talk on escalation deadlines")
+    page.click("#sign-off button[type=submit]")
+    page.wait_for_url("**/governance/reviews?**")
+    assert "Signed off" in page.locator("#signed").inner_text()
+    assert page.locator("#sign-off").count() == 0
+    page.goto(f"{server}/today")
+    assert "Team talk on escalation deadlines" in page.locator("#team-tasks").inner_text()
+    page.close()
