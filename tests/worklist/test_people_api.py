@@ -151,6 +151,11 @@ def test_filters_alert_kind_mine_and_attention(client, db: Session, make_staff) 
     assert ids("mine=true") == [b]
     assert ids("attention=true") == [a, b]
     assert client.get("/api/v1/people?alert=nonsense", headers=clin.auth).status_code == 422
+    c = _person(client, clin, "Dee", "Dale")  # someone else's (nobody's) with a safety answer
+    _alert(db, c, Kind.SAFETY, "Safety answer on PHQ-9")
+    db.commit()
+    assert ids("mine=true") == [b]  # the caseload's own filter: the page warns of safety reasons outside it
+    assert ids("mine=true&attention=true") == [c, b]  # Today's own list never hides a safety reason (H-056)
 
 
 def test_a_repeat_alert_group_counts_once(client, db: Session, make_staff) -> None:  # type: ignore[no-untyped-def]

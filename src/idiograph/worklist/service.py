@@ -278,8 +278,8 @@ def _keeps(r: Row, q: Query, me: uuid.UUID | None) -> bool:
         return False
     if q.status == "discharged" and not r.discharged:
         return False
-    if q.mine and (me is None or r.care_coordinator_id != me):
-        return False
+    if q.mine and (me is None or r.care_coordinator_id != me) and not (q.attention and safety):
+        return False  # Today's own list still shows everyone on the teams with a safety reason (H-056)
     if q.alert and q.alert not in r.open_alerts:
         return False
     if q.pathway and r.open_episode != q.pathway:
