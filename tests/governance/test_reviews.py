@@ -10,9 +10,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from idiograph.care import tasks as care_tasks
 from idiograph.care.model import Appointment, Task
 from idiograph.db import utcnow
-from idiograph.errors import Conflict, Forbidden, InvalidInput
+from idiograph.errors import Conflict, Forbidden, InvalidInput, NotFound
 from idiograph.governance import reviews
 from idiograph.governance import service as governance
 from idiograph.governance.model import Decision, Escalation, GovernanceReview
@@ -75,6 +76,12 @@ def test_a_senior_signs_off_last_months_review_once_and_follow_ups_become_tasks(
         ("Review the appointment plan", uuid.UUID(pid), None),
         ("Team talk on deadlines", None, "senior_clinician"),
     ]
+    team_task = tasks[1]
+    other = make_staff("senior.other", "senior_clinician", ("Elsewhere",))  # a senior on another team
+    assert team_task.id in [t.id for t in care_tasks.open_for(db, senior.principal)]
+    assert team_task.id not in [t.id for t in care_tasks.open_for(db, other.principal)]  # never another team's
+    with pytest.raises(NotFound):
+        care_tasks.complete(db, other.principal, team_task.id, "Closed from another team")
     with pytest.raises(Conflict):
         reviews.sign_off(db, senior.principal, team, start, "Signed again by mistake", [])
     assert _counts(db) == (1, 2)

@@ -114,6 +114,8 @@ class Task(Base):
     title: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
     to_role: Mapped[str | None] = mapped_column(String(40), nullable=True)  # for tasks with no person
+    # a task about no one belongs to one team: only that team's people in ``to_role`` see and close it
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), nullable=True)
     source_key: Mapped[str | None] = mapped_column(String(300), nullable=True, unique=True)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

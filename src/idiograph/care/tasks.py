@@ -37,6 +37,7 @@ def create(
     detail: str = "",
     person_id: uuid.UUID | None = None,
     to_role: str | None = None,
+    team_id: uuid.UUID | None = None,
     due_at: datetime | None = None,
     source_key: str | None = None,
 ) -> Task:
@@ -48,6 +49,8 @@ def create(
         problems.append(FieldProblem("title", "must be 3 to 200 characters"))
     if person_id is None and not to_role:
         problems.append(FieldProblem("to_role", "a task about no one must be addressed to a role"))
+    if person_id is None and team_id is None:
+        problems.append(FieldProblem("team_id", "a task about no one must belong to a team (who else may read it?)"))
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s); no task was opened", problems)
     if source_key is not None:
@@ -60,6 +63,7 @@ def create(
         title=title.strip(),
         detail=detail.strip(),
         to_role=to_role,
+        team_id=team_id if person_id is None else None,
         due_at=due_at,
         source_key=source_key,
         created_by=actor.username,
@@ -71,13 +75,19 @@ def create(
 
 
 def open_for(session: Session, principal: Principal) -> list[Task]:
-    """Open tasks about people on the principal's teams, and those addressed to the principal's role."""
+    """Open tasks about people on the principal's teams, and those about no one addressed to the principal's role on
+    one of their teams."""
     principal.require(Permission.PERSON_READ)
     on_teams = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
     q = (
         select(Task)
         .where(Task.status == "open")
-        .where(or_(Task.person_id.in_(on_teams), (Task.person_id.is_(None)) & (Task.to_role == principal.role)))
+        .where(
+            or_(
+                Task.person_id.in_(on_teams),
+                (Task.person_id.is_(None)) & (Task.to_role == principal.role) & Task.team_id.in_(principal.team_ids),
+            )
+        )
         .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
     )
     return list(session.scalars(q))
@@ -98,7 +108,7 @@ def complete(session: Session, principal: Principal, task_id: uuid.UUID, note: s
         ensure_access(session, principal, task.person_id, Permission.PERSON_WRITE)
     else:
         principal.require(Permission.PERSON_WRITE)
-        if task.to_role != principal.role:
+        if task.to_role != principal.role or task.team_id not in principal.team_ids:
             raise NotFound(f"no task with id {task_id}")
     if task.status != "open":
         raise Conflict(f"the task was already done by {task.done_by}")

@@ -218,6 +218,7 @@ def sign_off(
             detail=f"From the governance review of {v.team_name}, {v.start:%B %Y}",
             person_id=person_id,
             to_role=None if person_id else policy.review.by,
+            team_id=v.team_id,
             source_key=f"governance-review|{review.id}|{i}",
         )
     audit.append(

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("to_role", sa.String(40), nullable=True),
+        sa.Column("team_id", sa.Uuid(), sa.ForeignKey("team.id", ondelete="CASCADE"), nullable=True),
         sa.Column("source_key", sa.String(300), nullable=True, unique=True),
         sa.Column("created_by", sa.String(120), nullable=False),
         sa.Column("created_at", idiograph.db.UTCDateTime(timezone=True), nullable=False),
