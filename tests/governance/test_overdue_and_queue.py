@@ -20,6 +20,7 @@ from idiograph.governance.model import Escalation
 from idiograph.security.model import AuditRecord, User
 from idiograph.security.principal import Principal
 from tests.governance.test_governed_change import _setup
+from tests.web.test_pages import login
 
 
 def _escalated(client, db, make_staff):  # type: ignore[no-untyped-def]
@@ -81,6 +82,10 @@ def test_an_overdue_escalation_is_re_escalated_once(client, db, make_staff) -> N
     assert governance.waiting_count(db, lead.principal) == (1, 1)
     assert governance.waiting_count(db, senior.principal) == (1, 1)
     assert governance.waiting_count(db, cc.principal) == (0, 0)
+    db.commit()
+    login(client, "lead")  # the service lead's Today says the same as their header, and that it is theirs to chase
+    today = client.get("/today").text
+    assert "1 change waits past its deadline for a senior clinician: chase it" in today
     with pytest.raises(Forbidden):
         governance.answer(db, cc.principal, esc.id, True, "I approve my own")
     answered = governance.answer(db, senior.principal, esc.id, True, "Agreed, late: sorry")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from idiograph.alerts.kinds import OPEN
 from idiograph.alerts.model import Alert
 from idiograph.care.model import RiskAssessment, Task
-from idiograph.db import utcnow
+from idiograph.governance import service as governance
 from idiograph.governance.model import Escalation
 from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.monitoring.reviews import service as reviews
@@ -420,10 +420,6 @@ def leads_anyone(session: Session, principal: Principal) -> bool:
 
 
 def waiting_escalations(session: Session, principal: Principal) -> tuple[int, int]:
-    """(waiting, overdue) escalations on the principal's teams addressed to the principal's role."""
-    on_teams = select(CaseloadAssignment.person_id).where(CaseloadAssignment.team_id.in_(principal.team_ids))
-    q = select(func.count(), func.count().filter(Escalation.due_at < utcnow())).where(
-        Escalation.status == "pending", Escalation.to_role == principal.role, Escalation.person_id.in_(on_teams)
-    )
-    waiting, overdue = session.execute(q).one()
-    return (int(waiting), int(overdue))
+    """(waiting, overdue) escalations on the principal's teams for their role: addressed to it or re-escalated to
+    it - the same count as the header's."""
+    return governance.waiting_count(session, principal)
