@@ -68,7 +68,7 @@ def test_a_senior_signs_off_last_months_review_once_and_follow_ups_become_tasks(
         team,
         start,
         "One late escalation; remind the team of the 48 hours",
-        [{"text": "Review the appointment plan", "nhs_number": "943 476 5919"}, {"text": "Team talk on deadlines"}],
+        [{"text": "Review the appointment plan", "nhs_number": "943-476-5919"}, {"text": "Team talk on deadlines"}],
     )
     assert review.signed_by == "senior" and review.counts["escalations"] == 1
     tasks = list(db.scalars(select(Task).where(Task.kind == "governance-follow-up").order_by(Task.title)))
@@ -107,3 +107,21 @@ def test_the_review_api(client, db, make_staff) -> None:  # type: ignore[no-unty
     assert ok.json()["signed_off"]["by"] == "senior"
     assert client.post(f"{url}/sign-off", json=body, headers=senior.auth).status_code == 409
     assert db.scalar(select(func.count()).select_from(Escalation)) == 1
+
+
+def test_the_review_form_ties_a_follow_up_to_the_person_by_nhs_number_typed_any_way(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.test_pages import login
+
+    _cc, _senior, pid, team, start = _last_month(client, db, make_staff)
+    db.commit()
+    token = login(client, "senior")
+    form = {"team": str(team), "period": f"{start:%Y-%m}", "notes": "One late escalation", "csrf_token": token}
+    wrong = client.post("/governance/reviews", data={**form, "follow_ups": "943-476-5918: Check the plan"})
+    assert wrong.status_code == 422 and "follow_ups.0.nhs_number" in wrong.text  # a mistyped number, named
+    assert _counts(db) == (0, 0)  # nothing half-stored
+    ok = client.post(
+        "/governance/reviews", data={**form, "follow_ups": "943-476-5919: Check the plan"}, follow_redirects=False
+    )
+    assert ok.status_code == 303, ok.text
+    task = db.scalar(select(Task).where(Task.kind == "governance-follow-up"))
+    assert task is not None and (task.title, task.person_id) == ("Check the plan", uuid.UUID(pid))

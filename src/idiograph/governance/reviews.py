@@ -18,6 +18,7 @@ from idiograph.db import utcnow
 from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput
 from idiograph.governance.model import Decision, Escalation, GovernanceReview
 from idiograph.governance.service import LONDON, current_policy
+from idiograph.patients import nhs_number
 from idiograph.patients.model import CaseloadAssignment, Person
 from idiograph.security import audit
 from idiograph.security.model import Team
@@ -176,7 +177,7 @@ def sign_off(
         text = str(f.get("text", "")).strip()
         if not 3 <= visible_length(text) <= 200:
             problems.append(FieldProblem(f"follow_ups.{i}.text", "must be 3 to 200 characters"))
-        nhs = str(f.get("nhs_number") or "").replace(" ", "")
+        nhs = nhs_number.normalise(str(f.get("nhs_number") or ""))
         person_id = None
         if nhs:
             person_id = session.scalar(select(Person.id).where(Person.nhs_number == nhs, Person.id.in_(people)))

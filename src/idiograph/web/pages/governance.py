@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -183,7 +184,8 @@ def review_sign_off(
         if not line.strip():
             continue
         head, sep, rest = line.partition(":")
-        if sep and head.replace(" ", "").isdigit():
+        if sep and re.fullmatch(r"[\d\s-]+", head.strip()) and any(c.isdigit() for c in head):
+            # "943 476 5919:" or "943-476-5919:": a number that is not a valid NHS number is refused by name
             lines.append({"nhs_number": head.strip(), "text": rest.strip()})
         else:
             lines.append({"text": line.strip()})
