@@ -17,6 +17,7 @@ from idiograph.errors import Forbidden
 from idiograph.governance import policy as policy_module
 from idiograph.governance import service as governance
 from idiograph.governance.model import Escalation
+from idiograph.security import audit
 from idiograph.security.model import AuditRecord, User
 from idiograph.security.principal import Principal
 from tests.governance.test_governed_change import _setup
@@ -36,9 +37,11 @@ def _escalated(client, db, make_staff):  # type: ignore[no-untyped-def]
 
 
 def test_the_queue_says_for_whom_what_who_asked_and_the_risk(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
-    _cc, senior, _pid, _esc = _escalated(client, db, make_staff)
+    _cc, senior, pid, _esc = _escalated(client, db, make_staff)
     db.execute(update(User).where(User.username == "ccoord").values(display_name="Casey Coordinator"))
     q = governance.queue(db, senior.principal)
+    about = audit.Filter(person_ids=(uuid.UUID(pid),), usernames=("senior",), action="read")
+    assert audit.search(db, senior.principal.actor, about)[0] == 1  # the queue's read is found by the person
     [row] = governance.queue_rows(db, q["pending"])
     assert row.person_name == "BYRON, Ada"
     assert row.decision.summary == "frequency weekly to monthly"

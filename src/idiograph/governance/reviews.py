@@ -124,7 +124,13 @@ def view(session: Session, principal: Principal, team_id: uuid.UUID, start: date
         "GovernanceReview",
         str(signed.id) if signed else None,
         None,
-        detail={"via": via, "team": team.name, "period": start.isoformat(), **counts},
+        detail={
+            "via": via,
+            "team": team.name,
+            "period": start.isoformat(),
+            **counts,
+            "people": sorted({str(x.person_id) for x in [*decisions, *escalations]}),
+        },
     )
     return ReviewView(
         team.id, team.name, start, end, decisions, escalations, counts, signed, signed is None and now.date() > due

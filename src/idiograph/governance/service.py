@@ -415,7 +415,13 @@ def queue(session: Session, principal: Principal, since: datetime | None = None)
         "Escalation",
         None,
         None,
-        detail={"pending": len(pending), "delegated": len(delegated), "since": since.isoformat()},
+        detail={
+            "pending": len(pending),
+            "delegated": len(delegated),
+            "since": since.isoformat(),
+            # who was shown: the audit page's person filter finds this read (as it does a caseload list)
+            "people": sorted({str(x.person_id) for x in [*pending, *delegated]}),
+        },
     )
     return {"pending": pending, "delegated": delegated}
 
