@@ -110,6 +110,7 @@ def run(backend: str, people: int, repeats: int, seed: int) -> list[tuple[str, s
                     "Caseload, 500 on one page (old way)": ["/api/v1/people?limit=500&sort=name"],
                     "Person's record": [f"/people/{p}" for p in persons],
                     "Person's care page": [f"/people/{p}/care" for p in persons],
+                    "Governance queue": ["/governance"],
                 }
                 for paths in pages.values():  # warm-up
                     client.get(paths[0])

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from rich.progress import Progress
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from idiograph.alerts.model import Alert
@@ -461,6 +461,10 @@ def load_demo(
         _close_historical_alerts(session, system, flagged, now)
     with transaction(session):
         written = write_care(session, *demo_staff(session), new, seed, now, progress)
+    with transaction(session):
+        # planner statistics for the tables just filled: without them PostgreSQL scanned the 400,000 observations
+        # for a page's latest scores (Today and the caseload took twice as long until autovacuum came by)
+        session.execute(text("ANALYZE"))
     if progress and written:
         progress.console.print("care records: " + ", ".join(f"{n:,} {what}" for what, n in written.items()))
     return staff

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from idiograph.alerts.kinds import OPEN
@@ -378,8 +378,24 @@ def _with_latest_scores(session: Session, rows: list[Row]) -> list[Row]:
     totals = _headline()
     rank = {key: n for n, key in enumerate(totals)}
     best: dict[uuid.UUID, tuple[int, datetime, float, Instrument]] = {}
-    q = select(Observation.person_id, Observation.system, Observation.code, Observation.effective_at, Observation.value)
-    q = q.where(Observation.person_id.in_([r.id for r in rows]), Observation.code.in_([c for _, c in totals]))
+    o = Observation
+    # each person's latest result per questionnaire total (the index on person, system, code, time answers the max),
+    # not every score they ever had
+    latest = (
+        select(o.person_id, o.system, o.code, func.max(o.effective_at).label("at"))
+        .where(o.person_id.in_([r.id for r in rows]), o.code.in_([c for _, c in totals]))
+        .group_by(o.person_id, o.system, o.code)
+        .subquery()
+    )
+    q = select(o.person_id, o.system, o.code, o.effective_at, o.value).join(
+        latest,
+        and_(
+            o.person_id == latest.c.person_id,
+            o.system == latest.c.system,
+            o.code == latest.c.code,
+            o.effective_at == latest.c.at,
+        ),
+    )
     for pid, system, code, at, value in session.execute(q):
         inst = totals.get((system, code))
         if inst is None:
