@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from idiograph.db import chunked
 from idiograph.patients.model import Person, PersonIdentifier
 from idiograph.patients.nhs_number import normalise
 
@@ -60,7 +61,7 @@ def names(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Named]:
     """The named people among ``ids`` (unknown ids are left out)."""
     wanted = list({i for i in ids if i is not None})
     out: dict[uuid.UUID, Named] = {}
-    for start in range(0, len(wanted), 500):
-        for p in session.scalars(select(Person).where(Person.id.in_(wanted[start : start + 500]))):
+    for chunk in chunked(wanted):
+        for p in session.scalars(select(Person).where(Person.id.in_(chunk))):
             out[p.id] = _named(p)
     return out

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -348,6 +348,13 @@ def set_teams(session: Session, principal: Principal, username: str, team_names:
         str(user.id),
         detail={"from": before, "to": sorted(wanted.values())},
     )
+
+
+def usernames_matching(session: Session, text: str) -> tuple[str, ...]:
+    """Usernames whose username or display name contains ``text`` (case-insensitive): the audit page's user filter."""
+    like = f"%{text.strip().lower()}%"
+    q = select(User.username).where(or_(func.lower(User.username).like(like), func.lower(User.display_name).like(like)))
+    return tuple(session.scalars(q))
 
 
 def teams_of(session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:

@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.patients import lookup
 from idiograph.security import audit
+from idiograph.security import service as security_service
 from idiograph.security.deps import DB, require
 from idiograph.security.model import AuditRecord, User
 from idiograph.security.principal import Principal
@@ -266,16 +267,7 @@ def audit_page(
             choices = []
     usernames: tuple[str, ...] | None = None
     if user.strip():
-        like = f"%{user.strip().lower()}%"
-        from sqlalchemy import func
-
-        usernames = tuple(
-            db.scalars(
-                select(User.username).where(
-                    or_(func.lower(User.username).like(like), func.lower(User.display_name).like(like))
-                )
-            )
-        )
+        usernames = security_service.usernames_matching(db, user)
     f = audit.Filter(person_ids, usernames, action or None, since, until)
     total, rows = (0, [])
     if not errors:
