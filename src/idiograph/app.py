@@ -22,6 +22,7 @@ from idiograph.baselines.api import router as baselines_router
 from idiograph.care.api import router as care_router
 from idiograph.config import Settings, get_settings
 from idiograph.db import Database, checkpoint, make_engine
+from idiograph.fhir.api import record_router as fhir_record_router
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.measures.api import router as measures_router
@@ -144,6 +145,7 @@ def create_app(
         alerts_router,
         reviews_router,
         fhir_router,
+        fhir_record_router,
         pipeline_router,
         worklist_router,
     )

@@ -29,6 +29,7 @@ FHIR_CODES = {
     404: "not-found",
     409: "conflict",
     413: "too-costly",
+    406: "not-supported",
     415: "not-supported",
     422: "invalid",
     500: "exception",

@@ -1,16 +1,21 @@
-"""FHIR R4 routes: transaction/batch import, read, search, $everything, metadata."""
+"""FHIR R4 routes: transaction/batch import, type-level create, read, search (paged), $everything, metadata.
+
+Every route answers in FHIR JSON only: a request that accepts no JSON (``Accept: application/fhir+xml``, or
+``_format=xml``) gets 406 before anything is read."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from idiograph.errors import FieldProblem, InvalidInput
+from idiograph.errors import DomainError, FieldProblem, InvalidInput
+from idiograph.fhir import search as fs
 from idiograph.fhir import service
 from idiograph.fhir.importer import import_bundle
 from idiograph.security.deps import DB, raw_body, require
@@ -18,17 +23,43 @@ from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.teams import team_by_name
 
-router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
 
 
-def fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status, media_type=FHIR_JSON)
+class NotAcceptable(DomainError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, [], 406, "Not acceptable")
+
+
+def json_only(request: Request) -> None:
+    """406 for a client that accepts no JSON: idiograph does not produce FHIR XML or RDF."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None and fmt not in ("json", "application/json", "application/fhir+json"):
+        raise NotAcceptable(f"_format={fmt} is not produced here: idiograph answers in FHIR JSON only")
+    if not fs.accepts_json(request.headers.get("accept")):
+        raise NotAcceptable(
+            f"Accept: {request.headers.get('accept')} cannot be met: idiograph answers in application/fhir+json only"
+        )
+
+
+router = APIRouter(prefix="/fhir/R4", tags=["fhir"], dependencies=[Depends(json_only)])
+
+
+def fhir(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status, headers=headers, media_type=FHIR_JSON)
+
+
+def _base(request: Request) -> str:
+    return str(request.app.state.settings.public_base_url).rstrip("/") + "/fhir/R4"
+
+
+def _strict(prefer: str | None) -> bool:
+    return any(p.strip().replace(" ", "") == "handling=strict" for p in (prefer or "").split(";"))
 
 
 @router.get("/metadata", openapi_extra={"x-public": "FHIR capability statement"})
 def metadata(request: Request) -> JSONResponse:
-    return fhir(service.capability_statement(str(request.app.state.settings.public_base_url).rstrip("/") + "/fhir/R4"))
+    return fhir(service.capability_statement(_base(request)))
 
 
 def _team(db: Session, team: str | None) -> uuid.UUID | None:
@@ -41,6 +72,13 @@ def _team(db: Session, team: str | None) -> uuid.UUID | None:
     return team_by_name(db, team).id
 
 
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("the body is not valid JSON", [FieldProblem("body", str(exc))]) from None
+
+
 @router.post("")
 def transaction(
     request: Request,
@@ -51,72 +89,19 @@ def transaction(
     p: Principal = Depends(require(Permission.DATA_IMPORT)),
 ) -> JSONResponse:
     """A transaction (all-or-nothing) or batch Bundle. New people join ``team`` (default: your only team)."""
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("the body is not valid JSON", [FieldProblem("body", str(exc))]) from None
+    body = _json(raw)
     return fhir(import_bundle(db, p, body, request.app.state.settings.instance_uri, source, _team(db, team)))
-
-
-@router.get("/Patient/{patient_id}")
-def read_patient(
-    patient_id: str, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
-) -> JSONResponse:
-    return fhir(service.read_patient(db, p, patient_id))
 
 
 @router.get("/Patient/{patient_id}/$everything")
 def everything(
-    patient_id: uuid.UUID,
+    patient_id: str,
     request: Request,
     db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_EXPORT)),
 ) -> JSONResponse:
-    return fhir(service.export_person(db, p, patient_id, request.app.state.settings.instance_uri))
-
-
-@router.get("/Patient")
-def search_patient(
-    identifier: str, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
-) -> JSONResponse:
-    return fhir(service.search_patients(db, p, identifier))
-
-
-@router.get("/Observation")
-def search_observation(
-    patient: str,
-    code: str | None = None,
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.PERSON_READ)),
-) -> JSONResponse:
-    return fhir(service.search_observations(db, p, patient, code))
-
-
-@router.get("/Flag")
-def search_flag(
-    patient: str,
-    status: str | None = None,
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.PERSON_READ)),
-) -> JSONResponse:
-    return fhir(service.search_flags(db, p, patient, status))
-
-
-@router.get("/Appointment")
-def search_appointment(
-    patient: str, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
-) -> JSONResponse:
-    return fhir(service.search_appointments(db, p, patient))
-
-
-@router.get("/CarePlan")
-def search_care_plan(
-    patient: str,
-    category: str | None = None,
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.PERSON_READ)),
-) -> JSONResponse:
-    return fhir(service.search_care_plans(db, p, patient, category))
+    """Everything idiograph holds about the person, as a paged searchset (``_count``, ``_type``)."""
+    return fhir(service.everything(db, p, patient_id, request.query_params.multi_items(), _base(request)))
 
 
 @router.get("/Questionnaire/{questionnaire_id}")
@@ -126,5 +111,70 @@ def read_questionnaire(questionnaire_id: str, p: Principal = Depends(require(Per
 
 
 @router.get("/Questionnaire")
-def search_questionnaire(url: str | None = None, p: Principal = Depends(require(Permission.SIGNED_IN))) -> JSONResponse:
-    return fhir(service.search_questionnaires(url))
+def search_questionnaire(
+    request: Request, url: str | None = None, p: Principal = Depends(require(Permission.SIGNED_IN))
+) -> JSONResponse:
+    return fhir(service.search_questionnaires(url, _base(request)))
+
+
+def _search_route(rt: str) -> Callable[..., JSONResponse]:
+    def search(
+        request: Request,
+        prefer: str | None = Header(None),
+        db: Session = DB,
+        p: Principal = Depends(require(Permission.PERSON_READ)),
+    ) -> JSONResponse:
+        pairs = request.query_params.multi_items()
+        return fhir(service.search_type(db, p, rt, pairs, _base(request), _strict(prefer)))
+
+    search.__doc__ = f"Search {rt} on records you may open; paged (follow the Bundle's links)."
+    return search
+
+
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
+    """The query's parameters and a urlencoded form body's, in order (FHIR search by POST)."""
+    form = await request.form()
+    return [*request.query_params.multi_items(), *((k, str(v)) for k, v in form.multi_items())]
+
+
+def _search_post_route(rt: str) -> Callable[..., JSONResponse]:
+    def search_post(
+        request: Request,
+        prefer: str | None = Header(None),
+        pairs: list[tuple[str, str]] = Depends(form_pairs),
+        db: Session = DB,
+        p: Principal = Depends(require(Permission.PERSON_READ)),
+    ) -> JSONResponse:
+        return fhir(service.search_type(db, p, rt, pairs, _base(request), _strict(prefer)))
+
+    search_post.__doc__ = f"Search {rt} with the parameters in a form body (application/x-www-form-urlencoded)."
+    return search_post
+
+
+def _read_route(rt: str) -> Callable[..., JSONResponse]:
+    def read(rid: str, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))) -> JSONResponse:
+        return fhir(service.read(db, p, rt, rid))
+
+    read.__doc__ = f"Read one {rt} by id (404 when this server does not hold it)."
+    return read
+
+
+for _rt in service.PERSON_TYPES:
+    router.add_api_route(f"/{_rt}", _search_route(_rt), methods=["GET"], name=f"search {_rt}")
+    router.add_api_route(f"/{_rt}/_search", _search_post_route(_rt), methods=["POST"], name=f"search {_rt} (POST)")
+    router.add_api_route(f"/{_rt}/{{rid}}", _read_route(_rt), methods=["GET"], name=f"read {_rt}")
+
+
+record_router = APIRouter(prefix="/api/v1/people", tags=["fhir"])
+
+
+@record_router.get("/{person_id}/fhir-bundle")
+def record_bundle(
+    person_id: uuid.UUID,
+    request: Request,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.DATA_EXPORT)),
+) -> JSONResponse:
+    """The person's record as a FHIR transaction Bundle that this or another idiograph re-imports as it is
+    (``$everything`` is the searchset for reading; this is the copy for moving a record)."""
+    return fhir(service.export_person(db, p, person_id, request.app.state.settings.instance_uri, via="api"))

@@ -63,17 +63,27 @@ def patient(person: Any) -> dict[str, Any]:
     )
 
 
-def observation(o: Any, display: str | None) -> dict[str, Any]:
+def observation(o: Any, display: str | None, category: tuple[str, str] | None = None) -> dict[str, Any]:
+    """One stored value; its category from the kind of measure, and a questionnaire's items and total point back
+    to the response they came from."""
+    cat = (
+        [{"coding": [{"system": vocab.OBSERVATION_CATEGORY, "code": category[0], "display": category[1]}]}]
+        if category
+        else None
+    )
     return _clean(
         {
             "resourceType": "Observation",
             "id": str(o.id),
+            "meta": {"lastUpdated": _dt(o.recorded_at)} if getattr(o, "recorded_at", None) else None,
             "status": "final",
             "identifier": [{"system": f"urn:idiograph:source:{o.source}", "value": o.source_id}],
+            "category": cat,
             "code": {"coding": [_clean({"system": o.system, "code": o.code, "display": display})]},
             "subject": {"reference": f"Patient/{o.person_id}"},
             "effectiveDateTime": _dt(o.effective_at),
             "valueQuantity": {"value": o.value, "unit": o.unit, "system": vocab.UCUM, "code": o.unit},
+            "derivedFrom": [{"reference": f"QuestionnaireResponse/{o.group_id}"}] if o.group_id else None,
         }
     )
 
@@ -174,29 +184,73 @@ def operation_outcome(issues: list[tuple[str, str, str, str | None]]) -> dict[st
     }
 
 
+def _flag_code(kind: str, text: str) -> dict[str, Any]:
+    display = vocab.ALERT_KINDS.get(kind)
+    coding = [{"system": vocab.ALERT_KIND_SYSTEM, "code": kind, "display": display}] if display else []
+    return _clean({"coding": coding, "text": text})
+
+
+def _flag_category(safety: bool) -> list[dict[str, Any]]:
+    code, display = ("safety", "Safety") if safety else ("clinical", "Clinical")
+    return [{"coding": [{"system": vocab.FLAG_CATEGORY, "code": code, "display": display}]}]
+
+
 def flag(alert: Any) -> dict[str, Any]:
-    """An alert as a FHIR Flag: active until closed, with who raised it and why."""
+    """An alert as a FHIR Flag: active until closed, coded by its kind, with why in words."""
     return _clean(
         {
             "resourceType": "Flag",
             "id": str(alert.id),
             "status": "inactive" if alert.status == "closed" else "active",
-            "category": [
-                {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/flag-category",
-                            "code": "clinical" if alert.kind != "safety" else "safety",
-                            "display": "Clinical" if alert.kind != "safety" else "Safety",
-                        }
-                    ]
-                }
-            ],
-            "code": {"text": f"{alert.title}. {alert.reason}"},
+            "category": _flag_category(alert.kind == "safety"),
+            "code": _flag_code(alert.kind, f"{alert.title}. {alert.reason}"),
             "subject": {"reference": f"Patient/{alert.person_id}"},
             "period": _clean({"start": _dt(alert.raised_at), "end": _dt(alert.closed_at)}),
         }
     )
+
+
+def risk_flag(r: Any, current: bool) -> dict[str, Any]:
+    """A high-risk assessment as a safety Flag, active while it is the person's latest assessment."""
+    return _clean(
+        {
+            "resourceType": "Flag",
+            "id": str(r.id),
+            "status": "active" if current else "inactive",
+            "category": _flag_category(True),
+            "code": _flag_code(vocab.HIGH_RISK_CODE, f"Risk assessed as high by {r.author}: {r.summary}"),
+            "subject": {"reference": f"Patient/{r.person_id}"},
+            "period": {"start": _dt(r.assessed_at)},
+            "author": {"display": r.author},
+        }
+    )
+
+
+RISK_LEVEL = {
+    "low": ("low", "Low likelihood"),
+    "medium": ("moderate", "Moderate likelihood"),
+    "high": ("high", "High likelihood"),
+}
+
+
+def risk_assessment(r: Any) -> dict[str, Any]:
+    """A clinician's risk assessment as FHIR RiskAssessment: the level as qualitative risk, the summary as a note."""
+    code, display = RISK_LEVEL.get(r.level, (r.level, r.level))
+    return {
+        "resourceType": "RiskAssessment",
+        "id": str(r.id),
+        "status": "final",
+        "subject": {"reference": f"Patient/{r.person_id}"},
+        "occurrenceDateTime": _dt(r.assessed_at),
+        "performer": {"display": r.author},
+        "prediction": [
+            {
+                "outcome": {"text": "Harm to self or others"},
+                "qualitativeRisk": {"coding": [{"system": vocab.RISK_PROBABILITY, "code": code, "display": display}]},
+            }
+        ],
+        "note": [{"text": r.summary}],
+    }
 
 
 def questionnaire(instrument: Instrument) -> dict[str, Any]:
@@ -258,7 +312,7 @@ APPOINTMENT_STATUS = {
 }
 # HL7 v3 ParticipationMode-like service types are not standard for place; the place and format are carried
 # as appointmentType text and serviceType codes of our own system.
-IDIOGRAPH_CODES = "urn:idiograph:code"
+IDIOGRAPH_CODES = vocab.IDIOGRAPH_CODES
 
 
 def appointment(a: Any) -> dict[str, Any]:

@@ -1,103 +1,217 @@
-"""FHIR read, search and export: each a permitted, audited use case."""
+"""FHIR read, search, $everything and export: each a permitted, audited use case."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph import __version__
 from idiograph.db import utcnow
-from idiograph.errors import NotFound, invalid
+from idiograph.errors import NotFound
 from idiograph.fhir import mapping_out as out
-from idiograph.fhir import vocab
+from idiograph.fhir import search as fs
+from idiograph.fhir import sources
 from idiograph.instruments.definitions import by_questionnaire, instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook
-from idiograph.patients.access import access_basis, ensure_access
-from idiograph.patients.model import Condition, Encounter, Episode, Person, PersonIdentifier
+from idiograph.patients.access import ensure_access
+from idiograph.patients.model import Condition, Encounter, Episode, Person
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
+# What $everything returns, in this order (a page runs on from one type into the next).
+EVERYTHING = (
+    "Patient",
+    "EpisodeOfCare",
+    "Encounter",
+    "Condition",
+    "QuestionnaireResponse",
+    "Observation",
+    "Flag",
+    "RiskAssessment",
+    "Appointment",
+    "CarePlan",
+)
+PERSON_TYPES = tuple(fs.PARAMETERS)
 
-def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+
+def _entry(base: str, resource: dict[str, Any], mode: str = "match") -> dict[str, Any]:
     return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "entry": [out.bundle_entry(r, mode="match") for r in resources],
+        "fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+        "search": {"mode": mode},
     }
 
 
-def _person_id(value: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value.split("/")[-1])
-    except ValueError:
-        raise invalid(name, f"{value!r} is not a patient id") from None
+def _outcome_entry(ignored: list[str]) -> dict[str, Any]:
+    text = f"ignored (not supported here): {', '.join(ignored)}; send Prefer: handling=strict to have them refused"
+    oo = out.operation_outcome([("warning", "not-supported", text, None)])
+    return {"resource": oo, "search": {"mode": "outcome"}}
 
 
-def read_patient(session: Session, principal: Principal, patient_id: str) -> dict[str, Any]:
-    pid = _person_id(patient_id, "id")
-    person, basis = ensure_access(session, principal, pid, Permission.PERSON_READ)
-    audit.append(session, principal.actor, "read", "Patient", str(pid), pid, detail={"via": "fhir", "basis": basis})
-    return out.patient(person)
+def _bundle(
+    base: str, path: str, entries: list[dict[str, Any]], total: int | None, links: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "meta": {"lastUpdated": utcnow().isoformat()},
+        **({"total": total} if total is not None else {}),
+        "link": [{"relation": rel, "url": f"{base}/{path}?{q}" if q else f"{base}/{path}"} for rel, q in links.items()],
+        "entry": entries,
+    }
 
 
-def search_patients(session: Session, principal: Principal, identifier: str) -> dict[str, Any]:
-    """``identifier=SYSTEM|VALUE`` (or ``VALUE`` alone, any system); only records the caller may open."""
+def _named_people(session: Session, principal: Principal, s: fs.Search) -> list[uuid.UUID] | None:
+    """The people a search names (``patient``/``subject``/``actor``), each checked for access; None when it names
+    none (the search then runs over every record the caller may open). A person named twice must be both."""
+    groups = s.person_ids()
+    if not groups:
+        return None
+    allowed: set[uuid.UUID] | None = None
+    for group in groups:
+        ids = set(sources._uuids(group))
+        allowed = ids if allowed is None else allowed & ids
+    for pid in sorted(allowed or ()):
+        if session.get(Person, pid) is not None:
+            ensure_access(session, principal, pid, Permission.PERSON_READ)
+    return sorted(pid for pid in allowed or () if session.get(Person, pid) is not None)
+
+
+def _audit_page(session: Session, principal: Principal, rt: str, page: sources.Page, detail: dict[str, Any]) -> None:
+    entries = [
+        audit.Entry("search", rt, None, pid, None, {"via": "fhir", "count": n, **detail})
+        for pid, n in sorted(page.people.items())
+    ]
+    if not entries:  # a search that found no one is audited too: who looked for what
+        entries = [audit.Entry("search", rt, None, None, None, {"via": "fhir", "count": 0, **detail})]
+    audit.append_many(session, principal.actor, entries)
+
+
+def search_type(
+    session: Session,
+    principal: Principal,
+    resource_type: str,
+    pairs: list[tuple[str, str]],
+    base: str,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """``GET [base]/[type]?...``: one page of matches on records the caller may open, with links to the others."""
     principal.require(Permission.PERSON_READ)
-    system, sep, value = identifier.partition("|")
-    if not sep:
-        system, value = "", identifier
-    if not value:
-        raise invalid("identifier", "give SYSTEM|VALUE or VALUE")
-    q = select(PersonIdentifier.person_id).where(PersonIdentifier.value == value)
-    if system:
-        q = q.where(PersonIdentifier.system == system)
-    ids = set(session.scalars(q))
-    if system in ("", vocab.NHS_NUMBER):
-        ids |= set(session.scalars(select(Person.id).where(Person.nhs_number == value)))
-    found = []
-    for pid in sorted(ids):
-        basis = access_basis(session, principal, pid)
-        if basis is None:
+    s = fs.parse(resource_type, pairs, strict)
+    people = _named_people(session, principal, s)
+    page = sources.search(session, principal, s, people)
+    _audit_page(session, principal, resource_type, page, {"query": s.query()[:500]})
+    links = {"self": s.query(s.cursor), "first": s.query()}
+    if page.next is not None:
+        links["next"] = s.query(page.next)
+    if page.previous is not None:
+        links["previous"] = s.query(page.previous)
+    entries = [_entry(base, r) for r in page.resources]
+    if s.ignored:
+        entries.append(_outcome_entry(s.ignored))
+    return _bundle(base, resource_type, entries, page.total, links)
+
+
+def read(session: Session, principal: Principal, resource_type: str, rid: str) -> dict[str, Any]:
+    """``GET [base]/[type]/[id]``: 404 for an id this server does not hold (whatever its shape)."""
+    principal.require(Permission.PERSON_READ)
+    for src in sources.sources(session, resource_type):
+        text = rid.removeprefix("appointments-") if src.kind == "appts" else rid
+        if src.kind == "appts" and not rid.startswith("appointments-"):
             continue
-        found.append(out.patient(session.get(Person, pid)))
-        audit.append(
-            session, principal.actor, "search", "Patient", str(pid), pid, detail={"via": "fhir", "basis": basis}
-        )
-    return _searchset(found)
+        try:
+            key = src.key_of(text)
+        except ValueError:
+            continue
+        row = session.scalar(select(src.model).where(src.id == key))
+        if row is None:
+            continue
+        pid = row.id if resource_type == "Patient" else row.person_id
+        _person, basis = ensure_access(session, principal, pid, Permission.PERSON_READ)
+        audit.append(session, principal.actor, "read", resource_type, rid, pid, detail={"via": "fhir", "basis": basis})
+        return src.load(session, [row])[0]
+    raise NotFound(f"{resource_type}/{rid} is not known here")
 
 
-def search_observations(session: Session, principal: Principal, patient: str, code: str | None) -> dict[str, Any]:
-    pid = _person_id(patient, "patient")
-    ensure_access(session, principal, pid, Permission.PERSON_READ)
-    q = select(Observation).where(Observation.person_id == pid)
-    if code:
-        clauses = []
-        for token in code.split(","):
-            system, sep, c = token.partition("|")
-            clauses.append(
-                (Observation.system == system) & (Observation.code == c) if sep else Observation.code == token
-            )
-        q = q.where(or_(*clauses))
-    rows = list(session.scalars(q.order_by(Observation.effective_at, Observation.code)))
-    codes = CodeBook(session)
-    resources = [out.observation(o, codes.display(o.system, o.code)) for o in rows]
+def everything(
+    session: Session, principal: Principal, patient_id: str, pairs: list[tuple[str, str]], base: str
+) -> dict[str, Any]:
+    """``Patient/[id]/$everything``: every resource about the person idiograph holds, as a paged searchset (the
+    person first, then each type in ``EVERYTHING`` order); ``_type`` narrows it, ``_count`` sets the page."""
+    try:
+        pid = uuid.UUID(patient_id)
+    except ValueError:
+        raise NotFound(f"Patient/{patient_id} is not known here") from None
+    _person, basis = ensure_access(session, principal, pid, Permission.DATA_EXPORT)
+    count, types, cursor = fs.DEFAULT_COUNT, list(EVERYTHING), None
+    applied: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if name == "_count":
+            count = fs.parse("Observation", [("_count", value)]).count
+        elif name == "_type":
+            asked = [t for t in value.split(",") if t]
+            unknown = [t for t in asked if t not in EVERYTHING]
+            if unknown:
+                raise fs._bad("_type", f"{', '.join(unknown)} not held here (choose from {', '.join(EVERYTHING)})")
+            types = [t for t in EVERYTHING if t in asked]
+            applied.append((name, value))
+        elif name == "_cursor":
+            cursor = fs.Cursor.decode(value)
+        elif name == "_format":
+            fs.parse("Observation", [("_format", value)])
+    start, inner = 0, None
+    if cursor is not None:
+        if not cursor.key or cursor.key[0] not in types:
+            raise fs._bad("_cursor", "belongs to another search: follow the bundle's links")
+        start = types.index(str(cursor.key[0]))
+        inner = fs.Cursor(cursor.key[1:]) if len(cursor.key) > 1 else None
+    resources: list[dict[str, Any]] = []
+    total = 0
+    nxt: fs.Cursor | None = None
+    counts: dict[str, int] = {}
+    for i, rt in enumerate(types):
+        room = count - len(resources) if i >= start else 0
+        s = fs.Search(rt, count=max(room, 1), sort="_id" if rt == "Patient" else "date")
+        s.cursor = inner if i == start else None
+        page = sources.search(session, principal, s, [pid])
+        total += page.total or 0
+        if i < start:
+            continue
+        if room <= 0:  # the page is full: anything of a later type starts the next page
+            if nxt is None and page.resources:
+                nxt = fs.Cursor([rt])
+            continue
+        resources += page.resources
+        counts[rt] = len(page.resources)
+        if page.next is not None:
+            nxt = fs.Cursor([rt, *page.next.key])
     audit.append(
         session,
         principal.actor,
-        "search",
-        "Observation",
-        None,
+        "export",
+        "Patient",
+        str(pid),
         pid,
-        detail={"via": "fhir", "code": code, "count": len(rows)},
+        detail={"via": "fhir", "operation": "$everything", "basis": basis, "resources": counts},
     )
-    return _searchset(resources)
+    path = f"Patient/{pid}/$everything"
+    q = [*applied, ("_count", str(count))]
+    links = {"self": _q(q, cursor), "first": _q(q, None)}
+    if nxt is not None:
+        links["next"] = _q(q, nxt)
+    return _bundle(base, path, [_entry(base, r) for r in resources], total, links)
+
+
+def _q(pairs: list[tuple[str, str]], cursor: fs.Cursor | None) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode([*pairs, *([("_cursor", cursor.encode())] if cursor is not None else [])])
 
 
 def export_person(
@@ -159,14 +273,33 @@ def export_person(
     }
 
 
+CREATE = ("QuestionnaireResponse", "Observation")
+
+
 def capability_statement(base_url: str) -> dict[str, Any]:
-    def res(t: str, interactions: list[str], params: list[tuple[str, str]]) -> dict[str, Any]:
-        return {
+    """What this server does, built from the same tables the search parser and the routes use."""
+
+    def res(t: str) -> dict[str, Any]:
+        interactions = ["read", "search-type", *(["create"] if t in CREATE else [])]
+        params = {**fs.COMMON, **fs.PARAMETERS[t]}
+        entry: dict[str, Any] = {
             "type": t,
             "interaction": [{"code": i} for i in interactions],
-            "searchParam": [{"name": n, "type": ty} for n, ty in params],
+            "searchParam": [{"name": n, "type": ty} for n, ty in sorted(params.items())],
         }
+        if t in CREATE:
+            entry["conditionalCreate"] = True
+        if t == "Patient":
+            entry["operation"] = [
+                {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+            ]
+        return entry
 
+    questionnaire = {
+        "type": "Questionnaire",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [{"name": "url", "type": "uri"}],
+    }
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -179,42 +312,20 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
+                "documentation": (
+                    "Searches are paged by keyset (follow the Bundle's next/previous links; _count up to "
+                    f"{fs.MAX_COUNT}, default {fs.DEFAULT_COUNT}). Unknown parameters are ignored and left out of "
+                    "the self link, or refused with 400 under 'Prefer: handling=strict'. JSON only: other formats "
+                    "get 406."
+                ),
                 "security": {
                     "description": "OAuth2 password flow: POST /api/v1/auth/token; send 'Authorization: Bearer'."
                 },
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
-                "resource": [
-                    res("Patient", ["read", "search-type"], [("identifier", "token")]),
-                    res("Observation", ["search-type"], [("patient", "reference"), ("code", "token")]),
-                    res("QuestionnaireResponse", ["create", "update"], []),
-                    res("Condition", ["create", "update"], []),
-                    res("Encounter", ["create", "update"], []),
-                    res("EpisodeOfCare", ["create", "update"], []),
-                    res("Flag", ["search-type"], [("patient", "reference"), ("status", "token")]),
-                    res("Appointment", ["search-type"], [("patient", "reference")]),
-                    res("CarePlan", ["search-type"], [("patient", "reference"), ("category", "token")]),
-                    res("Questionnaire", ["read", "search-type"], [("url", "uri")]),
-                ],
-                "operation": [
-                    {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
-                ],
+                "resource": [*(res(t) for t in PERSON_TYPES), questionnaire],
             }
         ],
     }
-
-
-def search_flags(session: Session, principal: Principal, patient: str, status: str | None) -> dict[str, Any]:
-    """Alerts of every kind as FHIR Flags (``status=active`` for those not yet closed)."""
-    from idiograph.alerts import service as alerts
-
-    if status not in (None, "active", "inactive"):
-        raise invalid("status", "must be active or inactive")
-    pid = _person_id(patient, "patient")
-    found = alerts.for_person(session, principal, pid, via="fhir")
-    flags = [out.flag(a) for a in found]
-    if status:
-        flags = [f for f in flags if f["status"] == status]
-    return _searchset(flags)
 
 
 def read_questionnaire(questionnaire_id: str) -> dict[str, Any]:
@@ -225,31 +336,7 @@ def read_questionnaire(questionnaire_id: str) -> dict[str, Any]:
     return out.questionnaire(inst)
 
 
-def search_questionnaires(url: str | None) -> dict[str, Any]:
+def search_questionnaires(url: str | None, base: str) -> dict[str, Any]:
     found = [out.questionnaire(i) for i in instruments().values() if url is None or by_questionnaire(url) is i]
-    return _searchset(found)
-
-
-def search_appointments(session: Session, principal: Principal, patient: str) -> dict[str, Any]:
-    from idiograph.care import service as care
-
-    pid = _person_id(patient, "patient")
-    return _searchset([out.appointment(a) for a in care.appointments_for(session, principal, pid, via="fhir")])
-
-
-def search_care_plans(session: Session, principal: Principal, patient: str, category: str | None) -> dict[str, Any]:
-    """The current crisis plan and the appointment plan (``category=crisis-plan`` for the crisis plan only)."""
-    from idiograph.care import service as care
-    from idiograph.care.model import AppointmentPlan
-
-    if category not in (None, "crisis-plan", "appointment-plan"):
-        raise invalid("category", "must be crisis-plan or appointment-plan")
-    pid = _person_id(patient, "patient")
-    plans = []
-    crisis = care.crisis_plan(session, principal, pid, via="fhir")
-    if crisis is not None and category in (None, "crisis-plan"):
-        plans.append(out.crisis_care_plan(crisis))
-    appts = session.get(AppointmentPlan, pid)
-    if appts is not None and category in (None, "appointment-plan"):
-        plans.append(out.appointment_care_plan(appts))
-    return _searchset(plans)
+    q = f"url={url}" if url else ""
+    return _bundle(base, "Questionnaire", [_entry(base, r) for r in found], len(found), {"self": q})

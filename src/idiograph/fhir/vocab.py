@@ -26,3 +26,35 @@ def source_identifier_system(source: str) -> str:
 
 ORDINAL_VALUE_EXT = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 SAFETY_ITEM_EXT = "urn:idiograph:fhir:StructureDefinition/safety-item"
+
+# Observation.category (FHIR R4 observation-category), by the catalogue's kind of measure.
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+_CATEGORY_OF_KIND = {
+    "questionnaire-total": ("survey", "Survey"),
+    "questionnaire-item": ("survey", "Survey"),
+    "lab": ("laboratory", "Laboratory"),
+    "vital": ("vital-signs", "Vital Signs"),
+    "device": ("activity", "Activity"),
+}
+
+
+def observation_category(kind: str) -> tuple[str, str] | None:
+    """(code, display) in observation-category for a catalogue kind; None for codes learnt from imports."""
+    return _CATEGORY_OF_KIND.get(kind)
+
+
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
+IDIOGRAPH_CODES = "urn:idiograph:code"
+# Flag.code: what raised the flag, in idiograph's own code system (kinds of alert, and a high assessed risk).
+ALERT_KIND_SYSTEM = f"{BASE}/CodeSystem/alert-kind"
+ALERT_KINDS = {
+    "safety": "Safety question answered: thoughts of self-harm or of being better off dead",
+    "safety-unanswered": "Safety question left unanswered",
+    "not-on-track": "Not on track: score above the expected-recovery boundary",
+    "deviation": "Result outside the person's own usual range",
+    "relapse": "Possible relapse after discharge",
+    "high-risk": "Assessed risk: high",
+}
+HIGH_RISK_CODE = "high-risk"
+REQUEST_STATUS = "http://hl7.org/fhir/request-status"
+RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
