@@ -212,7 +212,9 @@ def test_formats_other_than_json_get_406(client, person) -> None:  # type: ignor
 
 def test_bad_cursor_and_count_are_400(client, person) -> None:  # type: ignore[no-untyped-def]
     pid, clin, _ = person
-    for params in ({"_cursor": "not-ours"}, {"_count": "many"}, {"_count": "0"}, {"_sort": "value"}):
+    only_total = get(client, "/fhir/R4/Observation", clin.auth, patient=pid, code=HB, _count=0)
+    assert only_total["total"] == 23 and only_total["entry"] == [] and link(only_total, "next") is None
+    for params in ({"_cursor": "not-ours"}, {"_count": "many"}, {"_count": "-1"}, {"_sort": "value"}):
         r = client.get("/fhir/R4/Observation", params={"patient": pid, **params}, headers=clin.auth)
         assert r.status_code == 400, (params, r.text)
         assert "nothing was stored" not in r.text

@@ -223,8 +223,8 @@ def _result_parameter(s: Search, name: str, value: str) -> None:
             n = int(value)
         except ValueError:
             raise _bad("_count", f"{value!r} is not a whole number") from None
-        if n < 1:
-            raise _bad("_count", "must be at least 1")
+        if n < 0:
+            raise _bad("_count", "must be 0 (the total only) or more")
         s.count = min(n, MAX_COUNT)
     elif name == "_sort":
         allowed = SORTS[s.resource_type]

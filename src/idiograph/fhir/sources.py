@@ -462,7 +462,7 @@ def search(
     cols = [keys.c.rid] if by_id else [keys.c.at, keys.c.part, keys.c.rid]
     if len(parts) == 1 and not by_id:
         cols = [keys.c.at, keys.c.rid]
-    total = session.scalar(select(func.count()).select_from(keys)) if s.total else None
+    total = session.scalar(select(func.count()).select_from(keys)) if s.total or s.count == 0 else None
     q = select(keys.c.part, keys.c.at, keys.c.rid, keys.c.pid)
     backward = s.cursor is not None and s.cursor.direction == "before"
     order_desc = desc != backward

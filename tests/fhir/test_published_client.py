@@ -1,0 +1,152 @@
+"""A published FHIR client library (fhirpy) against a running server: read, search with paging, count, $everything
+and type-level create. Every answer it receives is also validated strictly with fhir.resources R4B."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import fhirpy
+import pytest
+import requests
+import uvicorn
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.bundle import Bundle
+from sqlalchemy import select
+
+from idiograph.app import create_app
+from idiograph.config import Settings
+from idiograph.db import Database, make_engine
+from idiograph.migrate import upgrade
+from idiograph.observations.model import Observation
+from idiograph.patients.model import CaseloadAssignment
+from idiograph.security.model import Team
+from idiograph.synth import params as synth_params
+from idiograph.synth.load import DEMO_PASSWORD, load_demo
+
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Database]]:
+    """A server on a real port over a 12-person demo service; the clinician's bearer token."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('fhir-client') / 'c.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    port = _free_port()
+    settings = Settings(
+        database_url=url,
+        secret_key="client-test-secret",
+        audit_key="client-test-audit-key-0123456789abcdef",
+        audit_head_file=Path(tmp_path_factory.mktemp("heads")) / "heads.log",
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
+    database = Database(engine, audit_key=settings.audit_key)
+    with database.session() as s:
+        load_demo(s, 12, 5, synth_params.load(), date.today())
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    token = requests.post(f"{base}/api/v1/auth/token", timeout=30, data={"username": "clin.north", "password": DEMO_PASSWORD})
+    assert token.status_code == 200, token.text
+    yield base, token.json()["access_token"], database
+    srv.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def client(live):  # type: ignore[no-untyped-def]
+    base, token, _ = live
+    return fhirpy.SyncFHIRClient(f"{base}/fhir/R4", authorization=f"Bearer {token}")
+
+
+def _raw(live, path: str, **params: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    base, token, _ = live
+    r = requests.get(
+        f"{base}/fhir/R4/{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    Bundle.model_validate(body) if body["resourceType"] == "Bundle" else get_fhir_model_class(
+        body["resourceType"]
+    ).model_validate(body)
+    for e in body.get("entry", []):
+        get_fhir_model_class(e["resource"]["resourceType"]).model_validate(e["resource"])
+    return body
+
+
+def _busiest_person(live) -> str:  # type: ignore[no-untyped-def]
+    """The North person with the most observations (the clinician's team)."""
+    _, _, database = live
+    from sqlalchemy import func
+
+    with database.reader() as s:
+        north = select(CaseloadAssignment.person_id).join(Team, Team.id == CaseloadAssignment.team_id).where(
+            Team.name == "North Talking Therapies"
+        )
+        row = s.execute(
+            select(Observation.person_id, func.count())
+            .where(Observation.person_id.in_(north))
+            .group_by(Observation.person_id)
+            .order_by(func.count().desc())
+        ).first()
+    assert row is not None
+    return str(row[0])
+
+
+def test_the_client_pages_through_a_search_and_counts_it(client, live) -> None:  # type: ignore[no-untyped-def]
+    pid = _busiest_person(live)
+    search = client.resources("Observation").search(patient=pid).limit(7)
+    everything = search.fetch_all()  # follows the next links
+    assert len(everything) == search.count() > 7
+    assert len({o.id for o in everything}) == len(everything)  # no row twice across pages
+    first_page = search.fetch()
+    assert len(first_page) == 7
+    raw = _raw(live, "Observation", patient=pid, _count=7)
+    assert raw["total"] == len(everything) and any(x["relation"] == "next" for x in raw["link"])
+
+
+def test_the_client_reads_and_searches_by_standard_parameters(client, live) -> None:  # type: ignore[no-untyped-def]
+    pid = _busiest_person(live)
+    patient = client.reference("Patient", pid).to_resource()
+    assert patient.id == pid and patient["resourceType"] == "Patient"
+    assert client.resources("Patient").search(_id=pid).get().id == pid
+    dated = client.resources("Observation").search(subject=f"Patient/{pid}", date__ge="2000-01-01").fetch_all()
+    assert len(dated) == client.resources("Observation").search(patient=pid).count()
+    flags = client.resources("Flag").search(patient=pid).fetch_all()
+    for f in flags:
+        get_fhir_model_class("Flag").model_validate(f.serialize())
+        assert f["code"]["coding"][0]["system"].endswith("/CodeSystem/alert-kind")
+
+
+def test_everything_through_the_client_is_complete(client, live) -> None:  # type: ignore[no-untyped-def]
+    pid = _busiest_person(live)
+    bundle = client.execute(f"Patient/{pid}/$everything", method="get", params={"_count": 25})
+    Bundle.model_validate(bundle)
+    got: list[dict[str, Any]] = [e["resource"] for e in bundle["entry"]]
+    nxt = next((x["url"] for x in bundle["link"] if x["relation"] == "next"), None)
+    while nxt:
+        page = requests.get(nxt, headers={"Authorization": client.authorization}, timeout=30).json()
+        Bundle.model_validate(page)
+        got += [e["resource"] for e in page["entry"]]
+        nxt = next((x["url"] for x in page["link"] if x["relation"] == "next"), None)
+    assert len(got) == bundle["total"]
+    n_obs = client.resources("Observation").search(patient=pid).count()
+    assert sum(r["resourceType"] == "Observation" for r in got) == n_obs
+    n_appts = client.resources("Appointment").search(patient=pid).count()
+    assert sum(r["resourceType"] == "Appointment" for r in got) == n_appts
