@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         default="urn:idiograph:local",
         description="Identifies this installation as a FHIR source (Bundle.meta.source of its exports).",
     )
+    export_dir: Path = Field(
+        default=Path(".idiograph-exports"),
+        description="where FHIR Bulk Data exports write their NDJSON files (one folder per export)",
+    )
+    export_keep_hours: int = Field(default=24, ge=1, description="how long an export's files are kept")
     session_max_age_s: int = 8 * 3600
     token_max_age_s: int = 8 * 3600
     break_glass_minutes: int = 60

@@ -4,6 +4,7 @@ from idiograph.alerts import model as _alerts  # noqa: F401
 from idiograph.baselines import model as _baselines  # noqa: F401
 from idiograph.care import model as _care  # noqa: F401
 from idiograph.db import Base
+from idiograph.fhir import model as _fhir  # noqa: F401
 from idiograph.governance import model as _governance  # noqa: F401
 from idiograph.measures import model as _measures  # noqa: F401
 from idiograph.monitoring.recovery import model as _recovery  # noqa: F401

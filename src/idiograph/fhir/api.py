@@ -6,19 +6,22 @@ Every route answers in FHIR JSON only: a request that accepts no JSON (``Accept:
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Callable
+from email.utils import format_datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from idiograph.errors import DomainError, FieldProblem, InvalidInput
+from idiograph.errors import DomainError, FieldProblem, InvalidInput, NotFound
+from idiograph.fhir import bulk, service
 from idiograph.fhir import search as fs
-from idiograph.fhir import service
 from idiograph.fhir.importer import import_bundle
 from idiograph.security.deps import DB, raw_body, require
+from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.security.teams import team_by_name
@@ -32,7 +35,10 @@ class NotAcceptable(DomainError):
 
 
 def json_only(request: Request) -> None:
-    """406 for a client that accepts no JSON: idiograph does not produce FHIR XML or RDF."""
+    """406 for a client that accepts no JSON: idiograph does not produce FHIR XML or RDF (a bulk export's files are
+    NDJSON, asked for as such)."""
+    if "/$export-file/" in request.url.path:
+        return
     fmt = request.query_params.get("_format")
     if fmt is not None and fmt not in ("json", "application/json", "application/fhir+json"):
         raise NotAcceptable(f"_format={fmt} is not produced here: idiograph answers in FHIR JSON only")
@@ -115,6 +121,106 @@ def search_questionnaire(
     request: Request, url: str | None = None, p: Principal = Depends(require(Permission.SIGNED_IN))
 ) -> JSONResponse:
     return fhir(service.search_questionnaires(url, _base(request)))
+
+
+# -- Bulk Data export (asynchronous) ----------------------------------------------------------------------------
+
+
+def _kick_off(request: Request, p: Principal, prefer: str | None, scope: str, team_id: uuid.UUID | None) -> Response:
+    """Check the request, record it in its own committed transaction (the kick-off is a GET, whose unit of work
+    is a read-only snapshot), then start the export's thread."""
+    req = bulk.parse_request(request.query_params.multi_items(), prefer, scope, team_id, str(request.url))
+    settings = request.app.state.settings
+    database = request.app.state.db
+    with database.writer() as w:
+        bulk.remove_expired(w, settings.export_dir, settings.export_keep_hours)
+        job_id = bulk.kick_off(w, p, req).id
+    threading.Thread(
+        target=bulk.run, args=(database, job_id, p, settings.export_dir), name=f"export-{job_id}", daemon=True
+    ).start()
+    return Response(status_code=202, headers={"Content-Location": f"{_base(request)}/$export-status/{job_id}"})
+
+
+@router.get("/$export", status_code=202)
+def export_all(
+    request: Request,
+    prefer: str | None = Header(None),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.DATA_EXPORT)),
+) -> Response:
+    """Bulk Data export of every record you may open (NDJSON per type); send ``Prefer: respond-async``."""
+    return _kick_off(request, p, prefer, "caseload", None)
+
+
+@router.get("/Patient/$export", status_code=202)
+def export_patients(
+    request: Request,
+    prefer: str | None = Header(None),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.DATA_EXPORT)),
+) -> Response:
+    """Bulk Data export of every patient you may open and everything about them."""
+    return _kick_off(request, p, prefer, "caseload", None)
+
+
+@router.get("/Group/{team_id}/$export", status_code=202)
+def export_team(
+    team_id: str,
+    request: Request,
+    prefer: str | None = Header(None),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.DATA_EXPORT)),
+) -> Response:
+    """Bulk Data export of one team's caseload (the Group is the team, by id); a team you belong to."""
+    try:
+        tid = uuid.UUID(team_id)
+    except ValueError:
+        raise NotFound(f"Group/{team_id} is not known here") from None
+    if db.get(Team, tid) is None:
+        raise NotFound(f"Group/{team_id} is not known here")
+    return _kick_off(request, p, prefer, "team", tid)
+
+
+@router.get("/$export-status/{job_id}")
+def export_status(
+    job_id: str, request: Request, db: Session = DB, p: Principal = Depends(require(Permission.DATA_EXPORT))
+) -> Response:
+    """202 with X-Progress while the export runs; 200 with the manifest when done; the reason when it failed."""
+    job = bulk.job_for(db, p, job_id)
+    settings = request.app.state.settings
+    if job.status in ("queued", "running"):
+        return Response(status_code=202, headers={"X-Progress": job.progress or job.status, "Retry-After": "2"})
+    if job.status == "done":
+        expires = bulk.expires(job, settings.export_keep_hours)
+        return JSONResponse(
+            bulk.manifest(job, _base(request)), headers={"Expires": format_datetime(expires, usegmt=True)}
+        )
+    reasons = {
+        "failed": job.error or "the export failed",
+        "cancelled": "the export was cancelled",
+        "deleted": "the export was deleted",
+        "expired": "the export's files have expired: start it again",
+    }
+    status = 500 if job.status == "failed" else 404
+    raise DomainError(reasons.get(job.status, job.status), [], status, "Export " + job.status)
+
+
+@router.delete("/$export-status/{job_id}", status_code=202)
+def export_cancel(
+    job_id: str, request: Request, db: Session = DB, p: Principal = Depends(require(Permission.DATA_EXPORT))
+) -> Response:
+    """Cancel a running export, or delete a finished one's files."""
+    bulk.cancel(db, p, job_id, request.app.state.settings.export_dir)
+    return Response(status_code=202)
+
+
+@router.get("/$export-file/{job_id}/{name}")
+def export_file(
+    job_id: str, name: str, request: Request, db: Session = DB, p: Principal = Depends(require(Permission.DATA_EXPORT))
+) -> FileResponse:
+    """One NDJSON file of a finished export of yours."""
+    path = bulk.file_path(db, p, job_id, name, request.app.state.settings.export_dir)
+    return FileResponse(path, media_type="application/fhir+ndjson", filename=name)
 
 
 def _search_route(rt: str) -> Callable[..., JSONResponse]:
