@@ -13,7 +13,8 @@ against the interval built from the person's earlier results.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -68,22 +69,95 @@ def measure_info() -> list[MeasureInfo]:
     return sorted(out.values(), key=lambda m: m.code)
 
 
-def connect(engine: Engine) -> Any:
+APP_NAME = "idiograph-baselines"
+# Only in local mode and only where nothing set them: no web UI port for a one-off command, few shuffle partitions
+# on one machine. On a cluster Spark's own defaults stand (the UI is how a data team watches the job).
+_STARTED: weakref.WeakSet[Any] = weakref.WeakSet()  # Spark sessions connect() started, which disconnect() stops
+LOCAL_DEFAULTS = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "8"}
+
+
+def spark_settings(
+    loaded: Mapping[str, str], master: str | None = None, conf: Mapping[str, str] | None = None, app: str = APP_NAME
+) -> dict[str, str]:
+    """What to give the session builder: ``loaded`` is Spark's own configuration (spark-submit's arguments,
+    ``PYSPARK_SUBMIT_ARGS``, ``spark-defaults.conf``), ``master`` and ``conf`` what the command line says. An explicit
+    setting wins over the configuration; nothing here overrides a master the configuration sets; local[*] only when
+    nothing sets one."""
+    out = dict(conf or {})
+    if master:
+        if out.get("spark.master", master) != master:
+            raise InputError(
+                f"--spark-master: {master} disagrees with spark.master={out['spark.master']} in --spark-conf"
+            )
+        out["spark.master"] = master
+    if not (out.get("spark.master") or loaded.get("spark.master")):
+        out["spark.master"] = "local[*]"
+    name = loaded.get("spark.app.name")
+    if "spark.app.name" not in out and (not name or name == "pyspark-shell" or name.endswith(".py")):
+        out["spark.app.name"] = app  # Spark's placeholder names (the gateway's, the submitted file's) are replaced
+    if (out.get("spark.master") or loaded["spark.master"]).startswith("local"):
+        out.update({k: v for k, v in LOCAL_DEFAULTS.items() if k not in out and k not in loaded})
+    return out
+
+
+def connect(
+    engine: Engine, master: str | None = None, conf: Mapping[str, str] | None = None, app: str = APP_NAME
+) -> Any:
+    """An Ibis connection. For Spark: a session already running (a notebook, a driver script) is used as it is;
+    otherwise one is built from Spark's configuration (spark-submit, ``PYSPARK_SUBMIT_ARGS``, ``spark-defaults.conf``
+    in ``SPARK_CONF_DIR``) with ``master`` and ``conf`` over it. Ibis sets the session time zone to UTC."""
     if engine == "duckdb":
+        if master or conf:
+            raise InputError("--spark-master/--spark-conf: only with --engine spark")
         return ibis.duckdb.connect()
     if engine == "spark":
+        from pyspark import SparkConf, SparkContext
         from pyspark.sql import SparkSession
 
-        spark = (
-            SparkSession.builder.master("local[*]")
-            .appName("idiograph-baselines")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "8")
-            .getOrCreate()
-        )
-        return ibis.pyspark.connect(spark)
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return ibis.pyspark.connect(_use_active(active, master, conf))
+        SparkContext._ensure_initialized()  # starts (or joins spark-submit's) JVM, which reads the configuration
+        loaded = dict(SparkConf().getAll())
+        settings = spark_settings(loaded, master, conf, app)
+        builder = SparkSession.builder
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:  # a Java stack trace: keep the line that says what went wrong
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
+            why = next((ln for ln in lines if "Exception:" in ln), lines[0])
+            url = settings.get("spark.master") or loaded.get("spark.master")
+            raise InputError(f"spark master {url}: the Spark session did not start ({why})") from exc
+        _STARTED.add(session)
+        return ibis.pyspark.connect(session)
     raise InputError(f"engine: {engine!r} is not duckdb or spark")
+
+
+def _use_active(active: Any, master: str | None, conf: Mapping[str, str] | None) -> Any:
+    running = active.sparkContext.master
+    if master and master != running:
+        raise InputError(f"--spark-master: a Spark session is already running on {running}, not {master}")
+    for key, value in (conf or {}).items():
+        if not active.conf.isModifiable(key):
+            raise InputError(f"--spark-conf: {key} cannot be changed in the Spark session already running")
+        active.conf.set(key, value)
+    return active
+
+
+def disconnect(con: Any) -> None:
+    """Stop a Spark session this module started (one that was already running is left running)."""
+    session = getattr(con, "_session", None)
+    if session is not None and session in _STARTED:
+        _STARTED.discard(session)
+        session.stop()
+
+
+def spark_where(con: Any) -> tuple[str, str]:
+    """The master and application id a Spark connection runs on (what the command reports)."""
+    sc = con._session.sparkContext
+    return str(sc.master), str(sc.applicationId)
 
 
 def read(con: Any, path: Path) -> ir.Table:
