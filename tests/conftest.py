@@ -17,9 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from idiograph.app import create_app
-from idiograph.config import Settings
+from idiograph.cli import app as cli
+from idiograph.config import Settings, get_settings
 from idiograph.db import Database, make_engine
 from idiograph.migrate import upgrade
 from idiograph.models import metadata
@@ -189,3 +191,21 @@ def api_routes(app) -> list:  # type: ignore[no-untyped-def]
         elif getattr(r, "original_router", None) is not None:
             stack.extend(r.original_router.routes)
     return out
+
+
+@pytest.fixture
+def run(db: Session, settings, database, monkeypatch):  # type: ignore[no-untyped-def]
+    """Run a CLI command inside the test's database transaction: ``run("export", "bulk", "--out", DIR)``."""
+    from idiograph.cli import common
+
+    monkeypatch.setattr(common, "given", database)
+    monkeypatch.setenv("IDIOGRAPH_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("IDIOGRAPH_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("IDIOGRAPH_INSTANCE_URI", settings.instance_uri)
+    get_settings.cache_clear()
+
+    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, list(args), input=input)
+
+    yield invoke
+    get_settings.cache_clear()

@@ -18,7 +18,6 @@ from idiograph.app import create_app
 from idiograph.observations.model import Observation
 from idiograph.patients.model import CaseloadAssignment
 from idiograph.security.model import AuditRecord, Team
-from tests.test_cli import run  # noqa: F401 - the CLI fixture
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
 

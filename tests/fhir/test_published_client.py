@@ -30,7 +30,6 @@ from idiograph.synth import params as synth_params
 from idiograph.synth.load import DEMO_PASSWORD, load_demo
 
 
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,7 +61,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, D
             break
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
-    token = requests.post(f"{base}/api/v1/auth/token", timeout=30, data={"username": "clin.north", "password": DEMO_PASSWORD})
+    token = requests.post(
+        f"{base}/api/v1/auth/token", timeout=30, data={"username": "clin.north", "password": DEMO_PASSWORD}
+    )
     assert token.status_code == 200, token.text
     yield base, token.json()["access_token"], database
     srv.should_exit = True
@@ -77,9 +78,7 @@ def client(live):  # type: ignore[no-untyped-def]
 
 def _raw(live, path: str, **params: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     base, token, _ = live
-    r = requests.get(
-        f"{base}/fhir/R4/{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
+    r = requests.get(f"{base}/fhir/R4/{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert r.status_code == 200, r.text
     body = r.json()
     Bundle.model_validate(body) if body["resourceType"] == "Bundle" else get_fhir_model_class(
@@ -96,8 +95,10 @@ def _busiest_person(live) -> str:  # type: ignore[no-untyped-def]
     from sqlalchemy import func
 
     with database.reader() as s:
-        north = select(CaseloadAssignment.person_id).join(Team, Team.id == CaseloadAssignment.team_id).where(
-            Team.name == "North Talking Therapies"
+        north = (
+            select(CaseloadAssignment.person_id)
+            .join(Team, Team.id == CaseloadAssignment.team_id)
+            .where(Team.name == "North Talking Therapies")
         )
         row = s.execute(
             select(Observation.person_id, func.count())

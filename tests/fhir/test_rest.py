@@ -140,8 +140,9 @@ def test_date_prefixes_subject_and_category(client, person) -> None:  # type: ig
     assert (cat["system"], cat["code"]) == ("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory")
     surveys = get(client, "/fhir/R4/Observation", clin.auth, patient=pid, category="survey")
     assert surveys["total"] == 20  # two PHQ-9s: nine items and a total each
-    assert all(e["resource"]["derivedFrom"][0]["reference"].startswith("QuestionnaireResponse/") for e in
-               surveys["entry"])
+    assert all(
+        e["resource"]["derivedFrom"][0]["reference"].startswith("QuestionnaireResponse/") for e in surveys["entry"]
+    )
     bad = client.get("/fhir/R4/Observation", params={"patient": pid, "date": "ge2025-13-01"}, headers=clin.auth)
     assert bad.status_code == 400 and "date" in bad.text
 
@@ -151,6 +152,10 @@ def test_searches_without_a_patient_cover_only_records_the_caller_may_open(clien
     mine = get(client, "/fhir/R4/Patient", clin.auth)
     assert [e["resource"]["id"] for e in mine["entry"]] == [pid]
     assert get(client, "/fhir/R4/Patient", other.auth)["total"] == 0
+    assert get(client, "/fhir/R4/Patient", clin.auth, name="bro")["total"] == 1  # starts-with, any case
+    assert get(client, "/fhir/R4/Patient", clin.auth, **{"name:exact": "Bro"})["total"] == 0
+    assert get(client, "/fhir/R4/Patient", clin.auth, family="Brook", given="Ada", gender="female")["total"] == 1
+    assert get(client, "/fhir/R4/Patient", clin.auth, gender="male")["total"] == 0
     assert get(client, "/fhir/R4/Observation", other.auth, code=HB)["total"] == 0
     assert get(client, "/fhir/R4/Observation", clin.auth, code=HB, _count=1)["total"] == 23
     named = client.get("/fhir/R4/Observation", params={"patient": pid}, headers=other.auth)
@@ -184,8 +189,10 @@ def test_flags_include_safety_answers_and_high_risk_coded(client, person) -> Non
 )
 def test_read_by_id_for_every_type_held(client, person, rt: str) -> None:  # type: ignore[no-untyped-def]
     pid, clin, other = person
-    found = get(client, f"/fhir/R4/{rt}", clin.auth, patient=pid) if rt != "Patient" else get(
-        client, "/fhir/R4/Patient", clin.auth, _id=pid
+    found = (
+        get(client, f"/fhir/R4/{rt}", clin.auth, patient=pid)
+        if rt != "Patient"
+        else get(client, "/fhir/R4/Patient", clin.auth, _id=pid)
     )
     assert found["entry"], rt
     for e in found["entry"]:

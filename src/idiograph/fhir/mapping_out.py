@@ -83,7 +83,9 @@ def observation(o: Any, display: str | None, category: tuple[str, str] | None = 
             "subject": {"reference": f"Patient/{o.person_id}"},
             "effectiveDateTime": _dt(o.effective_at),
             "valueQuantity": {"value": o.value, "unit": o.unit, "system": vocab.UCUM, "code": o.unit},
-            "derivedFrom": [{"reference": f"QuestionnaireResponse/{o.group_id}"}] if o.group_id else None,
+            "derivedFrom": [{"reference": f"QuestionnaireResponse/{g}"}]
+            if (g := getattr(o, "group_id", None))
+            else None,
         }
     )
 

@@ -29,6 +29,7 @@ _PERSON: dict[str, ParamType] = {"patient": "reference", "subject": "reference"}
 PARAMETERS: dict[str, dict[str, ParamType]] = {
     "Patient": {
         "identifier": "token",
+        "name": "string",
         "family": "string",
         "given": "string",
         "birthdate": "date",

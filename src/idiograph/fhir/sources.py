@@ -220,6 +220,16 @@ def _patient_where(s: Search) -> Clauses:
     for name, col in (("family", p.family_name), ("given", p.given_name)):
         c += _all_of(s.strings.get(name, []), lambda v, col=col: func.lower(col).startswith(v.lower()))
         c += _all_of(s.strings.get(f"{name}:exact", []), lambda v, col=col: col == v)
+    for key, exact in (("name", False), ("name:exact", True)):
+        c += _all_of(
+            s.strings.get(key, []),
+            lambda v, exact=exact: or_(
+                *[
+                    (col == v) if exact else func.lower(col).startswith(v.lower())
+                    for col in (p.family_name, p.given_name)
+                ]
+            ),
+        )
     c += _dates(s, "birthdate", p.birth_date, is_date=True)
     c += _dates(s, "_lastUpdated", p.updated_at)
     genders = {g: p.sex == g for g in ("male", "female", "other", "unknown")}
