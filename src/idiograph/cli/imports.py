@@ -23,7 +23,7 @@ def import_fhir(
 ) -> None:
     """Import FHIR transaction or batch Bundles. Each Bundle is its own transaction: a refused Bundle is reported
     with its reasons and the import goes on to the next (exit 1 at the end if any was refused)."""
-    from idiograph.fhir.importer import import_bundle
+    from idiograph.fhir.importer import import_bundle, summary_of
 
     settings = get_settings()
     db = database()
@@ -38,6 +38,7 @@ def import_fhir(
         task = progress.add_task("files", total=len(paths))
         for path in paths:
             statuses: dict[str, int] = {}
+            outcomes: dict[str, int] = {}
             stored = 0
             try:
                 with path.open(encoding="utf-8") as f:
@@ -70,11 +71,14 @@ def import_fhir(
                         stored += 1
                         for e in result["entry"]:
                             statuses[e["response"]["status"]] = statuses.get(e["response"]["status"], 0) + 1
+                        for k, n in summary_of(result).items():
+                            outcomes[k] = outcomes.get(k, 0) + n
             except (OSError, UnicodeDecodeError) as exc:
                 err.print(f"[red]error:[/red] {path}: {exc}", soft_wrap=True)
                 raise typer.Exit(2) from None
             summary = ", ".join(f"{n} x {s}" for s, n in sorted(statuses.items()))
-            progress.console.print(f"{path}: {stored} bundle(s) stored; {summary}", soft_wrap=True)
+            said = ", ".join(f"{n} {k}" for k, n in outcomes.items())
+            progress.console.print(f"{path}: {stored} bundle(s) stored; {summary} ({said})", soft_wrap=True)
             progress.advance(task)
     if refused:
         err.print(f"{refused} bundle(s) refused; the others were stored")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from idiograph.errors import FieldProblem
 from idiograph.fhir import vocab
@@ -15,6 +17,50 @@ from idiograph.patients.episodes import DISCHARGE_REASONS, PRESENTING_PROBLEMS, 
 
 class Skip(Exception):
     """A resource idiograph does not store, with the reason it is reported."""
+
+
+# A value whose unit cannot be converted exactly to its code's unit is kept as sent, as its own measure: under this
+# system (the original system appended) and the code ``<code>@<unit>``, learnt with the unit it came in. It is then
+# a series of its own, never read as if it were in the catalogue's unit (hazard H-079).
+UNIT_QUALIFIED = "urn:idiograph:unit-qualified:"
+MAX_UNIT = 40  # observation.unit
+MAX_CODE = 100  # observation.code
+MAX_SYSTEM = 300  # observation.system
+_ANNOTATION = re.compile(r"^\{[^{}]*\}$")
+
+
+def unit_qualified(system: str, code: str, unit: str) -> tuple[str, str]:
+    """The local (system, code) under which a value in an unconvertible ``unit`` is kept as its own measure."""
+    return f"{UNIT_QUALIFIED}{system}", f"{code}@{unit}"
+
+
+def unit_qualified_origin(system: str, code: str) -> tuple[str, str, str] | None:
+    """(original system, original code, unit) of a unit-qualified code, else None (for export and display)."""
+    if not system.startswith(UNIT_QUALIFIED) or "@" not in code:
+        return None
+    original, _, unit = code.partition("@")
+    return system[len(UNIT_QUALIFIED) :], original, unit
+
+
+def is_dimensionless(unit: str) -> bool:
+    """UCUM's unity ``1`` or a bare annotation (``{score}``, ``{points}``): a count with no physical dimension."""
+    return unit == "1" or bool(_ANNOTATION.match(unit))
+
+
+def conditional_identifier(ref: str, where: str) -> tuple[str | None, str]:
+    """(system or None for any system, value) of ``Patient?identifier=[system|]value``; anything else is refused."""
+    params = parse_qsl(ref.partition("?")[2], keep_blank_values=True)
+    if len(params) != 1 or params[0][0] != "identifier" or not params[0][1]:
+        raise InvalidEntry(
+            [FieldProblem(where, f"{ref!r}: only a conditional reference on one identifier (identifier=system|value)")]
+        )
+    token = params[0][1]
+    if "|" not in token:
+        return None, token
+    system, _, value = token.partition("|")
+    if not value:
+        raise InvalidEntry([FieldProblem(where, f"{ref!r}: the identifier value is empty")])
+    return system, value
 
 
 @dataclass
@@ -105,10 +151,18 @@ def _coding(concept: dict[str, Any] | None, prefer: str | None = None) -> dict[s
 
 
 def subject_of(res: dict[str, Any], where: str) -> str:
-    ref = (res.get("subject") or res.get("patient") or {}).get("reference")
-    if not ref:
-        raise ValueError(f"{where}.subject: a reference to the Patient is required")
-    return str(ref)
+    """The Patient reference: literal (``Patient/x``, ``urn:uuid:``, conditional) or, failing that, a logical
+    reference by identifier (UK Core's ``subject.identifier`` NHS number) read as ``Patient?identifier=...``."""
+    subject = res.get("subject") or res.get("patient") or {}
+    ref = subject.get("reference")
+    if ref:
+        return str(ref)
+    ident = subject.get("identifier") or {}
+    if ident.get("value"):
+        system = ident.get("system")
+        return f"Patient?identifier={system}|{ident['value']}" if system else f"Patient?identifier={ident['value']}"
+    field_name = "patient" if "patient" in res else "subject"
+    raise InvalidEntry([FieldProblem(f"{where}.{field_name}", "a reference to the Patient is required")])
 
 
 def patient(res: dict[str, Any], where: str) -> PatientIn:
@@ -180,14 +234,40 @@ def _effective(res: dict[str, Any]) -> datetime | None:
     )
 
 
-def _quantity(holder: dict[str, Any]) -> tuple[float, str | None] | None:
+def _quantity(holder: dict[str, Any], where: str) -> tuple[float, str | None] | None:
     q = holder.get("valueQuantity")
     if q is not None and q.get("value") is not None:
         unit = q.get("code") if q.get("system") in (vocab.UCUM, None) and q.get("code") else q.get("unit")
+        if unit is not None and len(unit) > MAX_UNIT:
+            raise InvalidEntry([FieldProblem(f"{where}.valueQuantity", f"a unit longer than {MAX_UNIT} characters")])
         return float(q["value"]), unit
     if holder.get("valueInteger") is not None:
         return float(holder["valueInteger"]), None
     return None
+
+
+_VALUE_KINDS = (
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+)
+
+
+def _no_value_reason(res: dict[str, Any]) -> str:
+    kind = next((k for k in _VALUE_KINDS if k in res), None)
+    if kind:
+        return f"{kind} is not stored: only numeric results (valueQuantity, valueInteger) are"
+    if res.get("dataAbsentReason"):
+        return "no value (dataAbsentReason)"
+    if res.get("hasMember"):
+        return "a panel (hasMember) with no value of its own: its members are separate entries"
+    return "no numeric value (valueQuantity or valueInteger) to store"
 
 
 def observations(res: dict[str, Any], where: str) -> list[ObservationIn]:
@@ -199,7 +279,7 @@ def observations(res: dict[str, Any], where: str) -> list[ObservationIn]:
         raise InvalidEntry([FieldProblem(f"{where}.effective[x]", "an effective time is required")])
     out: list[ObservationIn] = []
     coding = _coding(res.get("code"), vocab.LOINC)
-    value = _quantity(res)
+    value = _quantity(res, where)
     if coding and value is not None:
         out.append(
             ObservationIn(
@@ -213,7 +293,7 @@ def observations(res: dict[str, Any], where: str) -> list[ObservationIn]:
             )
         )
     for k, comp in enumerate(res.get("component", [])):
-        c_coding, c_value = _coding(comp.get("code"), vocab.LOINC), _quantity(comp)
+        c_coding, c_value = _coding(comp.get("code"), vocab.LOINC), _quantity(comp, f"{where}.component[{k}]")
         if c_coding and c_value is not None:
             out.append(
                 ObservationIn(
@@ -228,7 +308,7 @@ def observations(res: dict[str, Any], where: str) -> list[ObservationIn]:
                 )
             )
     if not out:
-        raise Skip("no numeric value (valueQuantity or valueInteger) to store")
+        raise Skip(_no_value_reason(res))
     for o in out:
         if not o.system:
             raise InvalidEntry([FieldProblem(f"{where}.code.coding.system", "a code system is required")])
