@@ -127,7 +127,7 @@ def connect(
             session = builder.getOrCreate()
         except Exception as exc:  # a Java stack trace: keep the line that says what went wrong
             lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()] or [type(exc).__name__]
-            why = next((ln for ln in lines if "Exception:" in ln), lines[0])
+            why = next((ln for ln in lines if "Exception:" in ln), lines[0]).lstrip(": ")
             url = settings.get("spark.master") or loaded.get("spark.master")
             raise InputError(f"spark master {url}: the Spark session did not start ({why})") from exc
         _STARTED.add(session)
