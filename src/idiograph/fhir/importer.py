@@ -155,12 +155,14 @@ class BundleImport:
         team_id: uuid.UUID | None,
         *,
         local_patients: bool = False,
+        fhir_base: str | None = None,
     ) -> None:
         self.s, self.p, self.instance, self.source, self.team_id = session, principal, instance_uri, source, team_id
         self.own = source == instance_uri
         # ``Patient/<uuid>`` names a person on this instance (an export re-imported, or a create from an app)
         self.creating = local_patients
         self.local_patients = local_patients or self.own
+        self.bases = tuple(b.rstrip("/") + "/" for b in (instance_uri, fhir_base) if b)
         self.codes = CodeBook(session)
         self.by_full_url: dict[str, tuple[str, str | None]] = {}
         self.person_for: dict[str, uuid.UUID] = {}  # fullUrl, Type/id or conditional reference -> person id
@@ -175,6 +177,7 @@ class BundleImport:
 
     # -- references -------------------------------------------------------------------------------
     def person_ref(self, ref: str, where: str) -> uuid.UUID:
+        ref = self._relative(ref)
         conditional = "?" in ref
         key = ref if ref.startswith("urn:") or conditional else "/".join(ref.split("/")[-2:])
         if key in self.person_for:
@@ -186,7 +189,7 @@ class BundleImport:
             pid = self._by_identifier(ref, f"{where}.subject")
         elif key.startswith("Patient/"):
             rid = key.split("/", 1)[1]
-            local = _as_uuid(rid) if self.local_patients and self._on_this_instance(ref) else None
+            local = _as_uuid(rid) if self.local_patients and "://" not in ref else None
             if local and self.s.get(Person, local):
                 pid = local
             elif not (self.own or self.creating):
@@ -202,9 +205,12 @@ class BundleImport:
         self.person_for[key] = pid
         return pid
 
-    def _on_this_instance(self, ref: str) -> bool:
-        """A relative reference, or an absolute one under this instance's base."""
-        return "://" not in ref or ref.startswith(self.instance.rstrip("/") + "/")
+    def _relative(self, ref: str) -> str:
+        """An absolute reference under this instance's URI or FHIR base, made relative (``Patient/<id>``)."""
+        for base in self.bases:
+            if ref.startswith(base):
+                return ref[len(base) :]
+        return ref
 
     def _by_identifier(self, ref: str, where: str) -> uuid.UUID | None:
         """``Patient?identifier=[system|]value``: the one person with that identifier; several is an error (FHIR:
@@ -704,13 +710,15 @@ def create_resource(
     instance_uri: str,
     if_none_exist: str | None,
     team_id: uuid.UUID | None,
+    fhir_base: str | None = None,
 ) -> tuple[int, str, dict[str, Any] | None]:
     """``POST [base]/Observation`` or ``/QuestionnaireResponse``: (HTTP status, the record's id, an
     OperationOutcome or None). The same strict validation, unit handling, scoring, safety rule, statistical rules
     and audit as a Bundle entry (``BundleImport`` and ``pipeline.record``).
 
-    The subject must be a Patient already held: ``Patient/<id>`` on this server, or ``Patient?identifier=...``
-    (or a logical reference by identifier). The resource's identifier (``system|value``), else the
+    The subject must be a Patient already held: ``Patient/<id>`` (relative, or absolute under ``instance_uri`` or
+    ``fhir_base``, the server's FHIR base URL), or ``Patient?identifier=...`` (or a logical reference by
+    identifier). The resource's identifier (``system|value``), else the
     ``If-None-Exist`` identifier, is its source key, so sending it again changes nothing (200, unchanged); without
     either, the server assigns the id. ``If-None-Exist: identifier=[system|]value``: no match creates (201), one
     match returns that record's id with 200 and writes nothing, more than one is 412 (``PreconditionFailed``).
@@ -758,11 +766,10 @@ def create_resource(
             return 200, str(found), {"resourceType": "OperationOutcome", "issue": [note]}
     key = _identifier_key(resource, where) or (_source_key(*criteria, where) if criteria and criteria[0] else None)
     source, rid = key if key else (instance_uri, str(uuid.uuid4()))
-    imp = BundleImport(session, principal, instance_uri, source, team_id, local_patients=True)
+    imp = BundleImport(session, principal, instance_uri, source, team_id, local_patients=True, fhir_base=fhir_base)
     try:
-        ref = m.subject_of(resource, where)
-        kind, _, rest = "/".join(ref.split("/")[-2:]).partition("/")
-        if not (ref.startswith("Patient?") or (kind == "Patient" and rest and imp._on_this_instance(ref))):
+        ref = imp._relative(m.subject_of(resource, where))
+        if not (ref.startswith("Patient?") or (ref.startswith("Patient/") and ref.count("/") == 1)):
             raise m.InvalidEntry(
                 [
                     FieldProblem(
