@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from idiograph.cli import app as cli
 from idiograph.cli.common import Count, show_table
-from tests.test_cli import run  # noqa: F401  (the fixture)
 
 LONG_ERROR = "ValueError: the estimator could not converge after 200 iterations on person 3f2a9c1e-8b7d"
 
@@ -103,7 +102,7 @@ def test_baselines_compute_refuses_a_bad_date_in_one_line(tmp_path) -> None:  # 
     assert "Traceback" not in r.output and "ConversionException" not in r.output
 
 
-def test_users_list_reads_at_80_columns(run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_users_list_reads_at_80_columns(run) -> None:  # type: ignore[no-untyped-def]
     r = run(
         "users",
         "create",
