@@ -257,3 +257,24 @@ def test_uk_core_logical_and_encoded_conditional_references(client, db, make_sta
     obs["subject"] = {"identifier": {"system": NHS, "value": "9000000009"}}
     r = post(client, clin, {"resourceType": "Bundle", "type": "transaction", "entry": [later["entry"][1]]})
     assert r.status_code == 422 and "is not in the bundle or on record" in r.text
+
+
+def test_the_record_with_values_kept_apart_exports_valid_and_re_imports_unchanged(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from idiograph.fhir.importer import import_bundle
+    from idiograph.fhir.service import export_person
+
+    clin = make_staff("clin", "clinician", ("North",))
+    assert post(client, clin, load("synthea_style_units_and_refs.json")).status_code == 200
+    pid = db.scalar(select(Person.id))
+    exported = valid(export_person(db, clin.principal, pid, "urn:idiograph:test"))
+    kept_apart = [
+        e["resource"]
+        for e in exported["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["system"] == QUALIFIED_LOINC
+    ]
+    assert sorted(o["valueQuantity"]["code"] for o in kept_apart) == ["mL/min", "mg/dL"]
+    n = count(db, Observation)
+    out = valid(import_bundle(db, clin.principal, exported, "urn:idiograph:test"))
+    assert summary_of(out)["stored"] == 0 and summary_of(out)["rejected"] == 0
+    assert count(db, Observation) == n
