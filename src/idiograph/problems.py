@@ -28,6 +28,7 @@ FHIR_CODES = {
     403: "forbidden",
     404: "not-found",
     409: "conflict",
+    412: "multiple-matches",
     413: "too-costly",
     406: "not-supported",
     415: "not-supported",

@@ -151,3 +151,69 @@ def test_everything_through_the_client_is_complete(client, live) -> None:  # typ
     assert sum(r["resourceType"] == "Observation" for r in got) == n_obs
     n_appts = client.resources("Appointment").search(patient=pid).count()
     assert sum(r["resourceType"] == "Appointment" for r in got) == n_appts
+
+
+def _answers_from_the_questionnaire(client, scores: list[int]) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Items answered as an app would: the options read from the server's own Questionnaire."""
+    q = client.resources("Questionnaire").search(url="http://loinc.org/q/44249-1").get()
+    items = [i for i in q["item"] if i["type"] == "choice"]
+    out = []
+    for item, score in zip(items, scores, strict=True):
+        option = next(o for o in item["answerOption"] if o["extension"][0]["valueDecimal"] == score)
+        out.append({"linkId": item["linkId"], "answer": [{"valueCoding": option["valueCoding"]}]})
+    return out
+
+
+def test_a_patient_app_creates_a_questionnaire_response_and_the_safety_rule_runs(client, live) -> None:  # type: ignore[no-untyped-def]
+    pid = _busiest_person(live)
+    before = client.resources("QuestionnaireResponse").search(patient=pid).count()
+    flags_before = client.resources("Flag").search(patient=pid, code="safety").count()
+    qr = client.resource(
+        "QuestionnaireResponse",
+        identifier={"system": "https://app.example/responses", "value": "r-1"},
+        questionnaire="http://loinc.org/q/44249-1",
+        status="completed",
+        subject={"reference": f"Patient/{pid}"},
+        authored="2026-11-30T08:00:00Z",
+        item=_answers_from_the_questionnaire(client, [2, 2, 1, 1, 2, 1, 1, 0, 2]),
+    )
+    qr.save()  # POST [base]/QuestionnaireResponse; the client takes the stored resource from the answer
+    assert qr.id and client.resources("QuestionnaireResponse").search(patient=pid).count() == before + 1
+    total = client.resources("Observation").search(patient=pid, code="44261-6", date="2026-11-30").fetch()
+    assert [o["valueQuantity"]["value"] for o in total] == [12.0]
+    assert client.resources("Flag").search(patient=pid, code="safety").count() >= max(flags_before, 1)
+    # the same response sent again (same identifier) is not stored twice
+    again = client.resource("QuestionnaireResponse", **{k: v for k, v in qr.serialize().items() if k != "id"})
+    again.save()
+    assert again.id == qr.id
+    assert client.resources("QuestionnaireResponse").search(patient=pid).count() == before + 1
+
+
+def test_conditional_create_of_an_observation(live) -> None:  # type: ignore[no-untyped-def]
+    base, token, _ = live
+    pid = _busiest_person(live)
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+        "subject": {"reference": f"{base}/fhir/R4/Patient/{pid}"},
+        "effectiveDateTime": "2026-11-29T07:00:00Z",
+        "valueQuantity": {"value": 64, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+    }
+    cond = {**auth, "If-None-Exist": "identifier=https://watch.example|hr-77"}
+    body = {**obs, "identifier": [{"system": "https://watch.example", "value": "hr-77"}]}
+    first = requests.post(f"{base}/fhir/R4/Observation", json=body, headers=cond, timeout=30)
+    assert first.status_code == 201, first.text
+    assert first.headers["Location"].startswith(f"{base}/fhir/R4/Observation/")
+    get_fhir_model_class("Observation").model_validate(first.json())
+    second = requests.post(f"{base}/fhir/R4/Observation", json=body, headers=cond, timeout=30)
+    assert second.status_code == 200 and second.headers["Location"] == first.headers["Location"]
+    bad = requests.post(
+        f"{base}/fhir/R4/Observation", json={**obs, "valueQuantity": {"value": "x"}}, headers=auth, timeout=30
+    )
+    assert bad.status_code in (400, 422) and bad.json()["resourceType"] == "OperationOutcome"
+    xml = requests.post(
+        f"{base}/fhir/R4/Observation", json=obs, headers={**auth, "Accept": "application/fhir+xml"}, timeout=30
+    )
+    assert xml.status_code == 406

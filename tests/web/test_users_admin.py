@@ -8,7 +8,6 @@ import re
 from sqlalchemy import select
 
 from idiograph.security.model import AuditRecord, User
-from tests.test_cli import run  # noqa: F401  (the fixture)
 from tests.web.test_pages import login
 
 
@@ -145,7 +144,7 @@ def test_role_and_teams_through_the_api(client, db, make_staff) -> None:  # type
     assert client.put("/api/v1/users/root/role", json={"role": "admin"}, headers=clin.auth).status_code == 403
 
 
-def test_role_and_teams_from_the_command_line_and_listed_in_the_api(run, client, db, make_staff) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_role_and_teams_from_the_command_line_and_listed_in_the_api(run, client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
     from idiograph.security.teams import team_by_name
 
     make_staff("clin", "clinician", ("North",))

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, NotFound
 from idiograph.fhir import bulk, service
+from idiograph.fhir import mapping_out as out
 from idiograph.fhir import search as fs
-from idiograph.fhir.importer import import_bundle
+from idiograph.fhir.importer import CREATABLE, create_resource, import_bundle
 from idiograph.security.deps import DB, raw_body, require
 from idiograph.security.model import Team
 from idiograph.security.principal import Principal
@@ -121,6 +122,50 @@ def search_questionnaire(
     request: Request, url: str | None = None, p: Principal = Depends(require(Permission.SIGNED_IN))
 ) -> JSONResponse:
     return fhir(service.search_questionnaires(url, _base(request)))
+
+
+# -- type-level create --------------------------------------------------------------------------------------------
+
+
+def _create_route(rt: str) -> Callable[..., Response]:
+    def create(
+        request: Request,
+        if_none_exist: str | None = Header(None),
+        prefer: str | None = Header(None),
+        raw: bytes = Depends(raw_body),
+        db: Session = DB,
+        p: Principal = Depends(require(Permission.DATA_IMPORT)),
+    ) -> Response:
+        settings = request.app.state.settings
+        status, rid, outcome = create_resource(
+            db,
+            p,
+            rt,
+            _json(raw),
+            instance_uri=settings.instance_uri,
+            if_none_exist=if_none_exist,
+            team_id=None,
+            fhir_base=_base(request),
+        )
+        headers = {"Location": f"{_base(request)}/{rt}/{rid}"}
+        wanted = next(
+            (v.split("=", 1)[1] for v in (prefer or "").replace(" ", "").split(";") if v.startswith("return=")),
+            "representation",
+        )
+        if wanted == "minimal":
+            return Response(status_code=status, headers=headers)
+        if wanted == "OperationOutcome" or not p.can(Permission.PERSON_READ):
+            body = outcome or out.operation_outcome([("information", "informational", f"{rt}/{rid} stored", None)])
+            return fhir(body, status, headers)
+        db.flush()
+        return fhir(service.read(db, p, rt, rid), status, headers)
+
+    create.__doc__ = (
+        f"Create a {rt} (what a patient or SMART app sends): the same validation, scoring, safety alerts and audit as "
+        "an imported Bundle. 'If-None-Exist: identifier=system|value' makes it conditional (one match: 200 and "
+        "nothing written; several: 412)."
+    )
+    return create
 
 
 # -- Bulk Data export (asynchronous) ----------------------------------------------------------------------------
@@ -265,6 +310,8 @@ def _read_route(rt: str) -> Callable[..., JSONResponse]:
     return read
 
 
+for _rt in CREATABLE:
+    router.add_api_route(f"/{_rt}", _create_route(_rt), methods=["POST"], name=f"create {_rt}", status_code=201)
 for _rt in service.PERSON_TYPES:
     router.add_api_route(f"/{_rt}", _search_route(_rt), methods=["GET"], name=f"search {_rt}")
     router.add_api_route(f"/{_rt}/_search", _search_post_route(_rt), methods=["POST"], name=f"search {_rt} (POST)")

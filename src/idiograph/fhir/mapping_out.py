@@ -157,6 +157,9 @@ def questionnaire_response(rec: Any, instrument: Instrument, item_values: dict[s
         {
             "resourceType": "QuestionnaireResponse",
             "id": str(rec.id),
+            "identifier": {"system": f"urn:idiograph:source:{rec.source}", "value": rec.source_id}
+            if getattr(rec, "source", None)
+            else None,
             "questionnaire": instrument.url,
             "status": rec.status,
             "subject": {"reference": f"Patient/{rec.person_id}"},

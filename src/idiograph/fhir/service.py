@@ -14,6 +14,7 @@ from idiograph.errors import NotFound
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import search as fs
 from idiograph.fhir import sources
+from idiograph.fhir.importer import CREATABLE as CREATE
 from idiograph.instruments.definitions import by_questionnaire, instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
@@ -273,7 +274,6 @@ def export_person(
     }
 
 
-CREATE = ("QuestionnaireResponse", "Observation")
 
 
 def capability_statement(base_url: str) -> dict[str, Any]:
