@@ -192,7 +192,7 @@ class BundleImport:
             local = _as_uuid(rid) if self.local_patients and "://" not in ref else None
             if local and self.s.get(Person, local):
                 pid = local
-            elif not (self.own or self.creating):
+            elif not self.creating:  # a bundle may name a Patient held here by its source's id
                 pid = self.s.scalar(
                     select(PersonIdentifier.person_id).where(
                         PersonIdentifier.system == vocab.source_identifier_system(self.source),
@@ -538,7 +538,7 @@ def import_bundle(
         if results[idx] is None:
             results[idx] = _rejected("400 Bad Request", [p])
     typed.sort(key=lambda t: (ORDER[t[1]], t[0]))
-    detail = {"via": "fhir", "source": source}
+    detail: dict[str, object] = {"via": "fhir", "source": source}
 
     def transaction(imp: BundleImport) -> None:
         pending: dict[int, Pending] = {}
@@ -787,7 +787,7 @@ def create_resource(
     except m.InvalidEntry as exc:
         raise InvalidInput(f"the {resource_type} was rejected; nothing was stored", exc.problems) from exc
     stored: Sequence[StoredRow] = ()
-    detail = {"via": "fhir", "source": source, "interaction": "create"}
+    detail: dict[str, object] = {"via": "fhir", "source": source, "interaction": "create"}
     if rows:
         stored = record(
             session,
