@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from idiograph.cli import app as cli
-from idiograph.fhir.importer import import_bundle
+from idiograph.fhir.importer import import_bundle, summary_of
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.patients import nhs_number
@@ -130,6 +130,8 @@ def test_fhir_output_is_accepted_by_the_import(tmp_path: Path, db) -> None:  # t
     for b in bundles:
         out = import_bundle(db, system, b, "urn:idiograph:test", team_id=team)
         assert all(e["response"]["status"] in ("201 Created", "200 OK") for e in out["entry"]), out
+        counts = summary_of(out)  # nothing skipped or rejected: every generated resource is one idiograph holds
+        assert counts["stored"] == len(b["entry"]) and counts["skipped"] == counts["rejected"] == 0, counts
         for e in b["entry"]:
             r = e["resource"]
             if r["resourceType"] == "Observation":
@@ -140,6 +142,7 @@ def test_fhir_output_is_accepted_by_the_import(tmp_path: Path, db) -> None:  # t
     assert db.scalar(select(func.count(Observation.id))) == expected_obs
     again = import_bundle(db, system, bundles[0], "urn:idiograph:test", team_id=team)
     assert all(e["response"]["status"] == "200 OK" for e in again["entry"])
+    assert summary_of(again)["unchanged"] == len(bundles[0]["entry"])
     assert db.scalar(select(func.count(Observation.id))) == expected_obs
 
 
