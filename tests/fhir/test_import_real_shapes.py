@@ -274,6 +274,9 @@ def test_the_record_with_values_kept_apart_exports_valid_and_re_imports_unchange
         and e["resource"]["code"]["coding"][0]["system"] == QUALIFIED_LOINC
     ]
     assert sorted(o["valueQuantity"]["code"] for o in kept_apart) == ["mL/min", "mg/dL"]
+    # a receiving system still recognises the test: the code it was sent under rides beside the local one
+    assert sorted(o["code"]["coding"][1]["code"] for o in kept_apart) == ["14334-7", "33914-3"]
+    assert all(o["code"]["coding"][1]["system"] == LOINC and "not converted" in o["code"]["text"] for o in kept_apart)
     n = count(db, Observation)
     out = valid(import_bundle(db, clin.principal, exported, "urn:idiograph:test"))
     assert summary_of(out)["stored"] == 0 and summary_of(out)["rejected"] == 0

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from idiograph.fhir import vocab
+from idiograph.fhir.mapping_in import unit_qualified_origin
 from idiograph.instruments.definitions import Instrument
 from idiograph.patients.demographics import ETHNIC_CATEGORIES
 
@@ -63,6 +64,18 @@ def patient(person: Any) -> dict[str, Any]:
     )
 
 
+def _observation_code(system: str, code: str, display: str | None) -> dict[str, Any]:
+    """The stored code; a value kept in a unit idiograph could not convert also carries the code it was sent
+    under, so a receiving system still recognises the test (``mapping_in.unit_qualified_origin``)."""
+    coding = [_clean({"system": system, "code": code, "display": display})]
+    origin = unit_qualified_origin(system, code)
+    if origin is None:
+        return {"coding": coding}
+    o_system, o_code, unit = origin
+    coding.append({"system": o_system, "code": o_code})
+    return {"coding": coding, "text": f"{display or o_code} (sent in {unit}; kept in that unit, not converted)"}
+
+
 def observation(o: Any, display: str | None, category: tuple[str, str] | None = None) -> dict[str, Any]:
     """One stored value; its category from the kind of measure, and a questionnaire's items and total point back
     to the response they came from."""
@@ -79,7 +92,7 @@ def observation(o: Any, display: str | None, category: tuple[str, str] | None = 
             "status": "final",
             "identifier": [{"system": f"urn:idiograph:source:{o.source}", "value": o.source_id}],
             "category": cat,
-            "code": {"coding": [_clean({"system": o.system, "code": o.code, "display": display})]},
+            "code": _observation_code(o.system, o.code, display),
             "subject": {"reference": f"Patient/{o.person_id}"},
             "effectiveDateTime": _dt(o.effective_at),
             "valueQuantity": {"value": o.value, "unit": o.unit, "system": vocab.UCUM, "code": o.unit},
