@@ -540,7 +540,7 @@ def import_bundle(
     typed.sort(key=lambda t: (ORDER[t[1]], t[0]))
     detail: dict[str, object] = {"via": "fhir", "source": source}
 
-    def transaction(imp: BundleImport) -> None:
+    def all_or_nothing(imp: BundleImport) -> None:
         pending: dict[int, Pending] = {}
         rows: list[NewObservation] = []
         for i, rt, res, rid in typed:
@@ -609,7 +609,7 @@ def import_bundle(
     imp = BundleImport(session, principal, instance_uri, source, team)
     if kind == "transaction":
         try:
-            transaction(imp)
+            all_or_nothing(imp)
         except m.InvalidEntry as exc:
             raise InvalidInput("the transaction was rejected; nothing was stored", exc.problems) from exc
         except ValueError as exc:
