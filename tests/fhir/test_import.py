@@ -36,9 +36,7 @@ def test_synthea_style_transaction_imports(client, db, make_staff, synthea_bundl
     assert statuses[:3] == ["201 Created", "201 Created", "201 Created"]
     assert set(statuses) == {"201 Created", "200 OK"}  # a skip is not a failure
     skipped = [
-        e["response"]["outcome"]["issue"][0]["diagnostics"]
-        for e in out["entry"]
-        if "location" not in e["response"]
+        e["response"]["outcome"]["issue"][0]["diagnostics"] for e in out["entry"] if "location" not in e["response"]
     ]
     assert sorted(skipped) == sorted(
         [
@@ -93,9 +91,9 @@ def test_re_import_is_idempotent(client, db, make_staff, synthea_bundle) -> None
     again = post(client, clin, synthea_bundle)
     assert again.status_code == 200 and again.json()["entry"][0]["response"]["status"] == "200 OK"
     stored = [e["response"] for e in again.json()["entry"] if "location" in e["response"]]
-    assert len(stored) == 10 and all(
-        r["outcome"]["issue"][0]["diagnostics"].startswith("unchanged") for r in stored
-    ), stored
+    assert len(stored) == 10 and all(r["outcome"]["issue"][0]["diagnostics"].startswith("unchanged") for r in stored), (
+        stored
+    )
     assert [count(db, m) for m in (Person, Observation, Condition, Encounter, QuestionnaireResponseRecord)] == before
 
 

@@ -152,7 +152,7 @@ def test_the_subject_must_be_a_patient_held_here(db, person) -> None:  # type: i
     cases = [
         (f"Patient/{uuid.uuid4()}", "is not in the bundle or on record"),
         (f"https://elsewhere.example/fhir/Patient/{pid}", "must be a Patient held here"),
-        (f"https://elsewhere.example/fhir/R4/Patient?identifier=x|y", "must be a Patient held here"),
+        ("https://elsewhere.example/fhir/R4/Patient?identifier=x|y", "must be a Patient held here"),
         (f"Group/{pid}", "must be a Patient held here"),
         ("Patient?identifier=http://hl7.org/fhir/sid/us-ssn|000-00-0000", "is not in the bundle or on record"),
     ]

@@ -274,8 +274,6 @@ def export_person(
     }
 
 
-
-
 def capability_statement(base_url: str) -> dict[str, Any]:
     """What this server does, built from the same tables the search parser and the routes use."""
 
