@@ -193,19 +193,13 @@ def export_all(
     db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_EXPORT)),
 ) -> Response:
-    """Bulk Data export of every record you may open (NDJSON per type); send ``Prefer: respond-async``."""
+    """Bulk Data export of every record you may open (NDJSON per type); send ``Prefer: respond-async``. Also at
+    ``Patient/$export``."""
     return _kick_off(request, p, prefer, "caseload", None)
 
 
-@router.get("/Patient/$export", status_code=202)
-def export_patients(
-    request: Request,
-    prefer: str | None = Header(None),
-    db: Session = DB,
-    p: Principal = Depends(require(Permission.DATA_EXPORT)),
-) -> Response:
-    """Bulk Data export of every patient you may open and everything about them."""
-    return _kick_off(request, p, prefer, "caseload", None)
+# Patient-level export is the same as the system level here: every patient you may open, and everything about them.
+router.add_api_route("/Patient/$export", export_all, methods=["GET"], status_code=202, name="export patients")
 
 
 @router.get("/Group/{team_id}/$export", status_code=202)

@@ -29,23 +29,13 @@ from idiograph.errors import DomainError, FieldProblem, Forbidden, InvalidInput,
 from idiograph.fhir import search as fs
 from idiograph.fhir import sources
 from idiograph.fhir.model import BulkExport
+from idiograph.fhir.service import EVERYTHING
 from idiograph.patients.model import CaseloadAssignment
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
-TYPES = (
-    "Patient",
-    "EpisodeOfCare",
-    "Encounter",
-    "Condition",
-    "QuestionnaireResponse",
-    "Observation",
-    "Flag",
-    "RiskAssessment",
-    "Appointment",
-    "CarePlan",
-)
+TYPES = EVERYTHING  # the same types, in the same order, as $everything
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 PAGE = 1000
 
