@@ -126,7 +126,7 @@ class Cursor:
             if not all(k is None or isinstance(k, str) for k in key):
                 raise ValueError
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise _bad("_cursor", "is not a page link this server made: follow the bundle's links") from None
+            raise bad_search("_cursor", "is not a page link this server made: follow the bundle's links") from None
         return Cursor(key, direction)
 
 
@@ -134,7 +134,7 @@ def default_sort(resource_type: str) -> str:
     return "_id" if resource_type == "Patient" else "date"
 
 
-def _bad(name: str, reason: str) -> InvalidInput:
+def bad_search(name: str, reason: str) -> InvalidInput:
     err = InvalidInput(f"search parameter {name}: {reason}", [FieldProblem(name, reason)])
     err.status, err.title = 400, "Bad search"
     return err
@@ -145,7 +145,7 @@ def parse_date(name: str, raw: str) -> DateRange:
     read in UTC)."""
     prefix, value = (raw[:2], raw[2:]) if raw[:2].isalpha() else ("eq", raw)
     if prefix not in PREFIXES:
-        raise _bad(name, f"{prefix!r} is not a date prefix ({', '.join(PREFIXES)})")
+        raise bad_search(name, f"{prefix!r} is not a date prefix ({', '.join(PREFIXES)})")
     try:
         if len(value) == 4:
             start = datetime(int(value), 1, 1, tzinfo=UTC)
@@ -164,7 +164,9 @@ def parse_date(name: str, raw: str) -> DateRange:
             start = (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
             end = start + (timedelta(minutes=1) if len(value.split("T", 1)[1]) <= 5 else timedelta(seconds=1))
     except (ValueError, IndexError):
-        raise _bad(name, f"{raw!r} is not a FHIR date or dateTime (e.g. ge2024-01-01 or 2024-03-01T09:30Z)") from None
+        raise bad_search(
+            name, f"{raw!r} is not a FHIR date or dateTime (e.g. ge2024-01-01 or 2024-03-01T09:30Z)"
+        ) from None
     return DateRange(prefix, start, end)
 
 
@@ -179,9 +181,9 @@ def parse_reference(name: str, raw: str) -> str:
     """``Patient/ID``, an absolute URL ending in it, or ``ID``: the id."""
     parts = raw.rstrip("/").split("/")
     if len(parts) >= 2 and parts[-2] != "Patient":
-        raise _bad(name, f"{raw!r} does not refer to a Patient")
+        raise bad_search(name, f"{raw!r} does not refer to a Patient")
     if not parts[-1]:
-        raise _bad(name, "give Patient/ID or ID")
+        raise bad_search(name, "give Patient/ID or ID")
     return parts[-1]
 
 
@@ -199,12 +201,12 @@ def parse(resource_type: str, pairs: list[tuple[str, str]], strict: bool = False
             what = f"modifier :{modifier} of {name}" if kind else name
             if strict:
                 supported = ", ".join(sorted(known))
-                raise _bad(raw_name, f"{what} is not supported for {resource_type} (supported: {supported})")
+                raise bad_search(raw_name, f"{what} is not supported for {resource_type} (supported: {supported})")
             s.ignored.append(raw_name)
             continue
         values = [v for v in value.split(",") if v != ""]
         if not values:
-            raise _bad(raw_name, "has no value")
+            raise bad_search(raw_name, "has no value")
         if kind == "date":
             s.dates.setdefault(name, []).append([parse_date(name, v) for v in values])
         elif kind in ("token", "uri"):
@@ -223,18 +225,18 @@ def _result_parameter(s: Search, name: str, value: str) -> None:
         try:
             n = int(value)
         except ValueError:
-            raise _bad("_count", f"{value!r} is not a whole number") from None
+            raise bad_search("_count", f"{value!r} is not a whole number") from None
         if n < 0:
-            raise _bad("_count", "must be 0 (the total only) or more")
+            raise bad_search("_count", "must be 0 (the total only) or more")
         s.count = min(n, MAX_COUNT)
     elif name == "_sort":
         allowed = SORTS[s.resource_type]
         if value not in allowed:
-            raise _bad("_sort", f"{value!r} is not supported here (use {', '.join(allowed)})")
+            raise bad_search("_sort", f"{value!r} is not supported here (use {', '.join(allowed)})")
         s.sort = value
     elif name == "_total":
         if value not in ("none", "estimate", "accurate"):
-            raise _bad("_total", "must be none, estimate or accurate")
+            raise bad_search("_total", "must be none, estimate or accurate")
         s.total = value != "none"
     elif name == "_cursor":
         s.cursor = Cursor.decode(value)

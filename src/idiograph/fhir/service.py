@@ -159,7 +159,9 @@ def everything(
             asked = [t for t in value.split(",") if t]
             unknown = [t for t in asked if t not in EVERYTHING]
             if unknown:
-                raise fs._bad("_type", f"{', '.join(unknown)} not held here (choose from {', '.join(EVERYTHING)})")
+                raise fs.bad_search(
+                    "_type", f"{', '.join(unknown)} not held here (choose from {', '.join(EVERYTHING)})"
+                )
             types = [t for t in EVERYTHING if t in asked]
             applied.append((name, value))
         elif name == "_cursor":
@@ -169,7 +171,7 @@ def everything(
     start, inner = 0, None
     if cursor is not None:
         if not cursor.key or cursor.key[0] not in types:
-            raise fs._bad("_cursor", "belongs to another search: follow the bundle's links")
+            raise fs.bad_search("_cursor", "belongs to another search: follow the bundle's links")
         start = types.index(str(cursor.key[0]))
         inner = fs.Cursor(cursor.key[1:]) if len(cursor.key) > 1 else None
     resources: list[dict[str, Any]] = []

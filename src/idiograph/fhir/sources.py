@@ -23,7 +23,7 @@ from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, RiskA
 from idiograph.db import UTCDateTime, utcnow
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import vocab
-from idiograph.fhir.search import Cursor, DateRange, Search, Token
+from idiograph.fhir.search import Cursor, DateRange, Search, Token, bad_search
 from idiograph.instruments.definitions import by_questionnaire, instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
@@ -506,10 +506,8 @@ def search(
 
 
 def _cursor_values(c: Cursor, cols: list[Any], srcs: list[Source], by_id: bool) -> list[Any]:
-    from idiograph.fhir.search import _bad
-
     if len(c.key) != len(cols):
-        raise _bad("_cursor", "belongs to another search: follow the bundle's links")
+        raise bad_search("_cursor", "belongs to another search: follow the bundle's links")
     try:
         if by_id:
             return [srcs[0].key_of(c.key[0])]
@@ -523,7 +521,7 @@ def _cursor_values(c: Cursor, cols: list[Any], srcs: list[Source], by_id: bool) 
             vals.append(srcs[0].key_of(c.key[1]))
         return vals
     except (ValueError, TypeError, NotImplementedError):
-        raise _bad("_cursor", "is not a page link this server made: follow the bundle's links") from None
+        raise bad_search("_cursor", "is not a page link this server made: follow the bundle's links") from None
 
 
 def _load(session: Session, srcs: list[Source], rows: list[Any]) -> list[dict[str, Any]]:
