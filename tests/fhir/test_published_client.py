@@ -6,8 +6,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,26 @@ def _answers_from_the_questionnaire(client, scores: list[int]) -> list[dict[str,
     return out
 
 
+def _a_day_without_a_phq9(live, pid: str) -> date:  # type: ignore[no-untyped-def]
+    """The latest past day on which the demo has no PHQ-9 total for this person (the demo ends today, so any
+    fixed day may already hold one)."""
+    _, _, database = live
+    with database.reader() as s:
+        times = s.scalars(
+            select(Observation.effective_at).where(
+                Observation.person_id == uuid.UUID(pid), Observation.code == "44261-6"
+            )
+        ).all()
+    taken = {t.date() for t in times}
+    day = date.today() - timedelta(days=1)
+    while day in taken:
+        day -= timedelta(days=1)
+    return day
+
+
 def test_a_patient_app_creates_a_questionnaire_response_and_the_safety_rule_runs(client, live) -> None:  # type: ignore[no-untyped-def]
     pid = _busiest_person(live)
+    day = _a_day_without_a_phq9(live, pid)
     before = client.resources("QuestionnaireResponse").search(patient=pid).count()
     flags_before = client.resources("Flag").search(patient=pid, code="safety").count()
     qr = client.resource(
@@ -174,12 +193,12 @@ def test_a_patient_app_creates_a_questionnaire_response_and_the_safety_rule_runs
         questionnaire="http://loinc.org/q/44249-1",
         status="completed",
         subject={"reference": f"Patient/{pid}"},
-        authored="2026-11-30T08:00:00Z",
+        authored=f"{day.isoformat()}T08:00:00Z",
         item=_answers_from_the_questionnaire(client, [2, 2, 1, 1, 2, 1, 1, 0, 2]),
     )
     qr.save()  # POST [base]/QuestionnaireResponse; the client takes the stored resource from the answer
     assert qr.id and client.resources("QuestionnaireResponse").search(patient=pid).count() == before + 1
-    total = client.resources("Observation").search(patient=pid, code="44261-6", date="2026-11-30").fetch()
+    total = client.resources("Observation").search(patient=pid, code="44261-6", date=day.isoformat()).fetch()
     assert [o["valueQuantity"]["value"] for o in total] == [12.0]
     assert client.resources("Flag").search(patient=pid, code="safety").count() >= max(flags_before, 1)
     # the same response sent again (same identifier) is not stored twice
