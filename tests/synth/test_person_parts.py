@@ -70,7 +70,9 @@ def fingerprint(seed: int, people: int = 50) -> str:
     for i in range(people):
         g = generate_person(P, service, seed, i)
         obs = {c: (np.concatenate(v).tolist() if c in ("value", "time") else v) for c, v in g.observations.items()}
-        text = json.dumps(_canonical({"tables": g.tables, "observations": obs}), default=_plain, sort_keys=True, allow_nan=False)
+        text = json.dumps(
+            _canonical({"tables": g.tables, "observations": obs}), default=_plain, sort_keys=True, allow_nan=False
+        )
         digest.update(text.encode())
     return digest.hexdigest()
 
