@@ -62,6 +62,11 @@ def test_import_csv_then_fhir_then_export_round_trip(run, db, tmp_path) -> None:
     bad.write_text("person_id,code,value,time\nE9,44261-6,99,2026-02-01\n")
     r = run("import", "csv", str(bad), "--team", "North")
     assert r.exit_code == 2 and "line 2/value" in r.output
+    # a new person with no team would be on nobody's caseload (their safety alerts seen by no one): refused
+    r = run("import", "fhir", str(DATA / "synthea_style_us_core.json"))
+    assert r.exit_code == 1 and "needs a team" in r.output, r.output
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Person).where(Person.family_name == "Kertzmann286")) == 0
     r = run("import", "fhir", str(DATA / "synthea_style_us_core.json"), "--team", "North")
     assert r.exit_code == 0 and "1 bundle(s)" in r.output and "10 x 201 Created" in r.output, r.output
     assert "(10 stored, 0 unchanged, 5 skipped, 0 rejected, 0 unit-unconverted)" in r.output, r.output

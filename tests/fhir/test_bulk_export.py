@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import func, select
 
 from idiograph.app import create_app
+from idiograph.fhir.model import BulkExport
 from idiograph.observations.model import Observation
 from idiograph.patients.model import CaseloadAssignment
 from idiograph.security.model import AuditRecord, Team
@@ -106,6 +107,13 @@ def test_a_team_export_runs_asynchronously_and_holds_exactly_the_team(exporting)
     assert client.get(status_url, headers=south.auth).status_code == 404
     assert client.get(files["Patient"]["url"], headers=south.auth).status_code == 404
     assert client.get(f"/fhir/R4/Group/{team}/$export", headers={**south.auth, **ASYNC}).status_code == 403
+    # past the keeping time the files are gone even before anyone starts another export (which sweeps them)
+    with database.writer() as w:
+        w.get(BulkExport, uuid.UUID(job)).finished_at = datetime.now(UTC) - timedelta(hours=1000)
+    expired = client.get(files["Patient"]["url"], headers=north.auth)
+    assert expired.status_code == 404 and "expired" in expired.text
+    with database.writer() as w:
+        w.get(BulkExport, uuid.UUID(job)).finished_at = datetime.now(UTC)
     # deleting removes the files
     assert client.delete(status_url, headers=north.auth).status_code == 202
     assert client.get(files["Patient"]["url"], headers=north.auth).status_code == 404

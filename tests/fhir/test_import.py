@@ -119,6 +119,21 @@ def test_a_bad_entry_rejects_the_whole_transaction(client, db, make_staff, synth
         assert count(db, Person) == 0 and count(db, Observation) == 0
 
 
+def test_a_refused_transaction_names_every_bad_entry(client, db, make_staff, synthea_bundle) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    bundle = copy.deepcopy(synthea_bundle)
+    obs = [i for i, e in enumerate(bundle["entry"]) if "valueQuantity" in e["resource"]]
+    first, second = 4, obs[-1]  # valid FHIR both, wrong here: a PHQ-9 of 40, a subject nowhere
+    assert second != first
+    bundle["entry"][first]["resource"]["valueQuantity"]["value"] = 40
+    bundle["entry"][second]["resource"]["subject"]["reference"] = "urn:uuid:0f0e0d0c-0b0a-4999-8888-00000000ffff"
+    r = post(client, clin, bundle)
+    assert r.status_code == 422, r.text
+    named = " ".join(" ".join(i.get("expression", [])) + i.get("diagnostics", "") for i in r.json()["issue"])
+    assert f"Bundle.entry[{first}]" in named and f"Bundle.entry[{second}]" in named, named
+    assert count(db, Person) == 0 and count(db, Observation) == 0
+
+
 def test_batch_keeps_good_entries_and_reports_bad_ones(client, db, make_staff, synthea_bundle) -> None:  # type: ignore[no-untyped-def]
     clin = make_staff("clin", "clinician", ("North",))
     synthea_bundle["type"] = "batch"

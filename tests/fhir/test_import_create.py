@@ -120,7 +120,7 @@ def test_a_created_observation_is_held_under_its_identifier_and_not_duplicated(d
     assert count(db, Observation) == n + 2
 
 
-def test_conditional_create_on_identifier(db, person) -> None:  # type: ignore[no-untyped-def]
+def test_conditional_create_on_identifier(db, person, make_staff) -> None:  # type: ignore[no-untyped-def]
     clin, pid = person
     header = f"identifier={APP}|abc"
     status, rid, _ = create(db, clin, lithium(f"Patient/{pid}"), header)
@@ -138,6 +138,11 @@ def test_conditional_create_on_identifier(db, person) -> None:  # type: ignore[n
     with pytest.raises(PreconditionFailed) as exc:
         create(db, clin, lithium(f"Patient/{pid}"), "identifier=abc")
     assert exc.value.status == 412 and exc.value.problems[0].field == "If-None-Exist"
+    # someone who may not open the person is refused before any count of their records is told
+    stranger = make_staff("stranger", "clinician", ("South",))
+    with pytest.raises(DomainError) as refused:
+        create(db, stranger, lithium(f"Patient/{pid}"), "identifier=abc")
+    assert refused.value.status == 403 and "2" not in refused.value.detail
     # a response too
     qr_header = "identifier=https://app.example/qr|q-7"
     first = create(db, clin, phq9(f"Patient/{pid}"), qr_header)
@@ -223,6 +228,15 @@ def test_what_cannot_be_created_is_refused_with_the_field(db, person) -> None:  
     with pytest.raises(InvalidInput, match="only completed responses are scored"):
         create(db, clin, in_progress)
     assert count(db, Observation, Observation.code == "14334-7") == 0
+
+
+def test_a_response_dated_in_the_future_is_refused(db, person) -> None:  # type: ignore[no-untyped-def]
+    clin, pid = person
+    n = count(db, QuestionnaireResponseRecord)
+    with pytest.raises(InvalidInput) as exc:
+        create(db, clin, phq9(f"Patient/{pid}") | {"authored": "2030-01-01T09:00:00Z"})
+    assert [(p.field, p.reason) for p in exc.value.problems] == [("QuestionnaireResponse.authored", "is in the future")]
+    assert count(db, QuestionnaireResponseRecord) == n
 
 
 def test_an_unconvertible_unit_is_stored_apart_and_said(db, person) -> None:  # type: ignore[no-untyped-def]

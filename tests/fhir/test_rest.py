@@ -257,6 +257,89 @@ def test_everything_is_a_complete_paged_searchset(client, person) -> None:  # ty
     assert client.get("/fhir/R4/Patient/not-a-uuid/$everything", headers=clin.auth).status_code == 404
 
 
+def test_a_low_risk_assessment_is_no_flag_by_search_or_by_read(client, person) -> None:  # type: ignore[no-untyped-def]
+    pid, clin, _ = person
+    r = client.post(
+        f"/api/v1/people/{pid}/risk-assessments", json={"level": "low", "summary": "Settled"}, headers=clin.auth
+    )
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    assert client.get(f"/fhir/R4/RiskAssessment/{rid}", headers=clin.auth).status_code == 200
+    assert client.get(f"/fhir/R4/Flag/{rid}", headers=clin.auth).status_code == 404
+    assert get(client, "/fhir/R4/Flag", clin.auth, _id=rid)["total"] == 0
+
+
+@pytest.mark.parametrize("rt", ["Flag", "CarePlan"])
+@pytest.mark.parametrize("sort", ["_id", "date", "-date"])
+def test_types_from_two_tables_page_forward_and_back_in_every_order(client, person, rt: str, sort: str) -> None:  # type: ignore[no-untyped-def]
+    pid, clin, _ = person
+    page = get(client, f"/fhir/R4/{rt}", clin.auth, patient=pid, _sort=sort, _count=1)
+    pages = [page]
+    while link(page, "next"):
+        page = get(client, link(page, "next"), clin.auth)  # type: ignore[arg-type]
+        pages.append(page)
+    seen = [e["fullUrl"] for p in pages for e in p["entry"]]
+    assert len(seen) == len(set(seen)) == pages[0]["total"] == 2
+    back = get(client, link(pages[-1], "previous"), clin.auth)  # type: ignore[arg-type]
+    assert [e["fullUrl"] for e in back["entry"]] == [e["fullUrl"] for e in pages[-2]["entry"]]
+
+
+def test_the_appointment_plan_is_found_by_its_id(client, person) -> None:  # type: ignore[no-untyped-def]
+    pid, clin, _ = person
+    found = get(client, "/fhir/R4/CarePlan", clin.auth, _id=f"appointments-{pid}")
+    assert [e["resource"]["id"] for e in found["entry"]] == [f"appointments-{pid}"]
+
+
+def test_prefer_preferences_are_comma_separated(client, person) -> None:  # type: ignore[no-untyped-def]
+    pid, clin, _ = person
+    for prefer, status in (
+        ("return=representation, handling=strict", 400),
+        ("handling=strict", 400),
+        ("handling=lenient, return=minimal", 200),
+    ):
+        r = client.get(
+            "/fhir/R4/Observation", params={"patient": pid, "colour": "blue"}, headers={**clin.auth, "Prefer": prefer}
+        )
+        assert r.status_code == status, (prefer, r.text)
+
+
+def test_everything_with_count_zero_dates_and_unknown_parameters(client, person) -> None:  # type: ignore[no-untyped-def]
+    pid, clin, _ = person
+    url = f"/fhir/R4/Patient/{pid}/$everything"
+    only_total = get(client, url, clin.auth, _count=0)
+    assert only_total["total"] == 52 and not only_total.get("entry") and link(only_total, "next") is None
+    # start/end keep what is dated in the range (the haemoglobin results of days 5 to 9) and the Patient
+    start, end = (T0 + timedelta(days=5)).date().isoformat(), (T0 + timedelta(days=9)).date().isoformat()
+    ranged = get(client, url, clin.auth, start=start, end=end, _type="Patient,Observation")
+    kinds = [e["resource"]["resourceType"] for e in ranged["entry"]]
+    assert kinds == ["Patient"] + ["Observation"] * 5 and ranged["total"] == 6
+    lenient = get(client, url, clin.auth, _since="2020-01-01", _count=1)
+    outcome = [e for e in lenient["entry"] if e["search"]["mode"] == "outcome"]
+    assert len(outcome) == 1 and "_since" in outcome[0]["resource"]["issue"][0]["diagnostics"]
+    strict = client.get(url, params={"_since": "2020-01-01"}, headers={**clin.auth, "Prefer": "handling=strict"})
+    assert strict.status_code == 400 and "_since" in strict.text
+
+
+def test_a_result_kept_in_its_unconverted_unit_is_found_by_its_code(client, person) -> None:  # type: ignore[no-untyped-def]
+    pid, clin, _ = person
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "14334-7"}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": "2025-02-01T08:30:00+00:00",
+        "valueQuantity": {"value": 0.42, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+    }
+    r = client.post("/fhir/R4/Observation", json=obs, headers={**clin.auth, "Content-Type": "application/fhir+json"})
+    assert r.status_code == 201, r.text
+    for code in ("http://loinc.org|14334-7", "14334-7"):
+        found = get(client, "/fhir/R4/Observation", clin.auth, patient=pid, code=code)
+        assert [e["resource"]["valueQuantity"]["unit"] for e in found["entry"]] == ["mg/dL"], code
+    assert (
+        get(client, "/fhir/R4/Observation", clin.auth, patient=pid, code="http://snomed.info/sct|14334-7")["total"] == 0
+    )
+
+
 def test_post_search_and_capability_statement_agree(client, person) -> None:  # type: ignore[no-untyped-def]
     pid, clin, _ = person
     r = client.post("/fhir/R4/Observation/_search", data={"patient": pid, "code": HB, "_count": "2"}, headers=clin.auth)

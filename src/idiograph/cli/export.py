@@ -14,7 +14,7 @@ from idiograph.config import get_settings
 from idiograph.errors import DomainError
 from idiograph.security.principal import Principal
 
-app = typer.Typer(help="Take a person's record out.", no_args_is_help=True)
+app = typer.Typer(help="Take records out: one person's FHIR Bundle, or Bulk Data NDJSON.", no_args_is_help=True)
 
 
 @app.command("fhir")

@@ -60,8 +60,20 @@ def _base(request: Request) -> str:
     return str(request.app.state.settings.public_base_url).rstrip("/") + "/fhir/R4"
 
 
+def preferences(prefer: str | None) -> dict[str, str]:
+    """The ``Prefer`` header's preferences by name (RFC 7240: comma-separated, each ``name[=value]`` with optional
+    ``;``-parameters, which are not used here)."""
+    out: dict[str, str] = {}
+    for item in (prefer or "").split(","):
+        head = item.split(";", 1)[0].strip()
+        if head:
+            name, _, value = head.partition("=")
+            out.setdefault(name.strip().lower(), value.strip().strip('"'))
+    return out
+
+
 def _strict(prefer: str | None) -> bool:
-    return any(p.strip().replace(" ", "") == "handling=strict" for p in (prefer or "").split(";"))
+    return preferences(prefer).get("handling") == "strict"
 
 
 @router.get("/metadata", openapi_extra={"x-public": "FHIR capability statement"})
@@ -106,9 +118,12 @@ def everything(
     request: Request,
     db: Session = DB,
     p: Principal = Depends(require(Permission.DATA_EXPORT)),
+    prefer: str | None = Header(None),
 ) -> JSONResponse:
-    """Everything idiograph holds about the person, as a paged searchset (``_count``, ``_type``)."""
-    return fhir(service.everything(db, p, patient_id, request.query_params.multi_items(), _base(request)))
+    """Everything idiograph holds about the person, as a paged searchset (``_count``, ``_type``, ``start``,
+    ``end``); other parameters are ignored with a warning, or refused under ``Prefer: handling=strict``."""
+    pairs = request.query_params.multi_items()
+    return fhir(service.everything(db, p, patient_id, pairs, _base(request), _strict(prefer)))
 
 
 @router.get("/Questionnaire/{questionnaire_id}")
@@ -148,10 +163,7 @@ def _create_route(rt: str) -> Callable[..., Response]:
             fhir_base=_base(request),
         )
         headers = {"Location": f"{_base(request)}/{rt}/{rid}"}
-        wanted = next(
-            (v.split("=", 1)[1] for v in (prefer or "").replace(" ", "").split(";") if v.startswith("return=")),
-            "representation",
-        )
+        wanted = preferences(prefer).get("return", "representation")
         if wanted == "minimal":
             return Response(status_code=status, headers=headers)
         if wanted == "OperationOutcome" or not p.can(Permission.PERSON_READ):
@@ -258,7 +270,8 @@ def export_file(
     job_id: str, name: str, request: Request, db: Session = DB, p: Principal = Depends(require(Permission.DATA_EXPORT))
 ) -> FileResponse:
     """One NDJSON file of a finished export of yours."""
-    path = bulk.file_path(db, p, job_id, name, request.app.state.settings.export_dir)
+    settings = request.app.state.settings
+    path = bulk.file_path(db, p, job_id, name, settings.export_dir, settings.export_keep_hours)
     return FileResponse(path, media_type="application/fhir+ndjson", filename=name)
 
 

@@ -260,13 +260,16 @@ def cancel(session: Session, principal: Principal, job_id: str, export_dir: Path
     audit.append(session, principal.actor, "delete", "BulkExport", str(job.id), None, detail={"via": "fhir"})
 
 
-def file_path(session: Session, principal: Principal, job_id: str, name: str, export_dir: Path) -> Path:
-    """The file of a finished export of the caller's (audited as a read of the export)."""
+def file_path(
+    session: Session, principal: Principal, job_id: str, name: str, export_dir: Path, keep_hours: int
+) -> Path:
+    """The file of a finished export of the caller's, until it expires (audited as a read of the export)."""
     job = job_for(session, principal, job_id)
     if job.status != "done" or name not in {str(f["name"]) for f in job.files}:
         raise NotFound(f"no file {name!r} in export {job_id}")
     path = folder(export_dir, job.id) / name
-    if not path.exists():
+    expired = job.finished_at is not None and job.finished_at < utcnow() - timedelta(hours=keep_hours)
+    if expired or not path.exists():
         raise NotFound(f"the files of export {job_id} have expired: start the export again")
     audit.append(session, principal.actor, "read", "BulkExport", str(job.id), None, detail={"file": name})
     return path

@@ -32,6 +32,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -241,6 +242,16 @@ class BundleImport:
             data.identifiers if self.own else [*data.identifiers, (vocab.source_identifier_system(self.source), rid)]
         )
         person, status = upsert_person(self.s, self.p, data.fields, idents, self.team_id, person_id=own, where=where)
+        if status == "created" and self.team_id is None:  # on no caseload, nobody would see them or their alerts
+            raise m.InvalidEntry(
+                [
+                    FieldProblem(
+                        where,
+                        "a new person needs a team whose caseload they join: name one (--team at the command "
+                        "line, ?team= on the API)",
+                    )
+                ]
+            )
         if status == "created":
             self.new_people.add(person.id)
         self._count(person.id, f"patient-{status}")
@@ -404,6 +415,8 @@ class BundleImport:
         inst = by_questionnaire(qr.questionnaire)
         if inst is None:
             raise m.Skip(f"questionnaire {qr.questionnaire!r} is not an instrument idiograph scores")
+        if qr.authored > utcnow() + timedelta(minutes=5):  # the same rule as the API's (measures.service)
+            raise m.InvalidEntry([FieldProblem(f"{where}.authored", "is in the future")])
         pid = self.person_ref(qr.subject, where)
         values, unknown = answer_values(inst, qr.answers)
         if unknown:
@@ -543,6 +556,7 @@ def import_bundle(
     def all_or_nothing(imp: BundleImport) -> None:
         pending: dict[int, Pending] = {}
         rows: list[NewObservation] = []
+        wrong: list[FieldProblem] = []  # every entry's problems are named, then nothing is stored
         for i, rt, res, rid in typed:
             full = str(entries[i].get("fullUrl") or "")
             try:
@@ -550,11 +564,18 @@ def import_bundle(
             except m.Skip as skip:
                 results[i] = skipped(str(skip))
                 continue
+            except m.InvalidEntry as exc:
+                wrong += exc.problems
+                continue
+            if wrong:
+                continue
             if isinstance(out, Pending):
                 pending[i] = out
             else:
                 results[i] = out
             rows += new
+        if wrong:
+            raise m.InvalidEntry(wrong)
         stored: Sequence[StoredRow] = ()
         if rows:
             recorded = record(
@@ -743,6 +764,8 @@ def create_resource(
     criteria = _if_none_exist(if_none_exist) if if_none_exist else None
     if criteria is not None:
         matches = _matching(session, resource_type, *criteria)
+        for _found, person_id in matches:  # access first: a record elsewhere is neither shown nor counted
+            may_import_into(session, principal, person_id, where)
         if len(matches) > 1:
             raise PreconditionFailed(
                 f"If-None-Exist matches {len(matches)} {resource_type} records; nothing was stored",
@@ -750,7 +773,6 @@ def create_resource(
             )
         if matches:
             found, person_id = matches[0]
-            may_import_into(session, principal, person_id, where)
             audit.append(
                 session,
                 principal.actor,

@@ -130,7 +130,8 @@ def read(session: Session, principal: Principal, resource_type: str, rid: str) -
             key = src.key_of(text)
         except ValueError:
             continue
-        row = session.scalar(select(src.model).where(src.id == key))
+        # the type's own conditions too (a Flag read from the risk table only for a high-risk assessment)
+        row = session.scalar(select(src.model).where(src.id == key, *src.where(fs.Search(resource_type))))
         if row is None:
             continue
         pid = row.id if resource_type == "Patient" else row.person_id
@@ -140,11 +141,21 @@ def read(session: Session, principal: Principal, resource_type: str, rid: str) -
     raise NotFound(f"{resource_type}/{rid} is not known here")
 
 
+EVERYTHING_DATE = {"QuestionnaireResponse": "authored", "Condition": "onset-date"}  # else "date"; Patient has none
+EVERYTHING_PARAMETERS = ("_count", "_type", "start", "end")
+
+
 def everything(
-    session: Session, principal: Principal, patient_id: str, pairs: list[tuple[str, str]], base: str
+    session: Session,
+    principal: Principal,
+    patient_id: str,
+    pairs: list[tuple[str, str]],
+    base: str,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """``Patient/[id]/$everything``: every resource about the person idiograph holds, as a paged searchset (the
-    person first, then each type in ``EVERYTHING`` order); ``_type`` narrows it, ``_count`` sets the page."""
+    person first, then each type in ``EVERYTHING`` order); ``_type`` narrows it, ``_count`` sets the page, ``start``
+    and ``end`` keep what is dated in that range (the Patient always). Paging is forward (``next``)."""
     try:
         pid = uuid.UUID(patient_id)
     except ValueError:
@@ -152,6 +163,8 @@ def everything(
     _person, basis = ensure_access(session, principal, pid, Permission.DATA_EXPORT)
     count, types, cursor = fs.DEFAULT_COUNT, list(EVERYTHING), None
     applied: list[tuple[str, str]] = []
+    dated: list[str] = []
+    ignored: list[str] = []
     for name, value in pairs:
         if name == "_count":
             count = fs.parse("Observation", [("_count", value)]).count
@@ -164,10 +177,20 @@ def everything(
                 )
             types = [t for t in EVERYTHING if t in asked]
             applied.append((name, value))
+        elif name in ("start", "end"):
+            fs.parse_date(name, value)
+            dated.append(("ge" if name == "start" else "le") + value)
+            applied.append((name, value))
         elif name == "_cursor":
             cursor = fs.Cursor.decode(value)
         elif name == "_format":
             fs.parse("Observation", [("_format", value)])
+        elif strict:
+            raise fs.bad_search(
+                name, f"is not supported by $everything here (supported: {', '.join(EVERYTHING_PARAMETERS)})"
+            )
+        else:
+            ignored.append(name)
     start, inner = 0, None
     if cursor is not None:
         if not cursor.key or cursor.key[0] not in types:
@@ -180,11 +203,13 @@ def everything(
     counts: dict[str, int] = {}
     for i, rt in enumerate(types):
         room = count - len(resources) if i >= start else 0
-        s = fs.Search(rt, count=max(room, 1), sort="_id" if rt == "Patient" else "date")
+        date_name = EVERYTHING_DATE.get(rt, "date")
+        s = fs.parse(rt, [] if rt == "Patient" else [(date_name, d) for d in dated])
+        s.count, s.sort = max(room, 1), "_id" if rt == "Patient" else "date"
         s.cursor = inner if i == start else None
         page = sources.search(session, principal, s, [pid])
         total += page.total or 0
-        if i < start:
+        if i < start or count == 0:
             continue
         if room <= 0:  # the page is full: anything of a later type starts the next page
             if nxt is None and page.resources:
@@ -208,7 +233,10 @@ def everything(
     links = {"self": _q(q, cursor), "first": _q(q, None)}
     if nxt is not None:
         links["next"] = _q(q, nxt)
-    return _bundle(base, path, [_entry(base, r) for r in resources], total, links)
+    entries = [_entry(base, r) for r in resources]
+    if ignored:
+        entries.append(_outcome_entry(ignored))
+    return _bundle(base, path, entries, total, links)
 
 
 def _q(pairs: list[tuple[str, str]], cursor: fs.Cursor | None) -> str:

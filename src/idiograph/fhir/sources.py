@@ -23,6 +23,7 @@ from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, RiskA
 from idiograph.db import UTCDateTime, utcnow
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import vocab
+from idiograph.fhir.mapping_in import UNIT_QUALIFIED
 from idiograph.fhir.search import Cursor, DateRange, Search, Token, bad_search
 from idiograph.instruments.definitions import by_questionnaire, instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
@@ -149,10 +150,26 @@ def _observation_categories(session: Session) -> dict[str, list[tuple[str, str]]
     return cats
 
 
+def _kept_as_sent(t: Token) -> ColumnElement[bool]:
+    """Results of the code in a unit it could not be converted from, kept under their unit-qualified code: they
+    are exported under the code they came with, so a search by that code finds them too."""
+    o = Observation
+    parts: Clauses = []
+    if t.system == "":
+        return false()
+    if t.system is not None:
+        parts.append(o.system == f"{UNIT_QUALIFIED}{t.system}")
+    else:
+        parts.append(o.system.startswith(UNIT_QUALIFIED, autoescape=True))
+    if t.code is not None:
+        parts.append(o.code.startswith(f"{t.code}@", autoescape=True))
+    return and_(*parts)
+
+
 def _observation_where(session: Session) -> Callable[[Search], Clauses]:
     def where(s: Search) -> Clauses:
         o = Observation
-        c: Clauses = _all_of(s.tokens.get("code", []), lambda t: _token_is(o.system, o.code, t))
+        c: Clauses = _all_of(s.tokens.get("code", []), lambda t: or_(_token_is(o.system, o.code, t), _kept_as_sent(t)))
         c += _dates(s, "date", o.effective_at) + _dates(s, "_lastUpdated", o.recorded_at)
         c += _codes(s, "status", {"final": true()}, "http://hl7.org/fhir/observation-status")
         if "category" in s.tokens:
@@ -458,7 +475,7 @@ def search(
     for i, src in enumerate(srcs):
         where = src.where(s)
         if "_id" in s.tokens:
-            where += _all_of(s.tokens["_id"], lambda t, src=src: src.id.in_(_uuids([t.code or ""])))
+            where += _all_of(s.tokens["_id"], lambda t, src=src: src.id.in_(_uuids(_own_ids(src, [t.code or ""]))))
         if person_ids is not None:
             where.append(src.person.in_(person_ids))
         elif not principal.is_system:
@@ -505,12 +522,19 @@ def search(
     return Page(resources, people, total, nxt, prev)
 
 
+def _own_ids(src: Source, ids: Sequence[str]) -> list[str]:
+    """The ids of ``ids`` this table holds: the appointment plan's are ``appointments-<person>``, no other's are."""
+    if src.kind == "appts":
+        return [i.removeprefix("appointments-") for i in ids if i.startswith("appointments-")]
+    return [i for i in ids if not i.startswith("appointments-")]
+
+
 def _cursor_values(c: Cursor, cols: list[Any], srcs: list[Source], by_id: bool) -> list[Any]:
     if len(c.key) != len(cols):
         raise bad_search("_cursor", "belongs to another search: follow the bundle's links")
     try:
-        if by_id:
-            return [srcs[0].key_of(c.key[0])]
+        if by_id:  # several tables page on the id as text (cast so they union); one pages on its own type
+            return [c.key[0] if len(srcs) > 1 else srcs[0].key_of(c.key[0])]
         at = srcs[0].at
         like = "date" if getattr(at, "type", None) is not None and at.type.python_type is date else "datetime"
         vals: list[Any] = [_key_value(c.key[0], like)]
