@@ -16,6 +16,7 @@ from idiograph.cli import (
     outcomes,
     pipeline,
     policy,
+    selection,
     service,
     synth,
     users,
@@ -39,6 +40,7 @@ for name, group in (
     ("governance", governance.app),
     ("baselines", baselines.app),
     ("pipeline", pipeline.app),
+    ("selection", selection.app),
 ):
     app.add_typer(group, name=name)
 

@@ -1,0 +1,136 @@
+"""``idiograph selection``: learn each option's expected outcome from finished episodes, predict it for new people,
+and judge the method against synthetic truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from idiograph.cli.common import bad_option, console, error_line, fail, progress_bar, show_table
+from idiograph.errors import DomainError
+
+app = typer.Typer(help="Treatment selection: each option's expected outcome for a person.", no_args_is_help=True)
+
+
+@app.command("fit")
+def selection_fit(
+    data: Path = typer.Argument(..., help="finished episodes: a .csv or .parquet table, one row per episode"),
+    treatment: str = typer.Option(..., help="the column naming the option each episode received"),
+    outcome: str = typer.Option(..., help="the numeric outcome column (e.g. the last PHQ-9)"),
+    covariates: str | None = typer.Option(
+        None, help="comma-separated covariate columns; default: every column but the treatment, outcome and id"
+    ),
+    id_column: str | None = typer.Option(None, "--id", help="an identifier column, never used as a covariate"),
+    reference: str | None = typer.Option(
+        None, help="the option effects are measured against (the standard offer); default: the most common"
+    ),
+    lower_is_better: bool = typer.Option(False, help="a lower outcome is better (e.g. a symptom score)"),
+    coverage: float = typer.Option(0.95, help="coverage of every interval"),
+    seed: int = typer.Option(0, help="seed of the cross-fitting folds and the learners"),
+    out: Path = typer.Option(..., help="where to write the model (JSON)"),
+) -> None:
+    """Fit the doubly robust learner on a table of finished episodes and write the model."""
+    from idiograph.selection.learner import DoublyRobustLearner
+
+    if not 0.5 <= coverage < 1:
+        bad_option("--coverage", f"{coverage} is not at least 0.5 and below 1")
+    table = _read(data)
+    for option, column in (("--treatment", treatment), ("--outcome", outcome), ("--id", id_column)):
+        if column is not None and column not in table:
+            bad_option(option, f"{column!r} is not a column of {data.name} (columns: {', '.join(table)})")
+    reserved = {treatment, outcome, id_column}
+    if covariates is None:
+        names = [c for c in table if c not in reserved]
+    else:
+        names = [c.strip() for c in covariates.split(",") if c.strip()]
+        missing = [c for c in names if c not in table]
+        if missing:
+            bad_option("--covariates", f"not columns of {data.name}: {', '.join(missing)}")
+        clash = [c for c in names if c in reserved]
+        if clash:
+            bad_option("--covariates", f"{', '.join(clash)} cannot be a covariate (treatment, outcome or id)")
+    if not names:
+        bad_option("--covariates", "no covariate columns left")
+    try:
+        with progress_bar() as progress:
+            task = progress.add_task("starting", total=None)
+            model = DoublyRobustLearner(coverage=coverage, lower_is_better=lower_is_better, seed=seed).fit(
+                table,
+                names,
+                table[treatment],
+                table[outcome],
+                reference,
+                progress=lambda step: progress.update(task, description=step),
+            )
+            progress.update(task, description="fitted", total=1, completed=1)
+    except DomainError as exc:
+        fail(exc)
+    body = model.to_dict()
+    out.write_text(json.dumps(body))
+    rows = [
+        [
+            o,
+            f"{model.counts_[o]:,}",
+            "reference" if o == model.reference_ else "",
+            f"{model.overlap_[o][0]:.3f} to {model.overlap_[o][1]:.3f}",
+        ]
+        for o in model.options_
+    ]
+    show_table(
+        f"{model.n_:,} episodes, {len(names)} covariates; model {body['version']} written to {out}",
+        ["option", "episodes", "", "chance of receiving it"],
+        rows,
+        numeric={"episodes"},
+    )
+    if model.dropped_:
+        console.print(f"{model.dropped_:,} row(s) without an option or an outcome were left out")
+
+
+@app.command("predict")
+def selection_predict(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="a model written by idiograph selection fit"),
+    data: Path = typer.Argument(..., help="people to predict for: a .csv or .parquet table with the covariates"),
+    out: Path = typer.Option(..., help="where to write the predictions: .csv or .parquet"),
+    id_column: str | None = typer.Option(None, "--id", help="an identifier column to copy (default: row number)"),
+) -> None:
+    """Every option's expected outcome with intervals, the effect against the reference, and the recommendation."""
+    from idiograph.selection.learner import DoublyRobustLearner
+    from idiograph.selection.tables import prediction_columns, write_table
+
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        bad_option("--out", f"{out.name!r} must end in .csv or .parquet")
+    try:
+        body = json.loads(model_path.read_text())
+    except (OSError, ValueError) as exc:
+        bad_option("MODEL", f"{model_path} cannot be read as a model: {exc}")
+    table = _read(data)
+    if id_column is not None and id_column not in table:
+        bad_option("--id", f"{id_column!r} is not a column of {data.name}")
+    try:
+        model = DoublyRobustLearner.from_dict(body)
+        prediction = model.predict(table)
+    except DomainError as exc:
+        fail(exc)
+    n = len(next(iter(table.values()))) if table else 0
+    ids: tuple[str, list[Any]] = (id_column, list(table[id_column])) if id_column else ("row", list(range(n)))
+    write_table(out, prediction_columns(prediction, ids))
+    counts = {o: prediction.recommended.count(o) for o in prediction.options}
+    show_table(
+        f"{n:,} people; model {body.get('version')}; predictions written to {out}",
+        ["option", "recommended for"],
+        [[o, f"{counts[o]:,}"] for o in prediction.options],
+        numeric={"recommended for"},
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    from idiograph.selection.tables import read_table
+
+    try:
+        return read_table(path)
+    except DomainError as exc:
+        error_line(exc.detail)
+        raise typer.Exit(2) from None

@@ -1,0 +1,382 @@
+"""Each option's expected outcome for a person and its advantage over a reference option, learnt from observational
+episodes in which allocation was confounded (pure: numpy, scipy, scikit-learn).
+
+Method (docs/decisions/0016-treatment-selection-learner.md):
+
+- Doubly robust pseudo-outcomes, cross-fitted (Kennedy 2023, "Towards optimal doubly robust estimation of
+  heterogeneous causal effects"): per fold, gradient-boosted outcome models per option and a multiclass propensity
+  model learn on the other folds; for option o, phi_o = mu_o(x) + 1{T=o} (Y - mu_o(x)) / e_o(x), e clipped.
+- Final stage: least squares of every phi_o on one spline basis of the covariates (features.py), so the expected
+  outcome under o is m_o(x) = B(x) b_o and the effect against the reference is exactly m_o(x) - m_ref(x). Its
+  interval is the series estimator's with an HC3 sandwich variance (Semenova & Chernozhukov 2021, "Debiased machine
+  learning of conditional average treatment effects and other causal functions"): an interval for the person's
+  *expected* effect, not for one person's observed difference.
+- The interval for this person's observed outcome under o is weighted split conformal (Tibshirani et al. 2019;
+  Lei & Candes 2021, "Conformal inference of counterfactuals and individual treatment effects"): scores are
+  out-of-fold residuals of the final stage among those who received o, weighted by 1/e_o(x) from a multinomial
+  logistic propensity on the same basis, so the interval widens, and at the limit becomes the whole observed range,
+  where few people like this one received o.
+
+Support for an option at x is the number of episodes that received it whose chance of receiving it was within a
+factor of two of this person's: the overlap the numbers rest on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+from scipy.special import softmax
+from scipy.stats import norm
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from idiograph.errors import FieldProblem, InvalidInput
+from idiograph.selection.features import Categorical, Column, Design, Numeric, learn_design
+
+MIN_PER_OPTION = 20
+LEVELS = 1 - np.geomspace(0.5, 1e-4, 600)  # conformal quantile levels kept in the model, dense towards 1
+SUPPORT_BIN = np.log(2) / 4  # log-propensity histogram bin; support counts four bins either side (a factor of 2)
+SUPPORT_LOW = np.log(1e-4)
+FORMAT = "idiograph.selection/1"
+
+
+@dataclass(frozen=True)
+class OptionsPrediction:
+    """Per row and option (columns in ``options`` order): the expected outcome and the interval for the observed one,
+    the expected effect against the reference with its interval (zero for the reference), the support, and the
+    recommended option."""
+
+    options: tuple[str, ...]
+    reference: str
+    outcome: np.ndarray
+    outcome_lower: np.ndarray
+    outcome_upper: np.ndarray
+    effect: np.ndarray
+    effect_lower: np.ndarray
+    effect_upper: np.ndarray
+    support: np.ndarray
+    recommended: list[str]
+
+
+class DoublyRobustLearner:
+    """Fit on finished episodes (covariates, the option received, the outcome); predict every option for new people.
+
+    ``lower_is_better`` says which way the recommendation goes (an end PHQ-9: lower is better)."""
+
+    def __init__(
+        self,
+        *,
+        coverage: float = 0.95,
+        folds: int = 5,
+        clip: float = 0.01,
+        n_knots: int = 5,
+        lower_is_better: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if not 0.5 <= coverage < 1:
+            raise InvalidInput(
+                "coverage must be at least 0.5 and below 1", [FieldProblem("coverage", "not in [0.5, 1)")]
+            )
+        self.coverage, self.folds, self.clip, self.n_knots = coverage, folds, clip, n_knots
+        self.lower_is_better, self.seed = lower_is_better, seed
+
+    # -- fitting ---------------------------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        data: Mapping[str, Column],
+        covariates: Sequence[str],
+        treatment: Sequence[Any],
+        outcome: Sequence[Any] | np.ndarray,
+        reference: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Self:
+        """Learn from rows with an option and an outcome (rows without either are counted in ``dropped_``)."""
+        say = progress or (lambda _: None)
+        t_raw = [None if v is None or str(v).strip() == "" else str(v) for v in treatment]
+        y_all = _outcomes(outcome)
+        keep = np.array([t is not None for t in t_raw]) & ~np.isnan(y_all)
+        if len(t_raw) != len(y_all):
+            raise InvalidInput("treatment and outcome differ in length", [FieldProblem("outcome", "wrong length")])
+        rows = np.flatnonzero(keep)
+        self.dropped_ = int(len(t_raw) - rows.size)
+        t_kept = [str(t_raw[i]) for i in rows]
+        options = sorted(set(t_kept))
+        counts = {o: t_kept.count(o) for o in options}
+        if len(options) < 2:
+            raise InvalidInput(
+                "treatment needs at least two options to compare", [FieldProblem("treatment", "fewer than 2 options")]
+            )
+        thin = {o: c for o, c in counts.items() if c < MIN_PER_OPTION}
+        if thin:
+            named = ", ".join(f"{o} ({c})" for o, c in sorted(thin.items()))
+            raise InvalidInput(
+                f"options with fewer than {MIN_PER_OPTION} episodes cannot be learnt: {named}; leave them out",
+                [FieldProblem("treatment", f"too few episodes for {o}") for o in sorted(thin)],
+            )
+        if reference is None:
+            reference = max(options, key=lambda o: (counts[o], o))
+        elif reference not in options:
+            raise InvalidInput(
+                f"reference {reference!r} is not one of the options: {', '.join(options)}",
+                [FieldProblem("reference", "not an option in the treatment column")],
+            )
+        subset = {name: _take(data[name], rows) for name in covariates}
+        y = y_all[rows]
+        t = np.array([options.index(o) for o in t_kept])
+        k, n = len(options), rows.size
+
+        say("Learning the covariates' basis")
+        design = learn_design(subset, covariates, self.n_knots)
+        basis = design.matrix(subset)
+        raw, categorical = design.raw(subset)
+
+        mu, e = self._cross_fit(raw, categorical, t, y, k, say)
+        e = np.clip(e, self.clip, 1.0)
+        phi = mu + (t[:, None] == np.arange(k)[None, :]) * (y[:, None] - mu) / e
+
+        say("Final stage: every option's expected outcome on the basis")
+        gram_inv = np.linalg.pinv(basis.T @ basis)
+        coef = gram_inv @ basis.T @ phi  # p x k
+        leverage = np.einsum("ij,jk,ik->i", basis, gram_inv, basis)
+        ref = options.index(reference)
+        cov: dict[str, np.ndarray] = {}
+        for j, option in enumerate(options):
+            if j == ref:
+                continue
+            diff = phi[:, j] - phi[:, ref]
+            resid = diff - basis @ (coef[:, j] - coef[:, ref])
+            scaled = basis * (resid / np.clip(1 - leverage, 1e-6, None))[:, None]
+            cov[option] = gram_inv @ (scaled.T @ scaled) @ gram_inv
+
+        say("Calibrating the intervals for observed outcomes")
+        propensity = LogisticRegression(fit_intercept=False, C=10.0, max_iter=2000)
+        propensity.fit(basis, t)
+        logits = np.zeros((k, basis.shape[1]))
+        two = np.vstack([-propensity.coef_, propensity.coef_]) / 2  # sklearn keeps one row for two classes
+        logits[propensity.classes_] = propensity.coef_ if k > 2 else two
+        e_basis = softmax(basis @ logits.T, axis=1)
+        out_of_fold = self._out_of_fold_final(basis, phi, t)
+        quantiles, weight_total, support = {}, {}, {}
+        for j, option in enumerate(options):
+            arm = t == j
+            scores = np.abs(y[arm] - out_of_fold[arm, j])
+            weights = 1 / np.clip(e_basis[arm, j], 1e-6, None)
+            quantiles[option] = _weighted_quantiles(scores, weights, LEVELS)
+            weight_total[option] = float(weights.sum())
+            support[option] = _histogram(np.log(np.clip(e_basis[arm, j], 1e-12, None)))
+
+        self.options_, self.reference_, self.design_ = tuple(options), reference, design
+        self.coef_, self.effect_cov_, self.propensity_coef_ = coef, cov, logits
+        self.score_quantiles_, self.weight_total_, self.support_hist_ = quantiles, weight_total, support
+        self.outcome_range_ = (float(y.min()), float(y.max()))
+        self.n_, self.counts_ = int(n), counts
+        self.basis_mean_ = basis.mean(axis=0)
+        self.overlap_ = {o: (float(e_basis[:, j].min()), float(e_basis[:, j].max())) for j, o in enumerate(options)}
+        return self
+
+    def _cross_fit(
+        self, raw: np.ndarray, categorical: np.ndarray, t: np.ndarray, y: np.ndarray, k: int, say: Callable[[str], None]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n = y.size
+        mu, e = np.zeros((n, k)), np.zeros((n, k))
+        splits = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed).split(raw, t)
+        # early stopping on a held-out tenth at every size: an overfitted propensity near 0 or 1 inflates the weights
+        settings: dict[str, Any] = {
+            "categorical_features": categorical if categorical.any() else None,
+            "early_stopping": True,
+            "random_state": self.seed,
+        }
+        for fold, (train, held) in enumerate(splits, start=1):
+            say(f"Fold {fold} of {self.folds}: outcome and allocation models")
+            for j in range(k):
+                arm = train[t[train] == j]
+                model = HistGradientBoostingRegressor(**settings)
+                mu[held, j] = model.fit(raw[arm], y[arm]).predict(raw[held])
+            classifier = HistGradientBoostingClassifier(**settings)
+            classifier.fit(raw[train], t[train])
+            e[np.ix_(held, classifier.classes_)] = classifier.predict_proba(raw[held])
+        return mu, e
+
+    def _out_of_fold_final(self, basis: np.ndarray, phi: np.ndarray, t: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(phi)
+        splits = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed + 1).split(basis, t)
+        for train, held in splits:
+            b = np.linalg.lstsq(basis[train], phi[train], rcond=None)[0]
+            out[held] = basis[held] @ b
+        return out
+
+    # -- predicting ------------------------------------------------------------------------------------------------
+
+    def predict(self, data: Mapping[str, Column]) -> OptionsPrediction:
+        """Every option for every row of ``data`` (the covariates by name; other columns are ignored)."""
+        basis = self.design_.matrix(data)
+        n, k = basis.shape[0], len(self.options_)
+        outcome = basis @ self.coef_
+        ref = self.options_.index(self.reference_)
+        effect = outcome - outcome[:, [ref]]
+        half = np.zeros((n, k))
+        z = float(norm.ppf(0.5 + self.coverage / 2))
+        for j, option in enumerate(self.options_):
+            if option in self.effect_cov_:
+                var = np.einsum("ij,jk,ik->i", basis, self.effect_cov_[option], basis)
+                half[:, j] = z * np.sqrt(np.clip(var, 0, None))
+        e = softmax(basis @ self.propensity_coef_.T, axis=1)
+        low, high = self.outcome_range_
+        lower, upper, support = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k), dtype=int)
+        for j, option in enumerate(self.options_):
+            w = 1 / np.clip(e[:, j], 1e-6, None)
+            level = self.coverage * (1 + w / self.weight_total_[option])
+            q = np.interp(level, LEVELS, self.score_quantiles_[option])
+            q = np.where(level > LEVELS[-1], np.inf, q)
+            # within what was ever observed (an infinite q is the whole range), never excluding the point itself
+            lower[:, j] = np.minimum(np.clip(outcome[:, j] - q, low, high), outcome[:, j])
+            upper[:, j] = np.maximum(np.clip(outcome[:, j] + q, low, high), outcome[:, j])
+            support[:, j] = _support(self.support_hist_[option], np.log(np.clip(e[:, j], 1e-12, None)))
+        best = np.argmin(outcome, axis=1) if self.lower_is_better else np.argmax(outcome, axis=1)
+        return OptionsPrediction(
+            self.options_,
+            self.reference_,
+            outcome,
+            lower,
+            upper,
+            effect,
+            effect - half,
+            effect + half,
+            support,
+            [self.options_[i] for i in best],
+        )
+
+    def drivers(self, data: Mapping[str, Column], option: str) -> list[dict[str, float]]:
+        """For each row, how much each covariate moved ``option``'s effect against the reference away from the
+        average person's (in outcome units): the person's data that drove the prediction."""
+        basis = self.design_.matrix(data)
+        ref = self.options_.index(self.reference_)
+        beta = self.coef_[:, self.options_.index(option)] - self.coef_[:, ref]
+        centred = (basis - self.basis_mean_) * beta
+        return [{name: float(row[span].sum()) for name, span in self.design_.spans().items()} for row in centred]
+
+    # -- keeping ---------------------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted model as plain JSON-able data (no pickled code), with a version that is a hash of it."""
+        body: dict[str, Any] = {
+            "format": FORMAT,
+            "settings": {
+                "coverage": self.coverage,
+                "folds": self.folds,
+                "clip": self.clip,
+                "n_knots": self.n_knots,
+                "lower_is_better": self.lower_is_better,
+                "seed": self.seed,
+            },
+            "options": list(self.options_),
+            "reference": self.reference_,
+            "features": [_feature_dict(f) for f in self.design_.features],
+            "coef": self.coef_.tolist(),
+            "effect_cov": {o: v.tolist() for o, v in self.effect_cov_.items()},
+            "propensity_coef": self.propensity_coef_.tolist(),
+            "score_quantiles": {o: v.tolist() for o, v in self.score_quantiles_.items()},
+            "weight_total": self.weight_total_,
+            "support_hist": {o: v.tolist() for o, v in self.support_hist_.items()},
+            "outcome_range": list(self.outcome_range_),
+            "n": self.n_,
+            "counts": self.counts_,
+            "dropped": self.dropped_,
+            "basis_mean": self.basis_mean_.tolist(),
+            "overlap": {o: list(v) for o, v in self.overlap_.items()},
+        }
+        body["version"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+        return body
+
+    @classmethod
+    def from_dict(cls, body: Mapping[str, Any]) -> DoublyRobustLearner:
+        """A model kept by ``to_dict``."""
+        if body.get("format") != FORMAT:
+            raise InvalidInput(
+                f"not an idiograph treatment-selection model (format {body.get('format')!r}, expected {FORMAT!r})",
+                [FieldProblem("model", "unknown format")],
+            )
+        model = cls(**body["settings"])
+        model.options_, model.reference_ = tuple(body["options"]), body["reference"]
+        model.design_ = Design(tuple(_feature(f) for f in body["features"]))
+        model.coef_ = np.asarray(body["coef"])
+        model.effect_cov_ = {o: np.asarray(v) for o, v in body["effect_cov"].items()}
+        model.propensity_coef_ = np.asarray(body["propensity_coef"])
+        model.score_quantiles_ = {o: np.asarray(v) for o, v in body["score_quantiles"].items()}
+        model.weight_total_ = dict(body["weight_total"])
+        model.support_hist_ = {o: np.asarray(v) for o, v in body["support_hist"].items()}
+        model.outcome_range_ = (float(body["outcome_range"][0]), float(body["outcome_range"][1]))
+        model.n_, model.counts_, model.dropped_ = int(body["n"]), dict(body["counts"]), int(body["dropped"])
+        model.basis_mean_ = np.asarray(body["basis_mean"])
+        model.overlap_ = {o: (float(v[0]), float(v[1])) for o, v in body["overlap"].items()}
+        return model
+
+
+def _outcomes(outcome: Sequence[Any] | np.ndarray) -> np.ndarray:
+    out = np.empty(len(outcome))
+    for i, v in enumerate(outcome):
+        if v is None or (isinstance(v, str) and v.strip() == ""):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"outcome row {i} is {v!r}, not a number", [FieldProblem(f"outcome[{i}]", "not a number")]
+            ) from None
+    if np.isinf(out).any():
+        raise InvalidInput("outcome has infinite values", [FieldProblem("outcome", "infinite value")])
+    return out
+
+
+def _take(column: Column, rows: np.ndarray) -> Column:
+    if isinstance(column, np.ndarray):
+        return np.asarray(column[rows])
+    return [column[i] for i in rows]
+
+
+def _weighted_quantiles(scores: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The smallest score whose cumulative normalised weight reaches each level."""
+    order = np.argsort(scores)
+    cum = np.cumsum(weights[order]) / weights.sum()
+    at = np.searchsorted(cum, levels, side="left").clip(max=scores.size - 1)
+    return np.asarray(scores[order][at], dtype=float)
+
+
+def _histogram(log_e: np.ndarray) -> np.ndarray:
+    bins = int(np.ceil(-SUPPORT_LOW / SUPPORT_BIN)) + 1
+    index = np.clip(((log_e - SUPPORT_LOW) / SUPPORT_BIN).astype(int), 0, bins - 1)
+    return np.bincount(index, minlength=bins)
+
+
+def _support(hist: np.ndarray, log_e: np.ndarray) -> np.ndarray:
+    cum = np.concatenate([[0], np.cumsum(hist)])
+    index = np.clip(((log_e - SUPPORT_LOW) / SUPPORT_BIN).astype(int), 0, hist.size - 1)
+    lo, hi = np.clip(index - 4, 0, hist.size), np.clip(index + 5, 0, hist.size)
+    return np.asarray(cum[hi] - cum[lo], dtype=int)
+
+
+def _feature_dict(f: Numeric | Categorical) -> dict[str, Any]:
+    if isinstance(f, Numeric):
+        return {
+            "kind": "numeric",
+            "name": f.name,
+            "median": f.median,
+            "low": f.low,
+            "high": f.high,
+            "missing": f.missing,
+            "knots": list(f.knots),
+        }
+    return {"kind": "categorical", "name": f.name, "levels": list(f.levels)}
+
+
+def _feature(d: Mapping[str, Any]) -> Numeric | Categorical:
+    if d["kind"] == "numeric":
+        return Numeric(d["name"], d["median"], d["low"], d["high"], d["missing"], tuple(d["knots"]))
+    return Categorical(d["name"], tuple(d["levels"]))

@@ -1,0 +1,100 @@
+"""``idiograph selection fit`` and ``predict`` on a data team's table: the columns are the issue's contract, rows
+stay in input order, and every wrong option is named."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from idiograph.cli import app
+from tests.selection.simulated import episodes
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Finished episodes as CSV (with an id, a missing outcome and empty cells) and new people as Parquet."""
+    folder = tmp_path_factory.mktemp("selection")
+    train = episodes(900, seed=21)
+    path = folder / "episodes.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["episode", "received", "phq9_end", *train.data])
+        for i in range(900):
+            row = [train.data[k][i] for k in train.data]
+            row = ["" if isinstance(v, float) and np.isnan(v) else v for v in row]
+            end = "" if i == 5 else round(float(train.outcome[i]), 2)
+            w.writerow([f"ep-{i}", train.received[i], end, *row])
+    new = episodes(30, seed=22)
+    people = folder / "people.parquet"
+    pq.write_table(pa.table({"person": [f"p{i}" for i in range(30)], **new.data}), people)
+    return path, people
+
+
+def test_fit_then_predict_writes_the_contracted_columns_in_input_order(tables, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    episodes_csv, people = tables
+    model = tmp_path / "model.json"
+    r = invoke(
+        "selection", "fit", str(episodes_csv), "--treatment", "received", "--outcome", "phq9_end",
+        "--id", "episode", "--reference", "cbt", "--lower-is-better", "--out", str(model),
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "899 episodes, 5 covariates" in r.output and "1 row(s) without an option or an outcome" in r.output
+    out = tmp_path / "pred.parquet"
+    r = invoke("selection", "predict", str(model), str(people), "--id", "person", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    pred = pq.read_table(out)
+    expected = ["person"]
+    for o in ("cbt", "counselling", "gsh"):
+        expected += [f"outcome_{o}", f"outcome_{o}_lower", f"outcome_{o}_upper"]
+    for o in ("counselling", "gsh"):
+        expected += [f"effect_{o}", f"effect_{o}_lower", f"effect_{o}_upper"]
+    assert pred.column_names == [*expected, "recommended"]
+    assert pred.column("person").to_pylist() == [f"p{i}" for i in range(30)]
+    rows = pred.to_pylist()
+    for row in rows:
+        assert row["outcome_cbt_lower"] <= row["outcome_cbt"] <= row["outcome_cbt_upper"]
+        assert row["effect_gsh"] == pytest.approx(row["outcome_gsh"] - row["outcome_cbt"])
+        best = min(("cbt", "counselling", "gsh"), key=lambda o: row[f"outcome_{o}"])
+        assert row["recommended"] == best
+    # without --id: a 0-based row number; CSV out
+    out_csv = tmp_path / "pred.csv"
+    assert invoke("selection", "predict", str(model), str(people), "--out", str(out_csv)).exit_code == 0
+    with out_csv.open() as f:
+        first = next(csv.reader(f))
+        assert first[0] == "row" and first[-1] == "recommended"
+        assert [line.split(",")[0] for line in f.read().splitlines()] == [str(i) for i in range(30)]
+
+
+def test_covariates_can_be_chosen_and_wrong_options_are_named(tables, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    episodes_csv, people = tables
+    model = tmp_path / "m.json"
+    base = ["selection", "fit", str(episodes_csv), "--treatment", "received", "--outcome", "phq9_end"]
+    r = invoke(*base, "--covariates", "severity,group", "--id", "episode", "--out", str(model))
+    assert r.exit_code == 0 and "2 covariates" in r.output, r.output
+    for extra, named in (
+        (["--treatment", "arm"], "--treatment: 'arm' is not a column"),
+        (["--covariates", "severity,colour"], "--covariates: not columns of episodes.csv: colour"),
+        (["--covariates", "severity,phq9_end"], "phq9_end cannot be a covariate"),
+        (["--reference", "dance"], "reference 'dance' is not one of the options"),
+        (["--coverage", "1.5"], "--coverage"),
+    ):
+        r = invoke(*base, *extra, "--out", str(tmp_path / "x.json"))
+        assert r.exit_code != 0 and named in r.output, (extra, r.output)
+    assert not (tmp_path / "x.json").exists()
+    r = invoke("selection", "fit", str(tmp_path / "none.csv"), "--treatment", "a", "--outcome", "b", "--out", "m")
+    assert r.exit_code == 2 and "no such file" in r.output
+    r = invoke("selection", "predict", str(model), str(people), "--out", str(tmp_path / "p.txt"))
+    assert r.exit_code == 2 and "--out" in r.output
+    pq.write_table(pa.table({"severity": ["high"] * 3, "group": ["a"] * 3}), tmp_path / "words.parquet")
+    r = invoke("selection", "predict", str(model), str(tmp_path / "words.parquet"), "--out", str(tmp_path / "p.csv"))
+    assert r.exit_code == 2 and "severity" in r.output and "not numbers" in r.output

@@ -1,0 +1,173 @@
+"""The doubly robust learner against a known model: confounded allocation is undone, intervals cover what they
+claim, the pieces agree with each other, a kept model predicts the same, and bad input is named."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from idiograph.errors import InvalidInput
+from idiograph.selection.learner import DoublyRobustLearner, _weighted_quantiles
+from tests.selection.simulated import OPTIONS, episodes
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[DoublyRobustLearner, object]:
+    train = episodes(6000, seed=11)
+    model = DoublyRobustLearner(lower_is_better=True, seed=11).fit(
+        train.data, list(train.data), train.received, train.outcome, reference="cbt"
+    )
+    return model, episodes(4000, seed=12)
+
+
+def _col(model: DoublyRobustLearner, option: str) -> int:
+    return model.options_.index(option)
+
+
+def test_confounded_allocation_is_undone(fitted) -> None:  # type: ignore[no-untyped-def]
+    """Stepped care gives gsh to the mild: its raw mean outcome flatters it; the learner's average does not."""
+    model, test = fitted
+    train = episodes(6000, seed=11)
+    received = np.array(train.received)
+    naive = train.outcome[received == "gsh"].mean() - train.outcome[received == "cbt"].mean()
+    truth = (test.expected[:, 2] - test.expected[:, 0]).mean()
+    estimated = model.predict(test.data).effect[:, _col(model, "gsh")].mean()
+    assert abs(naive - truth) > 3  # the naive comparison is badly wrong here
+    assert abs(estimated - truth) < 0.35
+
+
+def test_effect_intervals_cover_the_true_expected_effect(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    p = model.predict(test.data)
+    for option, j in (("counselling", 1), ("gsh", 2)):
+        truth = test.expected[:, j] - test.expected[:, 0]
+        c = _col(model, option)
+        covered = (p.effect_lower[:, c] <= truth) & (truth <= p.effect_upper[:, c])
+        assert covered.mean() >= 0.9, (option, covered.mean())
+        # an interval for the expected effect: far narrower than the range one person's observed difference has
+        width = np.median(p.effect_upper[:, c] - p.effect_lower[:, c])
+        noise = (test.potential[:, j] - test.potential[:, 0]) - truth
+        spread = np.quantile(noise, 0.975) - np.quantile(noise, 0.025)
+        assert width < 0.6 * spread, (width, spread)
+
+
+def test_outcome_intervals_cover_observed_outcomes_under_every_option(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    p = model.predict(test.data)
+    for j, option in enumerate(OPTIONS):
+        c = _col(model, option)
+        y = test.potential[:, j]
+        covered = (p.outcome_lower[:, c] <= y) & (y <= p.outcome_upper[:, c])
+        assert 0.93 <= covered.mean() <= 0.985, (option, covered.mean())
+
+
+def test_the_pieces_agree(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    p = model.predict(test.data)
+    ref = _col(model, "cbt")
+    assert np.allclose(p.effect, p.outcome - p.outcome[:, [ref]])
+    assert np.all(p.effect[:, ref] == 0) and np.all(p.effect_lower[:, ref] == 0)
+    assert np.all(p.outcome_lower <= p.outcome + 1e-9) and np.all(p.outcome <= p.outcome_upper + 1e-9)
+    assert np.all(p.effect_lower <= p.effect) and np.all(p.effect <= p.effect_upper)
+    best = [model.options_[i] for i in np.argmin(p.outcome, axis=1)]  # lower is better here
+    assert p.recommended == best
+
+
+def test_a_kept_model_predicts_the_same(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    body = json.loads(json.dumps(model.to_dict()))
+    again = DoublyRobustLearner.from_dict(body)
+    a, b = model.predict(test.data), again.predict(test.data)
+    for name in ("outcome", "outcome_lower", "outcome_upper", "effect", "effect_lower", "effect_upper", "support"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.recommended == b.recommended and body["version"] == again.to_dict()["version"]
+    with pytest.raises(InvalidInput, match="not an idiograph treatment-selection model"):
+        DoublyRobustLearner.from_dict({"format": "pickle"})
+
+
+def test_support_is_thin_where_few_like_this_person_received_the_option(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    severe = {k: (np.array([3.0]) if k == "severity" else v[:1]) for k, v in test.data.items()}
+    severe["group"] = ["a"]
+    p = model.predict(severe)
+    c_gsh, c_cbt = _col(model, "gsh"), _col(model, "cbt")
+    assert p.support[0, c_gsh] < p.support[0, c_cbt] / 10
+    # and the interval for their outcome under gsh is wider than under cbt
+    width = p.outcome_upper[0] - p.outcome_lower[0]
+    assert width[c_gsh] > width[c_cbt]
+
+
+def test_missing_and_unseen_values_are_handled(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, _ = fitted
+    odd = {
+        "severity": np.array([0.5, np.nan]),
+        "chronic": np.array([1.0, 0.0]),
+        "age": np.array([200.0, 30.0]),  # beyond anything seen: held at the edge
+        "group": ["z", None],
+        "duration": np.array([np.nan, 4.0]),
+    }
+    p = model.predict(odd)
+    assert np.isfinite(p.outcome).all() and np.isfinite(p.effect_upper).all()
+
+
+def test_bad_input_is_named() -> None:
+    train = episodes(300, seed=3)
+    learner = DoublyRobustLearner(seed=3)
+    cols = list(train.data)
+    with pytest.raises(InvalidInput) as one:
+        learner.fit(train.data, cols, ["cbt"] * 300, train.outcome)
+    assert one.value.problems[0].field == "treatment"
+    thin = list(train.received)
+    thin[:5] = ["art"] * 5
+    with pytest.raises(InvalidInput, match=r"art \(5\)"):
+        learner.fit(train.data, cols, thin, train.outcome)
+    with pytest.raises(InvalidInput) as ref:
+        learner.fit(train.data, cols, train.received, train.outcome, reference="dance")
+    assert ref.value.problems[0].field == "reference"
+    words = [str(v) for v in train.outcome]
+    words[7] = "high"
+    with pytest.raises(InvalidInput) as out:
+        learner.fit(train.data, cols, train.received, words)
+    assert out.value.problems[0].field == "outcome[7]"
+    with pytest.raises(InvalidInput, match="coverage"):
+        DoublyRobustLearner(coverage=1.2)
+
+
+def test_rows_without_an_option_or_outcome_are_left_out_and_counted() -> None:
+    train = episodes(600, seed=4)
+    received: list[str | None] = list(train.received)
+    outcome = train.outcome.copy()
+    received[0], outcome[1] = None, np.nan
+    model = DoublyRobustLearner(seed=4, folds=3).fit(train.data, list(train.data), received, outcome)
+    assert model.dropped_ == 2 and model.n_ == 598
+    assert model.reference_ == max(OPTIONS, key=lambda o: (train.received.count(o), o))
+
+
+def test_weighted_quantiles_by_hand() -> None:
+    scores = np.array([4.0, 1.0, 3.0, 2.0])
+    weights = np.array([1.0, 1.0, 1.0, 1.0])
+    # cumulative weight after sorting: 0.25, 0.5, 0.75, 1.0
+    assert _weighted_quantiles(scores, weights, np.array([0.2, 0.5, 0.51, 1.0])).tolist() == [1.0, 2.0, 3.0, 4.0]
+    heavy = np.array([1.0, 1.0, 1.0, 5.0])  # the score 2.0 carries 5/8
+    assert _weighted_quantiles(scores, heavy, np.array([0.3, 0.8, 0.9])).tolist() == [2.0, 3.0, 4.0]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(150, 300), coverage=st.sampled_from([0.8, 0.9, 0.95]))
+def test_any_table_gives_ordered_intervals_within_the_outcome_range(seed: int, n: int, coverage: float) -> None:
+    train = episodes(n, seed, confounding=0.5)
+    model = DoublyRobustLearner(seed=seed, folds=3, coverage=coverage).fit(
+        train.data, list(train.data), train.received, train.outcome
+    )
+    p = model.predict(episodes(50, seed + 1).data)
+    low, high = train.outcome.min(), train.outcome.max()
+    # within the observed range, unless the expected outcome itself lies beyond it (a linear fit can)
+    assert np.all(p.outcome_lower >= np.minimum(low, p.outcome)) and np.all(
+        p.outcome_upper <= np.maximum(high, p.outcome)
+    )
+    assert np.all(p.outcome_lower <= p.outcome_upper) and np.all(p.effect_lower <= p.effect_upper)
+    assert set(p.recommended) <= set(OPTIONS) and p.support.min() >= 0
