@@ -14,6 +14,8 @@ from idiograph.synth import params as params_module
 from idiograph.synth.generator import OBS_COLUMNS, Generated, Service, generate_person, generate_service
 from idiograph.synth.workers import pool as workers_pool
 
+OPTIONS = ("guided_self_help", "cbt", "counselling", "group_cbt", "creative_therapies", "medication_review")
+
 TS = pa.timestamp("us", tz="UTC")
 SCHEMAS: dict[str, pa.Schema] = {
     "teams": pa.schema([("team_id", pa.string()), ("name", pa.string()), ("kind", pa.string())]),
@@ -62,6 +64,27 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("attended_treatment", pa.int16()),
             ("dna", pa.int16()),
             ("cancelled_by_person", pa.int16()),
+        ]
+    ),
+    "intake": pa.schema(
+        [
+            ("person_id", pa.string()),
+            ("episode_id", pa.string()),
+            ("assessed_on", pa.date32()),
+            ("problem_duration_months", pa.int16()),
+            ("previous_treatment", pa.string()),
+            ("previous_response", pa.string()),
+            ("current_medication", pa.bool_()),
+            ("psychosocial_recorded", pa.bool_()),
+            ("housing", pa.string()),
+            ("work", pa.string()),
+            ("social_support", pa.string()),
+            ("caring_responsibilities", pa.bool_()),
+            ("money_worries", pa.bool_()),
+            ("substance_use", pa.string()),
+            ("long_term_condition", pa.bool_()),
+            ("neurodivergence", pa.string()),
+            *[c for i in (1, 2, 3) for c in ((f"goal_{i}", pa.string()), (f"goal_{i}_rating", pa.int8()))],
         ]
     ),
     "appointments": pa.schema(
@@ -124,17 +147,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("received", pa.string()),
             ("therapist_effect", pa.float64()),
             ("triggers", pa.string()),
-            *[
-                (f"effect_{k}", pa.float64())
-                for k in (
-                    "guided_self_help",
-                    "cbt",
-                    "counselling",
-                    "group_cbt",
-                    "creative_therapies",
-                    "medication_review",
-                )
-            ],
+            *[(f"effect_{k}", pa.float64()) for k in OPTIONS],
+            *[(f"chance_{k}", pa.float64()) for k in OPTIONS],  # the true propensity of each option
         ]
     ),
     "truth_setpoints": pa.schema(
@@ -154,6 +168,7 @@ TRUTH = tuple(t for t in SCHEMAS if t.startswith("truth_"))
 PERSON_TABLES = (
     "people",
     "episodes",
+    "intake",
     "appointments",
     "responses",
     "events",

@@ -32,6 +32,7 @@ from idiograph.synth.person.demographics import draw_profile, nhs_number_for, pe
 from idiograph.synth.person.devices import record_wearable
 from idiograph.synth.person.follow_up import follow_up, record_relapse
 from idiograph.synth.person.illness import draw_illness, plan_treatment, true_effects, truth_person_row
+from idiograph.synth.person.intake import intake_row
 from idiograph.synth.person.labs import record_labs
 from idiograph.synth.person.questionnaires import record_questionnaires
 from idiograph.synth.service import Clinician, Service, generate_service
@@ -55,9 +56,10 @@ __all__ = [
 
 
 def generate_person(params: Params, service: Service, seed: int, index: int) -> Generated:
-    """Person ``index``'s rows, from two random streams drawn in a fixed order (reordering changes the output)."""
+    """Person ``index``'s rows, from three random streams drawn in a fixed order (reordering changes the output)."""
     rng = np.random.default_rng([seed, 1, index])
     crisis_rng = np.random.default_rng([seed, 2, index])
+    intake_rng = np.random.default_rng([seed, 3, index])
     ids = Ids.of(seed, index)
     g = Generated()
     profile = draw_profile(params, service, rng)
@@ -70,6 +72,7 @@ def generate_person(params: Params, service: Service, seed: int, index: int) -> 
     g.tables["appointments"] = course.appointments
     episode = episode_row(params, ids, profile, illness, plan, course, rng)
     g.add("episodes", episode)
+    g.add("intake", intake_row(ids, profile, illness, triggers.names, intake_rng))
     horizon = midnight(episode["discharge_date"]) + timedelta(days=params.window.follow_up_days)
     last = course.responses[-1] if course.responses else None
     final = (last[1], last[2]) if last else (illness.theta_d0, illness.theta_a0)

@@ -98,6 +98,13 @@ class Intervention(_P):
     group: bool
 
 
+class Allocation(_P):
+    """An option's log-odds of being given: at average intake severity, and per intake SD of severity."""
+
+    base: float
+    severity: float
+
+
 class Equity(_P):
     minority_effect: float
     deprivation_effect: float
@@ -179,6 +186,7 @@ class Params(_P):
     severity: Severity
     interventions: dict[str, Intervention]
     individual_effect_sd: float = Field(ge=0)
+    allocation: dict[str, dict[str, Allocation]]
     equity: Equity
     attendance: Attendance
     slots: Slots
@@ -196,6 +204,10 @@ class Params(_P):
         bad += [k for k in self.problems if k not in PRESENTING_PROBLEMS]
         if bad:
             raise ValueError(f"unknown referral sources or presenting problems: {bad}")
+        for kind, options in self.allocation.items():
+            unknown = [o for o in options if o not in self.interventions]
+            if unknown:
+                raise ValueError(f"allocation.{kind}: not interventions: {unknown}")
         _shares(self.referral_sources)
         _shares(self.slots.places)
         _shares(self.slots.formats)

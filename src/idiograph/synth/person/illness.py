@@ -37,6 +37,7 @@ class Plan:
     iv: Intervention
     therapist_effect: float
     effect: float
+    chances: dict[str, float]  # each option's chance of being given to this person (the true propensity)
 
 
 def draw_illness(params: Params, rng: np.random.Generator) -> Illness:
@@ -87,13 +88,20 @@ def true_effects(
     return out
 
 
-def assign_intervention(rng: np.random.Generator, kind: str, theta0: float, mean: float) -> str:
-    """Observational (stepped-care) allocation, confounded by severity as in real services."""
-    if kind == "cmht":
-        return pick(rng, {"medication_review": 0.5, "cbt": 0.3, "creative_therapies": 0.2})
-    if theta0 < mean:
-        return pick(rng, {"guided_self_help": 0.6, "group_cbt": 0.15, "counselling": 0.1, "cbt": 0.15})
-    return pick(rng, {"cbt": 0.55, "counselling": 0.25, "group_cbt": 0.1, "creative_therapies": 0.1})
+def allocation_chances(params: Params, kind: str, theta0: float) -> dict[str, float]:
+    """Each of the team's options' chance of being given at this intake severity (``params.allocation``)."""
+    options = CMHT if kind == "cmht" else TALKING
+    table = params.allocation["cmht" if kind == "cmht" else "talking_therapies"]
+    z = (theta0 - params.severity.intake_mean) / params.severity.intake_sd
+    logits = np.array([table[o].base + table[o].severity * z for o in options])
+    chances = np.exp(logits - logits.max())
+    chances /= chances.sum()
+    return {o: float(c) for o, c in zip(options, chances, strict=True)}
+
+
+def assign_intervention(rng: np.random.Generator, chances: dict[str, float]) -> str:
+    """Observational (stepped-care) allocation: confounded by severity, with overlap."""
+    return pick(rng, chances)
 
 
 def plan_treatment(params: Params, profile: Profile, illness: Illness, rng: np.random.Generator) -> Plan:
@@ -103,10 +111,11 @@ def plan_treatment(params: Params, profile: Profile, illness: Illness, rng: np.r
     effects = true_effects(params, illness.theta_d0, illness.chronic, who.age, illness.prior, minority, who.decile, rng)
     options = CMHT if kind == "cmht" else TALKING
     best = max(options, key=lambda k: effects[k])
-    intervention = assign_intervention(rng, kind, illness.theta_d0, params.severity.intake_mean)
+    chances = allocation_chances(params, kind, illness.theta_d0)
+    intervention = assign_intervention(rng, chances)
     therapist = profile.clinician.strengths[illness.problem.domain]
     effect = effects[intervention] + therapist
-    return Plan(effects, options, best, intervention, params.interventions[intervention], therapist, effect)
+    return Plan(effects, options, best, intervention, params.interventions[intervention], therapist, effect, chances)
 
 
 def truth_person_row(ids: Ids, illness: Illness, plan: Plan, triggers: list[str]) -> dict[str, Any]:
@@ -123,4 +132,5 @@ def truth_person_row(ids: Ids, illness: Illness, plan: Plan, triggers: list[str]
         "therapist_effect": plan.therapist_effect,
         "triggers": ";".join(triggers),
         **{f"effect_{k}": v for k, v in plan.effects.items() if k in plan.options},
+        **{f"chance_{k}": v for k, v in plan.chances.items()},
     }
