@@ -98,3 +98,28 @@ def test_covariates_can_be_chosen_and_wrong_options_are_named(tables, tmp_path: 
     pq.write_table(pa.table({"severity": ["high"] * 3, "group": ["a"] * 3}), tmp_path / "words.parquet")
     r = invoke("selection", "predict", str(model), str(tmp_path / "words.parquet"), "--out", str(tmp_path / "p.csv"))
     assert r.exit_code == 2 and "severity" in r.output and "not numbers" in r.output
+
+
+def test_evaluate_judges_on_held_out_people_with_intervals_and_suppression(tmp_path: Path) -> None:
+    import json
+
+    r = invoke("selection", "evaluate", "--people", "1500", "--seed", "5", "--format", "json")
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.output[r.output.index("{") :])
+    # 1,500 people leave the community team too few episodes of one option: said, not judged
+    assert body["seed"] == 5 and set(body["kinds"]) == {"talking_therapies"}
+    assert "fewer than 20 episodes" in body["skipped"]["cmht"]
+    first = body["policy"][0]
+    assert (first["dimension"], first["group"]) == ("all", "all")
+    d = first["recommended_minus_single_best"]
+    assert d["low"] <= d["mean"] <= d["high"]
+    assert first["oracle"] >= max(first["recommended"], first["received"], first["single_best"])
+    assert 0.5 < first["outcome_coverage"]["rate"] <= 1
+    # a group of fewer than 10 people shows nothing but its name
+    small = [p for p in body["policy"] if p.get("suppressed")]
+    assert all(set(p) == {"dimension", "group", "suppressed"} for p in small)
+    semi = body["semi_synthetic"]
+    assert {s["kind"] for s in semi} == {"talking_therapies"}
+    assert all(0 <= s["effect_coverage"]["rate"] <= 1 and s["root_pehe"] > 0 for s in semi)
+    r = invoke("selection", "evaluate", "--data", str(tmp_path), "--format", "json")
+    assert r.exit_code == 2 and "teams.parquet" in r.output

@@ -1,21 +1,25 @@
 """Each option's expected outcome for a person and its advantage over a reference option, learnt from observational
 episodes in which allocation was confounded (pure: numpy, scipy, scikit-learn).
 
-Method (docs/decisions/0016-treatment-selection-learner.md):
+Method (docs/decisions/0010-treatment-selection-learner.md says why, against the alternatives):
 
-- Doubly robust pseudo-outcomes, cross-fitted (Kennedy 2023, "Towards optimal doubly robust estimation of
-  heterogeneous causal effects"): per fold, gradient-boosted outcome models per option and a multiclass propensity
-  model learn on the other folds; for option o, phi_o = mu_o(x) + 1{T=o} (Y - mu_o(x)) / e_o(x), e clipped.
-- Final stage: least squares of every phi_o on one spline basis of the covariates (features.py), so the expected
-  outcome under o is m_o(x) = B(x) b_o and the effect against the reference is exactly m_o(x) - m_ref(x). Its
-  interval is the series estimator's with an HC3 sandwich variance (Semenova & Chernozhukov 2021, "Debiased machine
-  learning of conditional average treatment effects and other causal functions"): an interval for the person's
-  *expected* effect, not for one person's observed difference.
+- Orthogonal (double machine learning) estimation, cross-fitted (Chernozhukov et al. 2018, "Double/debiased machine
+  learning"; Nie & Wager 2021, "Quasi-oracle estimation of heterogeneous treatment effects"): per fold, a
+  gradient-boosted model of the outcome m(x) = E[Y | x] and a multiclass model of the allocation e(x) learn on the
+  other folds; then one least-squares fit of Y - m(x) on (1{T=o} - e_o(x)) B(x) for every option but the reference
+  gives each effect tau_o(x) = B(x) theta_o on a spline basis of the covariates (features.py). No inverse weights:
+  people rarely given an option weigh little instead of enormously.
+- The interval for the effect is the series estimator's with an HC3 sandwich over all the thetas (Semenova &
+  Chernozhukov 2021): an interval for the person's *expected* effect, not for one person's observed difference.
+- The expected outcome under o is m(x) + tau_o(x) - sum_t e_t(x) tau_t(x), with m and e on the same basis, so the
+  effect is exactly the difference of two expected outcomes.
 - The interval for this person's observed outcome under o is weighted split conformal (Tibshirani et al. 2019;
   Lei & Candes 2021, "Conformal inference of counterfactuals and individual treatment effects"): scores are
-  out-of-fold residuals of the final stage among those who received o, weighted by 1/e_o(x) from a multinomial
-  logistic propensity on the same basis, so the interval widens, and at the limit becomes the whole observed range,
-  where few people like this one received o.
+  out-of-fold residuals among those who received o, weighted by 1/e_o(x) from a multinomial logistic allocation
+  model on the basis, so the interval widens, and at the limit becomes the whole observed range, where few people
+  like this one received o.
+- ``method="dr"`` keeps the doubly robust alternative (Kennedy 2023: pseudo-outcomes with clipped 1/e weights and
+  per-option outcome models, each regressed on the basis) for the documented comparison; it is not the default.
 
 Support for an option at x is the number of episodes that received it whose chance of receiving it was within a
 factor of two of this person's: the overlap the numbers rest on."""
@@ -49,7 +53,7 @@ FORMAT = "idiograph.selection/1"
 class OptionsPrediction:
     """Per row and option (columns in ``options`` order): the expected outcome and the interval for the observed one,
     the expected effect against the reference with its interval (zero for the reference), the support, and the
-    recommended option."""
+    recommended option (the best expected outcome; docs/decisions/0010 says why not a more cautious rule)."""
 
     options: tuple[str, ...]
     reference: str
@@ -63,8 +67,9 @@ class OptionsPrediction:
     recommended: list[str]
 
 
-class DoublyRobustLearner:
+class OptionsLearner:
     """Fit on finished episodes (covariates, the option received, the outcome); predict every option for new people.
+    A statistical estimator in lifelines' manner: ``fit()`` returns self, fitted attributes end in ``_``.
 
     ``lower_is_better`` says which way the recommendation goes (an end PHQ-9: lower is better)."""
 
@@ -77,13 +82,16 @@ class DoublyRobustLearner:
         n_knots: int = 5,
         lower_is_better: bool = False,
         seed: int = 0,
+        method: str = "dml",
     ) -> None:
         if not 0.5 <= coverage < 1:
             raise InvalidInput(
                 "coverage must be at least 0.5 and below 1", [FieldProblem("coverage", "not in [0.5, 1)")]
             )
         self.coverage, self.folds, self.clip, self.n_knots = coverage, folds, clip, n_knots
-        self.lower_is_better, self.seed = lower_is_better, seed
+        if method not in ("dml", "dr"):
+            raise InvalidInput(f"method {method!r} is not dml or dr", [FieldProblem("method", "not dml or dr")])
+        self.lower_is_better, self.seed, self.method = lower_is_better, seed, method
 
     # -- fitting ---------------------------------------------------------------------------------------------------
 
@@ -136,32 +144,27 @@ class DoublyRobustLearner:
         basis = design.matrix(subset)
         raw, categorical = design.raw(subset)
 
-        mu, e = self._cross_fit(raw, categorical, t, y, k, say)
-        e = np.clip(e, self.clip, 1.0)
-        phi = mu + (t[:, None] == np.arange(k)[None, :]) * (y[:, None] - mu) / e
-
-        say("Final stage: every option's expected outcome on the basis")
-        gram_inv = np.linalg.pinv(basis.T @ basis)
-        coef = gram_inv @ basis.T @ phi  # p x k
-        leverage = np.einsum("ij,jk,ik->i", basis, gram_inv, basis)
         ref = options.index(reference)
-        cov: dict[str, np.ndarray] = {}
-        for j, option in enumerate(options):
-            if j == ref:
-                continue
-            diff = phi[:, j] - phi[:, ref]
-            resid = diff - basis @ (coef[:, j] - coef[:, ref])
-            scaled = basis * (resid / np.clip(1 - leverage, 1e-6, None))[:, None]
-            cov[option] = gram_inv @ (scaled.T @ scaled) @ gram_inv
-
-        say("Calibrating the intervals for observed outcomes")
+        folds = np.zeros(n, dtype=int)
+        for f, (_, held) in enumerate(
+            StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed).split(raw, t)
+        ):
+            folds[held] = f
+        say("Calibrating the chance of each option on the basis")
         propensity = LogisticRegression(fit_intercept=False, C=10.0, max_iter=2000)
         propensity.fit(basis, t)
         logits = np.zeros((k, basis.shape[1]))
         two = np.vstack([-propensity.coef_, propensity.coef_]) / 2  # sklearn keeps one row for two classes
         logits[propensity.classes_] = propensity.coef_ if k > 2 else two
         e_basis = softmax(basis @ logits.T, axis=1)
-        out_of_fold = self._out_of_fold_final(basis, phi, t)
+
+        if self.method == "dr":
+            gamma, theta, cov, out_of_fold = self._final_dr(basis, raw, categorical, t, y, k, ref, folds, say)
+        else:
+            gamma, theta, cov, out_of_fold = self._final_dml(basis, raw, categorical, t, y, k, ref, folds, e_basis, say)
+        effect_cov = {options[j]: v for j, v in cov.items()}
+
+        say("Calibrating the intervals for observed outcomes")
         quantiles, weight_total, support = {}, {}, {}
         for j, option in enumerate(options):
             arm = t == j
@@ -172,7 +175,7 @@ class DoublyRobustLearner:
             support[option] = _histogram(np.log(np.clip(e_basis[arm, j], 1e-12, None)))
 
         self.options_, self.reference_, self.design_ = tuple(options), reference, design
-        self.coef_, self.effect_cov_, self.propensity_coef_ = coef, cov, logits
+        self.gamma_, self.theta_, self.effect_cov_, self.propensity_coef_ = gamma, theta, effect_cov, logits
         self.score_quantiles_, self.weight_total_, self.support_hist_ = quantiles, weight_total, support
         self.outcome_range_ = (float(y.min()), float(y.max()))
         self.n_, self.counts_ = int(n), counts
@@ -180,36 +183,128 @@ class DoublyRobustLearner:
         self.overlap_ = {o: (float(e_basis[:, j].min()), float(e_basis[:, j].max())) for j, o in enumerate(options)}
         return self
 
-    def _cross_fit(
-        self, raw: np.ndarray, categorical: np.ndarray, t: np.ndarray, y: np.ndarray, k: int, say: Callable[[str], None]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        n = y.size
-        mu, e = np.zeros((n, k)), np.zeros((n, k))
-        splits = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed).split(raw, t)
-        # early stopping on a held-out tenth at every size: an overfitted propensity near 0 or 1 inflates the weights
-        settings: dict[str, Any] = {
+    def _nuisance_settings(self, categorical: np.ndarray) -> dict[str, Any]:
+        # early stopping on a held-out tenth at every size: an overfitted propensity near 0 or 1 distorts the weights
+        return {
             "categorical_features": categorical if categorical.any() else None,
             "early_stopping": True,
             "random_state": self.seed,
         }
-        for fold, (train, held) in enumerate(splits, start=1):
-            say(f"Fold {fold} of {self.folds}: outcome and allocation models")
+
+    def _final_dr(
+        self,
+        basis: np.ndarray,
+        raw: np.ndarray,
+        categorical: np.ndarray,
+        t: np.ndarray,
+        y: np.ndarray,
+        k: int,
+        ref: int,
+        folds: np.ndarray,
+        say: Callable[[str], None],
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray], np.ndarray]:
+        """Doubly robust pseudo-outcomes per option, each regressed on the basis (kept for the comparison in
+        docs/decisions/0010: it leans on 1/e and on per-option outcome models that extrapolate where few received
+        an option)."""
+        n = y.size
+        mu, e = np.zeros((n, k)), np.zeros((n, k))
+        settings = self._nuisance_settings(categorical)
+        for f in range(self.folds):
+            say(f"Fold {f + 1} of {self.folds}: outcome and allocation models")
+            train, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
             for j in range(k):
                 arm = train[t[train] == j]
-                model = HistGradientBoostingRegressor(**settings)
-                mu[held, j] = model.fit(raw[arm], y[arm]).predict(raw[held])
-            classifier = HistGradientBoostingClassifier(**settings)
-            classifier.fit(raw[train], t[train])
+                mu[held, j] = HistGradientBoostingRegressor(**settings).fit(raw[arm], y[arm]).predict(raw[held])
+            classifier = HistGradientBoostingClassifier(**settings).fit(raw[train], t[train])
             e[np.ix_(held, classifier.classes_)] = classifier.predict_proba(raw[held])
-        return mu, e
+        e = np.clip(e, self.clip, 1.0)
+        phi = mu + (t[:, None] == np.arange(k)[None, :]) * (y[:, None] - mu) / e
+        say("Final stage: every option's expected outcome on the basis")
+        gram_inv = np.linalg.pinv(basis.T @ basis)
+        coef = gram_inv @ basis.T @ phi  # p x k
+        leverage = np.einsum("ij,jk,ik->i", basis, gram_inv, basis)
+        cov: dict[int, np.ndarray] = {}
+        for j in range(k):
+            if j == ref:
+                continue
+            resid = phi[:, j] - phi[:, ref] - basis @ (coef[:, j] - coef[:, ref])
+            scaled = basis * (resid / np.clip(1 - leverage, 1e-6, None))[:, None]
+            cov[j] = gram_inv @ (scaled.T @ scaled) @ gram_inv
+        out_of_fold = np.zeros_like(phi)
+        for f in range(self.folds):
+            train, held = folds != f, folds == f
+            out_of_fold[held] = basis[held] @ np.linalg.lstsq(basis[train], phi[train], rcond=None)[0]
+        gamma = coef[:, ref].copy()
+        return gamma, coef - gamma[:, None], cov, out_of_fold
 
-    def _out_of_fold_final(self, basis: np.ndarray, phi: np.ndarray, t: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(phi)
-        splits = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed + 1).split(basis, t)
-        for train, held in splits:
-            b = np.linalg.lstsq(basis[train], phi[train], rcond=None)[0]
-            out[held] = basis[held] @ b
-        return out
+    def _final_dml(
+        self,
+        basis: np.ndarray,
+        raw: np.ndarray,
+        categorical: np.ndarray,
+        t: np.ndarray,
+        y: np.ndarray,
+        k: int,
+        ref: int,
+        folds: np.ndarray,
+        e_basis: np.ndarray,
+        say: Callable[[str], None],
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray], np.ndarray]:
+        """Residual-on-residual (orthogonal) least squares: Y - m(x) on (1{T=o} - e_o(x)) B(x) for every option but
+        the reference, so each effect tau_o(x) = B(x) theta_o, with an HC3 sandwich over all the thetas; the
+        expected outcome under o is m(x) + tau_o(x) - sum_t e_t(x) tau_t(x), with m and e on the same basis."""
+        n, p = basis.shape
+        m_hat, e_hat = np.zeros(n), np.zeros((n, k))
+        settings = self._nuisance_settings(categorical)
+        for f in range(self.folds):
+            say(f"Fold {f + 1} of {self.folds}: outcome and allocation models")
+            train, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+            m_hat[held] = HistGradientBoostingRegressor(**settings).fit(raw[train], y[train]).predict(raw[held])
+            classifier = HistGradientBoostingClassifier(**settings).fit(raw[train], t[train])
+            e_hat[np.ix_(held, classifier.classes_)] = classifier.predict_proba(raw[held])
+        others = [j for j in range(k) if j != ref]
+        q = len(others) * p
+        resid_y = y - m_hat
+        resid_t = (t[:, None] == np.arange(k)[None, :]) - e_hat
+        say("Final stage: each option's effect on the basis")
+        gram_f, cross_f = np.zeros((self.folds, q, q)), np.zeros((self.folds, q))
+        basis_gram_f, basis_y_f = np.zeros((self.folds, p, p)), np.zeros((self.folds, p))
+        for rows in _chunks(n):
+            z = _stack(basis[rows], resid_t[rows][:, others])
+            for f in range(self.folds):
+                sel = folds[rows] == f
+                gram_f[f] += z[sel].T @ z[sel]
+                cross_f[f] += z[sel].T @ resid_y[rows][sel]
+                basis_gram_f[f] += basis[rows][sel].T @ basis[rows][sel]
+                basis_y_f[f] += basis[rows][sel].T @ y[rows][sel]
+        gram_inv = np.linalg.pinv(gram_f.sum(axis=0))
+        flat = gram_inv @ cross_f.sum(axis=0)
+        meat = np.zeros((q, q))
+        for rows in _chunks(n):
+            z = _stack(basis[rows], resid_t[rows][:, others])
+            resid = resid_y[rows] - z @ flat
+            leverage = np.sum((z @ gram_inv) * z, axis=1)
+            scaled = z * (resid / np.clip(1 - leverage, 1e-6, None))[:, None]
+            meat += scaled.T @ scaled
+        sandwich = gram_inv @ meat @ gram_inv
+        theta = np.zeros((p, k))
+        cov: dict[int, np.ndarray] = {}
+        for i, j in enumerate(others):
+            theta[:, j] = flat[i * p : (i + 1) * p]
+            cov[j] = sandwich[i * p : (i + 1) * p, i * p : (i + 1) * p]
+        gamma = np.linalg.pinv(basis_gram_f.sum(axis=0)) @ basis_y_f.sum(axis=0)
+        out_of_fold = np.zeros((n, k))
+        for f in range(self.folds):
+            held = folds == f
+            theta_f = np.zeros((p, k))
+            rest = np.linalg.pinv(gram_f.sum(axis=0) - gram_f[f]) @ (cross_f.sum(axis=0) - cross_f[f])
+            for i, j in enumerate(others):
+                theta_f[:, j] = rest[i * p : (i + 1) * p]
+            gamma_f = np.linalg.pinv(basis_gram_f.sum(axis=0) - basis_gram_f[f]) @ (
+                basis_y_f.sum(axis=0) - basis_y_f[f]
+            )
+            out_of_fold[held] = _levels(basis[held], gamma_f, theta_f, e_basis[held])
+        return gamma, theta, cov, out_of_fold
 
     # -- predicting ------------------------------------------------------------------------------------------------
 
@@ -217,16 +312,19 @@ class DoublyRobustLearner:
         """Every option for every row of ``data`` (the covariates by name; other columns are ignored)."""
         basis = self.design_.matrix(data)
         n, k = basis.shape[0], len(self.options_)
-        outcome = basis @ self.coef_
-        ref = self.options_.index(self.reference_)
-        effect = outcome - outcome[:, [ref]]
+        e = softmax(basis @ self.propensity_coef_.T, axis=1)
+        effect = basis @ self.theta_
+        outcome = (
+            _levels(basis, self.gamma_, self.theta_, e)
+            if self.method == "dml"
+            else basis @ self.gamma_[:, None] + effect
+        )
         half = np.zeros((n, k))
         z = float(norm.ppf(0.5 + self.coverage / 2))
         for j, option in enumerate(self.options_):
             if option in self.effect_cov_:
                 var = np.einsum("ij,jk,ik->i", basis, self.effect_cov_[option], basis)
                 half[:, j] = z * np.sqrt(np.clip(var, 0, None))
-        e = softmax(basis @ self.propensity_coef_.T, axis=1)
         low, high = self.outcome_range_
         lower, upper, support = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k), dtype=int)
         for j, option in enumerate(self.options_):
@@ -256,8 +354,7 @@ class DoublyRobustLearner:
         """For each row, how much each covariate moved ``option``'s effect against the reference away from the
         average person's (in outcome units): the person's data that drove the prediction."""
         basis = self.design_.matrix(data)
-        ref = self.options_.index(self.reference_)
-        beta = self.coef_[:, self.options_.index(option)] - self.coef_[:, ref]
+        beta = self.theta_[:, self.options_.index(option)]
         centred = (basis - self.basis_mean_) * beta
         return [{name: float(row[span].sum()) for name, span in self.design_.spans().items()} for row in centred]
 
@@ -274,11 +371,13 @@ class DoublyRobustLearner:
                 "n_knots": self.n_knots,
                 "lower_is_better": self.lower_is_better,
                 "seed": self.seed,
+                "method": self.method,
             },
             "options": list(self.options_),
             "reference": self.reference_,
             "features": [_feature_dict(f) for f in self.design_.features],
-            "coef": self.coef_.tolist(),
+            "gamma": self.gamma_.tolist(),
+            "theta": self.theta_.tolist(),
             "effect_cov": {o: v.tolist() for o, v in self.effect_cov_.items()},
             "propensity_coef": self.propensity_coef_.tolist(),
             "score_quantiles": {o: v.tolist() for o, v in self.score_quantiles_.items()},
@@ -295,7 +394,7 @@ class DoublyRobustLearner:
         return body
 
     @classmethod
-    def from_dict(cls, body: Mapping[str, Any]) -> DoublyRobustLearner:
+    def from_dict(cls, body: Mapping[str, Any]) -> OptionsLearner:
         """A model kept by ``to_dict``."""
         if body.get("format") != FORMAT:
             raise InvalidInput(
@@ -305,7 +404,7 @@ class DoublyRobustLearner:
         model = cls(**body["settings"])
         model.options_, model.reference_ = tuple(body["options"]), body["reference"]
         model.design_ = Design(tuple(_feature(f) for f in body["features"]))
-        model.coef_ = np.asarray(body["coef"])
+        model.gamma_, model.theta_ = np.asarray(body["gamma"]), np.asarray(body["theta"])
         model.effect_cov_ = {o: np.asarray(v) for o, v in body["effect_cov"].items()}
         model.propensity_coef_ = np.asarray(body["propensity_coef"])
         model.score_quantiles_ = {o: np.asarray(v) for o, v in body["score_quantiles"].items()}
@@ -316,6 +415,21 @@ class DoublyRobustLearner:
         model.basis_mean_ = np.asarray(body["basis_mean"])
         model.overlap_ = {o: (float(v[0]), float(v[1])) for o, v in body["overlap"].items()}
         return model
+
+
+def _stack(basis: np.ndarray, resid_t: np.ndarray) -> np.ndarray:
+    """Row i: resid_t[i, 0] * basis[i], resid_t[i, 1] * basis[i], ... (the residualised treatments times the basis)."""
+    return np.asarray((resid_t[:, :, None] * basis[:, None, :]).reshape(basis.shape[0], -1))
+
+
+def _chunks(n: int, size: int = 20_000) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def _levels(basis: np.ndarray, gamma: np.ndarray, theta: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Expected outcome under each option: m(x) + tau_o(x) - sum_t e_t(x) tau_t(x) (tau of the reference is 0)."""
+    tau = basis @ theta
+    return np.asarray((basis @ gamma - np.sum(e * tau, axis=1))[:, None] + tau)
 
 
 def _outcomes(outcome: Sequence[Any] | np.ndarray) -> np.ndarray:
