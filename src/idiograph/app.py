@@ -33,6 +33,7 @@ from idiograph.pipeline.api import router as pipeline_router
 from idiograph.problems import BodyLimit, Overload, install
 from idiograph.security.api import router as security_router
 from idiograph.security.headers import SecurityHeaders
+from idiograph.selection.api import router as selection_router
 from idiograph.web import words
 from idiograph.web.pages import ROUTERS as PAGE_ROUTERS
 from idiograph.worklist.api import router as worklist_router
@@ -148,6 +149,7 @@ def create_app(
         fhir_record_router,
         pipeline_router,
         worklist_router,
+        selection_router,
     )
     for router in (*routers, *PAGE_ROUTERS):
         app.include_router(router)

@@ -13,5 +13,6 @@ from idiograph.observations import model as _observations  # noqa: F401
 from idiograph.patients import model as _patients  # noqa: F401
 from idiograph.pipeline import model as _pipeline  # noqa: F401
 from idiograph.security import model as _security  # noqa: F401
+from idiograph.selection import model as _selection  # noqa: F401
 
 metadata = Base.metadata

@@ -168,3 +168,17 @@ def test_any_table_gives_ordered_intervals_within_the_outcome_range(seed: int, n
     )
     assert np.all(p.outcome_lower <= p.outcome_upper) and np.all(p.effect_lower <= p.effect_upper)
     assert set(p.recommended) <= set(OPTIONS) and p.support.min() >= 0
+
+
+def test_a_contrast_against_any_option_agrees_with_the_reference_one(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    p = model.predict(test.data)
+    g, c = _col(model, "gsh"), _col(model, "counselling")
+    effect, half = model.contrast(test.data, "gsh", "cbt")
+    assert np.allclose(effect, p.effect[:, g]) and np.allclose(effect - half, p.effect_lower[:, g])
+    between, width = model.contrast(test.data, "gsh", "counselling")
+    assert np.allclose(between, p.effect[:, g] - p.effect[:, c]) and np.all(width > 0)
+    # the interval of a difference against the true difference of expected effects
+    truth = test.expected[:, 2] - test.expected[:, 1]
+    assert np.mean(np.abs(between - truth) <= width) >= 0.9
+    assert np.allclose(model.contrast(test.data, "cbt", "cbt")[0], 0)

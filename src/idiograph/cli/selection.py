@@ -17,9 +17,11 @@ app = typer.Typer(help="Treatment selection: each option's expected outcome for 
 
 @app.command("fit")
 def selection_fit(
-    data: Path = typer.Argument(..., help="finished episodes: a .csv or .parquet table, one row per episode"),
-    treatment: str = typer.Option(..., help="the column naming the option each episode received"),
-    outcome: str = typer.Option(..., help="the numeric outcome column (e.g. the last PHQ-9)"),
+    data: Path | None = typer.Argument(
+        None, help="finished episodes: a .csv or .parquet table, one row per episode; none: the service's database"
+    ),
+    treatment: str | None = typer.Option(None, help="the column naming the option each episode received"),
+    outcome: str | None = typer.Option(None, help="the numeric outcome column (e.g. the last PHQ-9)"),
     covariates: str | None = typer.Option(
         None, help="comma-separated covariate columns; default: every column but the treatment, outcome and id"
     ),
@@ -30,11 +32,24 @@ def selection_fit(
     lower_is_better: bool = typer.Option(False, help="a lower outcome is better (e.g. a symptom score)"),
     coverage: float = typer.Option(0.95, help="coverage of every interval"),
     seed: int = typer.Option(0, help="seed of the cross-fitting folds and the learners"),
-    out: Path = typer.Option(..., help="where to write the model (JSON)"),
+    out: Path | None = typer.Option(None, help="where to write the model (JSON); with a table only"),
 ) -> None:
-    """Fit the doubly robust learner on a table of finished episodes and write the model."""
+    """Fit on a table of finished episodes and write the model; with no table, fit the service's own model on its
+    finished episodes in the database (versioned, and the one the care pages use)."""
     from idiograph.selection.learner import OptionsLearner
 
+    if data is None:
+        given = {"--treatment": treatment, "--outcome": outcome, "--covariates": covariates, "--id": id_column}
+        given |= {"--reference": reference, "--out": out}
+        extra = [k for k, v in given.items() if v is not None]
+        if extra:
+            bad_option(extra[0], "only with a table (the service's model is fitted from the database)")
+        _fit_service()
+        return
+    for option, value in (("--treatment", treatment), ("--outcome", outcome), ("--out", out)):
+        if value is None:
+            bad_option(option, "required with a table")
+    assert treatment is not None and outcome is not None and out is not None
     if not 0.5 <= coverage < 1:
         bad_option("--coverage", f"{coverage} is not at least 0.5 and below 1")
     table = _read(data)
@@ -123,6 +138,29 @@ def selection_predict(
         ["option", "recommended for"],
         [[o, f"{counts[o]:,}"] for o in prediction.options],
         numeric={"recommended for"},
+    )
+
+
+def _fit_service() -> None:
+    from idiograph.cli.common import database
+    from idiograph.security.principal import Principal
+    from idiograph.selection import service
+
+    actor = Principal.system("selection-fit").actor
+    try:
+        with database().writer() as session, progress_bar() as progress:
+            task = progress.add_task("starting", total=None)
+            rec = service.fit(session, actor, progress=lambda step: progress.update(task, description=step))
+            progress.update(task, description="fitted", total=1, completed=1)
+            version, n, options = rec.version, rec.n_episodes, rec.body["counts"]
+    except DomainError as exc:
+        fail(exc)
+    rows = [[o, f"{c:,}"] for o, c in dict(options).items()]  # type: ignore[call-overload]
+    show_table(
+        f"The service's options model {version}: {n:,} finished episodes (now the active model)",
+        ["option", "episodes"],
+        rows,
+        numeric={"episodes"},
     )
 
 

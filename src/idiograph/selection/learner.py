@@ -158,6 +158,7 @@ class OptionsLearner:
         logits[propensity.classes_] = propensity.coef_ if k > 2 else two
         e_basis = softmax(basis @ logits.T, axis=1)
 
+        self.theta_cov_: np.ndarray | None = None
         if self.method == "dr":
             gamma, theta, cov, out_of_fold = self._final_dr(basis, raw, categorical, t, y, k, ref, folds, say)
         else:
@@ -287,6 +288,12 @@ class OptionsLearner:
             scaled = z * (resid / np.clip(1 - leverage, 1e-6, None))[:, None]
             meat += scaled.T @ scaled
         sandwich = gram_inv @ meat @ gram_inv
+        self.theta_cov_ = np.zeros((k * p, k * p))  # every option's block, the reference's zero
+        for a, ja in enumerate(others):
+            for b, jb in enumerate(others):
+                self.theta_cov_[ja * p : (ja + 1) * p, jb * p : (jb + 1) * p] = sandwich[
+                    a * p : (a + 1) * p, b * p : (b + 1) * p
+                ]
         theta = np.zeros((p, k))
         cov: dict[int, np.ndarray] = {}
         for i, j in enumerate(others):
@@ -350,6 +357,29 @@ class OptionsLearner:
             [self.options_[i] for i in best],
         )
 
+    def contrast(self, data: Mapping[str, Column], option: str, against: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's expected effect of ``option`` against ``against`` (any two options, e.g. against the person's
+        standard offer) and the half-width of its interval."""
+        basis = self.design_.matrix(data)
+        p = basis.shape[1]
+        i, j = self.options_.index(option), self.options_.index(against)
+        effect = basis @ (self.theta_[:, i] - self.theta_[:, j])
+        if i == j:
+            return effect, np.zeros_like(effect)
+        if self.theta_cov_ is None:
+            raise InvalidInput(
+                "this model keeps intervals against its reference only", [FieldProblem("against", "not the reference")]
+            )
+        c = self.theta_cov_
+        block = (
+            c[i * p : (i + 1) * p, i * p : (i + 1) * p]
+            + c[j * p : (j + 1) * p, j * p : (j + 1) * p]
+            - c[i * p : (i + 1) * p, j * p : (j + 1) * p]
+            - c[j * p : (j + 1) * p, i * p : (i + 1) * p]
+        )
+        var = np.einsum("ij,jk,ik->i", basis, block, basis)
+        return effect, float(norm.ppf(0.5 + self.coverage / 2)) * np.sqrt(np.clip(var, 0, None))
+
     def drivers(self, data: Mapping[str, Column], option: str) -> list[dict[str, float]]:
         """For each row, how much each covariate moved ``option``'s effect against the reference away from the
         average person's (in outcome units): the person's data that drove the prediction."""
@@ -379,6 +409,7 @@ class OptionsLearner:
             "gamma": self.gamma_.tolist(),
             "theta": self.theta_.tolist(),
             "effect_cov": {o: v.tolist() for o, v in self.effect_cov_.items()},
+            "theta_cov": None if self.theta_cov_ is None else self.theta_cov_.tolist(),
             "propensity_coef": self.propensity_coef_.tolist(),
             "score_quantiles": {o: v.tolist() for o, v in self.score_quantiles_.items()},
             "weight_total": self.weight_total_,
@@ -406,6 +437,7 @@ class OptionsLearner:
         model.design_ = Design(tuple(_feature(f) for f in body["features"]))
         model.gamma_, model.theta_ = np.asarray(body["gamma"]), np.asarray(body["theta"])
         model.effect_cov_ = {o: np.asarray(v) for o, v in body["effect_cov"].items()}
+        model.theta_cov_ = None if body.get("theta_cov") is None else np.asarray(body["theta_cov"])
         model.propensity_coef_ = np.asarray(body["propensity_coef"])
         model.score_quantiles_ = {o: np.asarray(v) for o, v in body["score_quantiles"].items()}
         model.weight_total_ = dict(body["weight_total"])
