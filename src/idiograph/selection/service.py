@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -79,14 +81,25 @@ def fit(session: Session, actor: Actor, progress: Callable[[str], None] | None =
     return rec
 
 
-def active(session: Session) -> tuple[SelectionModel, OptionsLearner] | None:
-    rec = session.scalar(select(SelectionModel).where(SelectionModel.active.is_(True)))
-    if rec is None:
+@dataclass(frozen=True)
+class Active:
+    id: uuid.UUID
+    version: str
+    fitted_at: datetime
+    n_episodes: int
+
+
+def active(session: Session) -> tuple[Active, OptionsLearner] | None:
+    """The active model's facts and the model, its body read and parsed once per process (it is large)."""
+    m = SelectionModel
+    row = session.execute(select(m.id, m.version, m.fitted_at, m.n_episodes).where(m.active.is_(True)).limit(1)).first()
+    if row is None:
         return None
-    model = _CACHE.get(rec.id)
+    model = _CACHE.get(row.id)
     if model is None:
-        model = _CACHE[rec.id] = OptionsLearner.from_dict(rec.body)
-    return rec, model
+        body = session.scalar(select(m.body).where(m.id == row.id))
+        model = _CACHE[row.id] = OptionsLearner.from_dict(body or {})
+    return Active(row.id, row.version, row.fitted_at, row.n_episodes), model
 
 
 def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dict[str, Any]:
