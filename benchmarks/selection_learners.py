@@ -68,11 +68,13 @@ def semi(x: dict[str, np.ndarray], seed: int) -> tuple[list[str], np.ndarray, np
     p /= p.sum(axis=1, keepdims=True)
     t = (rng.random(s.size)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
     base = 8 + 0.9 * total + 1.0 * np.sin(s)
+    # not in any learner's basis: thresholds, interactions and curves of the items (an additive spline basis with
+    # the items entered as values cannot represent them exactly, nor can a forest's splits)
     effects = np.column_stack(
         [
-            -1.5 + 1.2 * s + 0.6 * item9,
-            -2.5 - 0.6 * s - 0.5 * sleep,
-            -2.0 - 0.7 * anhedonia + 0.3 * sleep,
+            -1.5 + 1.2 * np.tanh(s) + 0.8 * (item9 >= 1),
+            -2.5 - 0.8 * np.tanh(s) - 0.8 * (sleep >= 2) * (anhedonia >= 2),
+            -2.0 - 0.25 * anhedonia * sleep + 0.4 * np.sin(2 * s),
         ]
     )
     expected = base[:, None] + effects
@@ -183,7 +185,7 @@ def _score(est: np.ndarray, truth: np.ndarray, lo: np.ndarray | None, hi: np.nda
     return row
 
 
-def speed(n: int, seed: int) -> None:
+def speed(n: int, seed: int, options: int = 3) -> None:
     """Fit time on ``n`` episodes of the known-model simulation with 20 covariates (numeric, categorical, missing)."""
     import sys
 
@@ -192,18 +194,22 @@ def speed(n: int, seed: int) -> None:
 
     e = episodes(n, seed)
     rng = np.random.default_rng(seed)
+    received = list(e.received)
+    if options > 3:  # more options: each simulated arm split at random (as many services offer)
+        split = rng.integers(0, options // 3 + (options % 3 > 0), n)
+        received = [f"{r}_{k}" for r, k in zip(received, split, strict=True)]
     data = dict(e.data)
     for i in range(15):  # noise covariates, as a real intake table has
         data[f"extra_{i}"] = rng.normal(size=n) if i % 3 else rng.choice(["x", "y", "z"], n).tolist()
     t0 = time.perf_counter()
-    model = OptionsLearner(lower_is_better=True, seed=seed).fit(data, list(data), e.received, e.outcome)
+    model = OptionsLearner(lower_is_better=True, seed=seed).fit(data, list(data), received, e.outcome)
     ours = time.perf_counter() - t0
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     raw, categorical = model.design_.raw(data)
     t0 = time.perf_counter()
-    for o in sorted(set(e.received)):  # the obvious alternative: a T-learner, one model per option, no intervals
-        arm = np.array([r == o for r in e.received])
+    for o in sorted(set(received)):  # the obvious alternative: a T-learner, one model per option, no intervals
+        arm = np.array([r == o for r in received])
         HistGradientBoostingRegressor(categorical_features=categorical, early_stopping=True, random_state=seed).fit(
             raw[arm], e.outcome[arm]
         )
@@ -214,7 +220,7 @@ def speed(n: int, seed: int) -> None:
         t0 = time.perf_counter()
         model.predict(one)
         times.append(time.perf_counter() - t0)
-    table = Table(title=f"Fitting on {n:,} episodes, {len(data)} covariates (2 cores)")
+    table = Table(title=f"Fitting on {n:,} episodes, {len(data)} covariates, {len(set(received))} options (2 cores)")
     for col in ("", "fit s", "one person's prediction, median / p99 ms"):
         table.add_column(col, justify="left" if not col else "right")
     p50, p99 = np.percentile(times, [50, 99]) * 1000
@@ -230,9 +236,10 @@ def main() -> None:
     ap.add_argument("--no-forest", action="store_true")
     ap.add_argument("--dataset", choices=("nhanes", "simulated"), default="nhanes")
     ap.add_argument("--speed", type=int, default=0, help="instead: time one fit on this many episodes")
+    ap.add_argument("--options", type=int, default=3, help="with --speed: how many options (3 or 6)")
     args = ap.parse_args()
     if args.speed:
-        speed(args.speed, args.seeds[0])
+        speed(args.speed, args.seeds[0], args.options)
         return
     x = nhanes(args.nhanes) if args.dataset == "nhanes" else {}
     results: dict[str, list[dict[str, float]]] = {}

@@ -117,9 +117,56 @@ def test_evaluate_judges_on_held_out_people_with_intervals_and_suppression(tmp_p
     assert 0.5 < first["outcome_coverage"]["rate"] <= 1
     # a group of fewer than 10 people shows nothing but its name
     small = [p for p in body["policy"] if p.get("suppressed")]
-    assert all(set(p) == {"dimension", "group", "suppressed"} for p in small)
+    assert small and all(set(p) == {"dimension", "group", "suppressed"} for p in small)
     semi = body["semi_synthetic"]
     assert {s["kind"] for s in semi} == {"talking_therapies"}
     assert all(0 <= s["effect_coverage"]["rate"] <= 1 and s["root_pehe"] > 0 for s in semi)
     r = invoke("selection", "evaluate", "--data", str(tmp_path), "--format", "json")
     assert r.exit_code == 2 and "teams.parquet" in r.output
+
+
+def test_numeric_options_missing_options_folders_and_damaged_models_are_handled(tmp_path: Path) -> None:
+    train = episodes(600, seed=23)
+    codes = {"cbt": 1, "counselling": 2, "gsh": 3}
+    table = {"episode": [f"e{i}" for i in range(600)], "arm": [float(codes[r]) for r in train.received]}
+    table["arm"][0] = None  # an empty option: left out, never an option called "nan"
+    table |= {"y": train.outcome.tolist(), "severity": train.data["severity"].tolist()}
+    pq.write_table(pa.table(table), tmp_path / "numeric.parquet")
+    base = [
+        "selection",
+        "fit",
+        str(tmp_path / "numeric.parquet"),
+        "--treatment",
+        "arm",
+        "--outcome",
+        "y",
+        "--id",
+        "episode",
+    ]
+    r = invoke(*base, "--reference", "2", "--out", str(tmp_path / "nodir" / "m.json"))
+    assert r.exit_code == 2 and "--out" in r.output and "does not exist" in r.output
+    r = invoke(*base, "--reference", "2", "--out", str(tmp_path / "m.json"))
+    assert r.exit_code == 0 and "1 row(s) without an option" in r.output, r.output
+    out = tmp_path / "p.csv"
+    assert (
+        invoke(
+            "selection", "predict", str(tmp_path / "m.json"), str(tmp_path / "numeric.parquet"), "--out", str(out)
+        ).exit_code
+        == 0
+    )
+    header = next(csv.reader(out.read_text().splitlines()))
+    assert header[0] == "episode"  # the fit's --id, by default
+    assert (
+        "outcome_1" in header
+        and "effect_1" in header
+        and "effect_2" not in header
+        and not any("nan" in h for h in header)
+    )
+    (tmp_path / "bad.json").write_text('{"format": "idiograph.selection/1"}')
+    r = invoke("selection", "predict", str(tmp_path / "bad.json"), str(tmp_path / "numeric.parquet"), "--out", str(out))
+    assert r.exit_code == 2 and "incomplete or damaged" in r.output
+    (tmp_path / "list.json").write_text("[1]")
+    r = invoke(
+        "selection", "predict", str(tmp_path / "list.json"), str(tmp_path / "numeric.parquet"), "--out", str(out)
+    )
+    assert r.exit_code == 2 and "not an idiograph treatment-selection model" in r.output

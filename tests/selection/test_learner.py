@@ -182,3 +182,12 @@ def test_a_contrast_against_any_option_agrees_with_the_reference_one(fitted) -> 
     truth = test.expected[:, 2] - test.expected[:, 1]
     assert np.mean(np.abs(between - truth) <= width) >= 0.9
     assert np.allclose(model.contrast(test.data, "cbt", "cbt")[0], 0)
+
+
+def test_expected_outcomes_are_close_to_the_truth_under_every_option(fitted) -> None:  # type: ignore[no-untyped-def]
+    """The levels m(x) + tau_o(x) - sum_t e_t(x) tau_t(x): dropping the last term doubles the error (checked)."""
+    model, test = fitted
+    p = model.predict(test.data)
+    for j, option in enumerate(OPTIONS):
+        error = p.outcome[:, _col(model, option)] - test.expected[:, j]
+        assert np.sqrt(np.mean(error**2)) < 1.4, option  # outcome noise SD is 3.4 PHQ-9 points

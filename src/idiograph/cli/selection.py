@@ -50,6 +50,8 @@ def selection_fit(
         if value is None:
             bad_option(option, "required with a table")
     assert treatment is not None and outcome is not None and out is not None
+    if not out.parent.is_dir():
+        bad_option("--out", f"the folder {out.parent} does not exist")
     if not 0.5 <= coverage < 1:
         bad_option("--coverage", f"{coverage} is not at least 0.5 and below 1")
     table = _read(data)
@@ -84,6 +86,7 @@ def selection_fit(
     except DomainError as exc:
         fail(exc)
     body = model.to_dict()
+    body["id_column"] = id_column  # predict copies it by default
     out.write_text(json.dumps(body))
     rows = [
         [
@@ -109,7 +112,9 @@ def selection_predict(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="a model written by idiograph selection fit"),
     data: Path = typer.Argument(..., help="people to predict for: a .csv or .parquet table with the covariates"),
     out: Path = typer.Option(..., help="where to write the predictions: .csv or .parquet"),
-    id_column: str | None = typer.Option(None, "--id", help="an identifier column to copy (default: row number)"),
+    id_column: str | None = typer.Option(
+        None, "--id", help="an identifier column to copy (default: the fit's --id if present, else the row number)"
+    ),
 ) -> None:
     """Every option's expected outcome with intervals, the effect against the reference, and the recommendation."""
     from idiograph.selection.learner import OptionsLearner
@@ -117,6 +122,8 @@ def selection_predict(
 
     if out.suffix.lower() not in (".csv", ".parquet"):
         bad_option("--out", f"{out.name!r} must end in .csv or .parquet")
+    if not out.parent.is_dir():
+        bad_option("--out", f"the folder {out.parent} does not exist")
     try:
         body = json.loads(model_path.read_text())
     except (OSError, ValueError) as exc:
@@ -124,6 +131,8 @@ def selection_predict(
     table = _read(data)
     if id_column is not None and id_column not in table:
         bad_option("--id", f"{id_column!r} is not a column of {data.name}")
+    if id_column is None and isinstance(body, dict) and body.get("id_column") in table:
+        id_column = body["id_column"]  # the fit's --id, when the table has it
     try:
         model = OptionsLearner.from_dict(body)
         prediction = model.predict(table)
@@ -209,7 +218,7 @@ def selection_evaluate(
     notes = [
         "Policies are scored by the generator's true effect of the option each picks for each held-out person "
         "(latent improvement on the PHQ-9 item bank's scale, in population SDs; higher is better). 'single best' is "
-        "the one option that looked best on the fitting half, given to everyone; 'oracle' is each person's truly best.",
+        "the one option truly best on average, given to everyone; 'oracle' is each person's truly best.",
         "Differences are paired means with normal 95% intervals. The outcome interval's coverage is of held-out "
         "finished episodes' last PHQ-9 under the option they received (Wilson 95%).",
         "Semi-synthetic: the same people, covariates and confounded allocation, outcomes from a known surface in "

@@ -9,15 +9,18 @@ Method (docs/decisions/0010-treatment-selection-learner.md says why, against the
   other folds; then one least-squares fit of Y - m(x) on (1{T=o} - e_o(x)) B(x) for every option but the reference
   gives each effect tau_o(x) = B(x) theta_o on a spline basis of the covariates (features.py). No inverse weights:
   people rarely given an option weigh little instead of enormously.
-- The interval for the effect is the series estimator's with an HC3 sandwich over all the thetas (Semenova &
-  Chernozhukov 2021): an interval for the person's *expected* effect, not for one person's observed difference.
+- The interval for the effect is the series estimator's with an HC3 sandwich over all the thetas, HC1 beyond 50,000
+  rows where leverages are negligible (Semenova & Chernozhukov 2021): an interval for the person's *expected*
+  effect, not for one person's observed difference. It is conditional on the fitted nuisance models.
 - The expected outcome under o is m(x) + tau_o(x) - sum_t e_t(x) tau_t(x), with m and e on the same basis, so the
   effect is exactly the difference of two expected outcomes.
-- The interval for this person's observed outcome under o is weighted split conformal (Tibshirani et al. 2019;
-  Lei & Candes 2021, "Conformal inference of counterfactuals and individual treatment effects"): scores are
-  out-of-fold residuals among those who received o, weighted by 1/e_o(x) from a multinomial logistic allocation
-  model on the basis, so the interval widens, and at the limit becomes the whole observed range, where few people
-  like this one received o.
+- The interval for this person's observed outcome under o is weighted conformal in its cross-fitted (CV+-like)
+  form (Tibshirani et al. 2019; Lei & Candes 2021, "Conformal inference of counterfactuals and individual treatment
+  effects"; Barber et al. 2021): scores are out-of-fold residuals among those who received o, weighted by 1/e_o(x)
+  from a multinomial logistic allocation model on the basis. Its coverage is marginal over the people the model is
+  for, not conditional: where few people like this one received o it widens only a little (and becomes the whole
+  observed range only at the extreme), so coverage there can be well below 95%; the support count, and the care
+  page showing no number under 30 similar episodes, are the guard there. It carries no finite-sample guarantee.
 - ``method="dr"`` keeps the doubly robust alternative (Kennedy 2023: pseudo-outcomes with clipped 1/e weights and
   per-option outcome models, each regressed on the basis) for the documented comparison; it is not the default.
 
@@ -43,6 +46,8 @@ from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.selection.features import Categorical, Column, Design, Numeric, learn_design
 
 MIN_PER_OPTION = 20
+ALLOCATION_SAMPLE = 50_000  # rows the logistic allocation model (conformal weights, support) is fitted on, at most
+HC3_UP_TO = 50_000  # rows up to which the sandwich uses HC3 leverages; beyond, HC1
 LEVELS = 1 - np.geomspace(0.5, 1e-4, 600)  # conformal quantile levels kept in the model, dense towards 1
 SUPPORT_BIN = np.log(2) / 4  # log-propensity histogram bin; support counts four bins either side (a factor of 2)
 SUPPORT_LOW = np.log(1e-4)
@@ -106,7 +111,7 @@ class OptionsLearner:
     ) -> Self:
         """Learn from rows with an option and an outcome (rows without either are counted in ``dropped_``)."""
         say = progress or (lambda _: None)
-        t_raw = [None if v is None or str(v).strip() == "" else str(v) for v in treatment]
+        t_raw = [_option(v) for v in treatment]
         y_all = _outcomes(outcome)
         keep = np.array([t is not None for t in t_raw]) & ~np.isnan(y_all)
         if len(t_raw) != len(y_all):
@@ -127,6 +132,7 @@ class OptionsLearner:
                 f"options with fewer than {MIN_PER_OPTION} episodes cannot be learnt: {named}; leave them out",
                 [FieldProblem("treatment", f"too few episodes for {o}") for o in sorted(thin)],
             )
+        reference = _option(reference) if reference is not None else None
         if reference is None:
             reference = max(options, key=lambda o: (counts[o], o))
         elif reference not in options:
@@ -152,7 +158,10 @@ class OptionsLearner:
             folds[held] = f
         say("Calibrating the chance of each option on the basis")
         propensity = LogisticRegression(fit_intercept=False, C=10.0, max_iter=2000)
-        propensity.fit(basis, t)
+        sample = np.arange(n)
+        if n > ALLOCATION_SAMPLE:  # the weights and support need the allocation's shape, not every row's say in it
+            sample = np.sort(np.random.default_rng(self.seed).choice(n, ALLOCATION_SAMPLE, replace=False))
+        propensity.fit(basis[sample], t[sample])
         logits = np.zeros((k, basis.shape[1]))
         two = np.vstack([-propensity.coef_, propensity.coef_]) / 2  # sklearn keeps one row for two classes
         logits[propensity.classes_] = propensity.coef_ if k > 2 else two
@@ -284,9 +293,13 @@ class OptionsLearner:
         for rows in _chunks(n):
             z = _stack(basis[rows], resid_t[rows][:, others])
             resid = resid_y[rows] - z @ flat
-            leverage = np.sum((z @ gram_inv) * z, axis=1)
-            scaled = z * (resid / np.clip(1 - leverage, 1e-6, None))[:, None]
+            if n <= HC3_UP_TO:
+                leverage = np.sum((z @ gram_inv) * z, axis=1)
+                resid = resid / np.clip(1 - leverage, 1e-6, None)
+            scaled = z * resid[:, None]
             meat += scaled.T @ scaled
+        if n > HC3_UP_TO:  # HC1: with leverages near q/n the HC3 correction is negligible and costs O(n q^2)
+            meat *= n / max(n - q, 1)
         sandwich = gram_inv @ meat @ gram_inv
         self.theta_cov_ = np.zeros((k * p, k * p))  # every option's block, the reference's zero
         for a, ja in enumerate(others):
@@ -427,11 +440,21 @@ class OptionsLearner:
     @classmethod
     def from_dict(cls, body: Mapping[str, Any]) -> OptionsLearner:
         """A model kept by ``to_dict``."""
-        if body.get("format") != FORMAT:
+        if not isinstance(body, Mapping) or body.get("format") != FORMAT:
             raise InvalidInput(
-                f"not an idiograph treatment-selection model (format {body.get('format')!r}, expected {FORMAT!r})",
+                f"not an idiograph treatment-selection model (expected format {FORMAT!r})",
                 [FieldProblem("model", "unknown format")],
             )
+        try:
+            return cls._from_body(body)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise InvalidInput(
+                f"the model file is incomplete or damaged ({type(exc).__name__}: {exc}); fit it again",
+                [FieldProblem("model", "incomplete or damaged")],
+            ) from None
+
+    @classmethod
+    def _from_body(cls, body: Mapping[str, Any]) -> OptionsLearner:
         model = cls(**body["settings"])
         model.options_, model.reference_ = tuple(body["options"]), body["reference"]
         model.design_ = Design(tuple(_feature(f) for f in body["features"]))
@@ -447,6 +470,16 @@ class OptionsLearner:
         model.basis_mean_ = np.asarray(body["basis_mean"])
         model.overlap_ = {o: (float(v[0]), float(v[1])) for o, v in body["overlap"].items()}
         return model
+
+
+def _option(value: Any) -> str | None:
+    """An option's name as text: a whole number without ".0" (a numeric treatment column), missing as None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
 
 
 def _stack(basis: np.ndarray, resid_t: np.ndarray) -> np.ndarray:
