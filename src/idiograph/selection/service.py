@@ -36,10 +36,10 @@ LIMITS = (
     "Advice beside clinical judgement, never a rule: the person's own preferences and history come first.",
     "Learnt from this service's finished episodes only; people unlike those seen before get wider intervals or no "
     "number.",
-    "The interval for the expected effect covered 88-95% of true effects on benchmarks, not always the 95% it claims "
+    "The interval for the expected effect covered 86-95% of true effects on benchmarks, not always the 95% it claims "
     "(docs/benchmarks.md).",
-    "Following the best expected outcome did not reliably beat giving everyone the single best option on synthetic "
-    "data.",
+    "On synthetic data, picking each person's best expected outcome did worse than giving everyone the single best "
+    "option: compare the options, do not follow the highest number.",
 )
 _CACHE: dict[uuid.UUID, OptionsLearner] = {}
 
