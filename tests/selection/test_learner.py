@@ -191,3 +191,24 @@ def test_expected_outcomes_are_close_to_the_truth_under_every_option(fitted) -> 
     for j, option in enumerate(OPTIONS):
         error = p.outcome[:, _col(model, option)] - test.expected[:, j]
         assert np.sqrt(np.mean(error**2)) < 1.4, option  # outcome noise SD is 3.4 PHQ-9 points
+
+
+def test_the_weights_carry_the_outcome_interval_to_people_unlike_those_who_received_the_option() -> None:
+    """Option a is given to the mild, whose outcomes scatter less: unweighted scores would cover about 90% of the
+    whole population under a (checked); weighting each score by 1/e restores 95%."""
+
+    def make(n: int, seed: int) -> tuple[dict[str, np.ndarray], list[str], np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        severity = rng.normal(0, 1, n)
+        given_a = rng.random(n) < 1 / (1 + np.exp(1.5 * severity))
+        scatter = np.where(severity > 0, 4.0, 1.0)
+        y_a = 10 + 2 * severity + rng.normal(0, 1, n) * scatter
+        y_b = 9 + 2 * severity + rng.normal(0, 1, n) * scatter
+        return {"severity": severity}, ["a" if g else "b" for g in given_a], np.where(given_a, y_a, y_b), y_a
+
+    data, received, y, _ = make(8000, 1)
+    model = OptionsLearner(seed=1, folds=3).fit(data, ["severity"], received, y)
+    test, _, _, y_a = make(8000, 2)
+    p = model.predict(test)
+    a = model.options_.index("a")
+    assert np.mean((p.outcome_lower[:, a] <= y_a) & (y_a <= p.outcome_upper[:, a])) >= 0.94
