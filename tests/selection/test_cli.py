@@ -118,6 +118,10 @@ def test_evaluate_judges_on_held_out_people_with_intervals_and_suppression(tmp_p
     # a group of fewer than 10 people shows nothing but its name
     small = [p for p in body["policy"] if p.get("suppressed")]
     assert small and all(set(p) == {"dimension", "group", "suppressed"} for p in small)
+    by_group = body["semi_synthetic_by_group"]
+    assert by_group[0]["dimension"] == "all" and 0.5 < by_group[0]["effect_coverage"]["rate"] <= 1
+    assert {g["dimension"] for g in by_group} == {"all", "ethnic group", "sex", "age band"}
+    assert all(set(g) == {"dimension", "group", "suppressed"} for g in by_group if g.get("suppressed"))
     semi = body["semi_synthetic"]
     assert {s["kind"] for s in semi} == {"talking_therapies"}
     assert all(0 <= s["effect_coverage"]["rate"] <= 1 and s["root_pehe"] > 0 for s in semi)

@@ -229,6 +229,9 @@ def selection_evaluate(
     ]
     policy_rows = [ev.policy_cells(r) for r in report.policy]
     semi_rows = [ev.semi_cells(r) for r in report.semi]
+    group_rows = [
+        [g if d == "all" else f"{d}: {g}", "*" if share.n == 0 else share.text()] for d, g, share in report.semi_groups
+    ]
     if out_format == "json":
         sys.stdout.write(
             json.dumps({"title": title, "notes": notes, "seed": None if data else seed, **ev.as_json(report)}, indent=2)
@@ -237,12 +240,14 @@ def selection_evaluate(
         return
     if out_format == "markdown":
         sys.stdout.write(f"{title}\n\n" + "".join(f"- {n}\n" for n in notes))
-        for columns, rows in ((ev.POLICY_COLUMNS, policy_rows), (ev.SEMI_COLUMNS, semi_rows)):
+        tables = ((ev.POLICY_COLUMNS, policy_rows), (ev.SEMI_COLUMNS, semi_rows), (["group", "covers"], group_rows))
+        for columns, rows in tables:
             sys.stdout.write("\n| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
             for r in rows:
                 sys.stdout.write("| " + " | ".join(r) + " |\n")
         return
     show_table(title, ev.POLICY_COLUMNS, policy_rows)
     show_table("Semi-synthetic: intervals against known effects", ev.SEMI_COLUMNS, semi_rows)
+    show_table("Semi-synthetic: effect intervals covering by group", ["group", "covers (all contrasts)"], group_rows)
     for n in notes:
         console.print(f"- {n}")

@@ -95,6 +95,7 @@ class Report:
     policy: list[PolicyRow]
     semi: list[SemiRow]
     skipped: dict[str, str]  # kind -> why it could not be judged (too few episodes of an option)
+    semi_groups: list[tuple[str, str, Share]]  # effect-interval coverage by group (empty share: suppressed)
 
 
 def split(person_ids: Sequence[str]) -> np.ndarray:
@@ -107,6 +108,7 @@ def split(person_ids: Sequence[str]) -> np.ndarray:
 def run(kinds: dict[str, Kind], seed: int, say: Callable[[str], None] = lambda _: None) -> Report:
     policy_parts: list[dict[str, Any]] = []
     semi: list[SemiRow] = []
+    semi_parts: list[dict[str, Any]] = []
     meta: dict[str, tuple[int, int, str]] = {}
     skipped: dict[str, str] = {}
     for name, kind in sorted(kinds.items()):
@@ -153,14 +155,34 @@ def run(kinds: dict[str, Kind], seed: int, say: Callable[[str], None] = lambda _
         )
         meta[name] = (fit_rows.size, n, single)
         say(f"{name}: the semi-synthetic benchmark")
-        semi += _semi(name, cols, held, options, seed)
+        rows, per_person = _semi(name, cols, held, options, seed)
+        semi += rows
+        semi_parts.append(
+            {"counts": per_person, "groups": {dim: np.array(_take(cols[key], test_rows)) for dim, key in DIMENSIONS}}
+        )
     if not policy_parts:
         raise InvalidInput(
             "no team kind has enough finished episodes of every option to judge: "
             + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
             [],
         )
-    return Report(meta, _policy_rows(policy_parts), semi, skipped)
+    return Report(meta, _policy_rows(policy_parts), semi, skipped, _semi_groups(semi_parts))
+
+
+def _semi_groups(parts: list[dict[str, Any]]) -> list[tuple[str, str, Share]]:
+    """Effect-interval coverage by group, pooled over every contrast of every person in it (contrasts of one
+    person are not independent, so the Wilson interval is too narrow)."""
+    counts = np.concatenate([p["counts"] for p in parts])
+    out = [("all", "all", Share(int(counts[:, 0].sum()), int(counts[:, 1].sum())))]
+    for dim, _ in DIMENSIONS:
+        groups = np.concatenate([p["groups"][dim] for p in parts])
+        for g in sorted(set(groups)):
+            c = counts[groups == g]
+            people = int((groups == g).sum())
+            out.append(
+                (dim, str(g), Share(int(c[:, 0].sum()), int(c[:, 1].sum())) if people >= MIN_CELL else Share(0, 0))
+            )
+    return out
 
 
 def _policy_rows(parts: list[dict[str, Any]]) -> list[PolicyRow]:
@@ -216,7 +238,11 @@ def surface(cols: dict[str, list[Any]], options: Sequence[str]) -> tuple[np.ndar
     return base, effects
 
 
-def _semi(name: str, cols: dict[str, list[Any]], held: np.ndarray, options: list[str], seed: int) -> list[SemiRow]:
+def _semi(
+    name: str, cols: dict[str, list[Any]], held: np.ndarray, options: list[str], seed: int
+) -> tuple[list[SemiRow], np.ndarray]:
+    """The benchmark's rows per option, and per held-out person how many of their contrasts the interval covered
+    and how many there were (for the breakdown by group)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     rng = np.random.default_rng([seed, 7])
@@ -244,12 +270,14 @@ def _semi(name: str, cols: dict[str, list[Any]], held: np.ndarray, options: list
         t_pred[o] = m.fit(raw[arm], y[fit_rows][arm]).predict(raw_test)
     rows = []
     ref = model.reference_
+    per_person = np.zeros((test_rows.size, 2), dtype=int)
     for o in model.options_:
         if o == ref:
             continue
         c = model.options_.index(o)
         truth = expected[test_rows, options.index(o)] - expected[test_rows, options.index(ref)]
         inside = (pred.effect_lower[:, c] <= truth) & (truth <= pred.effect_upper[:, c])
+        per_person += np.column_stack([inside.astype(int), np.ones_like(inside, dtype=int)])
         y_o = potential[test_rows, options.index(o)]
         in_outcome = (pred.outcome_lower[:, c] <= y_o) & (y_o <= pred.outcome_upper[:, c])
         rows.append(
@@ -266,7 +294,7 @@ def _semi(name: str, cols: dict[str, list[Any]], held: np.ndarray, options: list
                 float(np.median(pred.outcome_upper[:, c] - pred.outcome_lower[:, c])),
             )
         )
-    return rows
+    return rows, per_person
 
 
 def _take(values: list[Any], rows: np.ndarray) -> list[Any]:
@@ -365,6 +393,12 @@ def as_json(report: Report) -> dict[str, object]:
                 "outcome_coverage": r.coverage.as_json(),
             }
             for r in report.policy
+        ],
+        "semi_synthetic_by_group": [
+            {"dimension": d, "group": g, "suppressed": True}
+            if share.n == 0
+            else {"dimension": d, "group": g, "effect_coverage": share.as_json()}
+            for d, g, share in report.semi_groups
         ],
         "semi_synthetic": [
             {
