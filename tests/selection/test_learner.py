@@ -212,3 +212,10 @@ def test_the_weights_carry_the_outcome_interval_to_people_unlike_those_who_recei
     p = model.predict(test)
     a = model.options_.index("a")
     assert np.mean((p.outcome_lower[:, a] <= y_a) & (y_a <= p.outcome_upper[:, a])) >= 0.94
+
+
+def test_an_outcome_of_another_length_is_named() -> None:
+    train = episodes(200, seed=6)
+    with pytest.raises(InvalidInput) as exc:
+        OptionsLearner(seed=6).fit(train.data, list(train.data), train.received, train.outcome[:-1])
+    assert exc.value.problems[0].field == "outcome"

@@ -113,9 +113,9 @@ class OptionsLearner:
         say = progress or (lambda _: None)
         t_raw = [_option(v) for v in treatment]
         y_all = _outcomes(outcome)
-        keep = np.array([t is not None for t in t_raw]) & ~np.isnan(y_all)
         if len(t_raw) != len(y_all):
             raise InvalidInput("treatment and outcome differ in length", [FieldProblem("outcome", "wrong length")])
+        keep = np.array([t is not None for t in t_raw]) & ~np.isnan(y_all)
         rows = np.flatnonzero(keep)
         self.dropped_ = int(len(t_raw) - rows.size)
         t_kept = [str(t_raw[i]) for i in rows]
