@@ -219,3 +219,17 @@ def test_an_outcome_of_another_length_is_named() -> None:
     with pytest.raises(InvalidInput) as exc:
         OptionsLearner(seed=6).fit(train.data, list(train.data), train.received, train.outcome[:-1])
     assert exc.value.problems[0].field == "outcome"
+
+
+def test_options_without_enough_similar_episodes_get_no_numbers(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    p = model.predict(test.data, min_support=1500)
+    thin = p.support < 1500
+    assert thin.any() and not thin.all()
+    assert np.isnan(p.outcome[thin]).all() and not np.isnan(p.outcome[~thin]).any()
+    ref = _col(model, "cbt")
+    assert np.isnan(p.effect[thin[:, ref]]).all()  # a reference without support: no effects at all
+    for row, best in enumerate(p.recommended):
+        shown = [o for j, o in enumerate(model.options_) if not thin[row, j]]
+        assert best == (min(shown, key=lambda o: p.outcome[row, _col(model, o)]) if shown else None)
+    assert model.predict(test.data, min_support=10**9).recommended == [None] * len(p.recommended)

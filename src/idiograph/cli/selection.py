@@ -105,6 +105,14 @@ def selection_fit(
     )
     if model.dropped_:
         console.print(f"{model.dropped_:,} row(s) without an option or an outcome were left out")
+    from idiograph.selection.features import Categorical
+
+    for f in model.design_.features:
+        if isinstance(f, Categorical) and len(f.levels) > MANY_LEVELS and _mostly_numbers(table[f.name]):
+            console.print(
+                f"[yellow]note[/yellow] {f.name} is treated as a category ({len(f.levels)} levels): it has values "
+                "that are not numbers; clean them if it is a number"
+            )
 
 
 @app.command("predict")
@@ -135,19 +143,63 @@ def selection_predict(
         id_column = body["id_column"]  # the fit's --id, when the table has it
     try:
         model = OptionsLearner.from_dict(body)
-        prediction = model.predict(table)
+        prediction = model.predict(table, min_support=MIN_SUPPORT)
     except DomainError as exc:
         fail(exc)
     n = len(next(iter(table.values()))) if table else 0
     ids: tuple[str, list[Any]] = (id_column, list(table[id_column])) if id_column else ("row", list(range(n)))
     write_table(out, prediction_columns(prediction, ids))
+    for note in _unseen(model, table):
+        console.print(f"[yellow]note[/yellow] {note}")
+    import numpy as np
+
+    thin = int(np.isnan(prediction.outcome).sum())
+    if thin:
+        console.print(
+            f"{thin:,} option value(s) left empty: fewer than {MIN_SUPPORT} similar finished episodes received that "
+            "option (or the reference, for its effect), too few to give a number"
+        )
     counts = {o: prediction.recommended.count(o) for o in prediction.options}
+    if None in prediction.recommended:
+        counts["(none: too few similar episodes for any option)"] = prediction.recommended.count(None)
     show_table(
         f"{n:,} people; model {body.get('version')}; predictions written to {out}",
         ["option", "recommended for"],
-        [[o, f"{counts[o]:,}"] for o in prediction.options],
+        [[o, f"{c:,}"] for o, c in counts.items()],
         numeric={"recommended for"},
     )
+
+
+MIN_SUPPORT = 30  # similar finished episodes before an option gets numbers (as on the care page)
+MANY_LEVELS = 20
+
+
+def _mostly_numbers(values: Any) -> bool:
+    def number(v: Any) -> bool:
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    present = [v for v in values if v is not None and str(v).strip() != ""]
+    return bool(present) and sum(number(v) for v in present) > len(present) / 2
+
+
+def _unseen(model: Any, table: dict[str, Any]) -> list[str]:
+    """Categorical covariates whose values were never seen when fitting (they count as the first level)."""
+    from idiograph.selection.features import Categorical
+
+    out = []
+    for f in model.design_.features:
+        if isinstance(f, Categorical) and f.name in table:
+            unseen = {str(v) for v in table[f.name] if v is not None and str(v).strip() and str(v) not in f.levels}
+            if unseen and "other" not in f.levels:
+                shown = ", ".join(sorted(unseen)[:3])
+                out.append(
+                    f"{f.name}: {len(unseen)} value(s) never seen when fitting ({shown}); counted as {f.levels[0]!r}"
+                )
+    return out
 
 
 def _fit_service() -> None:

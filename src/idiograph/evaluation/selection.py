@@ -30,6 +30,7 @@ from idiograph.evaluation.selection_data import COVARIATES, Kind
 from idiograph.selection.learner import OptionsLearner
 
 DIMENSIONS = (("ethnic group", "group_ethnic"), ("sex", "group_sex"), ("age band", "group_age"))
+MIN_SUPPORT = 30  # similar episodes before an option gets numbers (as on the care page and in selection predict)
 SEMI_NOISE = 3.5  # PHQ-9 points: the person-level scatter of the semi-synthetic outcome around its expectation
 
 
@@ -132,7 +133,9 @@ def run(kinds: dict[str, Kind], seed: int, say: Callable[[str], None] = lambda _
         # the single option truly best on average for these people: the policy a service would adopt if it knew
         single = model.options_[int(np.argmax(truth.mean(axis=0)))]
         n = test_rows.size
-        rec = truth[np.arange(n), [pick[o] for o in pred.recommended]]
+        # the recommendation as a user gets it: among options with enough similar episodes, else the reference
+        gated = model.predict(test, min_support=MIN_SUPPORT)
+        rec = truth[np.arange(n), [pick[o or model.reference_] for o in gated.recommended]]
         received = np.array(_take(cols["received"], test_rows))
         got = truth[np.arange(n), [pick[o] for o in received]]
         outcome = _take(cols["outcome"], test_rows)
@@ -331,7 +334,7 @@ SEMI_COLUMNS = (
     "root PEHE",
     "root PEHE, T-learner",
     "outcome interval covers",
-    "median width ",
+    "outcome interval median width",
 )
 SUPPRESSED = "*"
 

@@ -69,7 +69,7 @@ class OptionsPrediction:
     effect_lower: np.ndarray
     effect_upper: np.ndarray
     support: np.ndarray
-    recommended: list[str]
+    recommended: list[str | None]
 
 
 class OptionsLearner:
@@ -328,8 +328,10 @@ class OptionsLearner:
 
     # -- predicting ------------------------------------------------------------------------------------------------
 
-    def predict(self, data: Mapping[str, Column]) -> OptionsPrediction:
-        """Every option for every row of ``data`` (the covariates by name; other columns are ignored)."""
+    def predict(self, data: Mapping[str, Column], min_support: int = 0) -> OptionsPrediction:
+        """Every option for every row of ``data`` (the covariates by name; other columns are ignored). With
+        ``min_support``, an option with fewer similar episodes (or, for its effect, a reference with fewer) has no
+        numbers (NaN), and ``recommended`` is chosen among the options with numbers (None when none has)."""
         basis = self.design_.matrix(data)
         n, k = basis.shape[0], len(self.options_)
         e = softmax(basis @ self.propensity_coef_.T, axis=1)
@@ -356,7 +358,18 @@ class OptionsLearner:
             lower[:, j] = np.minimum(np.clip(outcome[:, j] - q, low, high), outcome[:, j])
             upper[:, j] = np.maximum(np.clip(outcome[:, j] + q, low, high), outcome[:, j])
             support[:, j] = _support(self.support_hist_[option], np.log(np.clip(e[:, j], 1e-12, None)))
-        best = np.argmin(outcome, axis=1) if self.lower_is_better else np.argmax(outcome, axis=1)
+        effect_lower, effect_upper = effect - half, effect + half
+        if min_support:
+            thin = support < min_support
+            for a in (outcome, lower, upper):
+                a[thin] = np.nan
+            ref = self.options_.index(self.reference_)
+            thin_effect = thin | thin[:, [ref]]
+            for a in (effect, effect_lower, effect_upper):
+                a[thin_effect] = np.nan
+        score = np.where(np.isnan(outcome), np.inf, outcome if self.lower_is_better else -outcome)
+        best = np.argmin(score, axis=1)
+        recommended = [None if np.isinf(score[i, b]) else self.options_[b] for i, b in enumerate(best)]
         return OptionsPrediction(
             self.options_,
             self.reference_,
@@ -364,10 +377,10 @@ class OptionsLearner:
             lower,
             upper,
             effect,
-            effect - half,
-            effect + half,
+            effect_lower,
+            effect_upper,
             support,
-            [self.options_[i] for i in best],
+            recommended,
         )
 
     def contrast(self, data: Mapping[str, Column], option: str, against: str) -> tuple[np.ndarray, np.ndarray]:

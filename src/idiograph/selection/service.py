@@ -39,7 +39,7 @@ LIMITS = (
     "The interval for the expected effect covered 86-95% of true effects on benchmarks, not always the 95% it claims "
     "(docs/benchmarks.md).",
     "On synthetic data, picking each person's best expected outcome did worse than giving everyone the single best "
-    "option: compare the options, do not follow the highest number.",
+    "option, and worse than the service's own choices: compare the options, do not follow the highest number.",
 )
 _CACHE: dict[uuid.UUID, OptionsLearner] = {}
 
@@ -164,11 +164,14 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         support = int(pred.support[0, j])
         effect, half = model.contrast(data, o, reference)
         lower, upper = float(pred.outcome_lower[0, j]), float(pred.outcome_upper[0, j])
-        thin = min(support, int(pred.support[0, ref_j])) < MIN_SUPPORT
+        ref_support = int(pred.support[0, ref_j])
         entry["support"] = support
-        if thin:
+        if support < MIN_SUPPORT or ref_support < MIN_SUPPORT:
             entry["no_number"] = (
                 f"too few similar finished episodes ({support} under this option; at least {MIN_SUPPORT} are needed)"
+                if support < MIN_SUPPORT
+                else f"too few similar finished episodes under the standard offer to compare with ({ref_support}; at "
+                f"least {MIN_SUPPORT} are needed)"
             )
             out["options"].append(entry)
             continue
@@ -177,7 +180,7 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
             ((name, moved[name] - drivers_ref.get(name, 0.0)) for name in moved), key=lambda kv: -abs(kv[1])
         )[:3]
         entry |= {
-            "expected": round(float(pred.outcome[0, j]), 1),
+            "expected": round(float(np.clip(pred.outcome[0, j], *model.outcome_range_)), 1),  # within the scale
             "lower": round(lower, 1),
             "upper": round(upper, 1),
             "advantage": None if o == reference else round(float(-effect[0]), 1),

@@ -62,7 +62,12 @@ def prediction_columns(p: OptionsPrediction, ids: tuple[str, Sequence[Any]]) -> 
 
 def write_table(path: Path, columns: dict[str, Any]) -> None:
     """Write columns as Parquet or CSV, by the file's suffix."""
-    table = pa.table({k: pa.array(v.tolist() if isinstance(v, np.ndarray) else v) for k, v in columns.items()})
+
+    def values(v: Any) -> list[Any]:
+        items = v.tolist() if isinstance(v, np.ndarray) else list(v)
+        return [None if isinstance(x, float) and np.isnan(x) else x for x in items]  # no number: an empty cell
+
+    table = pa.table({k: pa.array(values(v)) for k, v in columns.items()})
     if path.suffix.lower() == ".parquet":
         pq.write_table(table, path)
     else:
