@@ -163,7 +163,9 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         j = model.options_.index(o)
         support = int(pred.support[0, j])
         effect, half = model.contrast(data, o, reference)
-        lower, upper = float(pred.outcome_lower[0, j]), float(pred.outcome_upper[0, j])
+        low, high = model.outcome_range_  # an expected score and its interval stay on the scale
+        lower = max(float(pred.outcome_lower[0, j]), low)
+        upper = min(float(pred.outcome_upper[0, j]), high)
         ref_support = int(pred.support[0, ref_j])
         entry["support"] = support
         if support < MIN_SUPPORT or ref_support < MIN_SUPPORT:
@@ -180,7 +182,7 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
             ((name, moved[name] - drivers_ref.get(name, 0.0)) for name in moved), key=lambda kv: -abs(kv[1])
         )[:3]
         entry |= {
-            "expected": round(float(np.clip(pred.outcome[0, j], *model.outcome_range_)), 1),  # within the scale
+            "expected": round(float(np.clip(pred.outcome[0, j], low, high)), 1),
             "lower": round(lower, 1),
             "upper": round(upper, 1),
             "advantage": None if o == reference else round(float(-effect[0]), 1),
