@@ -12,6 +12,7 @@ from typing import Any
 
 from idiograph.evaluation.synthetic import table
 from idiograph.patients.demographics import age_band, age_on, ethnic_group
+from idiograph.selection.episodes import COVARIATES as SERVICE_COVARIATES
 
 INTAKE = (
     "problem_duration_months",
@@ -27,17 +28,7 @@ INTAKE = (
     "long_term_condition",
     "neurodivergence",
 )
-COVARIATES = (
-    "age",
-    "sex",
-    "ethnic_group",
-    "deprivation_decile",
-    "presenting_problem",
-    "referral_source",
-    "phq9_intake",
-    "gad7_intake",
-    *INTAKE,
-)
+COVARIATES = (*SERVICE_COVARIATES, *INTAKE)  # what the service's own model sees, and the intake record
 MIN_TREATMENT = 2  # sessions attended for an episode's outcome to count (NHS Talking Therapies: a finished course)
 
 
@@ -47,10 +38,6 @@ class Kind:
 
     name: str
     columns: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
-
-    @property
-    def rows(self) -> int:
-        return len(self.columns["person_id"])
 
 
 def episodes(folder: Path) -> dict[str, Kind]:

@@ -14,21 +14,12 @@ from typing import Any
 import numpy as np
 
 from idiograph.synth.common import Ids, pick
+from idiograph.synth.person.care import GOALS
 from idiograph.synth.person.demographics import Profile
 from idiograph.synth.person.illness import Illness
 
 RESPONSES = ("good", "partial", "none", "ended_early")
 PREVIOUS = {"cbt": 0.35, "counselling": 0.25, "guided_self_help": 0.2, "medication": 0.15, "group_cbt": 0.05}
-GOALS = (
-    "Get back to work",
-    "Sleep through the night",
-    "Go to the shops on my own",
-    "See my friends again",
-    "Feel less on edge",
-    "Stop drinking on weeknights",
-    "Take the children to school",
-    "Enjoy cooking again",
-)
 
 
 def intake_row(
