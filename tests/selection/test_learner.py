@@ -174,13 +174,14 @@ def test_a_contrast_against_any_option_agrees_with_the_reference_one(fitted) -> 
     model, test = fitted
     p = model.predict(test.data)
     g, c = _col(model, "gsh"), _col(model, "counselling")
-    effect, half = model.contrast(test.data, "gsh", "cbt")
-    assert np.allclose(effect, p.effect[:, g]) and np.allclose(effect - half, p.effect_lower[:, g])
-    between, width = model.contrast(test.data, "gsh", "counselling")
-    assert np.allclose(between, p.effect[:, g] - p.effect[:, c]) and np.all(width > 0)
+    effect, lower, upper = model.contrast(test.data, "gsh", "cbt")
+    assert np.allclose(effect, p.effect[:, g]) and np.allclose(lower, p.effect_lower[:, g])
+    assert np.allclose(upper, p.effect_upper[:, g])
+    between, low, high = model.contrast(test.data, "gsh", "counselling")
+    assert np.allclose(between, p.effect[:, g] - p.effect[:, c]) and np.all(low < between) and np.all(between < high)
     # the interval of a difference against the true difference of expected effects
     truth = test.expected[:, 2] - test.expected[:, 1]
-    assert np.mean(np.abs(between - truth) <= width) >= 0.9
+    assert np.mean((low <= truth) & (truth <= high)) >= 0.9
     assert np.allclose(model.contrast(test.data, "cbt", "cbt")[0], 0)
 
 

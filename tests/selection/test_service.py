@@ -52,7 +52,7 @@ def test_the_service_model_is_fitted_versioned_and_served_to_those_who_may_open_
         .where(CaseloadAssignment.team_id == north, Episode.discharge_date.is_(None))
         .limit(15)
     ).all()
-    numbered_anywhere = 0
+    numbered_anywhere = courses_seen = 0
     for pid in people:
         r = client.get(f"/api/v1/people/{pid}/options", headers=clin.auth)
         assert r.status_code == 200, r.text
@@ -68,7 +68,21 @@ def test_the_service_model_is_fitted_versioned_and_served_to_those_who_may_open_
                 assert o["lower"] <= o["expected"] <= o["upper"] and o["support"] >= 30
                 if o["id"] != body["model"]["reference"]:
                     assert o["advantage_lower"] <= o["advantage"] <= o["advantage_upper"]
+                course = o["course"]
+                assert course["weeks"][0] == 0 and set(course["measures"]) <= {"phq-9", "gad-7"}
+                for m, c in course["measures"].items():
+                    assert len(c["expected"]) == len(course["weeks"]) == len(c["lower"]) == len(c["upper"])
+                    assert all(lo <= e <= hi for lo, e, hi in zip(c["lower"], c["expected"], c["upper"], strict=True))
+                    assert c["lower"][0] == c["expected"][0] == c["upper"][0]  # week 0 is the intake score itself
+                    assert course["episodes"][m] >= 20
+                if "phq-9" in course["measures"]:
+                    # the course ends at the option's expected end score
+                    assert abs(course["measures"]["phq-9"]["expected"][-1] - o["expected"]) <= 1.0
+                for chance in (o["recovery"], o["deterioration"]):
+                    assert chance is None or 0 <= chance <= 1
+                courses_seen += 1
     assert numbered_anywhere > 0  # a 400-person service supports numbers for its common options
+    assert courses_seen == numbered_anywhere
     pid = people[0]
     audited = db.scalar(
         select(func.count())

@@ -213,15 +213,18 @@ def _fit_service() -> None:
             task = progress.add_task("starting", total=None)
             rec = service.fit(session, actor, progress=lambda step: progress.update(task, description=step))
             progress.update(task, description="fitted", total=1, completed=1)
-            version, n, options = rec.version, rec.n_episodes, rec.body["counts"]
+            version, n, learners = rec.version, rec.n_episodes, rec.body["learners"]
+            weeks = rec.body["course"]["weeks"]
     except DomainError as exc:
         fail(exc)
-    rows = [[o, f"{c:,}"] for o, c in dict(options).items()]  # type: ignore[call-overload]
+    phq9, gad7 = learners["phq-9"]["counts"], learners.get("gad-7", {}).get("counts", {})
+    rows = [[o, f"{c:,}", f"{gad7[o]:,}" if o in gad7 else "-"] for o, c in phq9.items()]
     show_table(
-        f"The service's options model {version}: {n:,} finished episodes (now the active model)",
-        ["option", "episodes"],
+        f"The service's options model {version}: {n:,} finished episodes, courses over {weeks} weeks (now the active "
+        "model)",
+        ["option", "episodes (PHQ-9)", "with GAD-7"],
         rows,
-        numeric={"episodes"},
+        numeric={"episodes (PHQ-9)", "with GAD-7"},
     )
 
 

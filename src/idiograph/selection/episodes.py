@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from idiograph.db import chunked
 from idiograph.monitoring.recovery import courses
 from idiograph.patients.demographics import age_on, ethnic_group
 from idiograph.patients.model import Episode, Person
+from idiograph.selection.course import Trajectory
 
 COVARIATES = (
     "age",
@@ -31,8 +33,18 @@ OUTCOME = "PHQ-9 at the end of treatment"
 MIN_SCORES = 2  # an intake score and at least one more
 
 
-def finished(session: Session) -> tuple[dict[str, Any], list[str], np.ndarray]:
-    """(covariates by name, option given, outcome) for every discharged episode with at least two PHQ-9 scores."""
+@dataclass(frozen=True)
+class Finished:
+    """Every discharged episode with at least two PHQ-9 scores: covariates by name, the option given, the end score
+    on each measure (NaN when the episode has fewer than two of that measure) and each measure's trajectory."""
+
+    data: dict[str, Any]
+    treatment: list[str]
+    end: dict[str, np.ndarray]
+    trajectories: dict[str, list[Trajectory | None]]
+
+
+def finished(session: Session) -> Finished:
     scores = [
         e
         for e in courses.from_db(session, "phq-9", finished_only=True)
@@ -44,8 +56,23 @@ def finished(session: Session) -> tuple[dict[str, Any], list[str], np.ndarray]:
         _row(people[episodes[uuid.UUID(e.episode_id)].person_id], episodes[uuid.UUID(e.episode_id)], e) for e in scores
     ]
     treatment = [episodes[uuid.UUID(e.episode_id)].pathway for e in scores]
-    outcome = np.array([e.scores[-1] for e in scores], dtype=float)
-    return columns(rows), treatment, outcome
+    gad = {e.episode_id: e for e in courses.for_episodes(session, episodes.values(), "gad-7")}
+    by_measure = {"phq-9": list(scores), "gad-7": [gad.get(e.episode_id) for e in scores]}
+    trajectories = {m: [trajectory(e) for e in eps] for m, eps in by_measure.items()}
+    end = {
+        m: np.array([t.scores[-1] if t is not None else np.nan for t in trs], dtype=float)
+        for m, trs in trajectories.items()
+    }
+    return Finished(columns(rows), treatment, end, trajectories)
+
+
+def trajectory(scores: courses.EpisodeScores | None) -> Trajectory | None:
+    """An episode's scores as days since its first one (None with fewer than ``MIN_SCORES``)."""
+    if scores is None or len(scores.scores) < MIN_SCORES:
+        return None
+    first = scores.times[0]
+    days = np.array([(t - first).total_seconds() / 86400 for t in scores.times])
+    return Trajectory(days, np.array(scores.scores, dtype=float))
 
 
 def at_start(session: Session, person: Person, episode: Episode) -> dict[str, Any]:

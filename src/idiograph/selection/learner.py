@@ -51,6 +51,18 @@ HC3_UP_TO = 50_000  # rows up to which the sandwich uses HC3 leverages; beyond, 
 LEVELS = 1 - np.geomspace(0.5, 1e-4, 600)  # conformal quantile levels kept in the model, dense towards 1
 SUPPORT_BIN = np.log(2) / 4  # log-propensity histogram bin; support counts four bins either side (a factor of 2)
 SUPPORT_LOW = np.log(1e-4)
+PENALTIES = (
+    0.0,
+    1e-3,
+    1e-2,
+    0.1,
+    0.3,
+    1.0,
+    3.0,
+    10.0,
+    30.0,
+    100.0,
+)  # ridge penalties tried, times the Gram's mean diagonal
 FORMAT = "idiograph.selection/1"
 
 
@@ -168,8 +180,10 @@ class OptionsLearner:
         e_basis = softmax(basis @ logits.T, axis=1)
 
         self.theta_cov_: np.ndarray | None = None
+        self.penalty_ = 0.0
         if self.method == "dr":
             gamma, theta, cov, out_of_fold = self._final_dr(basis, raw, categorical, t, y, k, ref, folds, say)
+            self.theta_ols_ = theta
         else:
             gamma, theta, cov, out_of_fold = self._final_dml(basis, raw, categorical, t, y, k, ref, folds, e_basis, say)
         effect_cov = {options[j]: v for j, v in cov.items()}
@@ -190,6 +204,8 @@ class OptionsLearner:
         self.outcome_range_ = (float(y.min()), float(y.max()))
         self.n_, self.counts_ = int(n), counts
         self.basis_mean_ = basis.mean(axis=0)
+        # kept for the course model fitted beside this one (course.py); not saved with the model
+        self.rows_, self.out_of_fold_, self.train_propensity_ = rows, out_of_fold, e_basis
         self.overlap_ = {o: (float(e_basis[:, j].min()), float(e_basis[:, j].max())) for j, o in enumerate(options)}
         return self
 
@@ -247,6 +263,23 @@ class OptionsLearner:
         gamma = coef[:, ref].copy()
         return gamma, coef - gamma[:, None], cov, out_of_fold
 
+    def _penalty(self, gram_f: np.ndarray, cross_f: np.ndarray, yy_f: np.ndarray, p: int, options: int) -> float:
+        """The ridge penalty on the effects' spline coefficients with the least cross-validated R-loss (the
+        held-out fold's squared residual-on-residual error, from the folds' sufficient statistics): no shrinkage
+        when the data carry the shape, more where an option's tails rest on few episodes (Nie & Wager 2021)."""
+        total = gram_f.sum(axis=0)
+        scale = float(np.trace(total)) / max(total.shape[0], 1)
+        d = _penalised(p, options)
+        best, best_loss = 0.0, np.inf
+        for c in PENALTIES:
+            loss = 0.0
+            for f in range(self.folds):
+                theta = np.linalg.pinv(total - gram_f[f] + c * scale * d) @ (cross_f.sum(axis=0) - cross_f[f])
+                loss += yy_f[f] - 2 * theta @ cross_f[f] + theta @ gram_f[f] @ theta
+            if best_loss == np.inf or loss < best_loss - 1e-9 * abs(best_loss):
+                best, best_loss = c * scale, loss
+        return best
+
     def _final_dml(
         self,
         basis: np.ndarray,
@@ -287,7 +320,13 @@ class OptionsLearner:
                 cross_f[f] += z[sel].T @ resid_y[rows][sel]
                 basis_gram_f[f] += basis[rows][sel].T @ basis[rows][sel]
                 basis_y_f[f] += basis[rows][sel].T @ y[rows][sel]
-        gram_inv = np.linalg.pinv(gram_f.sum(axis=0))
+        yy_f = np.array([np.sum(resid_y[folds == f] ** 2) for f in range(self.folds)])
+        penalty = self._penalty(gram_f, cross_f, yy_f, p, len(others))
+        say(f"Final stage: ridge penalty {penalty:.3g} chosen by cross-validated loss")
+        self.penalty_ = penalty
+        ridge = penalty * _penalised(p, len(others))
+        flat_ridge = np.linalg.pinv(gram_f.sum(axis=0) + ridge) @ cross_f.sum(axis=0)
+        gram_inv = np.linalg.pinv(gram_f.sum(axis=0))  # the interval is the unpenalised estimator's (see predict)
         flat = gram_inv @ cross_f.sum(axis=0)
         meat = np.zeros((q, q))
         for rows in _chunks(n):
@@ -307,17 +346,18 @@ class OptionsLearner:
                 self.theta_cov_[ja * p : (ja + 1) * p, jb * p : (jb + 1) * p] = sandwich[
                     a * p : (a + 1) * p, b * p : (b + 1) * p
                 ]
-        theta = np.zeros((p, k))
+        theta, self.theta_ols_ = np.zeros((p, k)), np.zeros((p, k))
         cov: dict[int, np.ndarray] = {}
         for i, j in enumerate(others):
-            theta[:, j] = flat[i * p : (i + 1) * p]
+            theta[:, j] = flat_ridge[i * p : (i + 1) * p]
+            self.theta_ols_[:, j] = flat[i * p : (i + 1) * p]
             cov[j] = sandwich[i * p : (i + 1) * p, i * p : (i + 1) * p]
         gamma = np.linalg.pinv(basis_gram_f.sum(axis=0)) @ basis_y_f.sum(axis=0)
         out_of_fold = np.zeros((n, k))
         for f in range(self.folds):
             held = folds == f
             theta_f = np.zeros((p, k))
-            rest = np.linalg.pinv(gram_f.sum(axis=0) - gram_f[f]) @ (cross_f.sum(axis=0) - cross_f[f])
+            rest = np.linalg.pinv(gram_f.sum(axis=0) - gram_f[f] + ridge) @ (cross_f.sum(axis=0) - cross_f[f])
             for i, j in enumerate(others):
                 theta_f[:, j] = rest[i * p : (i + 1) * p]
             gamma_f = np.linalg.pinv(basis_gram_f.sum(axis=0) - basis_gram_f[f]) @ (
@@ -358,7 +398,9 @@ class OptionsLearner:
             lower[:, j] = np.minimum(np.clip(outcome[:, j] - q, low, high), outcome[:, j])
             upper[:, j] = np.maximum(np.clip(outcome[:, j] + q, low, high), outcome[:, j])
             support[:, j] = _support(self.support_hist_[option], np.log(np.clip(e[:, j], 1e-12, None)))
-        effect_lower, effect_upper = effect - half, effect + half
+        unpenalised = basis @ self.theta_ols_
+        effect_lower = np.minimum(effect, unpenalised) - half
+        effect_upper = np.maximum(effect, unpenalised) + half
         if min_support:
             thin = support < min_support
             for a in (outcome, lower, upper):
@@ -383,15 +425,22 @@ class OptionsLearner:
             recommended,
         )
 
-    def contrast(self, data: Mapping[str, Column], option: str, against: str) -> tuple[np.ndarray, np.ndarray]:
+    def propensity(self, data: Mapping[str, Column]) -> np.ndarray:
+        """Each row's chance of receiving each option (columns in ``options_`` order), from the allocation model."""
+        return softmax(self.design_.matrix(data) @ self.propensity_coef_.T, axis=1)
+
+    def contrast(
+        self, data: Mapping[str, Column], option: str, against: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each row's expected effect of ``option`` against ``against`` (any two options, e.g. against the person's
-        standard offer) and the half-width of its interval."""
+        standard offer) and its interval (lower, upper)."""
         basis = self.design_.matrix(data)
         p = basis.shape[1]
         i, j = self.options_.index(option), self.options_.index(against)
         effect = basis @ (self.theta_[:, i] - self.theta_[:, j])
+        unpenalised = basis @ (self.theta_ols_[:, i] - self.theta_ols_[:, j])
         if i == j:
-            return effect, np.zeros_like(effect)
+            return effect, effect, effect
         if self.theta_cov_ is None:
             raise InvalidInput(
                 "this model keeps intervals against its reference only", [FieldProblem("against", "not the reference")]
@@ -404,7 +453,8 @@ class OptionsLearner:
             - c[j * p : (j + 1) * p, i * p : (i + 1) * p]
         )
         var = np.einsum("ij,jk,ik->i", basis, block, basis)
-        return effect, float(norm.ppf(0.5 + self.coverage / 2)) * np.sqrt(np.clip(var, 0, None))
+        half = float(norm.ppf(0.5 + self.coverage / 2)) * np.sqrt(np.clip(var, 0, None))
+        return effect, np.minimum(effect, unpenalised) - half, np.maximum(effect, unpenalised) + half
 
     def drivers(self, data: Mapping[str, Column], option: str) -> list[dict[str, float]]:
         """For each row, how much each covariate moved ``option``'s effect against the reference away from the
@@ -434,6 +484,7 @@ class OptionsLearner:
             "features": [_feature_dict(f) for f in self.design_.features],
             "gamma": self.gamma_.tolist(),
             "theta": self.theta_.tolist(),
+            "theta_ols": self.theta_ols_.tolist(),
             "effect_cov": {o: v.tolist() for o, v in self.effect_cov_.items()},
             "theta_cov": None if self.theta_cov_ is None else self.theta_cov_.tolist(),
             "propensity_coef": self.propensity_coef_.tolist(),
@@ -446,6 +497,7 @@ class OptionsLearner:
             "dropped": self.dropped_,
             "basis_mean": self.basis_mean_.tolist(),
             "overlap": {o: list(v) for o, v in self.overlap_.items()},
+            "penalty": self.penalty_,
         }
         body["version"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
         return body
@@ -472,6 +524,7 @@ class OptionsLearner:
         model.options_, model.reference_ = tuple(body["options"]), body["reference"]
         model.design_ = Design(tuple(_feature(f) for f in body["features"]))
         model.gamma_, model.theta_ = np.asarray(body["gamma"]), np.asarray(body["theta"])
+        model.theta_ols_ = np.asarray(body.get("theta_ols", body["theta"]))
         model.effect_cov_ = {o: np.asarray(v) for o, v in body["effect_cov"].items()}
         model.theta_cov_ = None if body.get("theta_cov") is None else np.asarray(body["theta_cov"])
         model.propensity_coef_ = np.asarray(body["propensity_coef"])
@@ -482,6 +535,7 @@ class OptionsLearner:
         model.n_, model.counts_, model.dropped_ = int(body["n"]), dict(body["counts"]), int(body["dropped"])
         model.basis_mean_ = np.asarray(body["basis_mean"])
         model.overlap_ = {o: (float(v[0]), float(v[1])) for o, v in body["overlap"].items()}
+        model.penalty_ = float(body.get("penalty", 0.0))
         return model
 
 
@@ -493,6 +547,13 @@ def _option(value: Any) -> str | None:
         return str(int(value))
     text = str(value).strip()
     return text or None
+
+
+def _penalised(p: int, options: int) -> np.ndarray:
+    """The ridge's diagonal: every coefficient but each option's intercept (its average effect stays unshrunk)."""
+    d = np.ones(p * options)
+    d[::p] = 0.0
+    return np.diag(d)
 
 
 def _stack(basis: np.ndarray, resid_t: np.ndarray) -> np.ndarray:

@@ -3,10 +3,13 @@ and compare a person's clinically appropriate options from it (audited, permissi
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,8 @@ from sqlalchemy.orm import Session
 from idiograph.care import interventions
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.governance.service import current_risk, open_episode
+from idiograph.instruments.definitions import instruments
+from idiograph.monitoring.outcomes import nhs_talking_therapies
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import Episode
 from idiograph.security import audit
@@ -23,9 +28,13 @@ from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.selection import episodes
+from idiograph.selection.course import MEASURES, CourseModel, Rules, weeks_for
 from idiograph.selection.learner import OptionsLearner
 from idiograph.selection.model import SelectionModel
 
+SERVICE_FORMAT = "idiograph.selection.service/2"
+PHQ9, GAD7 = MEASURES
+NAMES = {"phq-9": "PHQ-9", "gad-7": "GAD-7"}
 MIN_SUPPORT = 30  # similar finished episodes under an option (and under the standard offer) before a number is shown
 METHOD = (
     "Orthogonal (double machine learning) estimation on this service's finished episodes: it allows for stepped "
@@ -45,25 +54,40 @@ _CACHE: dict[uuid.UUID, OptionsLearner] = {}
 
 
 def fit(session: Session, actor: Actor, progress: Callable[[str], None] | None = None) -> SelectionModel:
-    """Fit on every finished episode with an intake and a later PHQ-9; the new model becomes the active one."""
+    """Fit on every finished episode with an intake and a later PHQ-9: an end-of-treatment learner per measure
+    (PHQ-9, and GAD-7 where episodes have it) and the week-by-week course model; the new model becomes the active
+    one."""
     say = progress or (lambda _: None)
     say("Reading finished episodes")
-    data, treatment, outcome = episodes.finished(session)
-    if outcome.size == 0:
+    done = episodes.finished(session)
+    if done.end[PHQ9].size == 0:
         raise InvalidInput(
             "no finished episodes with an intake and a later PHQ-9 to learn from",
             [FieldProblem("episodes", "none finished with two PHQ-9 scores")],
         )
-    model = OptionsLearner(lower_is_better=True, seed=0).fit(
-        data, episodes.COVARIATES, treatment, outcome, progress=progress
-    )
-    body = model.to_dict()
+    learners: dict[str, OptionsLearner] = {}
+    for m in MEASURES:
+        if m != PHQ9 and np.count_nonzero(~np.isnan(done.end[m])) < MIN_SUPPORT:
+            continue
+        say(f"Learning the expected {NAMES[m]} at the end of treatment")
+        learners[m] = OptionsLearner(lower_is_better=True, seed=0).fit(
+            done.data, episodes.COVARIATES, done.treatment, done.end[m], progress=progress
+        )
+    say("Learning each option's course week by week")
+    course = _fit_course(done, learners)
+    body = {
+        "format": SERVICE_FORMAT,
+        "learners": {m: model.to_dict() for m, model in learners.items()},
+        "course": course.to_dict(),
+    }
+    version = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+    body["version"] = version
     session.execute(update(SelectionModel).values(active=False))
     rec = SelectionModel(
-        version=str(body["version"]),
+        version=version,
         outcome=episodes.OUTCOME,
         fitted_by=actor.username,
-        n_episodes=model.n_,
+        n_episodes=learners[PHQ9].n_,
         body=body,
         active=True,
     )
@@ -76,9 +100,37 @@ def fit(session: Session, actor: Actor, progress: Callable[[str], None] | None =
         "SelectionModel",
         str(rec.id),
         None,
-        detail={"version": rec.version, "episodes": model.n_, "options": list(model.options_)},
+        detail={"version": rec.version, "episodes": learners[PHQ9].n_, "options": list(learners[PHQ9].options_)},
     )
     return rec
+
+
+def _fit_course(done: episodes.Finished, learners: dict[str, OptionsLearner]) -> CourseModel:
+    main = learners[PHQ9]
+    options = main.options_
+    t = np.array([options.index(o) if o in options else -1 for o in done.treatment])
+    keep = np.flatnonzero(t >= 0)
+    own: dict[str, np.ndarray] = {}
+    for m in MEASURES:
+        own[m] = np.full(len(done.treatment), np.nan)
+        model = learners.get(m)
+        if model is None:
+            continue
+        cols = np.array([model.options_.index(options[t[i]]) if t[i] >= 0 else 0 for i in model.rows_])
+        own[m][model.rows_] = model.out_of_fold_[np.arange(model.rows_.size), cols]
+    data = {name: _take(col, keep) for name, col in done.data.items()}
+    weeks = weeks_for(done.trajectories[PHQ9])
+    return CourseModel(weeks, coverage=main.coverage, seed=0).fit(
+        options,
+        t[keep],
+        main.propensity(data),
+        {m: [done.trajectories[m][i] for i in keep] for m in MEASURES},
+        {m: own[m][keep] for m in MEASURES},
+    )
+
+
+def _take(column: Any, rows: np.ndarray) -> Any:
+    return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows]
 
 
 @dataclass(frozen=True)
@@ -89,7 +141,20 @@ class Active:
     n_episodes: int
 
 
-def active(session: Session) -> tuple[Active, OptionsLearner] | None:
+@dataclass(frozen=True)
+class Fitted:
+    """The active model's parts: an end-of-treatment learner per measure and the course model (None for a model
+    fitted before courses were kept: fit again)."""
+
+    learners: dict[str, OptionsLearner]
+    course: CourseModel | None
+
+    @property
+    def phq9(self) -> OptionsLearner:
+        return self.learners[PHQ9]
+
+
+def active(session: Session) -> tuple[Active, Fitted] | None:
     """The active model's facts and the model, its body read and parsed once per process (it is large)."""
     m = SelectionModel
     row = session.execute(select(m.id, m.version, m.fitted_at, m.n_episodes).where(m.active.is_(True)).limit(1)).first()
@@ -97,9 +162,16 @@ def active(session: Session) -> tuple[Active, OptionsLearner] | None:
         return None
     model = _CACHE.get(row.id)
     if model is None:
-        body = session.scalar(select(m.body).where(m.id == row.id))
-        model = _CACHE[row.id] = OptionsLearner.from_dict(body or {})
+        body = session.scalar(select(m.body).where(m.id == row.id)) or {}
+        model = _CACHE[row.id] = _parse(body)
     return Active(row.id, row.version, row.fitted_at, row.n_episodes), model
+
+
+def _parse(body: dict[str, Any]) -> Fitted:
+    if body.get("format") != SERVICE_FORMAT:  # an end-PHQ-9 learner alone, as first kept
+        return Fitted({PHQ9: OptionsLearner.from_dict(body)}, None)
+    learners = {m: OptionsLearner.from_dict(b) for m, b in body["learners"].items()}
+    return Fitted(learners, CourseModel.from_dict(body["course"]))
 
 
 def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dict[str, Any]:
@@ -142,7 +214,8 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         reason = "no episode to compare options for" if ep is None else "no model fitted yet (idiograph selection fit)"
         out["options"] = [_bare(rules, o, problem, level, reason) for o in order]
         return out
-    rec, model = found
+    rec, fitted = found
+    model = fitted.phq9
     data = episodes.at_start(session, person, ep)
     pred = model.predict(data)
     reference = standard if standard in model.options_ else model.reference_
@@ -162,7 +235,7 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
             continue
         j = model.options_.index(o)
         support = int(pred.support[0, j])
-        effect, half = model.contrast(data, o, reference)
+        effect, effect_lower, effect_upper = model.contrast(data, o, reference)
         low, high = model.outcome_range_  # an expected score and its interval stay on the scale
         lower = max(float(pred.outcome_lower[0, j]), low)
         upper = min(float(pred.outcome_upper[0, j]), high)
@@ -186,16 +259,71 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
             "lower": round(lower, 1),
             "upper": round(upper, 1),
             "advantage": None if o == reference else round(float(-effect[0]), 1),
-            "advantage_lower": None if o == reference else round(float(-effect[0] - half[0]), 1),
-            "advantage_upper": None if o == reference else round(float(-effect[0] + half[0]), 1),
+            "advantage_lower": None if o == reference else round(float(-effect_upper[0]), 1),
+            "advantage_upper": None if o == reference else round(float(-effect_lower[0]), 1),
             "drivers": [
                 {"covariate": name, "value": _value(data[name][0]), "moves": round(float(v), 1)}
                 for name, v in drivers
                 if abs(v) >= 0.05
             ],
         }
+        entry |= _course(fitted, data, o)
         out["options"].append(entry)
     return out
+
+
+def _course(fitted: Fitted, data: dict[str, Any], option: str) -> dict[str, Any]:
+    """The option's course week by week on each measure with enough support, and the chances at its end."""
+    if fitted.course is None:
+        return {"course": None, "course_note": "this model was fitted before courses were kept: fit it again"}
+    intake = {PHQ9: _value(data["phq9_intake"][0]), GAD7: _value(data["gad7_intake"][0])}
+    ends: dict[str, float] = {}
+    thin: list[str] = []
+    for m, model in fitted.learners.items():
+        if option not in model.options_:
+            continue
+        pred = model.predict(data, min_support=MIN_SUPPORT)
+        value = float(pred.outcome[0, model.options_.index(option)])
+        if np.isnan(value):
+            thin.append(NAMES[m])
+            continue
+        ends[m] = float(np.clip(value, *model.outcome_range_))
+    found = fitted.course.predict(option, intake, ends, _rules())
+    if found is None:
+        return {"course": None, "course_note": "too few finished episodes of this option to draw its course"}
+    notes = []
+    if thin:
+        notes.append(f"{', '.join(thin)}: too few similar finished episodes to show a course")
+    missing = [NAMES[m] for m in MEASURES if intake[m] is None]
+    if missing:
+        notes.append(f"no {', '.join(missing)} at intake: no course on it and no chances")
+    elif found.recovery is None and found.deterioration is not None:
+        notes.append("not at caseness at the start: recovery does not apply")
+    return {
+        "course": {
+            "weeks": found.weeks,
+            "measures": {
+                m: {"expected": found.expected[m], "lower": found.lower[m], "upper": found.upper[m]}
+                for m in found.expected
+            },
+            "episodes": found.episodes,
+        },
+        "recovery": found.recovery,
+        "deterioration": found.deterioration,
+        "course_note": "; ".join(notes) or None,
+    }
+
+
+@lru_cache(maxsize=1)
+def _rules() -> Rules:
+    phq9, gad7 = nhs_talking_therapies.criteria()
+    case = nhs_talking_therapies.caseness()
+    inst = instruments()
+    return Rules(
+        caseness={PHQ9: case[0], GAD7: case[1]},
+        reliable={PHQ9: float(phq9.threshold), GAD7: float(gad7.threshold)},
+        scale={m: (float(inst[m].min_total), float(inst[m].max_total)) for m in MEASURES},
+    )
 
 
 def _bare(
