@@ -44,7 +44,7 @@ class Trajectory:
 
     def at_weeks(self, weeks: np.ndarray) -> np.ndarray:
         """The score at each week: interpolated between scores, the last held after the end."""
-        return np.interp(weeks * 7.0, self.days, self.scores)
+        return np.asarray(np.interp(weeks * 7.0, self.days, self.scores), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,10 @@ class CourseModel:
             pred = expected_end[m]
             usable = np.array([t is not None for t in traj]) & ~np.isnan(pred)
             at = np.full((n, grid.size), np.nan)
-            for i in np.flatnonzero(usable):
-                at[i] = traj[i].at_weeks(grid)  # type: ignore[union-attr]
+            for i in np.flatnonzero(usable).tolist():
+                one = traj[i]
+                if one is not None:
+                    at[i] = one.at_weeks(grid)
             residual[m] = np.full(n, np.nan)
             residual[m][usable] = at[usable, -1] - pred[usable]
             for j, o in enumerate(options):

@@ -427,7 +427,7 @@ class OptionsLearner:
 
     def propensity(self, data: Mapping[str, Column]) -> np.ndarray:
         """Each row's chance of receiving each option (columns in ``options_`` order), from the allocation model."""
-        return softmax(self.design_.matrix(data) @ self.propensity_coef_.T, axis=1)
+        return np.asarray(softmax(self.design_.matrix(data) @ self.propensity_coef_.T, axis=1), dtype=float)
 
     def contrast(
         self, data: Mapping[str, Column], option: str, against: str
