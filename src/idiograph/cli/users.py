@@ -54,6 +54,7 @@ def users_list() -> None:
                     u.username,
                     u.display_name,
                     u.role.replace("_", " "),
+                    u.profession.replace("_", " ") if u.profession else "",
                     "yes" if u.active else "no",
                     str(u.failed_signins),
                     locked,
@@ -62,7 +63,7 @@ def users_list() -> None:
             )
     show_table(
         "Accounts",
-        ("username", "name", "role", "active", "failed sign-ins", "locked until (UTC)", "live sessions"),
+        ("username", "name", "role", "profession", "active", "failed sign-ins", "locked until (UTC)", "live sessions"),
         rows,
         numeric=("failed sign-ins", "live sessions"),
     )
@@ -137,4 +138,20 @@ def users_teams(
 
     _account_change(
         f"{username}'s teams: {', '.join(team) or 'none'}", lambda s: set_teams(s, Principal.system(), username, team)
+    )
+
+
+@app.command("profession")
+def users_profession(
+    username: str = typer.Option(...),
+    profession: str = typer.Option(..., help="one of the intake definition's professions; '' to clear"),
+) -> None:
+    """Set someone's profession (it marks what they contribute to an intake record)."""
+    from idiograph.intake.definition import definition
+    from idiograph.security.service import set_profession
+
+    professions = definition().professions
+    _account_change(
+        f"{username}'s profession: {professions.get(profession, 'none')}",
+        lambda s: set_profession(s, Principal.system(), username, profession, professions),
     )

@@ -62,6 +62,7 @@ class UserOut(BaseModel):
     locked_until: datetime | None = None
     teams: list[str] = Field(default_factory=list)
     last_sign_in: datetime | None = None
+    profession: str | None = None
 
 
 class AuditOut(BaseModel):
@@ -180,6 +181,7 @@ def users(db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAG
             locked_until=u.locked_until if u.locked_until and u.locked_until > now else None,
             teams=teams.get(u.id, []),
             last_sign_in=last.get(u.id),
+            profession=u.profession,
         )
         for u in listed
     ]

@@ -24,6 +24,7 @@ class User(Base):
     failed_signins: Mapped[int] = mapped_column(default=0)  # in a row; reset by a successful sign-in
     locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    profession: Mapped[str | None] = mapped_column(String(40), nullable=True)  # one of the intake definition's
 
 
 class UserSession(Base):

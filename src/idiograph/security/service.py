@@ -4,6 +4,7 @@ user into a principal with their teams."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -317,6 +318,24 @@ def set_role(session: Session, principal: Principal, username: str, role: str) -
         return
     before, user.role = user.role, value
     audit.append(session, principal.actor, "role-change", "User", str(user.id), detail={"from": before, "to": value})
+
+
+def set_profession(
+    session: Session, principal: Principal, username: str, profession: str | None, professions: Mapping[str, str]
+) -> None:
+    """Set (or clear, with None or "") someone's profession, one of ``professions`` (the intake definition's: the
+    security layer does not read it). It marks what they contribute to a record from then on."""
+    principal.require(Permission.USER_MANAGE)
+    user = _user(session, username)
+    value = (profession or "").strip() or None
+    if value is not None and value not in professions:
+        raise invalid("profession", f"{value!r} is not one of {', '.join(professions)}")
+    if value == user.profession:
+        return
+    before, user.profession = user.profession, value
+    audit.append(
+        session, principal.actor, "profession-change", "User", str(user.id), detail={"from": before, "to": value}
+    )
 
 
 def set_teams(session: Session, principal: Principal, username: str, team_names: list[str]) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.db import utcnow
 from idiograph.errors import DomainError
+from idiograph.intake.definition import definition
 from idiograph.security import service as accounts
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
@@ -63,6 +64,7 @@ def _users_page(
             "username": u.username,
             "display_name": u.display_name,
             "role": u.role,
+            "profession": u.profession,
             "active": u.active,
             "teams": teams.get(u.id, []),
             "last_sign_in": last.get(u.id),
@@ -87,6 +89,7 @@ def _users_page(
         shown_password=shown_password,
         roles=[(r.value, r.value.replace("_", " ")) for r in Role],
         all_teams=[t.name for t in list_teams(db)],
+        professions=list(definition().professions.items()),
         london=london,
     )
 
@@ -158,6 +161,19 @@ def change_role(
     return _act(
         request, db, f"{username} is now {role.replace('_', ' ')}", lambda: accounts.set_role(db, p, username, role)
     )
+
+
+@router.post("/admin/users/{username}/profession")
+def change_profession(
+    request: Request,
+    username: str,
+    profession: str = Form(""),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    professions = definition().professions
+    done = f"{username}'s profession: {professions.get(profession, 'none').lower()}"
+    return _act(request, db, done, lambda: accounts.set_profession(db, p, username, profession, professions))
 
 
 @router.post("/admin/users/{username}/teams")
