@@ -17,6 +17,8 @@ from idiograph.db import utcnow
 from idiograph.errors import DomainError
 from idiograph.governance import service as governance_service
 from idiograph.instruments.definitions import instruments
+from idiograph.intake import service as intake_service
+from idiograph.intake.definition import definition as intake_definition
 from idiograph.measures import service as measures
 from idiograph.measures.change import changes_from
 from idiograph.monitoring.recovery import not_on_track
@@ -115,6 +117,8 @@ def person_page(
         paused=holds.paused_for(db, person_id),
         n_obs=len(obs),
         in_treatment=in_treatment,
+        intake=intake_service.read(db, p, person_id, via="web"),
+        intake_sections=intake_definition().sections,
         london=london,
     )
 

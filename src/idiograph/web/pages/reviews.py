@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from idiograph.intake import service as intake_service
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
@@ -22,7 +23,8 @@ def reviews_page(
     request: Request, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
 ) -> HTMLResponse:
     rows = review_service.for_caseload(db, p, ("due", "overdue"), via="web")
-    return render(request, "reviews.html", rows=rows)
+    intakes = intake_service.for_episodes(db, p, [r.episode_id for r in rows], via="web") if rows else {}
+    return render(request, "reviews.html", rows=rows, intakes=intakes)
 
 
 @router.post("/episodes/{episode_id}/reviews")

@@ -1,0 +1,108 @@
+"""The intake baseline on the person's record: recorded section by section on a form (CSRF, labelled fields,
+named errors, nothing kept when refused), shown at the top with each contributor's profession."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from idiograph.intake.definition import definition
+from idiograph.intake.model import IntakeRecord
+from idiograph.security.principal import Principal
+from idiograph.security.service import set_profession
+from tests.intake.test_record import EPISODE, PERSON
+from tests.web.test_pages import login
+
+
+def _csrf(page) -> str:  # type: ignore[no-untyped-def]
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_a_clinician_records_sections_on_the_page_and_sees_the_baseline(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    set_profession(db, Principal.system(), "clin", "mental_health_nurse", definition().professions)
+    db.commit()
+    pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
+    client.post(f"/api/v1/people/{pid}/episodes", json=EPISODE, headers=clin.auth)
+    login(client, "clin")
+    record = client.get(f"/people/{pid}")
+    assert 'id="intake-title">Intake baseline' in record.text and "No intake assessment is recorded" in record.text
+    form = client.get(f"/people/{pid}/intake/presenting")
+    assert form.status_code == 200 and '<label for="problem_duration_months">' in form.text
+    bad = client.post(
+        f"/people/{pid}/intake/presenting",
+        data={"csrf_token": _csrf(form), "presenting_problem": "depression", "problem_duration_months": "soon"},
+    )
+    assert bad.status_code == 422 and 'href="#problem_duration_months"' in bad.text and "must be a number" in bad.text
+    assert 'aria-invalid="true" aria-describedby="problem_duration_months-error"' in bad.text
+    assert db.scalar(select(IntakeRecord.id)) is None
+    ok = client.post(
+        f"/people/{pid}/intake/presenting",
+        data={"csrf_token": _csrf(form), "presenting_problem": "panic", "problem_duration_months": "8"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    refused = client.post(
+        f"/people/{pid}/intake/psychosocial",
+        data={"csrf_token": _csrf(form), "psychosocial_recorded": "no", "housing": "homeless"},
+    )
+    assert refused.status_code == 422 and "has not agreed" in refused.text
+    client.post(f"/people/{pid}/intake/psychosocial", data={"csrf_token": _csrf(form), "psychosocial_recorded": "no"})
+    client.post(
+        f"/people/{pid}/intake/goals",
+        data={"csrf_token": _csrf(form), "goal_1": "Sleep through the night", "goal_1_rating": "3"},
+    )
+    client.post(f"/people/{pid}/intake-goal-ratings", data={"csrf_token": _csrf(form), "rating_1": "7"})
+    page = client.get(f"/people/{pid}").text
+    panel = page.split('id="intake"')[1].split("</section>")[0]
+    assert "Presenting problem: Panic; How long it has lasted (months): 8" in panel
+    assert "not recorded: the person did not agree" in panel
+    assert "Sleep through the night: <strong>3</strong>/10 at intake, <strong>7</strong>/10" in panel
+    assert panel.count("Mental health nurse") == 3
+    assert page.index('id="intake"') < page.index('id="measures"')
+
+
+def test_without_the_csrf_token_nothing_is_saved(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
+    client.post(f"/api/v1/people/{pid}/episodes", json=EPISODE, headers=clin.auth)
+    login(client, "clin")
+    r = client.post(
+        f"/people/{pid}/intake/presenting", data={"presenting_problem": "panic", "problem_duration_months": "8"}
+    )
+    assert r.status_code == 403
+    assert db.scalar(select(IntakeRecord.id)) is None
+
+
+def test_the_week_4_review_shows_then_and_now(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date, timedelta
+
+    from idiograph.instruments.definitions import instruments
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
+    start = date.today() - timedelta(weeks=4)
+    episode = {**EPISODE, "referral_date": (start - timedelta(days=10)).isoformat(), "pathway": "cbt"}
+    assert client.post(f"/api/v1/people/{pid}/episodes", json=episode, headers=clin.auth).status_code == 201
+    answers = dict.fromkeys([i.code for i in instruments()["phq-9"].items], 2)
+    client.post(
+        f"/api/v1/people/{pid}/responses",
+        json={"instrument": "phq-9", "answers": answers, "authored": f"{start.isoformat()}T10:00:00Z"},
+        headers=clin.auth,
+    )
+    client.post(
+        f"/api/v1/people/{pid}/responses",
+        json={"instrument": "phq-9", "answers": dict.fromkeys(answers, 1)},
+        headers=clin.auth,
+    )
+    goals = {"goals": [{"goal": "Walk the dog daily", "rating": 2}, {"goal": "Cook again", "rating": 4}]}
+    client.put(f"/api/v1/people/{pid}/intake/goals", json={"answers": goals}, headers=clin.auth)
+    client.post(
+        f"/api/v1/people/{pid}/intake/goals/ratings", json={"ratings": [{"goal": 1, "rating": 6}]}, headers=clin.auth
+    )
+    login(client, "clin")
+    page = client.get("/reviews").text
+    cell = page.split('class="then-and-now"')[1].split("</td>")[0]
+    assert "PHQ-9 18 → 9 (-9)" in cell
+    assert "Walk the dog daily: 2 → 6" in cell and 'Cook again: 4 → 4 <span class="muted">(not re-rated yet)' in cell
