@@ -9,6 +9,7 @@ recorded (``demo_care``) is written through the services as the demo's staff."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from idiograph.alerts.model import Alert
 from idiograph.baselines import service as baseline_service
 from idiograph.care.model import Appointment
 from idiograph.db import bulk_insert, transaction
-from idiograph.errors import Conflict
+from idiograph.errors import Conflict, InvalidInput
 from idiograph.instruments.definitions import instruments
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import Score, score
@@ -39,6 +40,7 @@ from idiograph.security.model import User
 from idiograph.security.principal import Principal
 from idiograph.security.service import create_user, principal_for
 from idiograph.security.teams import team_by_name
+from idiograph.selection import service as selection_service
 from idiograph.synth.demo_care import DemoPerson, Staff, Visit, write_care
 from idiograph.synth.generator import Generated, Service, generate_person, generate_service
 from idiograph.synth.params import Params
@@ -461,6 +463,10 @@ def load_demo(
         _close_historical_alerts(session, system, flagged, now)
     with transaction(session):
         written = write_care(session, *demo_staff(session), new, seed, now, progress)
+    # the options model from the service's finished episodes, for the care page's comparison of options; a demo too
+    # small to learn from has none, and the care page says so
+    with transaction(session), contextlib.suppress(InvalidInput):
+        selection_service.fit(session, system.actor)
     with transaction(session):
         # planner statistics for the tables just filled: without them PostgreSQL scanned the 400,000 observations
         # for a page's latest scores (Today and the caseload took twice as long until autovacuum came by)
