@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from idiograph.db import chunked, utcnow
-from idiograph.errors import Conflict, InvalidInput, NotFound, invalid
+from idiograph.db import chunked, new_id, utcnow
+from idiograph.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
 from idiograph.intake import sections as pure
 from idiograph.intake.definition import definition
 from idiograph.intake.model import IntakeRecord
@@ -126,6 +126,95 @@ def save_section(
         detail={"section": section_id, "fields": sorted(kept), "profession": who.profession},
     )
     return rec
+
+
+def build_record(
+    person_id: uuid.UUID,
+    episode_id: uuid.UUID,
+    answers: Mapping[str, Mapping[str, Any]],
+    who: Mapping[str, Contributor],
+    source: tuple[str, str] | None = None,
+    goal_ratings: Sequence[Sequence[Mapping[str, Any]]] | None = None,
+) -> IntakeRecord:
+    """A whole intake record from every section's answers (for loads and imports; not stored, not audited),
+    refused whole naming ``section.field`` when any answer cannot be stored. ``goal_ratings``: each goal's later
+    ratings [{"date", "rating", "by"}] after the intake one, when carried over from elsewhere."""
+    spec = definition()
+    found = [
+        FieldProblem(f"{section_id}.{p.field}", p.reason)
+        for section_id, given in answers.items()
+        for p in pure.section_problems(section_id, given, spec)
+    ]
+    missing = [s for s in answers if s not in who]
+    found += [FieldProblem(f"{s}", "who recorded this section is not given") for s in missing]
+    if found:
+        raise InvalidInput("the intake record was not stored", found)
+    rec = IntakeRecord(
+        id=new_id(),
+        person_id=person_id,
+        episode_id=episode_id,
+        definition_id=spec.id,
+        definition_version=spec.version,
+        answers={},
+        contributions={},
+        goals=[],
+        created_at=min(w.at for w in who.values()) if who else utcnow(),
+        updated_at=utcnow(),
+    )
+    if source is not None:
+        rec.source, rec.source_id = source
+    for section_id, given in answers.items():
+        w = who[section_id]
+        kept = pure.kept_answers(section_id, given, spec)
+        if section_id == pure.GOALS:
+            rec.goals = pure.merged_goals([], kept.get(pure.GOALS, []), w.at.date(), w.by)
+            for goal, later in zip(rec.goals, goal_ratings or [], strict=False):
+                goal["ratings"] += [dict(r) for r in later]
+        else:
+            rec.answers[section_id] = kept
+        section = pure.section_of(section_id, spec)
+        if section is not None and section.consent:
+            rec.psychosocial_consent = bool(kept.get(section.consent))
+        rec.contributions[section_id] = {"by": w.by, "name": w.name, "profession": w.profession, "at": w.at.isoformat()}
+    return rec
+
+
+def store_record(
+    session: Session, principal: Principal, rec: IntakeRecord, via: str = "import"
+) -> tuple[IntakeRecord, str]:
+    """Store a built record, idempotently by its source identifier (the same source replaces it): returns the
+    stored record and ``created``, ``updated`` or ``unchanged``. Checked and audited like every write."""
+    ensure_access(session, principal, rec.person_id, Permission.PERSON_WRITE)
+    ep = session.get(Episode, rec.episode_id)
+    if ep is None or ep.person_id != rec.person_id:
+        raise invalid("episode_id", "is not an episode of this person")
+    old = session.scalar(
+        select(IntakeRecord).where(IntakeRecord.source == rec.source, IntakeRecord.source_id == rec.source_id)
+    ) or _record(session, rec.episode_id)
+    fields = ("answers", "contributions", "psychosocial_consent", "goals", "definition_id", "definition_version")
+    if old is not None:
+        if old.episode_id != rec.episode_id:
+            raise Conflict("this intake's source identifier belongs to another episode's intake")
+        if all(getattr(old, f) == getattr(rec, f) for f in fields):
+            return old, "unchanged"
+        for f in fields:
+            setattr(old, f, getattr(rec, f))
+        old.updated_at = utcnow()
+        rec, status = old, "updated"
+    else:
+        session.add(rec)
+        status = "created"
+    session.flush()
+    audit.append(
+        session,
+        principal.actor,
+        "create" if status == "created" else "update",
+        "IntakeRecord",
+        str(rec.id),
+        rec.person_id,
+        detail={"via": via, "sections": sorted(rec.contributions)},
+    )
+    return rec, status
 
 
 def rerate_goals(

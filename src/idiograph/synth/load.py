@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from rich.progress import Progress
@@ -26,6 +27,9 @@ from idiograph.care.model import Appointment
 from idiograph.db import bulk_insert, transaction
 from idiograph.errors import Conflict, InvalidInput
 from idiograph.instruments.definitions import instruments
+from idiograph.intake import service as intake_service
+from idiograph.intake.definition import definition as intake_definition
+from idiograph.intake.model import IntakeRecord
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import Score, score
 from idiograph.monitoring.recovery import not_on_track
@@ -38,9 +42,10 @@ from idiograph.pipeline import record
 from idiograph.security import audit
 from idiograph.security.model import User
 from idiograph.security.principal import Principal
-from idiograph.security.service import create_user, principal_for
+from idiograph.security.service import create_user, principal_for, set_profession
 from idiograph.security.teams import team_by_name
 from idiograph.selection import service as selection_service
+from idiograph.synth import demo_intake
 from idiograph.synth.demo_care import DemoPerson, Staff, Visit, write_care
 from idiograph.synth.generator import Generated, Service, generate_person, generate_service
 from idiograph.synth.params import Params
@@ -97,7 +102,29 @@ def load_staff(session: Session, principal: Principal) -> list[tuple[str, str]]:
         for username, role, name, teams in STAFF:
             if session.scalar(select(User.id).where(User.username == username)) is None:
                 create_user(session, principal, username, role, DEMO_PASSWORD, name, list(teams))
+                if username in demo_intake.PROFESSIONS:
+                    professions = intake_definition().professions
+                    set_profession(session, principal, username, demo_intake.PROFESSIONS[username], professions)
     return [(u, r) for u, r, _, _ in STAFF]
+
+
+def _intake(g: Generated, person_id: uuid.UUID, episode: dict[str, Any], team: str, source: str) -> IntakeRecord | None:
+    """The person's synthetic intake row as their episode's intake record, each section recorded by the team's
+    demo clinician in their profession on the day of assessment."""
+    rows = g.tables.get("intake", [])
+    if not rows:
+        return None
+    row = rows[0]
+    names = {u: n for u, _, n, _ in STAFF}
+    at = demo_intake.assessed_at(row["assessed_on"])
+    who = {
+        section: intake_service.Contributor(u, names[u], demo_intake.PROFESSIONS.get(u), at)
+        for section, u in demo_intake.assessors(team).items()
+    }
+    answers = demo_intake.sections_of(row, episode["presenting_problem"])
+    return intake_service.build_record(
+        person_id, uuid.UUID(episode["episode_id"]), answers, who, (source, f"intake:{episode['episode_id']}")
+    )
 
 
 def demo_params(params: Params, today: date) -> Params:
@@ -223,6 +250,7 @@ def load_people(
             encounters: list[dict[str, object]] = []
             appointments: list[dict[str, object]] = []
             entries: list[audit.Entry] = []
+            intakes: list[IntakeRecord] = []
             known_qr = set(
                 session.scalars(
                     select(QuestionnaireResponseRecord.source_id).where(
@@ -301,6 +329,12 @@ def load_people(
                                     "created_at": min(visit.start - timedelta(days=7), now),
                                 }
                             )
+                    intake = _intake(g, person.id, e, team_names[e["team_id"]][0], source)
+                    if intake is not None:
+                        intakes.append(intake)
+                        entries.append(
+                            audit.Entry("create", "IntakeRecord", str(intake.id), person.id, None, {"via": "demo"})
+                        )
                     if visits:
                         entries.append(
                             audit.Entry(
@@ -391,6 +425,8 @@ def load_people(
                             item9=tuple(sorted(item9)),
                         )
                     )
+            session.flush()
+            session.add_all(intakes)  # after their episodes are in
             session.flush()
             audit.append_many(session, principal.actor, entries)
             bulk_insert(session, QuestionnaireResponseRecord.__table__, qr_rows)
