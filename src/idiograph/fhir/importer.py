@@ -42,8 +42,8 @@ from sqlalchemy.orm import Session
 
 from idiograph.db import utcnow
 from idiograph.errors import DomainError, FieldProblem, Forbidden, InvalidInput
+from idiograph.fhir import intake_import, intake_mapping, vocab
 from idiograph.fhir import mapping_in as m
-from idiograph.fhir import vocab
 from idiograph.instruments.definitions import by_questionnaire
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.responses import answer_values, record_response, unanswered
@@ -60,7 +60,15 @@ from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
-ORDER = {"Patient": 0, "EpisodeOfCare": 1, "Encounter": 2, "Condition": 3, "Observation": 4, "QuestionnaireResponse": 5}
+ORDER = {
+    "Patient": 0,
+    "EpisodeOfCare": 1,
+    "Encounter": 2,
+    "Condition": 3,
+    "Observation": 4,
+    "QuestionnaireResponse": 5,
+    "Goal": 6,
+}
 MAX_ENTRIES = 50_000
 CREATABLE = ("Observation", "QuestionnaireResponse")
 SUMMARY_EXT = f"{vocab.BASE}/StructureDefinition/import-summary"
@@ -703,6 +711,14 @@ def _one(
 ) -> tuple[EntryResult | Pending, list[NewObservation]]:
     if rt == "Patient":
         return imp.patient(res, rid, full_url, where), []
+    if rt == "Goal":
+        return _written(*intake_import.goal(imp, res, rid, where)), []
+    if intake_mapping.is_intake(res):
+        if rt == "Observation":
+            raise m.Skip("derived from the intake QuestionnaireResponse, which brings the intake record")
+        status, location = intake_import.response(imp, res, rid, where)
+        imp._count(imp.person_ref(res["subject"]["reference"], where), "intake")
+        return _written(status, location), []
     if rt == "Observation":
         return imp.observation(res, rid, where)
     if rt == "QuestionnaireResponse":

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from idiograph import __version__
 from idiograph.db import utcnow
 from idiograph.errors import NotFound
+from idiograph.fhir import intake_mapping, sources
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import search as fs
-from idiograph.fhir import sources
 from idiograph.fhir.importer import CREATABLE as CREATE
 from idiograph.instruments.definitions import by_questionnaire, instruments
+from idiograph.intake.definition import definition as intake_definition
+from idiograph.intake.model import IntakeRecord
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook
@@ -287,6 +289,11 @@ def export_person(
         .order_by(QuestionnaireResponseRecord.authored_at)
     ):
         resources.append(out.questionnaire_response(rec, insts[rec.instrument], grouped.get(rec.id, {})))
+    spec = intake_definition()
+    for intake in session.scalars(
+        select(IntakeRecord).where(IntakeRecord.person_id == person_id).order_by(IntakeRecord.created_at)
+    ):
+        resources += intake_mapping.resources(intake, spec)
     audit.append(
         session,
         principal.actor,

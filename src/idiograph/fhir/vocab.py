@@ -16,7 +16,7 @@ DISCHARGE_REASON_EXT = f"{BASE}/StructureDefinition/discharge-reason"
 PATHWAY_SYSTEM = f"{BASE}/CodeSystem/pathway"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-SUPPORTED = ("Patient", "Observation", "QuestionnaireResponse", "Condition", "Encounter", "EpisodeOfCare")
+SUPPORTED = ("Patient", "Observation", "QuestionnaireResponse", "Condition", "Encounter", "EpisodeOfCare", "Goal")
 
 
 def source_identifier_system(source: str) -> str:
@@ -58,3 +58,17 @@ ALERT_KINDS = {
 HIGH_RISK_CODE = "high-risk"
 REQUEST_STATUS = "http://hl7.org/fhir/request-status"
 RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
+
+# The intake baseline (idiograph.intake): the form as a QuestionnaireResponse whose questionnaire is this canonical
+# with the definition's version (``url|version``), its answers coded in the intake code system, each section's
+# contributor (who, in which profession, when) and the episode as extensions; psychosocial answers also as
+# social-history Observations and goals as Goal resources, both derived from the response.
+INTAKE_QUESTIONNAIRE = f"{BASE}/Questionnaire/intake"
+INTAKE_CODES = f"{BASE}/CodeSystem/intake"
+PROFESSION_SYSTEM = f"{BASE}/CodeSystem/profession"
+CONTRIBUTION_EXT = f"{BASE}/StructureDefinition/contribution"
+EPISODE_EXT = f"{BASE}/StructureDefinition/episode"
+GOAL_RATING_EXT = f"{BASE}/StructureDefinition/goal-rating"
+GOAL_RATING_CODE = "goal-rating"  # in INTAKE_CODES: a goal's 0-10 rating (Goal-Based Outcomes)
+SOCIAL_HISTORY = "social-history"
+GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"

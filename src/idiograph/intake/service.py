@@ -145,6 +145,15 @@ def build_record(
         for section_id, given in answers.items()
         for p in pure.section_problems(section_id, given, spec)
     ]
+    for n, later in enumerate(goal_ratings or [], start=1):
+        for r in later:
+            rating = r.get("rating")
+            if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 10:
+                found.append(FieldProblem(f"goals.{n}", "a later rating must be a whole number from 0 to 10"))
+            try:
+                date.fromisoformat(str(r.get("date")))
+            except ValueError:
+                found.append(FieldProblem(f"goals.{n}", "a later rating needs its date (YYYY-MM-DD)"))
     missing = [s for s in answers if s not in who]
     found += [FieldProblem(f"{s}", "who recorded this section is not given") for s in missing]
     if found:
@@ -179,42 +188,53 @@ def build_record(
     return rec
 
 
-def store_record(
-    session: Session, principal: Principal, rec: IntakeRecord, via: str = "import"
-) -> tuple[IntakeRecord, str]:
-    """Store a built record, idempotently by its source identifier (the same source replaces it): returns the
-    stored record and ``created``, ``updated`` or ``unchanged``. Checked and audited like every write."""
-    ensure_access(session, principal, rec.person_id, Permission.PERSON_WRITE)
+def upsert_built(session: Session, rec: IntakeRecord) -> tuple[IntakeRecord, str]:
+    """Store a built record, idempotently: the record with its id, else its source identifier, else its episode's
+    record is replaced by it. Returns the stored record and ``created``, ``updated`` or ``unchanged``. No access
+    check or audit here: the caller's (``store_record``, or an import's own rule)."""
     ep = session.get(Episode, rec.episode_id)
     if ep is None or ep.person_id != rec.person_id:
         raise invalid("episode_id", "is not an episode of this person")
-    old = session.scalar(
-        select(IntakeRecord).where(IntakeRecord.source == rec.source, IntakeRecord.source_id == rec.source_id)
-    ) or _record(session, rec.episode_id)
-    fields = ("answers", "contributions", "psychosocial_consent", "goals", "definition_id", "definition_version")
-    if old is not None:
-        if old.episode_id != rec.episode_id:
-            raise Conflict("this intake's source identifier belongs to another episode's intake")
-        if all(getattr(old, f) == getattr(rec, f) for f in fields):
-            return old, "unchanged"
-        for f in fields:
-            setattr(old, f, getattr(rec, f))
-        old.updated_at = utcnow()
-        rec, status = old, "updated"
-    else:
-        session.add(rec)
-        status = "created"
-    session.flush()
-    audit.append(
-        session,
-        principal.actor,
-        "create" if status == "created" else "update",
-        "IntakeRecord",
-        str(rec.id),
-        rec.person_id,
-        detail={"via": via, "sections": sorted(rec.contributions)},
+    old = (
+        (session.get(IntakeRecord, rec.id) if rec.id else None)
+        or session.scalar(
+            select(IntakeRecord).where(IntakeRecord.source == rec.source, IntakeRecord.source_id == rec.source_id)
+        )
+        or _record(session, rec.episode_id)
     )
-    return rec, status
+    fields = ("answers", "contributions", "psychosocial_consent", "goals", "definition_id", "definition_version")
+    if old is None:
+        session.add(rec)
+        session.flush()
+        return rec, "created"
+    if old.episode_id != rec.episode_id or old.person_id != rec.person_id:
+        raise Conflict("this intake's identifier belongs to another episode's intake")
+    if all(getattr(old, f) == getattr(rec, f) for f in fields):
+        return old, "unchanged"
+    for f in fields:
+        setattr(old, f, getattr(rec, f))
+    old.updated_at = utcnow()
+    session.flush()
+    return old, "updated"
+
+
+def store_record(
+    session: Session, principal: Principal, rec: IntakeRecord, via: str = "import"
+) -> tuple[IntakeRecord, str]:
+    """``upsert_built`` for a user: access checked, the write audited."""
+    ensure_access(session, principal, rec.person_id, Permission.PERSON_WRITE)
+    stored, status = upsert_built(session, rec)
+    if status != "unchanged":
+        audit.append(
+            session,
+            principal.actor,
+            "create" if status == "created" else "update",
+            "IntakeRecord",
+            str(stored.id),
+            stored.person_id,
+            detail={"via": via, "sections": sorted(stored.contributions)},
+        )
+    return stored, status
 
 
 def rerate_goals(
