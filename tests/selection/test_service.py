@@ -26,21 +26,26 @@ def test_the_service_model_is_fitted_versioned_and_served_to_those_who_may_open_
 ) -> None:
     """One test (the demo takes most of its time): fitting, then what a clinician is shown, then who is refused."""
     db.expire_all()
-    models = db.scalars(select(SelectionModel)).all()
-    assert len(models) == 1 and models[0].active and models[0].n_episodes > 100
-    assert models[0].version in fitted and "finished episodes" in fitted
+    # the demo fitted one as it loaded; the command fitted the active one
+    models = db.scalars(select(SelectionModel).order_by(SelectionModel.fitted_at)).all()
+    assert [m.active for m in models] == [False, True] and models[1].n_episodes > 100
+    assert models[1].version in fitted and "finished episodes" in fitted
     assert (
         db.scalar(
             select(func.count())
             .select_from(AuditRecord)
             .where(AuditRecord.action == "fit", AuditRecord.resource_type == "SelectionModel")
         )
-        == 1
+        == 2
     )
     again = run("selection", "fit")
     assert again.exit_code == 0
     db.expire_all()
-    assert [m.active for m in db.scalars(select(SelectionModel).order_by(SelectionModel.fitted_at))] == [False, True]
+    assert [m.active for m in db.scalars(select(SelectionModel).order_by(SelectionModel.fitted_at))] == [
+        False,
+        False,
+        True,
+    ]
     # the table options belong to table mode
     assert run("selection", "fit", "--treatment", "pathway").exit_code == 2
 
@@ -95,3 +100,82 @@ def test_the_service_model_is_fitted_versioned_and_served_to_those_who_may_open_
     assert client.get(f"/api/v1/people/{pid}/options", headers=south.auth).status_code == 403
     comm = make_staff("comm", "commissioner")
     assert client.get(f"/api/v1/people/{pid}/options", headers=comm.auth).status_code == 403
+
+
+def test_choosing_an_option_is_a_governed_decision_that_keeps_the_prediction_and_meets_later_scores(  # type: ignore[no-untyped-def]
+    fitted, run, db, client, make_staff
+) -> None:
+    from datetime import UTC, datetime
+
+    from idiograph.governance.model import Decision
+    from idiograph.instruments.definitions import instruments
+
+    clin = make_staff("clin", "clinician", ("North Talking Therapies",))
+    north = db.scalar(select(Team.id).where(Team.name == "North Talking Therapies"))
+    people = db.scalars(
+        select(Episode.person_id)
+        .join(CaseloadAssignment, CaseloadAssignment.person_id == Episode.person_id)
+        .where(CaseloadAssignment.team_id == north, Episode.discharge_date.is_(None))
+        .limit(30)
+    ).all()
+    pid, shown, pick = None, None, None
+    for candidate in people:
+        body = client.get(f"/api/v1/people/{candidate}/options", headers=clin.auth).json()
+        numbered = [o for o in body["options"] if o["appropriate"] and "expected" in o and o.get("course")]
+        if numbered and body["course_start"]:
+            pid, shown, pick = candidate, body, numbered[-1]
+            break
+    assert pid is not None and shown is not None and pick is not None
+    before = db.scalar(select(func.count()).select_from(Decision))
+    # refused: no reason, an unknown option, a role that may not change care; nothing stored
+    r = client.post(f"/api/v1/people/{pid}/options/{pick['id']}/choice", json={"rationale": ""}, headers=clin.auth)
+    assert r.status_code == 422 and "rationale" in r.text
+    r = client.post(f"/api/v1/people/{pid}/options/astrology/choice", json={"rationale": "asked"}, headers=clin.auth)
+    assert r.status_code == 422 and "intervention" in r.text
+    comm = make_staff("comm", "commissioner")
+    r = client.post(
+        f"/api/v1/people/{pid}/options/{pick['id']}/choice", json={"rationale": "why not"}, headers=comm.auth
+    )
+    assert r.status_code == 403
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Decision)) == before
+
+    r = client.post(
+        f"/api/v1/people/{pid}/options/{pick['id']}/choice",
+        json={"rationale": "Prefers this after talking it through"},
+        headers=clin.auth,
+    )
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["status"] in ("applied", "pending")
+    kept = made["prediction"]
+    # the prediction shown is the one kept: values, intervals, course, model version
+    assert kept["option"] == pick["id"] and kept["model"] == shown["model"]["version"]
+    for key in ("expected", "lower", "upper", "advantage", "advantage_lower", "support", "recovery", "course"):
+        assert kept[key] == pick[key], key
+    db.expire_all()
+    stored = db.get(Decision, __import__("uuid").UUID(made["decision_id"]))
+    assert stored is not None and stored.based_on["prediction"]["course"] == pick["course"]
+
+    # a later PHQ-9 is set against the chosen option's band for its week
+    phq9 = instruments()["phq-9"]
+    answers = {item.code: 2 for item in phq9.items}  # 18
+    now = datetime.now(UTC).replace(microsecond=0)
+    r = client.post(
+        f"/api/v1/people/{pid}/responses",
+        json={"instrument": "phq-9", "answers": answers, "authored": now.isoformat()},
+        headers=clin.auth,
+    )
+    assert r.status_code == 201, r.text
+    history = client.get(f"/api/v1/people/{pid}/options/choices", headers=clin.auth).json()
+    assert [h["decision_id"] for h in history] == [made["decision_id"]]
+    later = [a for a in history[0]["actual"] if a["measure"] == "phq-9" and a["score"] == 18.0]
+    assert later, history[0]["actual"]
+    a = later[-1]
+    start = datetime.fromisoformat(kept["course_start"])
+    week = (now - start.replace(tzinfo=start.tzinfo or UTC)).total_seconds() / (7 * 86400)
+    k = min(round(week), len(kept["course"]["weeks"]) - 1)
+    band = kept["course"]["measures"]["phq-9"]
+    assert (a["expected"], a["lower"], a["upper"]) == (band["expected"][k], band["lower"][k], band["upper"][k])
+    assert a["inside"] == (a["lower"] <= 18 <= a["upper"])
+    assert client.get(f"/api/v1/people/{pid}/options/choices", headers=comm.auth).status_code == 403

@@ -183,6 +183,9 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
             parts.append(f"intervention {old} to {r.interventions[wanted].label}")
             if payload.get("declined"):
                 parts.append(f"declined {payload['declined']}".replace("_", " "))
+        elif payload.get("confirm"):  # the option compared and chosen is the one already planned: a decision too
+            changes.append("intervention")
+            parts.append(f"intervention {r.interventions[wanted].label} chosen (as planned)")
     if "discharge" in payload:
         ep = open_episode(session, person_id)
         reason = str(payload["discharge"])

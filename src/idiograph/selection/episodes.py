@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -75,10 +76,12 @@ def trajectory(scores: courses.EpisodeScores | None) -> Trajectory | None:
     return Trajectory(days, np.array(scores.scores, dtype=float))
 
 
-def at_start(session: Session, person: Person, episode: Episode) -> dict[str, Any]:
-    """One person's covariates as the model takes them, from their episode's first scores."""
+def at_start(session: Session, person: Person, episode: Episode) -> tuple[dict[str, Any], datetime | None]:
+    """One person's covariates as the model takes them, from their episode's first scores, and when the first PHQ-9
+    was given (week 0 of a course; None before any)."""
     scores = courses.for_episodes(session, [episode], "phq-9")
-    return columns([_row(person, episode, scores[0] if scores else None)])
+    first = scores[0] if scores else None
+    return columns([_row(person, episode, first)]), (first.times[0] if first and first.times else None)
 
 
 def columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -206,6 +206,7 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         "standard": standard,
         "risk": level,
         "model": None,
+        "course_start": None,  # week 0 of every course: the episode's first PHQ-9
         "method": METHOD,
         "limits": list(LIMITS),
         "options": [],
@@ -216,7 +217,8 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         return out
     rec, fitted = found
     model = fitted.phq9
-    data = episodes.at_start(session, person, ep)
+    data, start = episodes.at_start(session, person, ep)
+    out["course_start"] = start.isoformat() if start else None
     pred = model.predict(data)
     reference = standard if standard in model.options_ else model.reference_
     ref_j = model.options_.index(reference)

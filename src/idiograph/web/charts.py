@@ -34,6 +34,7 @@ class Series:
     baseline: BaselineBand | None = None
     caseness: float | None = None  # at caseness when the score is at least this
     in_treatment: bool = False  # an open episode: a symptom score is expected to change, not to stay usual
+    chosen: ChosenBand | None = None  # the chosen option's predicted course, drawn behind the results
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ class ExpectedBand:
 
     label: str
     points: Sequence[tuple[datetime, float, float]]
+
+
+@dataclass(frozen=True)
+class ChosenBand:
+    """The course predicted for the option chosen (stored with the decision): (time, expected, lower, upper)."""
+
+    option: str
+    points: Sequence[tuple[datetime, float, float, float]]
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,13 @@ def summary(s: Series) -> str:
         notes.append(
             f"{verdict} (expected about {display.number(exp, None, 0)}, boundary {display.number(bound, None, 1)})"
         )
+    if s.chosen is not None and s.chosen.points and s.chosen.points[0][0] <= t1 <= s.chosen.points[-1][0]:
+        _, exp, lo, hi = min(s.chosen.points, key=lambda p: abs((p[0] - t1).total_seconds()))
+        where = "above" if latest > hi else "below" if latest < lo else "inside"
+        notes.append(
+            f"{where} the band predicted for {s.chosen.option} ({display.number(lo)} to {display.number(hi)}, "
+            f"expected about {display.number(exp, None, 0)})"
+        )
     if shows_band(s) and s.baseline is not None:
         b = s.baseline
         where = "above" if latest > b.upper else "below" if latest < b.lower else "inside"
@@ -198,6 +214,39 @@ def _expected_traces(band: ExpectedBand) -> list[dict[str, Any]]:
     ]
 
 
+def _chosen_traces(c: ChosenBand) -> list[dict[str, Any]]:
+    xs = [_iso(t) for t, _, _, _ in c.points]
+    edge = {"color": "rgba(0,94,184,0.35)", "width": 1}
+    name = f"Predicted for {c.option} (95%)"
+    return [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": xs,
+            "y": [lo for _, _, lo, _ in c.points],
+            "line": edge,
+            "showlegend": False,
+            "legendgroup": "chosen",
+            "hoverinfo": "skip",
+            "name": name,
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": xs,
+            "y": [hi for _, _, _, hi in c.points],
+            "fill": "tonexty",
+            "fillcolor": "rgba(0,94,184,0.12)",
+            "line": edge,
+            "legendgroup": "chosen",
+            "name": name,
+            "customdata": [[display.day(t), display.number(lo), display.number(hi)] for t, _, lo, hi in c.points],
+            "hovertemplate": "%{customdata[0]}<br>predicted 95% between %{customdata[1]} and %{customdata[2]}"
+            "<extra></extra>",
+        },
+    ]
+
+
 def measure_figure(s: Series) -> dict[str, Any]:
     """One measure's chart: the results, and the reference lines that say what they mean."""
     xs = [_iso(t) for t, _ in s.points]
@@ -219,6 +268,8 @@ def measure_figure(s: Series) -> dict[str, Any]:
     refs: list[dict[str, Any]] = []
     if shows_band(s) and s.baseline is not None and xs:
         refs += _band_traces(s, s.baseline, xs[0], xs[-1])
+    if s.chosen is not None and s.chosen.points:
+        refs += _chosen_traces(s.chosen)
     if s.expected:  # the rule's model: the one that raises the alert (a second model would only crowd the chart)
         refs += _expected_traces(s.expected[0])
     if s.caseness is not None and xs:
@@ -275,6 +326,169 @@ def measure_figure(s: Series) -> dict[str, Any]:
                 "font": {"size": 12},
                 "traceorder": "normal",
             },
+            "hovermode": "closest",
+        },
+    }
+
+
+@dataclass(frozen=True)
+class CourseBand:
+    """An option's expected course for one measure: per week since the intake score, the expected score and the
+    95% band for the person's observed score."""
+
+    option: str  # the option's name as a clinician says it
+    measure: str  # "PHQ-9"
+    weeks: Sequence[int]
+    expected: Sequence[float]
+    lower: Sequence[float]
+    upper: Sequence[float]
+    scale: tuple[float, float]
+    caseness: float | None = None
+
+
+def course_summary(c: CourseBand) -> str:
+    """The chart in words (for screen readers and anyone who would rather read)."""
+    end = len(c.weeks) - 1
+    return (
+        f"{c.measure} under {c.option}: from {display.number(c.expected[0])} at intake, expected about "
+        f"{display.number(c.expected[end])} by week {c.weeks[end]} (95% of people like this between "
+        f"{display.number(c.lower[end])} and {display.number(c.upper[end])})."
+    )
+
+
+def course_figure(c: CourseBand, fig_id: str) -> dict[str, Any]:
+    """One option's expected course on one measure, week by week, with its 95% band and the caseness line."""
+    weeks = list(c.weeks)
+    hover = [[display.number(lo), display.number(hi)] for lo, hi in zip(c.lower, c.upper, strict=True)]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": weeks,
+            "y": list(c.lower),
+            "line": {"color": "rgba(0,94,184,0.35)", "width": 1},
+            "showlegend": False,
+            "hoverinfo": "skip",
+            "name": "95% band (lower)",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": weeks,
+            "y": list(c.upper),
+            "fill": "tonexty",
+            "fillcolor": "rgba(0,94,184,0.15)",
+            "line": {"color": "rgba(0,94,184,0.35)", "width": 1},
+            "name": "95% of people like this",
+            "customdata": hover,
+            "hovertemplate": "week %{x}: 95% between %{customdata[0]} and %{customdata[1]}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": weeks,
+            "y": list(c.expected),
+            "line": {"color": BLUE, "width": 3},
+            "name": "Expected",
+            "hovertemplate": "week %{x}: expected %{y:.1f}<extra></extra>",
+        },
+    ]
+    if c.caseness is not None:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [weeks[0], weeks[-1]],
+                "y": [c.caseness, c.caseness],
+                "name": f"Caseness ({display.number(c.caseness)} or more)",
+                "line": {"dash": "dot", "color": PLUM, "width": 2},
+                "hovertemplate": f"caseness threshold {display.number(c.caseness)}<extra></extra>",
+            }
+        )
+    return {
+        "id": fig_id,
+        "heading": f"{c.measure}",
+        "summary": course_summary(c),
+        "data": data,
+        "layout": {
+            "height": 320,
+            "margin": {"l": 52, "r": 12, "t": 8, "b": 36},
+            "xaxis": {"title": {"text": "weeks since intake"}, "dtick": 2, "automargin": True},
+            "yaxis": {
+                "title": {"text": f"{c.measure} score"},
+                "range": [c.scale[0] - 0.5, c.scale[1] + 0.5],
+                "zeroline": False,
+                "automargin": True,
+            },
+            "showlegend": True,
+            "legend": {"orientation": "h", "x": 0, "y": -0.32, "yanchor": "top", "font": {"size": 12}},
+            "hovermode": "closest",
+        },
+    }
+
+
+# Okabe-Ito: told apart with the commonest colour-vision deficiencies; one per option on the comparison chart
+OPTION_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+OPTION_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid")
+
+
+def comparison_figure(
+    measure: str,
+    courses: Sequence[tuple[str, Sequence[int], Sequence[float]]],
+    scale: tuple[float, float],
+    caseness: float | None,
+    fig_id: str,
+) -> dict[str, Any]:
+    """Every option's expected course on one measure on one chart (lines only: each option's band is on its own
+    chart), told apart by colour and by dash for those who cannot tell the colours apart."""
+    data: list[dict[str, Any]] = []
+    for k, (label, weeks, expected) in enumerate(courses):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": list(weeks),
+                "y": list(expected),
+                "name": label,
+                "line": {
+                    "color": OPTION_COLOURS[k % len(OPTION_COLOURS)],
+                    "dash": OPTION_DASHES[k % len(OPTION_DASHES)],
+                    "width": 3,
+                },
+                "hovertemplate": f"{label}<br>week %{{x}}: expected %{{y:.1f}}<extra></extra>",
+            }
+        )
+    if caseness is not None and courses:
+        weeks = list(courses[0][1])
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [weeks[0], weeks[-1]],
+                "y": [caseness, caseness],
+                "name": f"Caseness ({display.number(caseness)} or more)",
+                "line": {"dash": "dot", "color": PLUM, "width": 1.5},
+                "hovertemplate": f"caseness threshold {display.number(caseness)}<extra></extra>",
+            }
+        )
+    ends = "; ".join(f"{label} about {display.number(e[-1])} by week {w[-1]}" for label, w, e in courses)
+    return {
+        "id": fig_id,
+        "heading": f"Expected {measure} by option",
+        "summary": f"Expected {measure} course under each option, from the same intake score: {ends}.",
+        "data": data,
+        "layout": {
+            "height": 380,
+            "margin": {"l": 52, "r": 12, "t": 8, "b": 36},
+            "xaxis": {"title": {"text": "weeks since intake"}, "dtick": 2, "automargin": True},
+            "yaxis": {
+                "title": {"text": f"{measure} score"},
+                "range": [scale[0] - 0.5, scale[1] + 0.5],
+                "zeroline": False,
+                "automargin": True,
+            },
+            "showlegend": True,
+            "legend": {"orientation": "h", "x": 0, "y": -0.3, "yanchor": "top", "font": {"size": 12}},
             "hovermode": "closest",
         },
     }

@@ -22,6 +22,10 @@ from idiograph.patients import service as patients
 from idiograph.security.deps import DB, form_data, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.selection import choice as selection_choice
+from idiograph.selection import service as selection
+from idiograph.web.pages import chosen
+from idiograph.web.pages.treatment_options import COVARIATES, comparison_figures, course_figures
 from idiograph.web.render import LONDON, london, refused, render
 
 router = APIRouter(include_in_schema=False)
@@ -60,6 +64,9 @@ def _care_page(
     person = patients.get_person(db, p, person_id, via="web")
     decisions = governance.decisions_for(db, p, person_id, via="web")
     extra.setdefault("crisis_typed", None)
+    treatment = selection.options(db, p, person_id)
+    predicted = [d for d in decisions if (d.based_on or {}).get("prediction")]
+    actuals = chosen.actuals(predicted, selection_choice.totals(db, p, person_id, via="web")) if predicted else {}
     return render(
         request,
         "care.html",
@@ -78,6 +85,11 @@ def _care_page(
         steps=governance.current_policy().frequency_steps,
         suggested=care.suggest_slots(db, p, person_id, 14, 5),
         choice=governance.intervention_options(db, p, person_id, set()),
+        treatment=treatment,
+        course_figures=course_figures(treatment),
+        comparison=comparison_figures(treatment),
+        covariate_words=COVARIATES,
+        actuals=actuals,
         intervention_labels={k: v.label for k, v in interventions.rules().interventions.items()},
         options=options,
         phone_parts=phones.phone_parts,
@@ -153,6 +165,27 @@ def change_form(
             if declined:
                 payload["declined"] = declined
         governance.request_change(db, p, person_id, payload, rationale)
+    except DomainError as exc:
+        db.rollback()  # nothing of the refused request is kept
+        return refused(request, person_id, exc)
+    return _back(person_id, "decisions")
+
+
+@router.post("/people/{person_id}/care/choose")
+def choose_form(
+    request: Request,
+    person_id: uuid.UUID,
+    intervention: str = Form(""),
+    declined: str = Form(""),
+    rationale: str = Form(""),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_WRITE)),
+) -> Response:
+    """Choose an option after comparing them: a governed decision that keeps the prediction shown."""
+    try:
+        if not intervention:
+            raise invalid("intervention", "choose an option")
+        selection_choice.choose(db, p, person_id, intervention, rationale, declined or None)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
         return refused(request, person_id, exc)

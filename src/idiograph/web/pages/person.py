@@ -33,6 +33,7 @@ from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.charts import BaselineBand, ExpectedBand, Series, measure_figure
+from idiograph.web.pages import chosen
 from idiograph.web.pages import person_header as header
 from idiograph.web.render import london, refused, render
 
@@ -72,6 +73,8 @@ def person_page(
     baseline_bands = {(b.system, b.code): _baseline_band(b) for b in baselines}
     figures = []
     in_treatment = any(e.discharge_date is None for e in episodes)
+    decisions = governance_service.decisions_for(db, p, person_id, via="web")
+    chosen_bands = chosen.bands(decisions) if in_treatment else {}
     caseness = {(i.total.system, i.total.code): i.caseness.min for i in instruments().values() if i.caseness}
     for (system, code), points in sorted(grouped.items(), key=lambda kv: kv[1][-1][0], reverse=True):
         c = codes.get(system, code)
@@ -89,12 +92,12 @@ def person_page(
                     baseline_bands.get((system, code)),
                     caseness.get((system, code)),
                     in_treatment,
+                    chosen_bands.get((system, code)),
                 )
             )
         )
     latest_items = [(codes.display(s, c), t, v) for (s, c), (t, v) in items.items()]
     open_alerts = alert_service.grouped(alert_service.for_person(db, p, person_id, open_only=True, via="web"))
-    decisions = governance_service.decisions_for(db, p, person_id, via="web")
     reviews = review_service.for_person(db, p, person_id)
     return render(
         request,
@@ -112,6 +115,7 @@ def person_page(
         figures=figures,
         baselines=baselines,
         decisions=decisions,
+        actuals=chosen.actuals(decisions, chosen.scores_by_measure(grouped)),
         escalations=governance_service.escalations_by_decision(db, p, person_id, [d.id for d in decisions]),
         latest_items=latest_items,
         paused=holds.paused_for(db, person_id),
