@@ -95,3 +95,20 @@ def test_an_imported_intake_without_agreement_is_refused_whole(client, db, make_
     assert r.status_code == 422, r.text
     assert "has not agreed" in r.text
     assert db.scalar(select(IntakeRecord.id)) is None
+
+
+def test_everything_search_and_read_include_the_intake_response(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin, pid = _intake(client, db, make_staff)
+    everything = client.get(f"/fhir/R4/Patient/{pid}/$everything", headers=clin.auth).json()
+    intakes = [e["resource"] for e in everything["entry"] if _is_intake(e["resource"])]
+    assert len(intakes) == 1
+    url = "https://idiograph.org/fhir/Questionnaire/intake"
+    found = client.get("/fhir/R4/QuestionnaireResponse", params={"questionnaire": url}, headers=clin.auth).json()
+    assert [e["resource"]["id"] for e in found["entry"] if e["search"]["mode"] == "match"] == [intakes[0]["id"]]
+    read = client.get(f"/fhir/R4/QuestionnaireResponse/{intakes[0]['id']}", headers=clin.auth)
+    assert read.status_code == 200 and read.json()["questionnaire"].startswith(url)
+    other = make_staff("south", "clinician", ("South",))
+    assert client.get(f"/fhir/R4/QuestionnaireResponse/{intakes[0]['id']}", headers=other.auth).status_code in (
+        403,
+        404,
+    )

@@ -21,11 +21,13 @@ from sqlalchemy.sql import ColumnElement
 from idiograph.alerts.model import Alert
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, RiskAssessment
 from idiograph.db import UTCDateTime, utcnow
+from idiograph.fhir import intake_mapping, vocab
 from idiograph.fhir import mapping_out as out
-from idiograph.fhir import vocab
 from idiograph.fhir.mapping_in import UNIT_QUALIFIED
 from idiograph.fhir.search import Cursor, DateRange, Search, Token, bad_search
 from idiograph.instruments.definitions import by_questionnaire, instruments
+from idiograph.intake.definition import definition as intake_definition
+from idiograph.intake.model import IntakeRecord
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook
@@ -222,6 +224,22 @@ def _response_where(s: Search) -> Clauses:
     return c + _codes(s, "status", statuses, "http://hl7.org/fhir/questionnaire-answers-status")
 
 
+def _intake_where(s: Search) -> Clauses:
+    """The intake record as a QuestionnaireResponse of the intake questionnaire (any version of its canonical)."""
+    c = _all_of(
+        s.tokens.get("questionnaire", []),
+        lambda t: true() if (t.code or "").split("|")[0] == vocab.INTAKE_QUESTIONNAIRE else false(),
+    )
+    c += _dates(s, "authored", IntakeRecord.created_at)
+    statuses = {"completed": true(), "amended": false(), "in-progress": false()}
+    return c + _codes(s, "status", statuses, "http://hl7.org/fhir/questionnaire-answers-status")
+
+
+def _load_intakes(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
+    spec = intake_definition()
+    return [intake_mapping.questionnaire_response(r, spec) for r in rows]
+
+
 def _patient_where(s: Search) -> Clauses:
     p = Person
 
@@ -375,8 +393,11 @@ def sources(session: Session, resource_type: str) -> list[Source]:
     if resource_type == "Patient":
         return [Source("patient", Person, Person.id, Person.id, Person.id, _patient_where, _load_patients, u)]
     if resource_type == "QuestionnaireResponse":
-        q = QuestionnaireResponseRecord
-        return [Source("qr", q, q.person_id, q.authored_at, q.id, _response_where, _load_responses, u)]
+        q, i = QuestionnaireResponseRecord, IntakeRecord
+        return [
+            Source("qr", q, q.person_id, q.authored_at, q.id, _response_where, _load_responses, u),
+            Source("intake", i, i.person_id, i.created_at, i.id, _intake_where, _load_intakes, u),
+        ]
     if resource_type == "Encounter":
         e = Encounter
         return [Source("enc", e, e.person_id, _coalesce(e.start), e.id, _encounter_where, _simple(out.encounter), u)]
