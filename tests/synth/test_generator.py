@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 
 from idiograph.cli import app as cli
 from idiograph.fhir.importer import import_bundle, summary_of
+from idiograph.fhir.intake_mapping import is_intake
+from idiograph.intake.model import IntakeRecord
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.patients import nhs_number
@@ -130,19 +132,33 @@ def test_fhir_output_is_accepted_by_the_import(tmp_path: Path, db) -> None:  # t
     for b in bundles:
         out = import_bundle(db, system, b, "urn:idiograph:test", team_id=team)
         assert all(e["response"]["status"] in ("201 Created", "200 OK") for e in out["entry"]), out
-        counts = summary_of(out)  # nothing skipped or rejected: every generated resource is one idiograph holds
-        assert counts["stored"] == len(b["entry"]) and counts["skipped"] == counts["rejected"] == 0, counts
+        # every generated resource is one idiograph holds; the intake's social-history Observations and Goals say
+        # what its QuestionnaireResponse brings (skipped and unchanged: nothing of them is lost)
+        social = sum(
+            1 for e in b["entry"] if is_intake(e["resource"]) and e["resource"]["resourceType"] == "Observation"
+        )
+        goals = sum(1 for e in b["entry"] if e["resource"]["resourceType"] == "Goal")
+        counts = summary_of(out)
+        assert counts["stored"] == len(b["entry"]) - social - goals, counts
+        assert (counts["skipped"], counts["unchanged"], counts["rejected"]) == (social, goals, 0), counts
+        assert sum(1 for e in b["entry"] if is_intake(e["resource"])) == 1 + social
         for e in b["entry"]:
             r = e["resource"]
+            if is_intake(r):
+                continue
             if r["resourceType"] == "Observation":
                 expected_obs += 1
             elif r["resourceType"] == "QuestionnaireResponse":
                 expected_obs += len(r["item"]) + 1  # items and the scored total
     assert db.scalar(select(func.count(Person.id))) == 8
     assert db.scalar(select(func.count(Observation.id))) == expected_obs
+    assert db.scalar(select(func.count(IntakeRecord.id))) == 8
     again = import_bundle(db, system, bundles[0], "urn:idiograph:test", team_id=team)
     assert all(e["response"]["status"] == "200 OK" for e in again["entry"])
-    assert summary_of(again)["unchanged"] == len(bundles[0]["entry"])
+    social = sum(
+        1 for e in bundles[0]["entry"] if e["resource"]["resourceType"] == "Observation" and is_intake(e["resource"])
+    )
+    assert summary_of(again)["unchanged"] == len(bundles[0]["entry"]) - social
     assert db.scalar(select(func.count(Observation.id))) == expected_obs
 
 

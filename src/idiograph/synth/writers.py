@@ -82,14 +82,17 @@ class FhirSink:
         self.source = source
         self.file = (out / "bundles.ndjson").open("w", encoding="utf-8")
         self.pending: dict[str, pa.Table] = {}
+        self.teams: dict[str, str] = {}
 
     def write(self, table: str, data: pa.Table) -> None:
+        if table == "teams":
+            self.teams = {t["team_id"]: t["name"] for t in data.to_pylist()}
         if table in TRUTH or table in ("teams", "clinicians"):
             self.csv.write(table, data)
         else:
             self.pending[table] = data
         if table == "observations":
-            for bundle in person_bundles(self.pending, self.source):
+            for bundle in person_bundles(self.pending, self.source, self.teams):
                 self.file.write(json.dumps(bundle, separators=(",", ":")) + "\n")
             self.pending = {}
 
