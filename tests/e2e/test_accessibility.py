@@ -62,7 +62,7 @@ def test_no_page_has_an_accessibility_violation_at_level_aa(server: str, browser
     paths = list(ROLES[username])
     if "/caseload" in paths:
         person = _first_person(page, server)
-        paths += [person, f"{person}/care"]
+        paths += [person, f"{person}/care", f"{person}/intake/psychosocial", f"{person}/intake/goals"]
     for path in paths:
         response = page.goto(f"{server}{path}")
         assert response is not None and response.status == 200, (path, response and response.status)
