@@ -211,6 +211,43 @@ class CourseModel:
         return model
 
 
+def fit_beside(
+    learners: Mapping[str, Any],
+    data: Mapping[str, Any],
+    treatment: Sequence[str | None],
+    trajectories: Mapping[str, Sequence[Trajectory | None]],
+    seed: int = 0,
+) -> CourseModel:
+    """The course model for end-of-treatment learners (``OptionsLearner``, by measure; PHQ-9 required) fitted on
+    the rows of ``data``: each episode's expected end under the option it received is the learner's out-of-fold
+    prediction, its weight the PHQ-9 learner's allocation model."""
+    main = learners[MEASURES[0]]
+    options = main.options_
+    t = np.array([options.index(o) if o in options else -1 for o in treatment])
+    keep = np.flatnonzero(t >= 0)
+    own: dict[str, np.ndarray] = {}
+    for m in MEASURES:
+        own[m] = np.full(len(treatment), np.nan)
+        model = learners.get(m)
+        if model is None:
+            continue
+        cols = np.array([model.options_.index(options[t[i]]) if t[i] >= 0 else 0 for i in model.rows_])
+        own[m][model.rows_] = model.out_of_fold_[np.arange(model.rows_.size), cols]
+    kept = {name: _take(col, keep) for name, col in data.items()}
+    weeks = weeks_for(trajectories[MEASURES[0]])
+    return CourseModel(weeks, coverage=main.coverage, seed=seed).fit(
+        options,
+        t[keep],
+        main.propensity(kept),
+        {m: [trajectories[m][i] for i in keep.tolist()] for m in MEASURES if m in trajectories},
+        {m: own[m][keep] for m in MEASURES},
+    )
+
+
+def _take(column: Any, rows: np.ndarray) -> Any:
+    return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows.tolist()]
+
+
 def weeks_for(trajectories: Sequence[Trajectory | None], quantile: float = 0.9, cap: int = 26) -> int:
     """How many weeks the courses run: until most episodes (``quantile``) had their last score, at most ``cap``."""
     last = [float(t.days[-1]) for t in trajectories if t is not None and t.days.size]

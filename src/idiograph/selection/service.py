@@ -28,7 +28,7 @@ from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.selection import episodes
-from idiograph.selection.course import MEASURES, CourseModel, Rules, weeks_for
+from idiograph.selection.course import MEASURES, CourseModel, Rules, fit_beside
 from idiograph.selection.learner import OptionsLearner
 from idiograph.selection.model import SelectionModel
 
@@ -74,7 +74,7 @@ def fit(session: Session, actor: Actor, progress: Callable[[str], None] | None =
             done.data, episodes.COVARIATES, done.treatment, done.end[m], progress=progress
         )
     say("Learning each option's course week by week")
-    course = _fit_course(done, learners)
+    course = fit_beside(learners, done.data, done.treatment, done.trajectories)
     body = {
         "format": SERVICE_FORMAT,
         "learners": {m: model.to_dict() for m, model in learners.items()},
@@ -103,34 +103,6 @@ def fit(session: Session, actor: Actor, progress: Callable[[str], None] | None =
         detail={"version": rec.version, "episodes": learners[PHQ9].n_, "options": list(learners[PHQ9].options_)},
     )
     return rec
-
-
-def _fit_course(done: episodes.Finished, learners: dict[str, OptionsLearner]) -> CourseModel:
-    main = learners[PHQ9]
-    options = main.options_
-    t = np.array([options.index(o) if o in options else -1 for o in done.treatment])
-    keep = np.flatnonzero(t >= 0)
-    own: dict[str, np.ndarray] = {}
-    for m in MEASURES:
-        own[m] = np.full(len(done.treatment), np.nan)
-        model = learners.get(m)
-        if model is None:
-            continue
-        cols = np.array([model.options_.index(options[t[i]]) if t[i] >= 0 else 0 for i in model.rows_])
-        own[m][model.rows_] = model.out_of_fold_[np.arange(model.rows_.size), cols]
-    data = {name: _take(col, keep) for name, col in done.data.items()}
-    weeks = weeks_for(done.trajectories[PHQ9])
-    return CourseModel(weeks, coverage=main.coverage, seed=0).fit(
-        options,
-        t[keep],
-        main.propensity(data),
-        {m: [done.trajectories[m][i] for i in keep] for m in MEASURES},
-        {m: own[m][keep] for m in MEASURES},
-    )
-
-
-def _take(column: Any, rows: np.ndarray) -> Any:
-    return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows]
 
 
 @dataclass(frozen=True)
