@@ -35,6 +35,8 @@ def test_the_demo_stores_every_intake_with_each_disciplines_part(db: Session) ->
         for r in records
     ) or all(r.psychosocial_consent for r in records)
     assert all(r.goals and r.goals[0]["ratings"][0]["date"] for r in records)
+    rerated = [g for r in records for g in r.goals if len(g["ratings"]) > 1]  # at the reviews the demo recorded
+    assert rerated and all(x["date"] > g["ratings"][0]["date"] for g in rerated for x in g["ratings"][1:])
     audited = db.scalar(
         select(func.count())
         .select_from(AuditRecord)

@@ -105,4 +105,6 @@ def test_the_week_4_review_shows_then_and_now(client, db, make_staff) -> None:  
     page = client.get("/reviews").text
     cell = page.split('class="then-and-now"')[1].split("</td>")[0]
     assert "PHQ-9 18 → 9 (-9)" in cell
+    record = client.get(f"/people/{pid}").text.split('id="reviews"')[1].split("</section>")[0]
+    assert "Walk the dog daily 2 → 6; Cook again 4 → 4" in record
     assert "Walk the dog daily: 2 → 6" in cell and 'Cook again: 4 → 4 <span class="muted">(not re-rated yet)' in cell

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from idiograph.care import service as care
 from idiograph.governance import service as governance
 from idiograph.governance.model import Decision, Escalation
+from idiograph.intake import service as intake
+from idiograph.intake.model import IntakeRecord
 from idiograph.monitoring.reviews import service as reviews
 from idiograph.patients import coordinator
 from idiograph.security.principal import Principal
@@ -238,6 +240,21 @@ def _reviews(
         review = reviews.record(session, who, p.episode_id, slot.week, draw.review_note(slot.week, p.phq9, when))
         review.completed_at = when
         done["reviews recorded"] += 1
+        if _rerate_goals(session, who, p, when):
+            done["goal re-ratings"] += 1
+
+
+def _rerate_goals(session: Session, who: Principal, p: DemoPerson, when: datetime) -> bool:
+    """At a recorded review the person re-rates their intake goals: up by a point for every three PHQ-9 points
+    improved since the first score, down likewise (no random draw: the demo's other records stay as they were)."""
+    goals = session.scalar(select(IntakeRecord.goals).where(IntakeRecord.episode_id == p.episode_id))
+    scores = [v for t, v in p.phq9 if t <= when]
+    if not goals or not scores:
+        return False
+    shift = round((scores[0] - scores[-1]) / 3)
+    ratings = {n: min(10, max(0, g["ratings"][-1]["rating"] + shift)) for n, g in enumerate(goals, start=1)}
+    intake.rerate_goals(session, who, p.person_id, ratings, when.date(), p.episode_id)
+    return True
 
 
 def _escalations(
