@@ -143,3 +143,15 @@ def test_the_migration_built_the_table_and_the_profession(db: Session) -> None:
     insp = inspect(db.get_bind())
     assert "intake_record" in insp.get_table_names()
     assert "profession" in {c["name"] for c in insp.get_columns("user_account")}
+
+
+def test_goal_words_too_long_or_text_with_nul_are_refused(client, db: Session, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    long = {"goals": [{"goal": "x" * 301, "rating": 3}]}
+    r = client.put(f"/api/v1/people/{pid}/intake/goals", json={"answers": long}, headers=clin.auth)
+    assert r.status_code == 422 and "at most 300 characters" in r.text
+    nul = {"previous_treatment": "none", "current_medication": "sertraline\x00"}
+    r = client.put(f"/api/v1/people/{pid}/intake/history", json={"answers": nul}, headers=clin.auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "current_medication"
+    assert db.scalar(select(IntakeRecord.id)) is None

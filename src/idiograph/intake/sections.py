@@ -34,6 +34,23 @@ def section_problems(section_id: str, answers: Mapping[str, Any], spec: Definiti
         out.append(FieldProblem(section.consent, "say whether the person agreed to record this (true or false)"))
     known = {i for s in d.sections for i in _ids(s)}
     out += [p for p in problems(answers, d) if p.field in own or p.field not in known]
+    out += _text_problems(answers)
+    return out
+
+
+GOAL_WORDS = 300  # characters of one goal in the person's words
+
+
+def _text_problems(answers: Mapping[str, Any]) -> list[FieldProblem]:
+    """Text no field may hold: NUL characters (PostgreSQL cannot store them), a goal longer than ``GOAL_WORDS``."""
+    out = [FieldProblem(k, "must not contain NUL characters") for k, v in answers.items() if "\x00" in str(v)]
+    goals = answers.get(GOALS)
+    if isinstance(goals, list):
+        out += [
+            FieldProblem(GOALS, f"goal {i}: at most {GOAL_WORDS} characters")
+            for i, g in enumerate(goals, start=1)
+            if isinstance(g, dict) and isinstance(g.get("goal"), str) and len(g["goal"]) > GOAL_WORDS
+        ]
     return out
 
 

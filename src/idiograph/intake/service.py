@@ -57,8 +57,11 @@ def _episode(session: Session, person_id: uuid.UUID, episode_id: uuid.UUID | Non
     return max(open_ or eps, key=lambda e: (e.referral_date, str(e.id)))
 
 
-def _record(session: Session, episode_id: uuid.UUID) -> IntakeRecord | None:
-    return session.scalar(select(IntakeRecord).where(IntakeRecord.episode_id == episode_id))
+def _record(session: Session, episode_id: uuid.UUID, lock: bool = False) -> IntakeRecord | None:
+    """The episode's record; ``lock`` for a write: two clinicians saving different sections at once each keep
+    theirs (the row is read and rewritten under its lock, not from a stale read)."""
+    q = select(IntakeRecord).where(IntakeRecord.episode_id == episode_id)
+    return session.scalar(q.with_for_update().execution_options(populate_existing=True) if lock else q)
 
 
 def save_section(
@@ -80,7 +83,7 @@ def save_section(
         raise InvalidInput(f"the intake section {section_id!r} was not saved", found)
     ep = _episode(session, person_id, episode_id)
     who = who or contributor(session, principal)
-    rec = _record(session, ep.id)
+    rec = _record(session, ep.id, lock=True)
     created = rec is None
     if rec is None:
         rec = IntakeRecord(
@@ -248,7 +251,7 @@ def rerate_goals(
     """Add ratings (goal number from 1 -> 0-10) given on ``on`` (today by default) to the intake's goals."""
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
     ep = _episode(session, person_id, episode_id)
-    rec = _record(session, ep.id)
+    rec = _record(session, ep.id, lock=True)
     if rec is None or not rec.goals:
         raise invalid("ratings", "no goals are recorded at intake for this episode: record them first")
     today = utcnow().date()
