@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idiograph.errors import Forbidden
 from idiograph.intake import service as intake
 from idiograph.intake.definition import definition
 from idiograph.intake.model import IntakeRecord
@@ -66,6 +68,8 @@ def test_sections_are_stored_marked_with_profession_and_read_back(client, db: Se
     assert _audited(db, "read")
     flat = intake.answers_by_episode(db, Principal.system(), [db.scalar(select(IntakeRecord.episode_id))])
     assert next(iter(flat.values()))["housing"] == "unsettled"
+    assert intake.answers_by_episode(db, Principal.system()) == flat  # every episode's, for the service's models
+    assert intake.answers_by_episode(db, clin.principal, list(flat)) == flat
 
 
 def test_a_bad_section_is_refused_whole_naming_every_field(client, db: Session, make_staff) -> None:  # type: ignore[no-untyped-def]
@@ -115,6 +119,10 @@ def test_someone_without_access_gets_nothing_and_stores_nothing(client, db: Sess
         f"/api/v1/people/{pid}/intake/goals/ratings", json={"ratings": [{"goal": 1, "rating": 9}]}, headers=south.auth
     )
     assert r.status_code in (403, 404)
+    episode = db.scalar(select(IntakeRecord.episode_id))
+    for principal, episodes in ((south.principal, [episode]), (clin.principal, None)):
+        with pytest.raises(Forbidden):
+            intake.answers_by_episode(db, principal, episodes)
 
 
 def test_goals_are_rerated_over_time_keeping_the_intake_rating(client, db: Session, make_staff) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idiograph.db import chunked, new_id, utcnow
-from idiograph.errors import Conflict, FieldProblem, InvalidInput, NotFound, invalid
+from idiograph.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, invalid
 from idiograph.intake import sections as pure
 from idiograph.intake.definition import definition
 from idiograph.intake.model import IntakeRecord
@@ -401,14 +401,23 @@ def for_episodes(
 
 
 def answers_by_episode(
-    session: Session, principal: Principal, episode_ids: Sequence[uuid.UUID], via: str = "selection"
+    session: Session, principal: Principal, episode_ids: Sequence[uuid.UUID] | None = None, via: str = "selection"
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Every recorded intake answer by episode, as one flat mapping by intake.yaml's field ids (``goals`` and
-    ``goals_latest`` as [{"goal", "rating"}]); an episode without an intake is absent. One audit record."""
+    ``goals_latest`` as [{"goal", "rating"}]); an episode without an intake is absent, a field not recorded is
+    absent from its mapping. ``episode_ids`` None: every episode's (the operator only, for the service's models,
+    one query). One audit record for the lot."""
+    if episode_ids is None:
+        if not principal.is_system:
+            raise Forbidden("only the operator reads every intake at once")
+        chunks: list[Sequence[uuid.UUID] | None] = [None]
+    else:
+        chunks = list(chunked(list(episode_ids), 2000))
     out: dict[uuid.UUID, dict[str, Any]] = {}
-    for chunk in chunked(list(episode_ids)):
-        q = select(IntakeRecord.episode_id, IntakeRecord.person_id, IntakeRecord.answers, IntakeRecord.goals)
-        for eid, pid, answers, goals in session.execute(q.where(IntakeRecord.episode_id.in_(chunk))):
+    q = select(IntakeRecord.episode_id, IntakeRecord.person_id, IntakeRecord.answers, IntakeRecord.goals)
+    for chunk in chunks:
+        rows = session.execute(q if chunk is None else q.where(IntakeRecord.episode_id.in_(chunk)))
+        for eid, pid, answers, goals in rows:
             if not principal.is_system:
                 ensure_access(session, principal, pid, Permission.PERSON_READ)
             out[eid] = pure.flat_answers(answers, goals)
