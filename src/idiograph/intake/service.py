@@ -296,6 +296,10 @@ class SectionView:
     contributor: dict[str, Any] | None  # by, name, profession, at (ISO)
     profession_label: str | None
 
+    @property
+    def at(self) -> datetime | None:
+        return datetime.fromisoformat(self.contributor["at"]) if self.contributor else None
+
 
 @dataclass(frozen=True)
 class GoalView:
@@ -304,6 +308,10 @@ class GoalView:
     first: int
     latest: int
     ratings: tuple[dict[str, Any], ...]
+
+    @property
+    def latest_on(self) -> date:
+        return date.fromisoformat(self.ratings[-1]["date"])
 
 
 @dataclass(frozen=True)
