@@ -128,6 +128,13 @@ def test_evaluate_judges_on_held_out_people_with_intervals_and_suppression(tmp_p
     # a group of fewer than 10 people shows nothing but its name
     small = [p for p in body["policy"] if p.get("suppressed")]
     assert small and all(set(p) == {"dimension", "group", "suppressed"} for p in small)
+    # each option's course band against held-out scores, and the chances against what happened
+    assert {(c["measure"], c["weeks"]) for c in body["courses"]} >= {("phq-9", "1-4"), ("gad-7", "5-8")}
+    assert all(0.5 < c["band_coverage"]["rate"] <= 1 and c["median_width"] > 0 for c in body["courses"])
+    chances = {c["outcome"]: c for c in body["chances"]}
+    assert set(chances) == {"recovery", "reliable deterioration"}
+    for c in chances.values():
+        assert 0 <= c["mean_predicted"] <= 1 and 0 <= c["brier"] <= 1 and c["n"] > 0
     by_group = body["semi_synthetic_by_group"]
     assert by_group[0]["dimension"] == "all" and 0.5 < by_group[0]["effect_coverage"]["rate"] <= 1
     assert {g["dimension"] for g in by_group} == {"all", "ethnic group", "sex", "age band"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,14 +39,51 @@ def test_the_share_of_change_by_each_week_is_the_ratio_of_sums_worked_by_hand() 
     )
     assert np.allclose(model.shape_["phq-9"]["a"], [0, 9 / 14, 1], atol=1e-4)
     assert "b" not in model.shape_["phq-9"]  # nobody received b
-    # with exact end predictions the course at week 1 is 20 - 10 * 9/14 and 16 - 4 * 9/14: gaps 5 * ... by hand
-    gaps = sorted([abs(15 - (20 - 10 * 9 / 14)), abs(12 - (16 - 4 * 9 / 14))] * 10)
-    assert model.half_["phq-9"]["a"][0] == 0
-    assert abs(model.half_["phq-9"]["a"][1] - max(gaps)) < 1e-3  # the 95% quantile of 20 equal-weight gaps: the top
+    assert all(half[0] == 0 for half in model.half_["phq-9"]["a"].values())  # week 0 is the intake score itself
     course = model.predict("a", {"phq-9": 18.0}, {"phq-9": 8.0}, RULES)
     assert course is not None
     assert course.expected["phq-9"] == [18.0, round(18 - 10 * 9 / 14, 1), 8.0]
     assert course.recovery is None and course.deterioration is None  # no GAD-7: no chances
+
+
+def test_the_band_at_a_week_is_the_conformal_quantile_of_the_gaps_of_scores_given_that_week() -> None:
+    # 40 episodes from 20 to 10 by week 2; at week 1 scores 15 +/- d for d = 1..20, so the share of change at week 1
+    # is 0.5, the expected course 15 and the gaps 1, 1, 2, 2, ..., 20, 20. At coverage 0.5 with the conformal step,
+    # the first k with k / 41 >= 0.5 is k = 21: the 21st smallest gap, 11. At week 2 every score is the end: gap 0.
+    trs = [
+        Trajectory(np.array([0.0, 7.0, 14.0]), np.array([20.0, 15.0 + sign * d, 10.0]))
+        for d in range(1, 21)
+        for sign in (1, -1)
+    ]
+    n = len(trs)
+    model = CourseModel(weeks=2, coverage=0.5).fit(
+        ["a", "b"], np.zeros(n, dtype=int), np.full((n, 2), 0.5), {"phq-9": trs}, {"phq-9": np.full(n, 10.0)}
+    )
+    assert np.allclose(model.shape_["phq-9"]["a"], [0, 0.5, 1])
+    assert set(model.half_["phq-9"]["a"]) == {"all", "3"}  # everyone started at 20: the most severe group
+    assert model.half_["phq-9"]["a"]["all"] == [0.0, 11.0, 0.0]
+
+
+def test_bands_are_calibrated_within_intake_severity_groups() -> None:
+    """Milder starts scatter less: their band is narrower than the severe group's, not the pooled width."""
+    rng = np.random.default_rng(5)
+    trs, ends = [], []
+    for i in range(400):
+        start = 6.0 if i % 2 else 22.0
+        sd = 1.0 if i % 2 else 5.0
+        end = start * 0.5
+        days = np.arange(9) * 7.0
+        scores = start + (end - start) * days / days[-1] + np.r_[0, rng.normal(0, sd, 8)]
+        trs.append(Trajectory(days, scores))
+        ends.append(end)
+    n = len(trs)
+    model = CourseModel(weeks=8).fit(
+        ["a", "b"], np.zeros(n, dtype=int), np.full((n, 2), 0.5), {"phq-9": trs}, {"phq-9": np.array(ends)}
+    )
+    mild, severe, pooled = (model.half_["phq-9"]["a"][g][4] for g in ("0", "3", "all"))
+    assert mild < 3 < pooled < severe
+    a = model.predict("a", {"phq-9": 6.0}, {"phq-9": 3.0}, RULES)
+    assert a is not None and a.upper["phq-9"][4] - a.lower["phq-9"][4] == pytest.approx(2 * mild, abs=0.11)
 
 
 def test_the_weighted_quantile_takes_the_conformal_step_and_is_infinite_beyond_every_value() -> None:
@@ -60,9 +98,9 @@ def _pairs_model(pairs: list[list[float]]) -> CourseModel:
     model = CourseModel(weeks=1)
     model.options_ = ("a",)
     model.shape_ = {"phq-9": {"a": [0.0, 1.0]}, "gad-7": {"a": [0.0, 1.0]}}
-    model.half_ = {"phq-9": {"a": [0.0, 2.0]}, "gad-7": {"a": [0.0, 2.0]}}
+    model.half_ = {"phq-9": {"a": {"all": [0.0, 2.0]}}, "gad-7": {"a": {"all": [0.0, 2.0]}}}
     model.n_ = {"phq-9": {"a": len(pairs)}, "gad-7": {"a": len(pairs)}}
-    model.pairs_ = {"a": pairs}
+    model.pairs_ = {"a": {"all": pairs}}
     return model
 
 
@@ -139,3 +177,12 @@ def test_on_simulated_courses_the_band_covers_about_95_percent_of_held_out_score
     coverage = inside[1:] / t2.size
     assert coverage.min() >= 0.93, coverage
     assert coverage.mean() <= 0.975, coverage  # a band, not the whole scale
+
+
+def test_chances_use_the_residuals_of_the_persons_severity_group_and_the_pooled_ones_without_one() -> None:
+    model = _pairs_model([[6, 0, 1]])
+    model.pairs_["a"]["0"] = [[0, 0, 1]]
+    mild = model.predict("a", {"phq-9": 4.0, "gad-7": 3.0}, {"phq-9": 4.0, "gad-7": 3.0}, RULES)
+    moderate = model.predict("a", {"phq-9": 12.0, "gad-7": 3.0}, {"phq-9": 12.0, "gad-7": 3.0}, RULES)
+    assert mild is not None and mild.deterioration == 0.0  # its own group's residual: no change
+    assert moderate is not None and moderate.deterioration == 1.0  # no group "1": the pooled residual, +6

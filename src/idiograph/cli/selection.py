@@ -278,6 +278,8 @@ def selection_evaluate(
         "finished episodes' last PHQ-9 under the option they received (Wilson 95%).",
         "Semi-synthetic: the same people, covariates and confounded allocation, outcomes from a known surface in "
         "PHQ-9 points (evaluation/selection.py: surface), so each person's true expected effect is known exactly.",
+        "Courses and chances: fitted on the same half as the service fits them, judged on the other half's finished "
+        "episodes under the option each received; a score is set against the band for its nearest week.",
         "Groups of fewer than 10 people are suppressed (*). Seed 1 was used to choose the method's settings; report "
         "other seeds. Synthetic data: rerun on your own episodes.",
         *[f"Not judged, {k}: {why}" for k, why in report.skipped.items()],
@@ -287,6 +289,8 @@ def selection_evaluate(
     group_rows = [
         [g if d == "all" else f"{d}: {g}", "*" if share.n == 0 else share.text()] for d, g, share in report.semi_groups
     ]
+    course_rows = [ev.course_cells(r) for r in report.courses]
+    chance_rows = [ev.chance_cells(r) for r in report.chances]
     if out_format == "json":
         sys.stdout.write(
             json.dumps({"title": title, "notes": notes, "seed": None if data else seed, **ev.as_json(report)}, indent=2)
@@ -295,7 +299,13 @@ def selection_evaluate(
         return
     if out_format == "markdown":
         sys.stdout.write(f"{title}\n\n" + "".join(f"- {n}\n" for n in notes))
-        tables = ((ev.POLICY_COLUMNS, policy_rows), (ev.SEMI_COLUMNS, semi_rows), (["group", "covers"], group_rows))
+        tables = (
+            (ev.POLICY_COLUMNS, policy_rows),
+            (ev.SEMI_COLUMNS, semi_rows),
+            (["group", "covers"], group_rows),
+            (ev.COURSE_COLUMNS, course_rows),
+            (ev.CHANCE_COLUMNS, chance_rows),
+        )
         for columns, rows in tables:
             sys.stdout.write("\n| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
             for r in rows:
@@ -304,5 +314,9 @@ def selection_evaluate(
     show_table(title, ev.POLICY_COLUMNS, policy_rows)
     show_table("Semi-synthetic: intervals against known effects", ev.SEMI_COLUMNS, semi_rows)
     show_table("Semi-synthetic: effect intervals covering by group", ["group", "covers (all contrasts)"], group_rows)
+    show_table(
+        "Each option's course: the 95% band against held-out scores in treatment", ev.COURSE_COLUMNS, course_rows
+    )
+    show_table("Chances of recovery and reliable deterioration against what happened", ev.CHANCE_COLUMNS, chance_rows)
     for n in notes:
         console.print(f"- {n}")

@@ -18,8 +18,9 @@ Every rate and difference has a 95% interval; groups under ``MIN_CELL`` people a
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from idiograph.errors import InvalidInput
 from idiograph.evaluation.rates import MIN_CELL, Share
 from idiograph.evaluation.selection_data import COVARIATES, Kind
+from idiograph.selection.course import Rules, Trajectory, fit_beside, national_rules
 from idiograph.selection.learner import OptionsLearner
 
 DIMENSIONS = (("ethnic group", "group_ethnic"), ("sex", "group_sex"), ("age band", "group_age"))
@@ -91,12 +93,41 @@ class SemiRow:
 
 
 @dataclass(frozen=True)
+class CourseRow:
+    """How often the course's 95% band held the held-out finished episodes' scores in treatment (under the option
+    each received), by measure and weeks since intake, with the band's median width."""
+
+    kind: str
+    measure: str
+    weeks: str
+    coverage: Share
+    width: float
+
+
+@dataclass(frozen=True)
+class ChanceRow:
+    """The predicted chance of recovery or of reliable deterioration (under the option received) against what
+    happened in held-out finished episodes, with the Brier score beside the obvious alternative's: the fitting
+    half's rate for everyone."""
+
+    kind: str
+    outcome: str
+    n: int
+    predicted: float
+    observed: Share
+    brier: float
+    brier_constant: float
+
+
+@dataclass(frozen=True)
 class Report:
     kinds: dict[str, tuple[int, int, str]]  # kind -> (fitted on, judged on, single best option)
     policy: list[PolicyRow]
     semi: list[SemiRow]
     skipped: dict[str, str]  # kind -> why it could not be judged (too few episodes of an option)
     semi_groups: list[tuple[str, str, Share]]  # effect-interval coverage by group (empty share: suppressed)
+    courses: list[CourseRow] = field(default_factory=list)
+    chances: list[ChanceRow] = field(default_factory=list)
 
 
 def split(person_ids: Sequence[str]) -> np.ndarray:
@@ -110,6 +141,8 @@ def run(kinds: dict[str, Kind], seed: int, say: Callable[[str], None] = lambda _
     policy_parts: list[dict[str, Any]] = []
     semi: list[SemiRow] = []
     semi_parts: list[dict[str, Any]] = []
+    courses: list[CourseRow] = []
+    chances: list[ChanceRow] = []
     meta: dict[str, tuple[int, int, str]] = {}
     skipped: dict[str, str] = {}
     for name, kind in sorted(kinds.items()):
@@ -157,6 +190,10 @@ def run(kinds: dict[str, Kind], seed: int, say: Callable[[str], None] = lambda _
             }
         )
         meta[name] = (fit_rows.size, n, single)
+        say(f"{name}: each option's course and chances")
+        judged = _courses(name, cols, fit_rows, test_rows, model, seed)
+        courses += judged[0]
+        chances += judged[1]
         say(f"{name}: the semi-synthetic benchmark")
         rows, per_person = _semi(name, cols, held, options, seed)
         semi += rows
@@ -169,7 +206,147 @@ def run(kinds: dict[str, Kind], seed: int, say: Callable[[str], None] = lambda _
             + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
             [],
         )
-    return Report(meta, _policy_rows(policy_parts), semi, skipped, _semi_groups(semi_parts))
+    return Report(meta, _policy_rows(policy_parts), semi, skipped, _semi_groups(semi_parts), courses, chances)
+
+
+WEEK_BANDS = ((1, 4), (5, 8), (9, 12), (13, 99))
+MEASURE_COLUMNS = {
+    "phq-9": ("outcome", "course_phq9", "phq9_intake"),
+    "gad-7": ("outcome_gad7", "course_gad7", "gad7_intake"),
+}
+
+
+def _courses(
+    name: str,
+    cols: dict[str, list[Any]],
+    fit_rows: np.ndarray,
+    test_rows: np.ndarray,
+    phq9: OptionsLearner,
+    seed: int,
+) -> tuple[list[CourseRow], list[ChanceRow]]:
+    """Fit the GAD-7 learner and the course model on the fitting half as the service does, then judge the bands and
+    the chances on the held-out half's finished episodes."""
+    learners: dict[str, OptionsLearner] = {"phq-9": phq9}
+    with contextlib.suppress(InvalidInput):
+        learners["gad-7"] = OptionsLearner(lower_is_better=True, seed=seed).fit(
+            _subset(cols, fit_rows),
+            COVARIATES,
+            _take(cols["received"], fit_rows),
+            _take(cols["outcome_gad7"], fit_rows),
+        )
+    trajectories = {m: _take(cols[c], fit_rows) for m, (_, c, _) in MEASURE_COLUMNS.items()}
+    course = fit_beside(learners, _subset(cols, fit_rows), _take(cols["received"], fit_rows), trajectories, seed)
+    rules = national_rules()
+    finished = test_rows[np.array([cols["outcome"][i] is not None for i in test_rows.tolist()], dtype=bool)]
+    test = _subset(cols, finished)
+    ends = {m: learner.predict(test).outcome for m, learner in learners.items()}
+    inside: dict[tuple[str, int], list[bool]] = {}
+    widths: dict[tuple[str, int], list[float]] = {}
+    predicted: dict[str, list[float]] = {"recovery": [], "reliable deterioration": []}
+    happened: dict[str, list[bool]] = {"recovery": [], "reliable deterioration": []}
+    for r, i in enumerate(finished.tolist()):
+        option = cols["received"][i]
+        if option not in phq9.options_:
+            continue
+        j = phq9.options_.index(option)
+        intake = {m: _number(cols[c][i]) for m, (_, _, c) in MEASURE_COLUMNS.items()}
+        expected = {m: float(e[r, j]) for m, e in ends.items()}
+        c = course.predict(option, intake, expected, rules)
+        if c is None:
+            continue
+        for m, (_, traj_col, _) in MEASURE_COLUMNS.items():
+            traj: Trajectory | None = cols[traj_col][i]
+            if traj is None or m not in c.expected:
+                continue
+            for day, score in zip(traj.days[1:], traj.scores[1:], strict=True):
+                week = day / 7
+                if week > c.weeks[-1] + 0.5:
+                    continue
+                k = min(round(week), len(c.weeks) - 1)
+                band = next(b for b, (lo, hi) in enumerate(WEEK_BANDS) if lo <= max(k, 1) <= hi)
+                inside.setdefault((m, band), []).append(c.lower[m][k] <= score <= c.upper[m][k])
+                widths.setdefault((m, band), []).append(c.upper[m][k] - c.lower[m][k])
+        _chances(c, intake, cols, i, rules, predicted, happened)
+    rows = []
+    for m in MEASURE_COLUMNS:
+        for b, (lo, hi) in enumerate(WEEK_BANDS):
+            got = inside.get((m, b), [])
+            if got:
+                label = f"{lo}-{hi}" if hi < 99 else f"{lo}+"
+                rows.append(CourseRow(name, m, label, Share(int(sum(got)), len(got)), float(np.median(widths[(m, b)]))))
+    base = _base_rates(cols, fit_rows, rules)
+    chance_rows = []
+    for outcome, p in predicted.items():
+        if not p:
+            continue
+        y = np.array(happened[outcome], dtype=float)
+        q = np.array(p)
+        chance_rows.append(
+            ChanceRow(
+                name,
+                outcome,
+                y.size,
+                float(q.mean()),
+                Share(int(y.sum()), y.size),
+                float(np.mean((q - y) ** 2)),
+                float(np.mean((base[outcome] - y) ** 2)),
+            )
+        )
+    return rows, chance_rows
+
+
+def _chances(
+    c: Any,
+    intake: dict[str, float | None],
+    cols: dict[str, list[Any]],
+    i: int,
+    rules: Rules,
+    predicted: dict[str, list[float]],
+    happened: dict[str, list[bool]],
+) -> None:
+    end = {"phq-9": _number(cols["outcome"][i]), "gad-7": _number(cols["outcome_gad7"][i])}
+    if any(v is None for v in (*intake.values(), *end.values())):
+        return
+    recovered, deteriorated = _observed(intake, end, rules)  # type: ignore[arg-type]
+    if c.recovery is not None and recovered is not None:
+        predicted["recovery"].append(c.recovery)
+        happened["recovery"].append(recovered)
+    if c.deterioration is not None:
+        predicted["reliable deterioration"].append(c.deterioration)
+        happened["reliable deterioration"].append(deteriorated)
+
+
+def _observed(start: dict[str, float], end: dict[str, float], rules: Rules) -> tuple[bool | None, bool]:
+    """(recovered, None when not at caseness at the start; reliably deteriorated), as NHS Talking Therapies counts."""
+    case = rules.caseness
+    deteriorated = any(end[m] - start[m] >= rules.reliable[m] for m in start)
+    if not any(start[m] >= case[m] for m in start):
+        return None, deteriorated
+    return all(end[m] < case[m] for m in start), deteriorated
+
+
+def _base_rates(cols: dict[str, list[Any]], rows: np.ndarray, rules: Rules) -> dict[str, float]:
+    rec, det = [], []
+    for i in rows.tolist():
+        start = {m: _number(cols[c][i]) for m, (_, _, c) in MEASURE_COLUMNS.items()}
+        end = {"phq-9": _number(cols["outcome"][i]), "gad-7": _number(cols["outcome_gad7"][i])}
+        if any(v is None for v in (*start.values(), *end.values())):
+            continue
+        r, d = _observed(start, end, rules)  # type: ignore[arg-type]
+        det.append(d)
+        if r is not None:
+            rec.append(r)
+    return {
+        "recovery": float(np.mean(rec)) if rec else 0.5,
+        "reliable deterioration": float(np.mean(det)) if det else 0.5,
+    }
+
+
+def _number(v: Any) -> float | None:
+    if v is None:
+        return None
+    f = float(v)
+    return None if np.isnan(f) else f
 
 
 def _semi_groups(parts: list[dict[str, Any]]) -> list[tuple[str, str, Share]]:
@@ -337,6 +514,32 @@ SEMI_COLUMNS = (
     "outcome interval median width",
 )
 SUPPRESSED = "*"
+COURSE_COLUMNS = ("team kind", "measure", "weeks since intake", "band covers", "median width")
+CHANCE_COLUMNS = (
+    "team kind",
+    "outcome",
+    "finished episodes",
+    "mean predicted",
+    "observed",
+    "Brier",
+    "Brier, fitting half's rate for everyone",
+)
+
+
+def course_cells(r: CourseRow) -> list[str]:
+    return [r.kind, r.measure.upper(), r.weeks, r.coverage.text(), f"{r.width:.1f}"]
+
+
+def chance_cells(r: ChanceRow) -> list[str]:
+    return [
+        r.kind,
+        r.outcome,
+        f"{r.n:,}",
+        f"{100 * r.predicted:.1f}%",
+        r.observed.text(),
+        f"{r.brier:.3f}",
+        f"{r.brier_constant:.3f}",
+    ]
 
 
 def _d(d: Difference) -> str:
@@ -402,6 +605,28 @@ def as_json(report: Report) -> dict[str, object]:
             if share.n == 0
             else {"dimension": d, "group": g, "effect_coverage": share.as_json()}
             for d, g, share in report.semi_groups
+        ],
+        "courses": [
+            {
+                "kind": r.kind,
+                "measure": r.measure,
+                "weeks": r.weeks,
+                "band_coverage": r.coverage.as_json(),
+                "median_width": r.width,
+            }
+            for r in report.courses
+        ],
+        "chances": [
+            {
+                "kind": r.kind,
+                "outcome": r.outcome,
+                "n": r.n,
+                "mean_predicted": r.predicted,
+                "observed": r.observed.as_json(),
+                "brier": r.brier,
+                "brier_constant": r.brier_constant,
+            }
+            for r in report.chances
         ],
         "semi_synthetic": [
             {

@@ -10,8 +10,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from idiograph.evaluation.synthetic import table
 from idiograph.patients.demographics import age_band, age_on, ethnic_group
+from idiograph.selection.course import Trajectory
 from idiograph.selection.episodes import COVARIATES as SERVICE_COVARIATES
 
 INTAKE = (
@@ -43,8 +46,10 @@ class Kind:
 def episodes(folder: Path) -> dict[str, Kind]:
     """Every episode with an intake PHQ-9, by team kind. Columns: ``COVARIATES``, ``person_id``, ``received``,
     ``outcome`` (the last in-treatment PHQ-9 when at least ``MIN_TREATMENT`` treatment sessions were attended,
-    else None), the groups (``group_ethnic``, ``group_sex``, ``group_age``), ``truth_<option>`` (the true latent
-    improvement, higher is better) and ``options`` (the team's options, ';'-separated)."""
+    else None), ``outcome_gad7`` (the same for GAD-7), ``course_phq9`` and ``course_gad7`` (the finished episode's
+    scores as a ``Trajectory``, else None), the groups (``group_ethnic``, ``group_sex``, ``group_age``),
+    ``truth_<option>`` (the true latent improvement, higher is better) and ``options`` (the team's options,
+    ';'-separated)."""
     kinds = {r["team_id"]: r["kind"] for r in table(folder, "teams").to_pylist()}
     people = {r["person_id"]: r for r in table(folder, "people").to_pylist()}
     intake = {r["episode_id"]: r for r in table(folder, "intake").to_pylist()}
@@ -60,6 +65,7 @@ def episodes(folder: Path) -> dict[str, Kind]:
         if not phq:
             continue
         person, t = people[ep["person_id"]], truth[ep["person_id"]]
+        finished = ep["attended_treatment"] >= MIN_TREATMENT
         kind = out.setdefault(kinds[ep["team_id"]], Kind(kinds[ep["team_id"]]))
         referral = _day(ep["referral_date"])
         birth = _day(person["birth_date"])
@@ -75,7 +81,10 @@ def episodes(folder: Path) -> dict[str, Kind]:
             "gad7_intake": gad[0][1] if gad else None,
             **{c: intake.get(ep["episode_id"], {}).get(c) for c in INTAKE},
             "received": ep["pathway"],
-            "outcome": phq[-1][1] if ep["attended_treatment"] >= MIN_TREATMENT and len(phq) > 1 else None,
+            "outcome": phq[-1][1] if finished and len(phq) > 1 else None,
+            "outcome_gad7": gad[-1][1] if finished and len(gad) > 1 else None,
+            "course_phq9": _trajectory(phq) if finished else None,
+            "course_gad7": _trajectory(gad) if finished else None,
             "group_ethnic": ethnic_group(person["ethnicity"]),
             "group_sex": person["sex"],
             "group_age": age_band(birth, referral),
@@ -91,6 +100,9 @@ def episodes(folder: Path) -> dict[str, Kind]:
             "person_id",
             "received",
             "outcome",
+            "outcome_gad7",
+            "course_phq9",
+            "course_gad7",
             "group_ethnic",
             "group_sex",
             "group_age",
@@ -100,6 +112,21 @@ def episodes(folder: Path) -> dict[str, Kind]:
         for k in [k for k in row if k.startswith("truth_")]:
             kind.columns[k].append(row[k])
     return out
+
+
+def _trajectory(scores: list[tuple[Any, float]]) -> Trajectory | None:
+    """Scores in treatment as days since the first (None with fewer than two)."""
+    if len(scores) < 2:
+        return None
+    first = _moment(scores[0][0])
+    days = np.array([(_moment(t) - first).total_seconds() / 86400 for t, _ in scores])
+    return Trajectory(days, np.array([v for _, v in scores], dtype=float))
+
+
+def _moment(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=None)
 
 
 def _day(value: Any) -> date:

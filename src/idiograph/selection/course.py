@@ -26,13 +26,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from idiograph.instruments.definitions import instruments
+from idiograph.monitoring.outcomes import nhs_talking_therapies
+
 MEASURES = ("phq-9", "gad-7")
 MAX_PAIRS = 4000  # residual pairs kept per option (a seeded sample when more)
-MIN_EPISODES = 20  # per option and measure, for a shape and a band
+MIN_EPISODES = 20  # per option and measure, for a shape and a band; per severity group, for its own band and chances
+MIN_GAPS = 30  # scores in a week (and the weeks either side, if needed) for that week's band
+SEVERITY = {"phq-9": (10.0, 15.0, 20.0), "gad-7": (10.0, 15.0)}  # intake severity groups (Mondrian conformal)
 
 
 @dataclass(frozen=True)
@@ -91,9 +97,10 @@ class CourseModel:
         weight = 1 / np.clip(propensity[np.arange(n), treatment], 1e-6, None)
         self.options_ = tuple(options)
         self.shape_: dict[str, dict[str, list[float]]] = {m: {} for m in trajectories}
-        self.half_: dict[str, dict[str, list[float]]] = {m: {} for m in trajectories}
+        self.half_: dict[str, dict[str, dict[str, list[float]]]] = {m: {} for m in trajectories}
         self.n_: dict[str, dict[str, int]] = {m: {} for m in trajectories}
         residual: dict[str, np.ndarray] = {}
+        starts: dict[str, np.ndarray] = {}
         for m, traj in trajectories.items():
             pred = expected_end[m]
             usable = np.array([t is not None for t in traj]) & ~np.isnan(pred)
@@ -102,7 +109,7 @@ class CourseModel:
                 one = traj[i]
                 if one is not None:
                     at[i] = one.at_weeks(grid)
-            residual[m] = np.full(n, np.nan)
+            residual[m], starts[m] = np.full(n, np.nan), at[:, 0]
             residual[m][usable] = at[usable, -1] - pred[usable]
             for j, o in enumerate(options):
                 rows = np.flatnonzero(usable & (treatment == j))
@@ -117,14 +124,15 @@ class CourseModel:
                     else np.ones(grid.size)
                 )
                 share[0] = 0.0
-                course = start[:, None] + share[None, :] * (pred[rows] - start)[:, None]
-                gap = np.abs(at[rows] - course)
                 self.shape_[m][o] = [round(float(v), 4) for v in share]
+                gaps = _gaps(share, [traj[i] for i in rows.tolist()], pred[rows], w, self.weeks)
+                ends = np.abs(end - pred[rows])
                 widest = float(np.nanmax(at[rows]) - np.nanmin(at[rows]))  # beyond every score: the whole range seen
-                self.half_[m][o] = [
-                    round(min(_quantile(gap[:, k], w, self.coverage), widest), 3) for k in range(grid.size)
-                ]
-        self.pairs_: dict[str, list[list[float]]] = {}
+                groups = severity_groups(m, start)
+                self.half_[m][o] = {
+                    g: self._bands(gaps, ends, w, groups, g, widest) for g in ("all", *sorted(set(groups.tolist())))
+                }
+        self.pairs_: dict[str, dict[str, list[list[float]]]] = {}
         rng = np.random.default_rng(self.seed)
         both = ~np.isnan(residual[MEASURES[0]]) & ~np.isnan(residual[MEASURES[1]]) if len(residual) == 2 else None
         for j, o in enumerate(options):
@@ -133,13 +141,55 @@ class CourseModel:
             rows = np.flatnonzero(both & (treatment == j))
             if rows.size < MIN_EPISODES:
                 continue
-            if rows.size > MAX_PAIRS:
-                rows = np.sort(rng.choice(rows, MAX_PAIRS, replace=False))
-            self.pairs_[o] = [
-                [round(float(residual[MEASURES[0]][i]), 3), round(float(residual[MEASURES[1]][i]), 3), float(weight[i])]
-                for i in rows
-            ]
+            groups = severity_groups(MEASURES[0], starts[MEASURES[0]][rows])
+            self.pairs_[o] = {}
+            for g in ("all", *sorted(set(groups.tolist()))):
+                kept = rows if g == "all" else rows[groups == g]
+                if kept.size < MIN_EPISODES:
+                    continue
+                if kept.size > MAX_PAIRS:
+                    kept = np.sort(rng.choice(kept, MAX_PAIRS, replace=False))
+                self.pairs_[o][g] = [
+                    [
+                        round(float(residual[MEASURES[0]][i]), 3),
+                        round(float(residual[MEASURES[1]][i]), 3),
+                        float(weight[i]),
+                    ]
+                    for i in kept.tolist()
+                ]
         return self
+
+    def _bands(
+        self,
+        gaps: list[tuple[int, int, float, float]],
+        ends: np.ndarray,
+        weights: np.ndarray,
+        groups: np.ndarray,
+        group: str,
+        widest: float,
+    ) -> list[float]:
+        """The half-width at each week for one severity group: the weighted quantile of the gaps between scores
+        given in that week (widened a week either side at a time, up to three, until at least ``MIN_GAPS``) and the
+        expected course; where too few scores were given (late weeks, after most had ended), the gap at the end."""
+        rows = np.arange(groups.size) if group == "all" else np.flatnonzero(groups == group)
+        mine = set(rows.tolist())
+        by_week: dict[int, tuple[list[float], list[float]]] = {}
+        for row, k, gap, weight in gaps:
+            if row in mine:
+                by_week.setdefault(k, ([], []))[0].append(gap)
+                by_week[k][1].append(weight)
+        at_end = min(_quantile(ends[rows], weights[rows], self.coverage), widest) if rows.size else widest
+        out = [0.0]
+        for k in range(1, self.weeks + 1):
+            q = at_end
+            for h in range(4):
+                g = [v for d in range(k - h, k + h + 1) for v in by_week.get(d, ([], []))[0]]
+                if len(g) >= MIN_GAPS:
+                    ws = [v for d in range(k - h, k + h + 1) for v in by_week.get(d, ([], []))[1]]
+                    q = min(_quantile(np.array(g), np.array(ws), self.coverage), widest)
+                    break
+            out.append(round(float(q), 3))
+        return out
 
     def predict(
         self, option: str, intake: Mapping[str, float | None], expected_end: Mapping[str, float], rules: Rules
@@ -155,7 +205,9 @@ class CourseModel:
             if option not in shapes or start is None or end is None or np.isnan(end):
                 continue
             low, high = rules.scale[m]
-            share, half = np.array(shapes[option]), np.array(self.half_[m][option])
+            bands = self.half_[m][option]
+            group = str(severity_groups(m, np.array([start]))[0])
+            share, half = np.array(shapes[option]), np.array(bands.get(group, bands["all"]))
             course = np.clip(start + share * (end - start), low, high)
             expected[m] = [round(float(v), 1) for v in course]
             lower[m] = [round(float(v), 1) for v in np.clip(course - half, low, high)]
@@ -169,8 +221,11 @@ class CourseModel:
     def _chances(
         self, option: str, intake: Mapping[str, float | None], end: Mapping[str, float], rules: Rules
     ) -> tuple[float | None, float | None]:
-        pairs = self.pairs_.get(option)
+        by_group = self.pairs_.get(option) or {}
         starts = [intake.get(m) for m in MEASURES]
+        first = starts[0]
+        group = str(severity_groups(MEASURES[0], np.array([first]))[0]) if first is not None else "all"
+        pairs = by_group.get(group, by_group.get("all"))
         ends = [end.get(m) for m in MEASURES]
         if not pairs or any(v is None for v in starts) or any(v is None or np.isnan(v) for v in ends):
             return None, None
@@ -211,6 +266,19 @@ class CourseModel:
         return model
 
 
+@lru_cache(maxsize=1)
+def national_rules() -> Rules:
+    """NHS Talking Therapies caseness and reliable change, and each scale's range, from the instrument files."""
+    phq9, gad7 = nhs_talking_therapies.criteria()
+    case = nhs_talking_therapies.caseness()
+    inst = instruments()
+    return Rules(
+        caseness={MEASURES[0]: case[0], MEASURES[1]: case[1]},
+        reliable={MEASURES[0]: float(phq9.threshold), MEASURES[1]: float(gad7.threshold)},
+        scale={m: (float(inst[m].min_total), float(inst[m].max_total)) for m in MEASURES},
+    )
+
+
 def fit_beside(
     learners: Mapping[str, Any],
     data: Mapping[str, Any],
@@ -246,6 +314,36 @@ def fit_beside(
 
 def _take(column: Any, rows: np.ndarray) -> Any:
     return column[rows] if isinstance(column, np.ndarray) else [column[i] for i in rows.tolist()]
+
+
+def severity_groups(measure: str, intake: np.ndarray) -> np.ndarray:
+    """Each intake score's severity group on ``measure`` as text ("0" the mildest): bands and chances are calibrated
+    within groups (Mondrian conformal; Vovk et al. 2005), since how far scores stray differs with severity."""
+    return np.searchsorted(np.array(SEVERITY[measure]), intake, side="right").astype(str)
+
+
+def _gaps(
+    share: np.ndarray,
+    trajectories: Sequence[Trajectory | None],
+    expected_end: np.ndarray,
+    weights: np.ndarray,
+    weeks: int,
+) -> list[tuple[int, int, float, float]]:
+    """(row, nearest week, |score - expected course at that moment|, weight) for every score after the first
+    within the course's weeks: the scores as given, not interpolated (interpolation would hide their scatter)."""
+    out = []
+    grid = np.arange(weeks + 1, dtype=float)
+    for r, t in enumerate(trajectories):
+        if t is None:
+            continue
+        start = float(t.scores[0])
+        for day, score in zip(t.days[1:].tolist(), t.scores[1:].tolist(), strict=True):
+            week = day / 7
+            if week > weeks + 0.5:
+                break
+            expected = start + float(np.interp(week, grid, share)) * (float(expected_end[r]) - start)
+            out.append((r, min(round(week), weeks), abs(score - expected), float(weights[r])))
+    return out
 
 
 def weeks_for(trajectories: Sequence[Trajectory | None], quantile: float = 0.9, cap: int = 26) -> int:

@@ -51,6 +51,7 @@ HC3_UP_TO = 50_000  # rows up to which the sandwich uses HC3 leverages; beyond, 
 LEVELS = 1 - np.geomspace(0.5, 1e-4, 600)  # conformal quantile levels kept in the model, dense towards 1
 SUPPORT_BIN = np.log(2) / 4  # log-propensity histogram bin; support counts four bins either side (a factor of 2)
 SUPPORT_LOW = np.log(1e-4)
+PER_PARAMETER = 10  # episodes of the rarest option per effect coefficient before a richer basis is used
 PENALTIES = (
     0.0,
     1e-3,
@@ -158,7 +159,7 @@ class OptionsLearner:
         k, n = len(options), rows.size
 
         say("Learning the covariates' basis")
-        design = learn_design(subset, covariates, self.n_knots)
+        design, self.knots_ = _fitting_design(subset, covariates, self.n_knots, min(counts.values()))
         basis = design.matrix(subset)
         raw, categorical = design.raw(subset)
 
@@ -263,23 +264,6 @@ class OptionsLearner:
         gamma = coef[:, ref].copy()
         return gamma, coef - gamma[:, None], cov, out_of_fold
 
-    def _penalty(self, gram_f: np.ndarray, cross_f: np.ndarray, yy_f: np.ndarray, p: int, options: int) -> float:
-        """The ridge penalty on the effects' spline coefficients with the least cross-validated R-loss (the
-        held-out fold's squared residual-on-residual error, from the folds' sufficient statistics): no shrinkage
-        when the data carry the shape, more where an option's tails rest on few episodes (Nie & Wager 2021)."""
-        total = gram_f.sum(axis=0)
-        scale = float(np.trace(total)) / max(total.shape[0], 1)
-        d = _penalised(p, options)
-        best, best_loss = 0.0, np.inf
-        for c in PENALTIES:
-            loss = 0.0
-            for f in range(self.folds):
-                theta = np.linalg.pinv(total - gram_f[f] + c * scale * d) @ (cross_f.sum(axis=0) - cross_f[f])
-                loss += yy_f[f] - 2 * theta @ cross_f[f] + theta @ gram_f[f] @ theta
-            if best_loss == np.inf or loss < best_loss - 1e-9 * abs(best_loss):
-                best, best_loss = c * scale, loss
-        return best
-
     def _final_dml(
         self,
         basis: np.ndarray,
@@ -321,7 +305,7 @@ class OptionsLearner:
                 basis_gram_f[f] += basis[rows][sel].T @ basis[rows][sel]
                 basis_y_f[f] += basis[rows][sel].T @ y[rows][sel]
         yy_f = np.array([np.sum(resid_y[folds == f] ** 2) for f in range(self.folds)])
-        penalty = self._penalty(gram_f, cross_f, yy_f, p, len(others))
+        penalty = _ridge_cv(gram_f, cross_f, yy_f, _penalised(p, len(others)))
         say(f"Final stage: ridge penalty {penalty:.3g} chosen by cross-validated loss")
         self.penalty_ = penalty
         ridge = penalty * _penalised(p, len(others))
@@ -352,7 +336,10 @@ class OptionsLearner:
             theta[:, j] = flat_ridge[i * p : (i + 1) * p]
             self.theta_ols_[:, j] = flat[i * p : (i + 1) * p]
             cov[j] = sandwich[i * p : (i + 1) * p, i * p : (i + 1) * p]
-        gamma = np.linalg.pinv(basis_gram_f.sum(axis=0)) @ basis_y_f.sum(axis=0)
+        y_f = np.array([np.sum(y[folds == f] ** 2) for f in range(self.folds)])
+        level_ridge = _ridge_cv(basis_gram_f, basis_y_f, y_f, _penalised(p, 1))
+        level_ridge_d = level_ridge * _penalised(p, 1)
+        gamma = np.linalg.pinv(basis_gram_f.sum(axis=0) + level_ridge_d) @ basis_y_f.sum(axis=0)
         out_of_fold = np.zeros((n, k))
         for f in range(self.folds):
             held = folds == f
@@ -360,7 +347,7 @@ class OptionsLearner:
             rest = np.linalg.pinv(gram_f.sum(axis=0) - gram_f[f] + ridge) @ (cross_f.sum(axis=0) - cross_f[f])
             for i, j in enumerate(others):
                 theta_f[:, j] = rest[i * p : (i + 1) * p]
-            gamma_f = np.linalg.pinv(basis_gram_f.sum(axis=0) - basis_gram_f[f]) @ (
+            gamma_f = np.linalg.pinv(basis_gram_f.sum(axis=0) - basis_gram_f[f] + level_ridge_d) @ (
                 basis_y_f.sum(axis=0) - basis_y_f[f]
             )
             out_of_fold[held] = _levels(basis[held], gamma_f, theta_f, e_basis[held])
@@ -498,6 +485,7 @@ class OptionsLearner:
             "basis_mean": self.basis_mean_.tolist(),
             "overlap": {o: list(v) for o, v in self.overlap_.items()},
             "penalty": self.penalty_,
+            "knots": self.knots_,
         }
         body["version"] = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
         return body
@@ -536,6 +524,7 @@ class OptionsLearner:
         model.basis_mean_ = np.asarray(body["basis_mean"])
         model.overlap_ = {o: (float(v[0]), float(v[1])) for o, v in body["overlap"].items()}
         model.penalty_ = float(body.get("penalty", 0.0))
+        model.knots_ = int(body.get("knots", model.n_knots))
         return model
 
 
@@ -547,6 +536,39 @@ def _option(value: Any) -> str | None:
         return str(int(value))
     text = str(value).strip()
     return text or None
+
+
+def _fitting_design(
+    data: Mapping[str, Column], covariates: Sequence[str], n_knots: int, rarest: int
+) -> tuple[Design, int]:
+    """The richest basis the data can carry: ``n_knots`` per numeric covariate, else 3, else straight lines, the
+    first with at least ``PER_PARAMETER`` episodes of the rarest option per coefficient of its effect (the events-
+    per-variable rule of thumb; Peduzzi et al. 1996, Harrell 2015). A small service gets straight lines rather
+    than curves its data cannot pin down."""
+    for knots in sorted({n_knots, min(3, n_knots), 0}, reverse=True):
+        design = learn_design(data, covariates, knots)
+        if knots == 0 or rarest >= PER_PARAMETER * design.width:
+            return design, knots
+    raise AssertionError("unreachable: straight lines are always accepted")
+
+
+def _ridge_cv(gram_f: np.ndarray, cross_f: np.ndarray, yy_f: np.ndarray, d: np.ndarray) -> float:
+    """The ridge penalty (on the coefficients ``d`` marks) with the least cross-validated squared error, from the
+    folds' sufficient statistics (X'X, X'y and y'y of each fold): for the effects, the held-out R-loss of the
+    residual-on-residual fit (Nie & Wager 2021); for the outcome level, the held-out squared error. No shrinkage
+    when the data carry the shape, more where an option's tails rest on few episodes. Scaled by the Gram's mean
+    diagonal, so the grid means the same at any size."""
+    total, cross = gram_f.sum(axis=0), cross_f.sum(axis=0)
+    scale = float(np.trace(total)) / max(total.shape[0], 1)
+    best, best_loss = 0.0, np.inf
+    for c in PENALTIES:
+        loss = 0.0
+        for f in range(gram_f.shape[0]):
+            theta = np.linalg.pinv(total - gram_f[f] + c * scale * d) @ (cross - cross_f[f])
+            loss += float(yy_f[f] - 2 * theta @ cross_f[f] + theta @ gram_f[f] @ theta)
+        if best_loss == np.inf or loss < best_loss - 1e-9 * abs(best_loss):
+            best, best_loss = c * scale, loss
+    return best
 
 
 def _penalised(p: int, options: int) -> np.ndarray:

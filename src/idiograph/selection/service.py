@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,6 @@ from sqlalchemy.orm import Session
 from idiograph.care import interventions
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.governance.service import current_risk, open_episode
-from idiograph.instruments.definitions import instruments
-from idiograph.monitoring.outcomes import nhs_talking_therapies
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import Episode
 from idiograph.security import audit
@@ -28,7 +25,7 @@ from idiograph.security.audit import Actor
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.selection import episodes
-from idiograph.selection.course import MEASURES, CourseModel, Rules, fit_beside
+from idiograph.selection.course import MEASURES, CourseModel, fit_beside, national_rules
 from idiograph.selection.learner import OptionsLearner
 from idiograph.selection.model import SelectionModel
 
@@ -262,7 +259,7 @@ def _course(fitted: Fitted, data: dict[str, Any], option: str) -> dict[str, Any]
             thin.append(NAMES[m])
             continue
         ends[m] = float(np.clip(value, *model.outcome_range_))
-    found = fitted.course.predict(option, intake, ends, _rules())
+    found = fitted.course.predict(option, intake, ends, national_rules())
     if found is None:
         return {"course": None, "course_note": "too few finished episodes of this option to draw its course"}
     notes = []
@@ -286,18 +283,6 @@ def _course(fitted: Fitted, data: dict[str, Any], option: str) -> dict[str, Any]
         "deterioration": found.deterioration,
         "course_note": "; ".join(notes) or None,
     }
-
-
-@lru_cache(maxsize=1)
-def _rules() -> Rules:
-    phq9, gad7 = nhs_talking_therapies.criteria()
-    case = nhs_talking_therapies.caseness()
-    inst = instruments()
-    return Rules(
-        caseness={PHQ9: case[0], GAD7: case[1]},
-        reliable={PHQ9: float(phq9.threshold), GAD7: float(gad7.threshold)},
-        scale={m: (float(inst[m].min_total), float(inst[m].max_total)) for m in MEASURES},
-    )
 
 
 def _bare(
