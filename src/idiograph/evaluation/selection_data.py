@@ -16,22 +16,9 @@ from idiograph.evaluation.synthetic import table
 from idiograph.patients.demographics import age_band, age_on, ethnic_group
 from idiograph.selection.course import Trajectory
 from idiograph.selection.episodes import COVARIATES as SERVICE_COVARIATES
+from idiograph.selection.episodes import INTAKE
 
-INTAKE = (
-    "problem_duration_months",
-    "previous_treatment",
-    "previous_response",
-    "current_medication",
-    "housing",
-    "work",
-    "social_support",
-    "caring_responsibilities",
-    "money_worries",
-    "substance_use",
-    "long_term_condition",
-    "neurodivergence",
-)
-COVARIATES = (*SERVICE_COVARIATES, *INTAKE)  # what the service's own model sees, and the intake record
+COVARIATES = SERVICE_COVARIATES  # what the service's own model sees, with the intake record
 MIN_TREATMENT = 2  # sessions attended for an episode's outcome to count (NHS Talking Therapies: a finished course)
 
 

@@ -14,11 +14,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.db import chunked
+from idiograph.intake.service import answers_by_episode
 from idiograph.monitoring.recovery import courses
 from idiograph.patients.demographics import age_on, ethnic_group
 from idiograph.patients.model import Episode, Person
+from idiograph.security.principal import Principal
 from idiograph.selection.course import Trajectory
 
+INTAKE = (  # from the intake record (intake.yaml's field ids); absent when not recorded
+    "problem_duration_months",
+    "previous_treatment",
+    "previous_response",
+    "current_medication",  # on any (the record keeps the words; the model whether there are any)
+    "housing",
+    "work",
+    "social_support",
+    "caring_responsibilities",
+    "money_worries",
+    "substance_use",
+    "long_term_condition",
+    "neurodivergence",
+)
 COVARIATES = (
     "age",
     "sex",
@@ -28,8 +44,10 @@ COVARIATES = (
     "referral_source",
     "phq9_intake",
     "gad7_intake",
+    *INTAKE,
 )
-NUMERIC = ("age", "deprivation_decile", "phq9_intake", "gad7_intake")
+YES_NO = ("current_medication", "caring_responsibilities", "money_worries", "long_term_condition")
+NUMERIC = ("age", "deprivation_decile", "phq9_intake", "gad7_intake", "problem_duration_months", *YES_NO)
 OUTCOME = "PHQ-9 at the end of treatment"
 MIN_SCORES = 2  # an intake score and at least one more
 
@@ -53,8 +71,15 @@ def finished(session: Session) -> Finished:
     ]
     episodes = _episodes(session, [uuid.UUID(e.episode_id) for e in scores])
     people = _people(session, {ep.person_id for ep in episodes.values()})
+    intake = answers_by_episode(session, Principal.system("selection-fit"), None, via="selection fit")
     rows = [
-        _row(people[episodes[uuid.UUID(e.episode_id)].person_id], episodes[uuid.UUID(e.episode_id)], e) for e in scores
+        _row(
+            people[episodes[uuid.UUID(e.episode_id)].person_id],
+            episodes[uuid.UUID(e.episode_id)],
+            e,
+            intake.get(uuid.UUID(e.episode_id)),
+        )
+        for e in scores
     ]
     treatment = [episodes[uuid.UUID(e.episode_id)].pathway for e in scores]
     gad = {e.episode_id: e for e in courses.for_episodes(session, episodes.values(), "gad-7")}
@@ -76,12 +101,15 @@ def trajectory(scores: courses.EpisodeScores | None) -> Trajectory | None:
     return Trajectory(days, np.array(scores.scores, dtype=float))
 
 
-def at_start(session: Session, person: Person, episode: Episode) -> tuple[dict[str, Any], datetime | None]:
-    """One person's covariates as the model takes them, from their episode's first scores, and when the first PHQ-9
-    was given (week 0 of a course; None before any)."""
+def at_start(
+    session: Session, principal: Principal, person: Person, episode: Episode
+) -> tuple[dict[str, Any], datetime | None]:
+    """One person's covariates as the model takes them, from their episode's first scores and intake record, and
+    when the first PHQ-9 was given (week 0 of a course; None before any)."""
     scores = courses.for_episodes(session, [episode], "phq-9")
     first = scores[0] if scores else None
-    return columns([_row(person, episode, first)]), (first.times[0] if first and first.times else None)
+    intake = answers_by_episode(session, principal, [episode.id], via="treatment options").get(episode.id)
+    return columns([_row(person, episode, first, intake)]), (first.times[0] if first and first.times else None)
 
 
 def columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -92,8 +120,11 @@ def columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _row(person: Person, ep: Episode, scores: courses.EpisodeScores | None) -> dict[str, Any]:
+def _row(
+    person: Person, ep: Episode, scores: courses.EpisodeScores | None, intake: dict[str, Any] | None
+) -> dict[str, Any]:
     return {
+        **_intake(intake),
         "age": age_on(person.birth_date, ep.referral_date) if person.birth_date else None,
         "sex": person.sex,
         "ethnic_group": ethnic_group(person.ethnicity),
@@ -103,6 +134,22 @@ def _row(person: Person, ep: Episode, scores: courses.EpisodeScores | None) -> d
         "phq9_intake": scores.scores[0] if scores and scores.scores else None,
         "gad7_intake": scores.other_intake if scores else None,
     }
+
+
+def _intake(answers: dict[str, Any] | None) -> dict[str, Any]:
+    """The intake covariates: None throughout without a record; a yes/no field not recorded is no (the form records
+    only what applies), and medication is whether any is written."""
+    if answers is None:
+        return dict.fromkeys(INTAKE)
+    out = {name: answers.get(name) for name in INTAKE}
+    out["current_medication"] = bool(str(answers.get("current_medication") or "").strip())
+    if answers.get("psychosocial_recorded"):
+        for name in YES_NO[1:]:
+            out[name] = bool(out[name])
+    for name in YES_NO:
+        if out[name] is not None:
+            out[name] = float(out[name])
+    return out
 
 
 def _episodes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Episode]:

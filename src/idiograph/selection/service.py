@@ -186,7 +186,7 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         return out
     rec, fitted = found
     model = fitted.phq9
-    data, start = episodes.at_start(session, person, ep)
+    data, start = episodes.at_start(session, principal, person, ep)
     out["course_start"] = start.isoformat() if start else None
     pred = model.predict(data)
     reference = standard if standard in model.options_ else model.reference_

@@ -18,6 +18,18 @@ COVARIATES = {  # the model's covariates as a clinician says them
     "referral_source": "referral source",
     "phq9_intake": "PHQ-9 at intake",
     "gad7_intake": "GAD-7 at intake",
+    "problem_duration_months": "months the problem has lasted",
+    "previous_treatment": "previous treatment",
+    "previous_response": "response to previous treatment",
+    "current_medication": "on medication (1 yes)",
+    "housing": "housing",
+    "work": "work or study",
+    "social_support": "social support",
+    "caring_responsibilities": "caring responsibilities (1 yes)",
+    "money_worries": "money worries (1 yes)",
+    "substance_use": "substance use",
+    "long_term_condition": "long-term condition (1 yes)",
+    "neurodivergence": "neurodivergence",
 }
 
 
