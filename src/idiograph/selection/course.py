@@ -161,7 +161,7 @@ class CourseModel:
 
     def _bands(
         self,
-        gaps: list[tuple[int, int, float, float]],
+        gaps: Gaps,
         ends: np.ndarray,
         weights: np.ndarray,
         groups: np.ndarray,
@@ -172,21 +172,17 @@ class CourseModel:
         given in that week (widened a week either side at a time, up to three, until at least ``MIN_GAPS``) and the
         expected course; where too few scores were given (late weeks, after most had ended), the gap at the end."""
         rows = np.arange(groups.size) if group == "all" else np.flatnonzero(groups == group)
-        mine = set(rows.tolist())
-        by_week: dict[int, tuple[list[float], list[float]]] = {}
-        for row, k, gap, weight in gaps:
-            if row in mine:
-                by_week.setdefault(k, ([], []))[0].append(gap)
-                by_week[k][1].append(weight)
+        mine = gaps if group == "all" else gaps.where(groups[gaps.row] == group)
         at_end = min(_quantile(ends[rows], weights[rows], self.coverage), widest) if rows.size else widest
+        counts = np.bincount(mine.week, minlength=self.weeks + 1)
         out = [0.0]
         for k in range(1, self.weeks + 1):
             q = at_end
             for h in range(4):
-                g = [v for d in range(k - h, k + h + 1) for v in by_week.get(d, ([], []))[0]]
-                if len(g) >= MIN_GAPS:
-                    ws = [v for d in range(k - h, k + h + 1) for v in by_week.get(d, ([], []))[1]]
-                    q = min(_quantile(np.array(g), np.array(ws), self.coverage), widest)
+                lo, hi = max(k - h, 0), min(k + h, self.weeks)
+                if counts[lo : hi + 1].sum() >= MIN_GAPS:
+                    sel = (mine.week >= lo) & (mine.week <= hi)
+                    q = min(_quantile(mine.gap[sel], mine.weight[sel], self.coverage), widest)
                     break
             out.append(round(float(q), 3))
         return out
@@ -322,28 +318,47 @@ def severity_groups(measure: str, intake: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.array(SEVERITY[measure]), intake, side="right").astype(str)
 
 
+@dataclass(frozen=True)
+class Gaps:
+    """Every score after the first within the course's weeks: its episode's row, nearest week, distance from the
+    expected course at that moment, and the episode's weight."""
+
+    row: np.ndarray
+    week: np.ndarray
+    gap: np.ndarray
+    weight: np.ndarray
+
+    def where(self, keep: np.ndarray) -> Gaps:
+        return Gaps(self.row[keep], self.week[keep], self.gap[keep], self.weight[keep])
+
+
 def _gaps(
     share: np.ndarray,
     trajectories: Sequence[Trajectory | None],
     expected_end: np.ndarray,
     weights: np.ndarray,
     weeks: int,
-) -> list[tuple[int, int, float, float]]:
-    """(row, nearest week, |score - expected course at that moment|, weight) for every score after the first
-    within the course's weeks: the scores as given, not interpolated (interpolation would hide their scatter)."""
-    out = []
-    grid = np.arange(weeks + 1, dtype=float)
+) -> Gaps:
+    """The scores as given, not interpolated (interpolation would hide their scatter), set against the expected
+    course at the moment each was given."""
+    rows, days, scores, starts = [], [], [], []
     for r, t in enumerate(trajectories):
-        if t is None:
+        if t is None or t.days.size < 2:
             continue
-        start = float(t.scores[0])
-        for day, score in zip(t.days[1:].tolist(), t.scores[1:].tolist(), strict=True):
-            week = day / 7
-            if week > weeks + 0.5:
-                break
-            expected = start + float(np.interp(week, grid, share)) * (float(expected_end[r]) - start)
-            out.append((r, min(round(week), weeks), abs(score - expected), float(weights[r])))
-    return out
+        rows.append(np.full(t.days.size - 1, r))
+        days.append(t.days[1:])
+        scores.append(t.scores[1:])
+        starts.append(np.full(t.days.size - 1, float(t.scores[0])))
+    if not rows:
+        empty = np.zeros(0)
+        return Gaps(empty.astype(int), empty.astype(int), empty, empty)
+    row, day, score, start = (np.concatenate(x) for x in (rows, days, scores, starts))
+    week = day / 7
+    keep = week <= weeks + 0.5
+    row, week, score, start = row[keep], week[keep], score[keep], start[keep]
+    expected = start + np.interp(week, np.arange(weeks + 1, dtype=float), share) * (expected_end[row] - start)
+    nearest = np.minimum(np.round(week).astype(int), weeks)
+    return Gaps(row, nearest, np.abs(score - expected), weights[row].astype(float))
 
 
 def weeks_for(trajectories: Sequence[Trajectory | None], quantile: float = 0.9, cap: int = 26) -> int:
