@@ -108,3 +108,47 @@ def test_the_week_4_review_shows_then_and_now(client, db, make_staff) -> None:  
     record = client.get(f"/people/{pid}").text.split('id="reviews"')[1].split("</section>")[0]
     assert "Walk the dog daily 2 → 6; Cook again 4 → 4" in record
     assert "Walk the dog daily: 2 → 6" in cell and 'Cook again: 4 → 4 <span class="muted">(not re-rated yet)' in cell
+
+
+def test_reviews_and_decisions_carry_the_profession_of_who_made_them(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """One picture from every discipline: a review and a decision say who made them and in which profession."""
+    from datetime import date, timedelta
+
+    from idiograph.governance.model import Decision
+    from idiograph.instruments.definitions import instruments
+    from idiograph.monitoring.reviews.model import EpisodeReview
+
+    clin = make_staff("clin", "clinician", ("North",))
+    set_profession(db, Principal.system(), "clin", "social_worker", definition().professions)
+    db.commit()
+    pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
+    start = date.today() - timedelta(weeks=4)
+    episode = {**EPISODE, "referral_date": (start - timedelta(days=10)).isoformat(), "pathway": "cbt"}
+    eid = client.post(f"/api/v1/people/{pid}/episodes", json=episode, headers=clin.auth).json()["id"]
+    answers = dict.fromkeys([i.code for i in instruments()["phq-9"].items], 2)
+    client.post(
+        f"/api/v1/people/{pid}/responses",
+        json={"instrument": "phq-9", "answers": answers, "authored": f"{start.isoformat()}T10:00:00Z"},
+        headers=clin.auth,
+    )
+    r = client.post(
+        f"/api/v1/episodes/{eid}/reviews", json={"week": 4, "note": "Improving; housing sorted"}, headers=clin.auth
+    )
+    assert r.status_code in (200, 201), r.text
+    db.expire_all()
+    assert db.scalar(select(EpisodeReview.completed_profession)) == "social_worker"
+    login(client, "clin")
+    reviews = client.get(f"/people/{pid}").text.split('id="reviews"')[1].split("</section>")[0]
+    assert "Improving; housing sorted" in reviews and "Recorded by clin (Social worker)" in reviews
+    r = client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"intervention": "guided_self_help", "rationale": "Prefers to work alone"},
+        headers=clin.auth,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["requested_profession"] == "social_worker"
+    db.expire_all()
+    decision = db.scalar(select(Decision).where(Decision.person_id == __import__("uuid").UUID(pid)))
+    assert decision is not None and decision.requested_profession == "social_worker"
+    decisions = client.get(f"/people/{pid}").text.split('id="decisions"')[1].split("</section>")[0]
+    assert "clin (clinician, Social worker)" in decisions

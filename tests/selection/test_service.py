@@ -187,3 +187,31 @@ def test_choosing_an_option_is_a_governed_decision_that_keeps_the_prediction_and
     assert (a["expected"], a["lower"], a["upper"]) == (band["expected"][k], band["lower"][k], band["upper"][k])
     assert a["inside"] == (a["lower"] <= 18 <= a["upper"])
     assert client.get(f"/api/v1/people/{pid}/options/choices", headers=comm.auth).status_code == 403
+
+
+def test_no_client_can_forge_the_prediction_a_decision_keeps(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """The prediction on a decision comes only from choosing an option; the general change endpoint refuses one."""
+    from datetime import date
+
+    from idiograph.governance.model import Decision
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post(
+        "/api/v1/people", json={"given_name": "Ada", "family_name": "B", "sex": "female"}, headers=clin.auth
+    ).json()["id"]
+    episode = {
+        "referral_date": date.today().isoformat(),
+        "referral_source": "gp",
+        "presenting_problem": "depression",
+        "pathway": "cbt",
+    }
+    assert client.post(f"/api/v1/people/{pid}/episodes", json=episode, headers=clin.auth).status_code == 201
+    forged = {"prediction": {"option": "guided_self_help", "expected": 2, "recovery": 0.99}}
+    r = client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"intervention": "guided_self_help", "rationale": "Looks best", "based_on": forged},
+        headers=clin.auth,
+    )
+    assert r.status_code == 422 and "based_on.prediction" in r.text
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Decision)) == 0

@@ -47,6 +47,7 @@ class DecisionOut(BaseModel):
     based_on: dict[str, Any]
     requested_by: str
     requested_role: str
+    requested_profession: str | None = None
     decided_at: datetime
     status: str
     authority: str

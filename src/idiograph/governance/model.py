@@ -26,6 +26,7 @@ class Decision(Base):
     based_on: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # observations, alerts, risk
     requested_by: Mapped[str] = mapped_column(String(120))
     requested_role: Mapped[str] = mapped_column(String(40))
+    requested_profession: Mapped[str | None] = mapped_column(String(40), nullable=True)  # psychiatrist, GP, ...
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(20))  # applied | pending | rejected
     authority: Mapped[str] = mapped_column(String(20))  # delegated | pending | approved | rejected

@@ -30,6 +30,7 @@ from idiograph.patients.model import CaseloadAssignment, Episode
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.security.service import profession_of
 from idiograph.text import visible_length
 
 
@@ -245,10 +246,14 @@ def request_change(
     payload: dict[str, Any],
     rationale: str,
     based_on: dict[str, Any] | None = None,
+    prediction: dict[str, Any] | None = None,
 ) -> Decision:
     """Judge a change against the policy: apply it now (delegated authority) or escalate it, recording a
-    decision with its rationale either way - one transaction."""
+    decision with its rationale either way - one transaction. ``prediction`` is what the treatment options showed
+    for a chosen option (selection.choice); it cannot come in ``based_on``, so no client can forge one."""
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
+    if based_on and "prediction" in based_on:
+        raise invalid("based_on.prediction", "a prediction is kept only when an option is chosen from the options")
     if visible_length(rationale) < 5:
         raise invalid("rationale", "say why, in words (at least 5 characters)")
     changes, summary = changes_in(session, person_id, payload)
@@ -271,6 +276,8 @@ def request_change(
     escalations = [v for v in verdicts if v.outcome == "escalate"]
     now = utcnow()
     links = {**evidence(session, person_id), **(based_on or {})}
+    if prediction is not None:
+        links["prediction"] = prediction
     if risk is not None:
         links["risk_assessment"] = {"id": str(risk.id), "level": risk.level, "at": risk.assessed_at.isoformat()}
     decision = Decision(
@@ -281,6 +288,7 @@ def request_change(
         rationale=rationale.strip(),
         based_on=links,
         requested_by=principal.username,
+        requested_profession=profession_of(session, principal),
         requested_role=principal.role,
         decided_at=now,
         status="pending" if escalations else "applied",
@@ -654,6 +662,7 @@ def save_crisis_plan(
             rationale=rationale.strip(),
             based_on={},
             requested_by=principal.username,
+            requested_profession=profession_of(session, principal),
             requested_role=principal.role,
             decided_at=utcnow(),
             status="applied",

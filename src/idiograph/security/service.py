@@ -435,6 +435,12 @@ def display_name(session: Session, principal: Principal) -> str:
     return user.display_name if user else principal.username
 
 
+def profession_of(session: Session, principal: Principal) -> str | None:
+    """The signed-in person's profession (psychiatrist, social worker, ...; None when not set or a system job)."""
+    user = session.get(User, principal.user_id) if principal.user_id else None
+    return user.profession if user else None
+
+
 def list_users(session: Session, principal: Principal) -> list[User]:
     principal.require(Permission.USER_MANAGE)
     users = list(session.scalars(select(User).order_by(User.username)))

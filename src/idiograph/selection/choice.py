@@ -75,7 +75,7 @@ def choose(
         "limits": shown["limits"],
         "shown_at": datetime.now().astimezone().isoformat(),
     } | {k: entry[k] for k in KEPT if k in entry}
-    return governance.request_change(session, principal, person_id, payload, rationale, {"prediction": prediction})
+    return governance.request_change(session, principal, person_id, payload, rationale, prediction=prediction)
 
 
 def against_actual(prediction: dict[str, Any], scores: dict[str, list[tuple[datetime, float]]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from idiograph.care import interventions
 from idiograph.care.options import FORMAT_LABELS, FREQUENCY_LABELS, PLACE_LABELS
+from idiograph.intake.definition import definition
 from idiograph.observations import display
 from idiograph.observations.catalogue import shipped
 
@@ -126,7 +127,15 @@ def measure_name(row: Any) -> str:
     return measure(row.system, row.code, getattr(row, "display", None))
 
 
+def profession(value: str | None) -> str:
+    """A profession as the intake definition names it ("clinical_psychologist" -> "Clinical psychologist")."""
+    if not value:
+        return ""
+    return definition().professions.get(value, value.replace("_", " "))
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "profession": profession,
     "unit": unit,
     "number": number,
     "quantity": quantity,

@@ -23,5 +23,6 @@ class EpisodeReview(Base):
     week: Mapped[int] = mapped_column()
     completed_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_by: Mapped[str] = mapped_column(String(120))
+    completed_profession: Mapped[str | None] = mapped_column(String(40), nullable=True)
     note: Mapped[str] = mapped_column(Text)
     baseline: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)  # intake and latest scores then

@@ -24,6 +24,7 @@ from idiograph.patients.model import CaseloadAssignment, Episode, Person
 from idiograph.security import audit
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
+from idiograph.security.service import profession_of
 from idiograph.text import visible_length
 
 
@@ -47,6 +48,15 @@ class ReviewRow:
     start: date
     slot: ReviewSlot
     baselines: tuple[Baseline, ...]
+    recorded: Recorded | None = None  # who recorded a done review, in which profession, when, and what it found
+
+
+@dataclass(frozen=True)
+class Recorded:
+    by: str
+    profession: str | None
+    at: datetime
+    note: str
 
 
 def _totals() -> dict[tuple[str, str], str]:
@@ -75,11 +85,16 @@ def _episode_rows(session: Session, episodes: list[Episode], today: date) -> lis
         ):
             names[pid] = f"{family.upper()}, {given}"
     done: dict[uuid.UUID, set[int]] = defaultdict(set)
+    recorded: dict[tuple[uuid.UUID, int], Recorded] = {}
+    r = EpisodeReview
     for ep_ids in chunked([e.id for e in episodes]):
-        for eid, week in session.execute(
-            select(EpisodeReview.episode_id, EpisodeReview.week).where(EpisodeReview.episode_id.in_(ep_ids))
+        for eid, week, by, profession, at, note in session.execute(
+            select(r.episode_id, r.week, r.completed_by, r.completed_profession, r.completed_at, r.note).where(
+                r.episode_id.in_(ep_ids)
+            )
         ):
             done[eid].add(week)
+            recorded[(eid, week)] = Recorded(by, profession, at, note)
     rows = []
     for ep in episodes:
         end = ep.discharge_date or date.max
@@ -97,7 +112,16 @@ def _episode_rows(session: Session, episodes: list[Episode], today: date) -> lis
             start_day, cfg.weeks_for(ep.pathway), today, done[ep.id], cfg.due_before_days, cfg.overdue_after_days
         ):
             rows.append(
-                ReviewRow(ep.person_id, names.get(ep.person_id, ""), ep.id, ep.pathway, start_day, slot, baselines)
+                ReviewRow(
+                    ep.person_id,
+                    names.get(ep.person_id, ""),
+                    ep.id,
+                    ep.pathway,
+                    start_day,
+                    slot,
+                    baselines,
+                    recorded.get((ep.id, slot.week)),
+                )
             )
     return rows
 
@@ -157,6 +181,7 @@ def record(session: Session, principal: Principal, episode_id: uuid.UUID, week: 
         person_id=ep.person_id,
         week=week,
         completed_by=principal.username,
+        completed_profession=profession_of(session, principal),
         note=note.strip(),
         baseline=baseline,
     )
