@@ -130,7 +130,7 @@ def test_a_clinician_compares_options_chooses_one_and_sees_later_scores_against_
     chart = _figure(page, "chart-44261-6")
     band = [t for t in chart["data"] if t["name"].startswith("Predicted for")]
     assert band, [t["name"] for t in chart["data"]]
-    assert page.locator("#chart-44261-6-summary").text_content().count("the band predicted for") == 1
+    assert page.locator("#chart-44261-6-summary").text_content().count("the 95% range predicted for") == 1
     history = page.locator("#decisions table.predicted-actual")
     assert history.is_visible()
     last = history.locator("tbody tr").last.inner_text()

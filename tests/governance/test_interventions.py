@@ -69,7 +69,7 @@ def test_choosing_an_alternative_is_a_decision_under_the_policy(client, db, make
     assert (
         d["status"] == "applied"
         and "Group CBT to Individual CBT" in d["summary"]
-        and "declined group cbt" in d["summary"]
+        and "declined Group CBT" in d["summary"]
     )
     ep = db.scalar(select(Episode).where(Episode.person_id == uuid.UUID(pid)))
     db.refresh(ep)

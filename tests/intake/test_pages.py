@@ -142,7 +142,7 @@ def test_reviews_and_decisions_carry_the_profession_of_who_made_them(client, db,
     assert "Improving; housing sorted" in reviews and "Recorded by clin (Social worker)" in reviews
     r = client.post(
         f"/api/v1/people/{pid}/changes",
-        json={"intervention": "guided_self_help", "rationale": "Prefers to work alone"},
+        json={"intervention": "medication_review", "rationale": "Wants to review the sertraline first"},
         headers=clin.auth,
     )
     assert r.status_code == 201, r.text

@@ -234,3 +234,68 @@ def test_options_without_enough_similar_episodes_get_no_numbers(fitted) -> None:
         shown = [o for j, o in enumerate(model.options_) if not thin[row, j]]
         assert best == (min(shown, key=lambda o: p.outcome[row, _col(model, o)]) if shown else None)
     assert model.predict(test.data, min_support=10**9).recommended == [None] * len(p.recommended)
+
+
+def _folds(x: np.ndarray, y: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    folds = np.arange(y.size) % k
+    gram = np.stack([x[folds == f].T @ x[folds == f] for f in range(k)])
+    cross = np.stack([x[folds == f].T @ y[folds == f] for f in range(k)])
+    yy = np.array([y[folds == f] @ y[folds == f] for f in range(k)])
+    return gram, cross, yy
+
+
+def test_the_ridge_penalty_is_chosen_by_held_out_error_none_for_signal_much_for_noise() -> None:
+    from idiograph.selection.learner import PENALTIES, _penalised, _ridge_cv
+
+    rng = np.random.default_rng(3)
+    x = np.column_stack([np.ones(400), rng.normal(size=(400, 8))])
+    d = _penalised(9, 1)
+    assert d[0, 0] == 0 and d[1, 1] == 1  # the intercept is never shrunk
+    strong = x @ np.r_[1.0, np.linspace(-3, 3, 8)] + rng.normal(0, 0.01, 400)
+    assert _ridge_cv(*_folds(x, strong), d) == 0.0  # the data carry the shape exactly: no shrinkage
+    noise = 1.0 + rng.normal(0, 5, 400)  # nothing to learn beyond the mean
+    scale = float(np.trace(_folds(x, noise)[0].sum(axis=0))) / 9
+    assert _ridge_cv(*_folds(x, noise), d) >= PENALTIES[-3] * scale  # among the heaviest on the grid
+    # the chosen penalty has the least held-out error of the grid (checked by brute force)
+    y = x @ np.r_[0.0, 0.3, *np.zeros(7)] + rng.normal(0, 2, 400)
+    gram, cross, yy = _folds(x, y)
+    scale = float(np.trace(gram.sum(axis=0))) / 9
+
+    def loss(c: float) -> float:
+        total = 0.0
+        for f in range(5):
+            theta = np.linalg.pinv(gram.sum(0) - gram[f] + c * scale * d) @ (cross.sum(0) - cross[f])
+            total += yy[f] - 2 * theta @ cross[f] + theta @ gram[f] @ theta
+        return total
+
+    best = min(PENALTIES, key=loss)
+    assert _ridge_cv(gram, cross, yy, d) == pytest.approx(best * scale)
+
+
+def test_the_basis_has_no_more_coefficients_than_a_tenth_of_the_rarest_options_episodes() -> None:
+    from idiograph.selection.learner import PER_PARAMETER, _fitting_design
+
+    data = episodes(3000, seed=5).data
+    names = list(data)
+    rich, knots = _fitting_design(data, names, 5, 10**6)
+    assert knots == 5
+    middle, knots = _fitting_design(data, names, 5, PER_PARAMETER * rich.width - 1)  # one short of the rich basis
+    assert knots == 3 and middle.width < rich.width
+    straight, knots = _fitting_design(data, names, 5, 10)
+    assert knots == 0 and straight.width < middle.width
+    small = episodes(600, seed=6)
+    model = OptionsLearner(seed=1).fit(small.data, names, small.received, small.outcome)
+    assert model.knots_ < 5  # 600 episodes cannot carry the full basis
+
+
+def test_the_effect_interval_contains_the_unpenalised_estimate_and_the_penalised_one(fitted) -> None:  # type: ignore[no-untyped-def]
+    _, test = fitted
+    small = episodes(800, seed=21)
+    shrunk = OptionsLearner(seed=2).fit(small.data, list(small.data), small.received, small.outcome, reference="cbt")
+    assert shrunk.penalty_ > 0  # 800 episodes: the cross-validated penalty shrinks
+    p = shrunk.predict(test.data)
+    basis = shrunk.design_.matrix(test.data)
+    unpenalised = basis @ shrunk.theta_ols_
+    assert not np.allclose(unpenalised, p.effect)  # the two differ, so containing both means something
+    assert np.all(p.effect_lower <= np.minimum(p.effect, unpenalised) + 1e-9)
+    assert np.all(p.effect_upper >= np.maximum(p.effect, unpenalised) - 1e-9)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from idiograph.patients.model import CaseloadAssignment, Episode
 from idiograph.security.model import AuditRecord, Team
 from idiograph.selection.model import SelectionModel
+from tests.web.test_pages import login
 
 
 @pytest.fixture
@@ -71,8 +72,10 @@ def test_the_service_model_is_fitted_versioned_and_served_to_those_who_may_open_
             if "expected" in o:
                 numbered_anywhere += 1
                 assert o["lower"] <= o["expected"] <= o["upper"] and o["support"] >= 30
-                if o["id"] != body["model"]["reference"]:
+                if o["id"] != body["model"]["reference"] and o["advantage"] is not None:
                     assert o["advantage_lower"] <= o["advantage"] <= o["advantage_upper"]
+                elif o["id"] != body["model"]["reference"]:
+                    assert o["comparison_note"]  # no advantage shown, and why
                 course = o["course"]
                 assert course["weeks"][0] == 0 and set(course["measures"]) <= {"phq-9", "gad-7"}
                 for m, c in course["measures"].items():
@@ -159,7 +162,7 @@ def test_choosing_an_option_is_a_governed_decision_that_keeps_the_prediction_and
     kept = made["prediction"]
     # the prediction shown is the one kept: values, intervals, course, model version
     assert kept["option"] == pick["id"] and kept["model"] == shown["model"]["version"]
-    for key in ("expected", "lower", "upper", "advantage", "advantage_lower", "support", "recovery", "course"):
+    for key in ("expected", "lower", "upper", "advantage", "comparison_note", "support", "recovery", "course"):
         assert kept[key] == pick[key], key
     db.expire_all()
     stored = db.get(Decision, __import__("uuid").UUID(made["decision_id"]))
@@ -215,3 +218,94 @@ def test_no_client_can_forge_the_prediction_a_decision_keeps(client, db, make_st
     assert r.status_code == 422 and "based_on.prediction" in r.text
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(Decision)) == 0
+
+
+def test_a_choice_the_rules_do_not_allow_or_from_a_changed_comparison_is_refused(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Risk not assessed is unknown, not low: an option offered only up to medium risk cannot be chosen, through the
+    options or the general change endpoint; a declined option must be one of the service's; a fingerprint that no
+    longer matches what the comparison shows is a conflict. Nothing is stored for any of them."""
+    from datetime import date
+
+    from idiograph.governance.model import Decision
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post(
+        "/api/v1/people", json={"given_name": "Ada", "family_name": "B", "sex": "female"}, headers=clin.auth
+    ).json()["id"]
+    episode = {
+        "referral_date": date.today().isoformat(),
+        "referral_source": "gp",
+        "presenting_problem": "depression",
+        "pathway": "medication_review",
+    }
+    assert client.post(f"/api/v1/people/{pid}/episodes", json=episode, headers=clin.auth).status_code == 201
+    shown = {o["id"]: o for o in client.get(f"/api/v1/people/{pid}/options", headers=clin.auth).json()["options"]}
+    assert not shown["guided_self_help"]["appropriate"] and shown["cbt"]["appropriate"]
+    choice = f"/api/v1/people/{pid}/options/guided_self_help/choice"
+    r = client.post(choice, json={"rationale": "Prefers to work alone"}, headers=clin.auth)
+    assert r.status_code == 422 and "intervention" in r.text and "risk" in r.text
+    r = client.post(
+        f"/api/v1/people/{pid}/changes",
+        json={"intervention": "guided_self_help", "rationale": "Prefers to work alone"},
+        headers=clin.auth,
+    )
+    assert r.status_code == 422 and "intervention" in r.text
+    cbt = f"/api/v1/people/{pid}/options/cbt/choice"
+    r = client.post(cbt, json={"rationale": "Prefers talking", "declined": "astrology"}, headers=clin.auth)
+    assert r.status_code == 422 and "declined" in r.text
+    r = client.post(cbt, json={"rationale": "Prefers talking", "fingerprint": "0" * 16}, headers=clin.auth)
+    assert r.status_code == 409 and "changed since it was shown" in r.text
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Decision)) == 0
+    r = client.post(
+        cbt, json={"rationale": "Prefers talking", "fingerprint": shown["cbt"]["fingerprint"]}, headers=clin.auth
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["prediction"]["fingerprint"] == shown["cbt"]["fingerprint"]
+
+
+def test_at_high_risk_the_comparison_is_with_an_appropriate_option_and_numbers_still_show(  # type: ignore[no-untyped-def]
+    fitted, client, db, make_staff
+) -> None:
+    """A standard offer the rules do not allow at high risk (a group, guided self-help) is not what options are
+    compared with: the best-supported appropriate option is, said so, and each option keeps its own numbers."""
+    clin = make_staff("clin", "clinician", ("North Talking Therapies",))
+    north = db.scalar(select(Team.id).where(Team.name == "North Talking Therapies"))
+    people = db.scalars(
+        select(Episode.person_id)
+        .join(CaseloadAssignment, CaseloadAssignment.person_id == Episode.person_id)
+        .where(CaseloadAssignment.team_id == north, Episode.discharge_date.is_(None))
+        .limit(40)
+    ).all()
+    checked = 0
+    for pid in people:
+        before = client.get(f"/api/v1/people/{pid}/options", headers=clin.auth).json()
+        if before["standard"] not in ("guided_self_help", "group_cbt"):
+            continue
+        r = client.post(
+            f"/api/v1/people/{pid}/risk-assessments",
+            json={"level": "high", "summary": "Plans with intent disclosed today"},
+            headers=clin.auth,
+        )
+        assert r.status_code == 201, r.text
+        body = client.get(f"/api/v1/people/{pid}/options", headers=clin.auth).json()
+        shown = {o["id"]: o for o in body["options"]}
+        assert not shown[body["standard"]]["appropriate"]
+        assert body["model"]["reference"] != body["standard"] and not body["model"]["reference_is_standard"]
+        assert shown[body["model"]["reference"]]["appropriate"]
+        assert shown["cbt"]["appropriate"] and "expected" in shown["cbt"]  # numbers of its own
+        if not checked:  # at high risk the choice waits for a senior clinician, who sees what was shown
+            r = client.post(
+                f"/api/v1/people/{pid}/options/cbt/choice",
+                json={"rationale": "One-to-one while risk is high", "fingerprint": shown["cbt"]["fingerprint"]},
+                headers=clin.auth,
+            )
+            assert r.status_code == 201 and r.json()["status"] == "pending", r.text
+            make_staff("senior2", "senior_clinician", ("North Talking Therapies",))
+            login(client, "senior2")
+            queue = client.get("/governance").text
+            assert "Shown when chosen" in queue and "One-to-one while risk is high" in queue
+        checked += 1
+        if checked == 2:
+            break
+    assert checked, "no person whose standard offer is not allowed at high risk"

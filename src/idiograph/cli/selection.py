@@ -154,10 +154,12 @@ def selection_predict(
     import numpy as np
 
     thin = int(np.isnan(prediction.outcome).sum())
-    if thin:
+    thin_effects = int(np.isnan(prediction.effect).sum())
+    if thin or thin_effects:
         console.print(
-            f"{thin:,} option value(s) left empty: fewer than {MIN_SUPPORT} similar finished episodes received that "
-            "option (or the reference, for its effect), too few to give a number"
+            f"left empty: {thin:,} person-option outcome(s) (3 cells each) and {thin_effects:,} effect(s) (3 cells "
+            f"each), {3 * (thin + thin_effects):,} cells in all: fewer than {MIN_SUPPORT} similar finished episodes "
+            "received that option (or the reference, for an effect), too few to give a number"
         )
     counts = {o: prediction.recommended.count(o) for o in prediction.options}
     if None in prediction.recommended:

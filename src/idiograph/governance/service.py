@@ -176,17 +176,19 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
         wanted = str(payload["intervention"])
         if ep is None:
             problems.append(FieldProblem("intervention", "the person has no open episode"))
-        elif why := interventions.appropriate(r, wanted, ep.presenting_problem, risk.level if risk else "low"):
+        elif why := interventions.appropriate(r, wanted, ep.presenting_problem, risk.level if risk else None):
             problems.append(FieldProblem("intervention", "; ".join(why)))
         elif wanted != ep.pathway:
             changes.append("intervention")
             old = r.interventions[ep.pathway].label if ep.pathway in r.interventions else ep.pathway
             parts.append(f"intervention {old} to {r.interventions[wanted].label}")
             if payload.get("declined"):
-                parts.append(f"declined {payload['declined']}".replace("_", " "))
+                parts.append(f"declined {_option_words(r, str(payload['declined']))}")
         elif payload.get("confirm"):  # the option compared and chosen is the one already planned: a decision too
             changes.append("intervention")
             parts.append(f"intervention {r.interventions[wanted].label} chosen (as planned)")
+            if payload.get("declined"):
+                parts.append(f"declined {_option_words(r, str(payload['declined']))}")
     if "discharge" in payload:
         ep = open_episode(session, person_id)
         reason = str(payload["discharge"])
@@ -202,6 +204,12 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
     if not changes:
         raise invalid("change", "nothing would change")
     return changes, "; ".join(parts)
+
+
+def _option_words(r: interventions.Rules, value: str) -> str:
+    """An intervention's label for a summary ("Group CBT"), or the words given when it is not one."""
+    found = r.interventions.get(value)
+    return found.label if found else value.replace("_", " ")
 
 
 def apply(session: Session, decision: Decision) -> None:

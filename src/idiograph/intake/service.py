@@ -422,6 +422,7 @@ def answers_by_episode(
     else:
         chunks = list(chunked(list(episode_ids), 2000))
     out: dict[uuid.UUID, dict[str, Any]] = {}
+    people: set[uuid.UUID] = set()
     q = select(IntakeRecord.episode_id, IntakeRecord.person_id, IntakeRecord.answers, IntakeRecord.goals)
     for chunk in chunks:
         rows = session.execute(q if chunk is None else q.where(IntakeRecord.episode_id.in_(chunk)))
@@ -429,5 +430,7 @@ def answers_by_episode(
             if not principal.is_system:
                 ensure_access(session, principal, pid, Permission.PERSON_READ)
             out[eid] = pure.flat_answers(answers, goals)
-    audit.append(session, principal.actor, "read", "IntakeRecord", None, None, detail={"via": via, "count": len(out)})
+            people.add(pid)
+    one = next(iter(people)) if len(people) == 1 else None  # one person's read goes in their access trail
+    audit.append(session, principal.actor, "read", "IntakeRecord", None, one, detail={"via": via, "count": len(out)})
     return out

@@ -33,6 +33,9 @@ class Choice(BaseModel):
 
     rationale: str = Field(description="why, in words (at least 5 characters)")
     declined: str | None = Field(None, description="the option the person declined, when they did")
+    fingerprint: str | None = Field(
+        None, description="the option's fingerprint as GET .../options showed it: a comparison changed since is refused"
+    )
 
 
 @router.post("/people/{person_id}/options/{option}/choice", response_model=dict[str, Any], status_code=201)
@@ -45,7 +48,7 @@ def choose(
 ) -> dict[str, Any]:
     """Choose an option for the person's open episode: a governed decision (applied under delegated authority or
     escalated) whose record keeps the prediction shown for the option (values, intervals, course, model version)."""
-    d = choice.choose(db, p, person_id, option, body.rationale, body.declined)
+    d = choice.choose(db, p, person_id, option, body.rationale, body.declined, body.fingerprint)
     return {
         "decision_id": str(d.id),
         "status": d.status,

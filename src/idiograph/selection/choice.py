@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idiograph.errors import FieldProblem, InvalidInput
+from idiograph.errors import Conflict, FieldProblem, InvalidInput
 from idiograph.governance import service as governance
 from idiograph.governance.model import Decision
 from idiograph.governance.service import open_episode
@@ -38,6 +38,7 @@ KEPT = (
     "course",
     "no_number",
     "course_note",
+    "comparison_note",
 )
 
 
@@ -48,15 +49,35 @@ def choose(
     option: str,
     rationale: str,
     declined: str | None = None,
+    fingerprint: str | None = None,
 ) -> Decision:
     """Request the intervention ``option`` for the person's open episode with the clinician's rationale; the
     decision's ``based_on["prediction"]`` holds what the comparison showed for it (values, intervals, course, model
-    version) at the moment of choosing. Choosing the option already planned is recorded as a decision too."""
+    version) at the moment of choosing. Choosing the option already planned is recorded as a decision too. With
+    ``fingerprint`` (the option's, as shown), a comparison that changed since it was shown is refused: what is kept
+    is what the clinician saw. An option the rules do not allow for this person now is refused, naming why."""
     shown = service.options(session, principal, person_id)
     entry = next((o for o in shown["options"] if o["id"] == option), None)
     if entry is None:
         raise InvalidInput(
             f"{option!r} is not an option this service offers", [FieldProblem("intervention", "unknown")]
+        )
+    if not entry["appropriate"]:
+        raise InvalidInput(
+            f"{entry['label']} is not appropriate for this person now: " + "; ".join(entry["why_not"]),
+            [FieldProblem("intervention", "; ".join(entry["why_not"]))],
+        )
+    known = {o["id"] for o in shown["options"]}
+    if declined and declined == option:
+        raise InvalidInput(
+            "the person cannot decline the option chosen", [FieldProblem("declined", "the option chosen")]
+        )
+    if declined and declined not in known:
+        raise InvalidInput(f"{declined!r} is not an option this service offers", [FieldProblem("declined", "unknown")])
+    if fingerprint is not None and fingerprint != entry["fingerprint"]:
+        raise Conflict(
+            "the comparison has changed since it was shown (a new model, intake answers or risk assessment): look "
+            "at the options again before choosing"
         )
     ep = open_episode(session, person_id)
     payload: dict[str, Any] = {"intervention": option}
@@ -68,12 +89,14 @@ def choose(
         "option": option,
         "label": entry["label"],
         "standard": shown["standard"],
+        "compared_with": (shown["model"] or {}).get("reference"),
         "model": (shown["model"] or {}).get("version"),
         "outcome": shown["outcome"],
         "course_start": shown["course_start"],
         "method": shown["method"],
         "limits": shown["limits"],
-        "shown_at": datetime.now().astimezone().isoformat(),
+        "fingerprint": entry["fingerprint"],
+        "chosen_at": datetime.now().astimezone().isoformat(),
     } | {k: entry[k] for k in KEPT if k in entry}
     return governance.request_change(session, principal, person_id, payload, rationale, prediction=prediction)
 

@@ -109,8 +109,10 @@ class CourseModel:
                 one = traj[i]
                 if one is not None:
                     at[i] = one.at_weeks(grid)
+            # the last score given, as the learner's outcome is (not the course's last week: some run longer)
+            last = np.array([t.scores[-1] if t is not None else np.nan for t in traj], dtype=float)
             residual[m], starts[m] = np.full(n, np.nan), at[:, 0]
-            residual[m][usable] = at[usable, -1] - pred[usable]
+            residual[m][usable] = last[usable] - pred[usable]
             for j, o in enumerate(options):
                 rows = np.flatnonzero(usable & (treatment == j))
                 self.n_[m][o] = int(rows.size)
@@ -126,7 +128,7 @@ class CourseModel:
                 share[0] = 0.0
                 self.shape_[m][o] = [round(float(v), 4) for v in share]
                 gaps = _gaps(share, [traj[i] for i in rows.tolist()], pred[rows], w, self.weeks)
-                ends = np.abs(end - pred[rows])
+                ends = np.abs(last[rows] - pred[rows])
                 widest = float(np.nanmax(at[rows]) - np.nanmin(at[rows]))  # beyond every score: the whole range seen
                 groups = severity_groups(m, start)
                 self.half_[m][o] = {

@@ -44,12 +44,16 @@ LIMITS = (
     "number.",
     "The interval for the expected effect covered 91-99% of true effects on benchmarks, 65% on the worst seed for one "
     "contrast: not always the 95% it claims (docs/benchmarks.md).",
-    "On synthetic data, picking each person's best expected outcome beat the service's own choices but not giving "
-    "everyone the single best option: compare the options, do not follow the highest number.",
+    "On synthetic data, picking each person's best expected outcome never beat giving everyone the single best "
+    "option, and beat the service's own choices on large services (10,000 people) but not on a smaller one (3,000): "
+    "compare the options, do not follow the highest number.",
     "Each week's band is for one person's score, so it is wide (about 9 PHQ-9 points either side); it covered 94-98% "
     "of later scores on synthetic data.",
     "The chance of reliable deterioration was over-estimated on synthetic data (14-18% predicted, 8-11% seen in "
     "community teams): read it as an upper bound. The chance of recovery was within 3 points.",
+    "At a review the course still starts from the intake score: it does not use the scores given since. Compare them "
+    "with the band on the record.",
+    "Intake answers are used as they stand now; an answer edited after treatment began is read as if known at intake.",
 )
 _CACHE: dict[uuid.UUID, Fitted] = {}
 
@@ -187,13 +191,27 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
     if found is None or ep is None:
         reason = "no episode to compare options for" if ep is None else "no model fitted yet (idiograph selection fit)"
         out["options"] = [_bare(rules, o, problem, level, reason) for o in order]
+        for entry in out["options"]:
+            entry["fingerprint"] = fingerprint(entry, None)
         return out
     rec, fitted = found
     model = fitted.phq9
     data, start = episodes.at_start(session, principal, person, ep)
     out["course_start"] = start.isoformat() if start else None
     pred = model.predict(data)
-    reference = standard if standard in model.options_ else model.reference_
+    # the comparison is with the standard offer when it is appropriate for this person and well supported; else with
+    # the best-supported appropriate option (a person at high risk whose standard offer is a group still gets one)
+    usable = [
+        o
+        for o in model.options_
+        if not interventions.appropriate(rules, o, problem, level)
+        and pred.support[0, model.options_.index(o)] >= MIN_SUPPORT
+    ]
+    reference = standard if standard in usable else None
+    if reference is None and usable:
+        reference = max(usable, key=lambda o: (pred.support[0, model.options_.index(o)], o))
+    if reference is None:
+        reference = standard if standard in model.options_ else model.reference_
     ref_j = model.options_.index(reference)
     drivers_ref = model.drivers(data, reference)[0]
     out["model"] = {
@@ -201,6 +219,7 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         "fitted_at": rec.fitted_at.isoformat(),
         "episodes": rec.n_episodes,
         "reference": reference,
+        "reference_is_standard": reference == standard,
     }
     for o in order:
         entry = _bare(rules, o, problem, level, None)
@@ -216,15 +235,26 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         upper = min(float(pred.outcome_upper[0, j]), high)
         ref_support = int(pred.support[0, ref_j])
         entry["support"] = support
-        if support < MIN_SUPPORT or ref_support < MIN_SUPPORT:
+        if support < MIN_SUPPORT:
             entry["no_number"] = (
                 f"too few similar finished episodes ({support} under this option; at least {MIN_SUPPORT} are needed)"
-                if support < MIN_SUPPORT
-                else f"too few similar finished episodes under the standard offer to compare with ({ref_support}; at "
-                f"least {MIN_SUPPORT} are needed)"
             )
             out["options"].append(entry)
             continue
+        # no advantage where the comparison rests on too few, or is wider than one person's own range (too uncertain
+        # to say which is better); the option's own numbers still stand
+        compare = None
+        if o != reference and ref_support < MIN_SUPPORT:
+            compare = (
+                f"no comparison: too few similar finished episodes under {rules.interventions[reference].label} "
+                f"({ref_support}; at least {MIN_SUPPORT} are needed)"
+            )
+        elif o != reference and (effect_upper[0] - effect_lower[0]) > (upper - lower):
+            compare = (
+                f"too uncertain to compare with {rules.interventions[reference].label}: the 95% interval of the "
+                f"difference ({-effect_upper[0]:+.0f} to {-effect_lower[0]:+.0f} points) is wider than one person's "
+                "own range"
+            )
         moved = model.drivers(data, o)[0]
         drivers = sorted(
             ((name, moved[name] - drivers_ref.get(name, 0.0)) for name in moved), key=lambda kv: -abs(kv[1])
@@ -233,9 +263,10 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
             "expected": round(float(np.clip(pred.outcome[0, j], low, high)), 1),
             "lower": round(lower, 1),
             "upper": round(upper, 1),
-            "advantage": None if o == reference else round(float(-effect[0]), 1),
-            "advantage_lower": None if o == reference else round(float(-effect_upper[0]), 1),
-            "advantage_upper": None if o == reference else round(float(-effect_lower[0]), 1),
+            "advantage": None if o == reference or compare else round(float(-effect[0]), 1),
+            "advantage_lower": None if o == reference or compare else round(float(-effect_upper[0]), 1),
+            "advantage_upper": None if o == reference or compare else round(float(-effect_lower[0]), 1),
+            "comparison_note": compare,
             "drivers": [
                 {"covariate": name, "value": _value(data[name][0]), "moves": round(float(v), 1)}
                 for name, v in drivers
@@ -244,7 +275,16 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
         }
         entry |= _course(fitted, data, o)
         out["options"].append(entry)
+    for entry in out["options"]:
+        entry["fingerprint"] = fingerprint(entry, out["model"])
     return out
+
+
+def fingerprint(entry: dict[str, Any], model: dict[str, Any] | None) -> str:
+    """A short hash of what is shown for one option (its numbers, course and the model's version): the choice
+    form sends it back, so a comparison that changed before the choice is noticed."""
+    body = {k: v for k, v in entry.items() if k != "fingerprint"} | {"model": (model or {}).get("version")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _course(fitted: Fitted, data: dict[str, Any], option: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from idiograph.observations import display
 LONDON = ZoneInfo("Europe/London")
 SCORE_UNITS = ("{score}", "{Score}", "1", "")
 BLUE, GREY, RED, PLUM, GREEN = "#005eb8", "#425563", "#b3261e", "#7c2855", "#007250"
+BAND_EDGE = "#4a7fb8"  # a band's edge: 4.2:1 on white (WCAG 1.4.11), its fill only a tint
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,11 @@ def summary(s: Series) -> str:
         notes.append(
             f"{verdict} (expected about {display.number(exp, None, 0)}, boundary {display.number(bound, None, 1)})"
         )
-    if s.chosen is not None and s.chosen.points and s.chosen.points[0][0] <= t1 <= s.chosen.points[-1][0]:
-        _, exp, lo, hi = min(s.chosen.points, key=lambda p: abs((p[0] - t1).total_seconds()))
+    if s.chosen is not None and s.chosen.points and s.chosen.points[0][0] < t1 <= s.chosen.points[-1][0]:
+        _, _, lo, hi = min(s.chosen.points, key=lambda p: abs((p[0] - t1).total_seconds()))
         where = "above" if latest > hi else "below" if latest < lo else "inside"
         notes.append(
-            f"{where} the band predicted for {s.chosen.option} ({display.number(lo)} to {display.number(hi)}, "
-            f"expected about {display.number(exp, None, 0)})"
+            f"{where} the 95% range predicted for {s.chosen.option} ({display.number(lo)} to {display.number(hi)})"
         )
     if shows_band(s) and s.baseline is not None:
         b = s.baseline
@@ -216,8 +216,8 @@ def _expected_traces(band: ExpectedBand) -> list[dict[str, Any]]:
 
 def _chosen_traces(c: ChosenBand) -> list[dict[str, Any]]:
     xs = [_iso(t) for t, _, _, _ in c.points]
-    edge = {"color": "rgba(0,94,184,0.35)", "width": 1}
-    name = f"Predicted for {c.option} (95%)"
+    edge = {"color": BAND_EDGE, "width": 1}
+    name = f"Predicted for {c.option} (95% range)"
     return [
         {
             "type": "scatter",
@@ -351,8 +351,8 @@ def course_summary(c: CourseBand) -> str:
     end = len(c.weeks) - 1
     return (
         f"{c.measure} under {c.option}: from {display.number(c.expected[0])} at intake, expected about "
-        f"{display.number(c.expected[end])} by week {c.weeks[end]} (95% of people like this between "
-        f"{display.number(c.lower[end])} and {display.number(c.upper[end])})."
+        f"{display.number(c.expected[end])} by week {c.weeks[end]} (95% range "
+        f"{display.number(c.lower[end])} to {display.number(c.upper[end])})."
     )
 
 
@@ -366,7 +366,7 @@ def course_figure(c: CourseBand, fig_id: str) -> dict[str, Any]:
             "mode": "lines",
             "x": weeks,
             "y": list(c.lower),
-            "line": {"color": "rgba(0,94,184,0.35)", "width": 1},
+            "line": {"color": BAND_EDGE, "width": 1},
             "showlegend": False,
             "hoverinfo": "skip",
             "name": "95% band (lower)",
@@ -378,8 +378,8 @@ def course_figure(c: CourseBand, fig_id: str) -> dict[str, Any]:
             "y": list(c.upper),
             "fill": "tonexty",
             "fillcolor": "rgba(0,94,184,0.15)",
-            "line": {"color": "rgba(0,94,184,0.35)", "width": 1},
-            "name": "95% of people like this",
+            "line": {"color": BAND_EDGE, "width": 1},
+            "name": "95% range",
             "customdata": hover,
             "hovertemplate": "week %{x}: 95% between %{customdata[0]} and %{customdata[1]}<extra></extra>",
         },
@@ -428,7 +428,7 @@ def course_figure(c: CourseBand, fig_id: str) -> dict[str, Any]:
 
 
 # Okabe-Ito: told apart with the commonest colour-vision deficiencies; one per option on the comparison chart
-OPTION_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+OPTION_COLOURS = ("#0072B2", "#C14F00", "#007A5A", "#A8527F", "#7A5A00", "#4B3F9E", "#000000")  # each >= 3:1 on white
 OPTION_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid")
 
 

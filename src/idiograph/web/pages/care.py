@@ -178,14 +178,18 @@ def choose_form(
     intervention: str = Form(""),
     declined: str = Form(""),
     rationale: str = Form(""),
+    fingerprint: str = Form(""),
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
-    """Choose an option after comparing them: a governed decision that keeps the prediction shown."""
+    """Choose an option after comparing them: a governed decision that keeps the prediction shown (refused when
+    the comparison changed since the page was opened)."""
     try:
         if not intervention:
             raise invalid("intervention", "choose an option")
-        selection_choice.choose(db, p, person_id, intervention, rationale, declined or None)
+        if not fingerprint:
+            raise invalid("fingerprint", "open the options again and choose from them")
+        selection_choice.choose(db, p, person_id, intervention, rationale, declined or None, fingerprint)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
         return refused(request, person_id, exc)

@@ -20,12 +20,15 @@ def _prediction(d: Decision) -> dict[str, Any] | None:
 
 
 def bands(decisions: Sequence[Decision]) -> dict[tuple[str, str], ChosenBand]:
-    """The latest applied choice's course per measure (keyed by the measure's total (system, code)), as dated
-    points from its week 0."""
-    chosen = [d for d in decisions if d.status == "applied" and (p := _prediction(d)) and p.get("course")]
-    if not chosen:
+    """The course of the intervention now in place, per measure (keyed by the measure's total (system, code)), as
+    dated points from its week 0: from the latest applied change of intervention, and none when that change was
+    made without choosing from the options (an older choice's band would describe an option no longer given)."""
+    changes = [d for d in decisions if d.status == "applied" and "intervention" in d.change.split("+")]
+    if not changes:
         return {}
-    p = _prediction(chosen[-1]) or {}
+    p = _prediction(changes[-1]) or {}
+    if not p.get("course"):
+        return {}
     start = p.get("course_start")
     if not start:
         return {}
