@@ -120,6 +120,10 @@ def test_evaluate_judges_on_held_out_people_with_intervals_and_suppression(tmp_p
     assert body["seed"] == 5 and set(body["kinds"]) == {"talking_therapies"}
     assert "fewer than 20 episodes" in body["skipped"]["cmht"]
     first = body["policy"][0]
+    d0 = first["recommended_minus_single_best"]
+    plain = body["notes"][0]
+    assert plain.startswith("Plainly: following the recommendation was ")
+    assert ("worse than giving everyone" in plain) == (d0["high"] < 0)  # said as the interval says it
     assert (first["dimension"], first["group"]) == ("all", "all")
     d = first["recommended_minus_single_best"]
     assert d["low"] <= d["mean"] <= d["high"]

@@ -299,3 +299,16 @@ def test_the_effect_interval_contains_the_unpenalised_estimate_and_the_penalised
     assert not np.allclose(unpenalised, p.effect)  # the two differ, so containing both means something
     assert np.all(p.effect_lower <= np.minimum(p.effect, unpenalised) + 1e-9)
     assert np.all(p.effect_upper >= np.maximum(p.effect, unpenalised) - 1e-9)
+
+
+def test_what_moved_the_expected_score_adds_up_and_names_the_covariate_that_drives_it(fitted) -> None:  # type: ignore[no-untyped-def]
+    model, test = fitted
+    rows = {name: col[:50] for name, col in test.data.items()}
+    basis = model.design_.matrix(rows)
+    for option in model.options_:
+        beta = model.gamma_ + model.theta_[:, model.options_.index(option)]
+        moved = model.level_drivers(rows, option)
+        assert np.allclose([sum(m.values()) for m in moved], (basis - model.basis_mean_) @ beta)
+        # the simulation's outcome is driven by severity (4 points per SD): it leads for the most severe
+        worst = int(np.argmax(np.abs(np.asarray(rows["severity"], dtype=float))))
+        assert max(moved[worst], key=lambda k: abs(moved[worst][k])) == "severity"

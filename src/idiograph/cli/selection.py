@@ -273,6 +273,7 @@ def selection_evaluate(
     fitted = ", ".join(f"{k}: {a:,} finished episodes" for k, (a, _, _) in report.kinds.items())
     title = f"Treatment selection on held-out people ({source}); fitted on {fitted}"
     notes = [
+        ev.verdict(report),
         "Policies are scored by the generator's true effect of the option each picks for each held-out person "
         "(latent improvement on the PHQ-9 item bank's scale, in population SDs; higher is better). 'single best' is "
         "the one option truly best on average, given to everyone; 'oracle' is each person's truly best.",

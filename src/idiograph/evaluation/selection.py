@@ -542,6 +542,28 @@ def chance_cells(r: ChanceRow) -> list[str]:
     ]
 
 
+def verdict(report: Report) -> str:
+    """The policy comparison in plain words, from the all-people row's 95% intervals."""
+    row = next((r for r in report.policy if r.dimension == "all"), None)
+    if row is None or row.suppressed:
+        return "Too few held-out people to judge the recommendation."
+
+    def words(d: Difference, against: str) -> str:
+        if d.low > 0:
+            return f"better than {against} ({d.mean:+.3f} SD, 95% CI {d.low:+.3f} to {d.high:+.3f})"
+        if d.high < 0:
+            return f"worse than {against} ({d.mean:+.3f} SD, 95% CI {d.low:+.3f} to {d.high:+.3f})"
+        return f"not clearly different from {against} ({d.mean:+.3f} SD, 95% CI {d.low:+.3f} to {d.high:+.3f})"
+
+    return (
+        "Plainly: following the recommendation was "
+        + words(row.vs_single, "giving everyone the single best option")
+        + ", and "
+        + words(row.vs_received, "the service's own choices")
+        + "."
+    )
+
+
 def _d(d: Difference) -> str:
     return f"{d.mean:+.3f} ({d.low:+.3f} to {d.high:+.3f})"
 

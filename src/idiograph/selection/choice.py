@@ -35,6 +35,7 @@ KEPT = (
     "recovery",
     "deterioration",
     "drivers",
+    "score_drivers",
     "course",
     "no_number",
     "course_note",

@@ -451,6 +451,16 @@ class OptionsLearner:
         centred = (basis - self.basis_mean_) * beta
         return [{name: float(row[span].sum()) for name, span in self.design_.spans().items()} for row in centred]
 
+    def level_drivers(self, data: Mapping[str, Column], option: str) -> list[dict[str, float]]:
+        """For each row, how much each covariate moved the expected outcome under ``option`` away from the average
+        person's (in outcome units), through the outcome level and the option's effect: what made this person's
+        expected score high or low (their intake score, usually), where ``drivers`` says what made one option differ
+        from another."""
+        basis = self.design_.matrix(data)
+        beta = self.gamma_ + self.theta_[:, self.options_.index(option)]
+        centred = (basis - self.basis_mean_) * beta
+        return [{name: float(row[span].sum()) for name, span in self.design_.spans().items()} for row in centred]
+
     # -- keeping ---------------------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:

@@ -272,6 +272,11 @@ def options(session: Session, principal: Principal, person_id: uuid.UUID) -> dic
                 for name, v in drivers
                 if abs(v) >= 0.05
             ],
+            "score_drivers": [
+                {"covariate": name, "value": _value(data[name][0]), "moves": round(float(v), 1)}
+                for name, v in sorted(model.level_drivers(data, o)[0].items(), key=lambda kv: -abs(kv[1]))[:3]
+                if abs(v) >= 0.05
+            ],
         }
         entry |= _course(fitted, data, o)
         out["options"].append(entry)
