@@ -147,3 +147,12 @@ def test_filters_are_registered_on_the_pages(client) -> None:  # type: ignore[no
     assert env.from_string("{{ 'group_cbt'|pathway }} {{ 9920.4|quantity('/(24.h)') }}").render() == (
         "Group CBT 9,920 per day"
     )
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"), [(0.0, "under 1%"), (0.004, "under 1%"), (0.006, "1%"), (0.236, "24%"), (0.996, "over 99%")]
+)
+def test_a_chance_never_looks_certain(p: float, shown: str) -> None:
+    from idiograph.web.words import chance
+
+    assert chance(p) == shown

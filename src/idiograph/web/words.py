@@ -134,7 +134,18 @@ def profession(value: str | None) -> str:
     return definition().professions.get(value, value.replace("_", " "))
 
 
+def chance(p: float) -> str:
+    """A chance as a clinician reads it: a whole percentage, never a certain-looking 0% or 100% from a finite
+    sample ("under 1%", "over 99%")."""
+    if p < 0.005:
+        return "under 1%"
+    if p > 0.995:
+        return "over 99%"
+    return f"{100 * p:.0f}%"
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "chance": chance,
     "profession": profession,
     "unit": unit,
     "number": number,
