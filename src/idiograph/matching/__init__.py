@@ -1,0 +1,1 @@
+"""Matching people to therapists by measured strengths and preferences, under capacity."""
