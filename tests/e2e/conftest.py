@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -30,9 +31,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
+@contextmanager
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory, people: int = 40, seed: int = 11, name: str = "e2e"
+) -> Iterator[tuple[str, Database]]:
+    """A demo service of ``people`` (SQLite) served on a free port: (its address, its database)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
     engine = make_engine(url)
     upgrade(engine)
     port = _free_port()
@@ -43,8 +47,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         audit_head_file=tmp_path_factory.mktemp("heads") / "heads.log",
         public_base_url=f"http://127.0.0.1:{port}",
     )
-    with Database(engine, audit_key=settings.audit_key).session() as s:
-        load_demo(s, 40, 11, synth_params.load(), date.today())
+    database = Database(engine, audit_key=settings.audit_key)
+    with database.session() as s:
+        load_demo(s, people, seed, synth_params.load(), date.today())
     app = create_app(settings, engine)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -53,9 +58,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{port}", database
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with demo_server(tmp_path_factory) as (address, _):
+        yield address
 
 
 @pytest.fixture(scope="module")

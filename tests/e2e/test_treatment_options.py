@@ -5,27 +5,17 @@ band on the chart and in the decision history."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
-from idiograph.app import create_app
-from idiograph.config import Settings
-from idiograph.db import Database, make_engine
-from idiograph.migrate import upgrade
 from idiograph.patients.model import CaseloadAssignment, Episode
 from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.selection import service as selection
-from idiograph.synth import params as synth_params
-from idiograph.synth.load import load_demo
-from tests.e2e.conftest import _free_port, sign_in
+from tests.e2e.conftest import demo_server, sign_in
 from tests.e2e.test_accessibility import _violations
 
 
@@ -33,49 +23,26 @@ from tests.e2e.test_accessibility import _violations
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, uuid.UUID, str]]:
     """A 400-person demo (big enough for the options model to have numbers) and a North person at assessment whose
     appropriate options include one with a course, other than the current one: (server, person, that option)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('options') / 'options.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    port = _free_port()
-    settings = Settings(
-        database_url=url,
-        secret_key="e2e-secret",
-        audit_key="e2e-audit-key-0123456789abcdef0123",
-        audit_head_file=tmp_path_factory.mktemp("heads") / "heads.log",
-        public_base_url=f"http://127.0.0.1:{port}",
-    )
-    db = Database(engine, audit_key=settings.audit_key)
-    with db.session() as s:
-        load_demo(s, 400, 3, synth_params.load(), date.today())
-    found: tuple[uuid.UUID, str] | None = None
-    with db.session() as s:
-        north = s.scalar(select(Team.id).where(Team.name == "North Talking Therapies"))
-        rows = s.execute(
-            select(Episode.person_id, Episode.pathway)
-            .join(CaseloadAssignment, CaseloadAssignment.person_id == Episode.person_id)
-            .where(CaseloadAssignment.team_id == north, Episode.discharge_date.is_(None))
-        ).all()
-        for pid, pathway in rows:
-            shown = selection.options(s, Principal.system("e2e"), pid)
-            for o in shown["options"]:
-                if o["appropriate"] and o.get("course") and o["id"] != pathway and shown["course_start"]:
-                    found = (pid, o["id"])
+    with demo_server(tmp_path_factory, 400, 3, "options") as (address, db):
+        found: tuple[uuid.UUID, str] | None = None
+        with db.session() as s:
+            north = s.scalar(select(Team.id).where(Team.name == "North Talking Therapies"))
+            rows = s.execute(
+                select(Episode.person_id, Episode.pathway)
+                .join(CaseloadAssignment, CaseloadAssignment.person_id == Episode.person_id)
+                .where(CaseloadAssignment.team_id == north, Episode.discharge_date.is_(None))
+            ).all()
+            for pid, pathway in rows:
+                shown = selection.options(s, Principal.system("e2e"), pid)
+                for o in shown["options"]:
+                    if o["appropriate"] and o.get("course") and o["id"] != pathway and shown["course_start"]:
+                        found = (pid, o["id"])
+                        break
+                if found:
                     break
-            if found:
-                break
-        s.rollback()
-    assert found is not None, "no person with a numbered option in the demo"
-    app = create_app(settings, engine)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", found[0], found[1]
-    srv.should_exit = True
-    thread.join(5)
+            s.rollback()
+        assert found is not None, "no person with a numbered option in the demo"
+        yield address, found[0], found[1]
 
 
 def _figure(page, fig_id: str) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from idiograph.cli.common import bad_option, console, error_line, show_table
+from idiograph.cli.common import bad_option, console, error_line, progress_bar, show_table
 from idiograph.errors import DomainError
 
 app = typer.Typer(help="Matching people to therapists by measured strengths and preferences, under capacity.")
@@ -32,8 +32,14 @@ def matching_solve(
     if out.suffix.lower() not in (".csv", ".parquet"):
         bad_option("--out", "must end in .csv or .parquet")
     try:
-        result = solve(people_from(read_table(people)), therapists_from(read_table(therapists)))
-        write_table(out, assignment_columns(result))
+        with progress_bar() as progress:
+            step = progress.add_task("reading the tables", total=None)
+            asked, offered = people_from(read_table(people)), therapists_from(read_table(therapists))
+            progress.update(step, description=f"solving for {len(asked):,} people and {len(offered):,} therapists")
+            result = solve(asked, offered)
+            progress.update(step, description="writing the assignments")
+            write_table(out, assignment_columns(result))
+            progress.update(step, description="done", total=1, completed=1)
     except DomainError as exc:
         error_line(exc.detail)
         for p in getattr(exc, "problems", [])[:20]:

@@ -137,7 +137,7 @@ def against_actual(prediction: dict[str, Any], scores: dict[str, list[tuple[date
 def history(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[dict[str, Any]]:
     """The person's treatment choices, oldest first: each decision with the prediction it was shown and the scores
     since, each against the chosen option's band for its week (audited reads)."""
-    decisions = [d for d in governance.decisions_for(session, principal, person_id, via=via) if _prediction(d)]
+    decisions = [d for d in governance.decisions_for(session, principal, person_id, via=via) if prediction_of(d)]
     if not decisions:
         return []
     scores = totals(session, principal, person_id, via)
@@ -149,8 +149,8 @@ def history(session: Session, principal: Principal, person_id: uuid.UUID, via: s
             "summary": d.summary,
             "rationale": d.rationale,
             "requested_by": d.requested_by,
-            "prediction": _prediction(d),
-            "actual": against_actual(_prediction(d) or {}, scores),
+            "prediction": prediction_of(d),
+            "actual": against_actual(prediction_of(d) or {}, scores),
         }
         for d in decisions
     ]
@@ -177,6 +177,7 @@ def totals(
     return {m: sorted(v) for m, v in out.items()}
 
 
-def _prediction(d: Decision) -> dict[str, Any] | None:
+def prediction_of(d: Decision) -> dict[str, Any] | None:
+    """The prediction a decision keeps (None for a decision made without choosing from the options)."""
     found = (d.based_on or {}).get("prediction")
     return found if isinstance(found, dict) else None

@@ -10,13 +10,8 @@ from typing import Any
 
 from idiograph.governance.model import Decision
 from idiograph.instruments.definitions import instruments
-from idiograph.selection.choice import against_actual
+from idiograph.selection.choice import against_actual, prediction_of
 from idiograph.web.charts import ChosenBand
-
-
-def _prediction(d: Decision) -> dict[str, Any] | None:
-    found = (d.based_on or {}).get("prediction")
-    return found if isinstance(found, dict) else None
 
 
 def bands(decisions: Sequence[Decision]) -> dict[tuple[str, str], ChosenBand]:
@@ -26,7 +21,7 @@ def bands(decisions: Sequence[Decision]) -> dict[tuple[str, str], ChosenBand]:
     changes = [d for d in decisions if d.status == "applied" and "intervention" in d.change.split("+")]
     if not changes:
         return {}
-    p = _prediction(changes[-1]) or {}
+    p = prediction_of(changes[-1]) or {}
     if not p.get("course"):
         return {}
     start = p.get("course_start")
@@ -49,7 +44,7 @@ def actuals(
     decisions: Sequence[Decision], scores: dict[str, list[tuple[datetime, float]]]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """For each decision with a prediction, the scores since its week 0 against the band for their week."""
-    return {d.id: against_actual(p, scores) for d in decisions if (p := _prediction(d))}
+    return {d.id: against_actual(p, scores) for d in decisions if (p := prediction_of(d))}
 
 
 def scores_by_measure(
