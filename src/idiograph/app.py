@@ -26,6 +26,7 @@ from idiograph.fhir.api import record_router as fhir_record_router
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.intake.api import router as intake_router
+from idiograph.matching.api import router as matching_router
 from idiograph.measures.api import router as measures_router
 from idiograph.monitoring.reviews.api import router as reviews_router
 from idiograph.observations.api import router as observations_router
@@ -152,6 +153,7 @@ def create_app(
         worklist_router,
         selection_router,
         intake_router,
+        matching_router,
     )
     for router in (*routers, *PAGE_ROUTERS):
         app.include_router(router)

@@ -25,6 +25,7 @@ PUBLIC = {
     ("/my-plan/{token}", "GET"),
     ("/my-plan/{token}/preferences", "POST"),
     ("/my-plan/{token}/requests", "POST"),
+    ("/my-plan/{token}/therapy-plan", "POST"),
 }
 
 

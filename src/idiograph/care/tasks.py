@@ -26,6 +26,7 @@ KINDS = {
     "person-request": "Asked for by the person",
     "governance-follow-up": "Follow-up from a governance review",
     "preferences-changed": "The person changed their preferences",
+    "therapy-plan-change": "The person asks for a change to their therapy plan",
 }
 
 
@@ -125,7 +126,7 @@ def complete(session: Session, principal: Principal, task_id: uuid.UUID, note: s
     return task
 
 
-FROM_PERSON = ("person-request", "preferences-changed")
+FROM_PERSON = ("person-request", "preferences-changed", "therapy-plan-change")
 
 
 def from_person(session: Session, principal: Principal, person_id: uuid.UUID, via: str = "api") -> list[Task]:

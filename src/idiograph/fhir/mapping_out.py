@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from idiograph.fhir import vocab
+from idiograph.fhir.intake_mapping import derived_id
 from idiograph.fhir.mapping_in import unit_qualified_origin
 from idiograph.instruments.definitions import Instrument
 from idiograph.patients.demographics import ETHNIC_CATEGORIES
@@ -396,6 +397,105 @@ def crisis_care_plan(plan: Any) -> dict[str, Any]:
             "subject": {"reference": f"Patient/{plan.person_id}"},
             "author": {"display": plan.updated_by},
             "note": [{"text": t} for t in text],
+        }
+    )
+
+
+# the appointment plan's frequency steps as a FHIR Timing.repeat (how many sessions per period)
+_REPEAT = {
+    "twice_weekly": {"frequency": 2, "period": 1, "periodUnit": "wk"},
+    "weekly": {"frequency": 1, "period": 1, "periodUnit": "wk"},
+    "fortnightly": {"frequency": 1, "period": 2, "periodUnit": "wk"},
+    "monthly": {"frequency": 1, "period": 1, "periodUnit": "mo"},
+    "six_weekly": {"frequency": 1, "period": 6, "periodUnit": "wk"},
+}
+
+
+def _words(value: Any) -> str | None:
+    return str(value).replace("_", " ") if value else None
+
+
+def _therapy_sessions(c: dict[str, Any]) -> dict[str, Any]:
+    i, t, first = c.get("intervention") or {}, c.get("therapist") or {}, c.get("first") or {}
+    how = ", ".join(w for w in (_words(c.get("format")), _words(c.get("place")), _words(c.get("frequency"))) if w)
+    repeat = _REPEAT.get(str(c.get("frequency")))
+    timing = {"repeat": repeat} if repeat else None
+    start = first.get("start") if first.get("booked") else None
+    return {
+        "detail": _clean(
+            {
+                "kind": "Appointment",
+                "code": {
+                    "coding": [
+                        {"system": f"{IDIOGRAPH_CODES}/intervention", "code": i.get("id"), "display": i.get("label")}
+                    ]
+                },
+                "status": "scheduled" if start else "not-started",
+                "scheduledTiming": timing,
+                "scheduledPeriod": {"start": start} if start and not timing else None,
+                "location": {"display": _words(c.get("place"))} if c.get("place") else None,
+                "performer": [{"display": t["name"]}] if t.get("name") else [],
+                "description": f"{i.get('label', 'Therapy')} sessions" + (f" ({how})" if how else ""),
+            }
+        )
+    }
+
+
+def _therapy_review(r: dict[str, Any]) -> dict[str, Any]:
+    when = f"around {r['around']}" if r.get("around") else "after the first session"
+    return {
+        "detail": _clean(
+            {
+                "kind": "Appointment",
+                "code": {"text": f"Review at week {r['week']}"},
+                "status": "not-started",
+                "scheduledString": f"week {r['week']} of treatment ({when})",
+                "description": f"Formal review of progress at week {r['week']}",
+            }
+        )
+    }
+
+
+def therapy_care_plan(plan: Any) -> dict[str, Any]:
+    """A therapy plan (matching.model.TherapyPlan) as a FHIR R4 CarePlan of category 'therapy-plan': the sessions and
+    the review points as activities, the intake goals as Goal references (the ids the intake export gives them, with
+    the person's words as display), what to expect and the person's answer as notes. Only the current version is
+    active; earlier ones are revoked."""
+    c: dict[str, Any] = plan.content or {}
+    i, t = c.get("intervention") or {}, c.get("therapist") or {}
+    goals = c.get("goals") or {}
+    rec = goals.get("intake_record_id")
+    goal_refs = [
+        _clean({"reference": f"Goal/{derived_id(rec, f'goal:{n}')}" if rec else None, "display": g})
+        for n, g in enumerate(goals.get("items") or [], start=1)
+    ]
+    notes = [{"text": line} for line in c.get("expect") or []]
+    answer = {
+        "accepted": "The person accepted this plan",
+        "change_requested": "The person asked for a change",
+    }.get(plan.status)
+    if answer:
+        said = f": {plan.answer_note}" if plan.answer_note else ""
+        notes.append(_clean({"text": f"{answer}{said}", "time": _dt(plan.answered_at)}))
+    who = ", ".join(w for w in (t.get("name"), t.get("profession_label") or _words(t.get("profession"))) if w)
+    return _clean(
+        {
+            "resourceType": "CarePlan",
+            "id": str(plan.id),
+            "meta": {"versionId": str(plan.version), "lastUpdated": _dt(plan.answered_at or plan.created_at)},
+            "status": "active" if plan.current else "revoked",
+            "intent": "plan",
+            "category": [{"coding": [{"system": IDIOGRAPH_CODES, "code": "therapy-plan", "display": "Therapy plan"}]}],
+            "title": f"Therapy plan: {i.get('label', 'therapy')}",
+            "description": f"{i.get('label', 'Therapy')}" + (f" with {who}" if who else ""),
+            "subject": {"reference": f"Patient/{plan.person_id}"},
+            "period": {"start": (c.get("first") or {}).get("start")} if (c.get("first") or {}).get("booked") else None,
+            "created": _dt(plan.created_at),
+            "author": {"display": plan.created_by},
+            "contributor": [{"display": who}] if who else [],
+            "goal": goal_refs,
+            "activity": [_therapy_sessions(c), *(_therapy_review(r) for r in c.get("reviews") or [])],
+            "note": notes,
         }
     )
 

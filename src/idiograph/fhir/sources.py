@@ -2,8 +2,8 @@
 
 A page is found in two steps: the keys of the rows on the page (each resource type's sort time, then a
 tie-breaking id, compared as ``key > last key`` so page 1,000 costs what page 1 costs), then the rows themselves.
-A type held in two tables (Flag: alerts and high-risk assessments; CarePlan: crisis plans and appointment
-plans) is a UNION of both, its key carrying which table a row came from.
+A type held in several tables (Flag: alerts and high-risk assessments; CarePlan: crisis plans, appointment plans
+and therapy plans) is a UNION of them, its key carrying which table a row came from.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from idiograph.fhir.search import Cursor, DateRange, Search, Token, bad_search
 from idiograph.instruments.definitions import by_questionnaire, instruments
 from idiograph.intake.definition import definition as intake_definition
 from idiograph.intake.model import IntakeRecord
+from idiograph.matching.model import TherapyPlan
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.observations.model import Observation
 from idiograph.observations.service import CodeBook
@@ -364,16 +365,23 @@ def _load_risks(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
 
 def _crisis_where(s: Search) -> Clauses:
     p = CrisisPlan
-    c = _codes(s, "category", {"crisis-plan": true(), "appointment-plan": false()}, vocab.IDIOGRAPH_CODES)
+    c = _codes(s, "category", {"crisis-plan": true()}, vocab.IDIOGRAPH_CODES)
     c += _codes(s, "status", {"active": p.current.is_(True), "revoked": p.current.is_(False)}, vocab.REQUEST_STATUS)
     return c + _dates(s, "date", p.updated_at)
 
 
 def _appointment_plan_where(s: Search) -> Clauses:
     p = AppointmentPlan
-    c = _codes(s, "category", {"crisis-plan": false(), "appointment-plan": true()}, vocab.IDIOGRAPH_CODES)
+    c = _codes(s, "category", {"appointment-plan": true()}, vocab.IDIOGRAPH_CODES)
     c += _codes(s, "status", {"active": true(), "revoked": false()}, vocab.REQUEST_STATUS)
     return c + _dates(s, "date", p.updated_at)
+
+
+def _therapy_plan_where(s: Search) -> Clauses:
+    p = TherapyPlan
+    c = _codes(s, "category", {"therapy-plan": true()}, vocab.IDIOGRAPH_CODES)
+    c += _codes(s, "status", {"active": p.current.is_(True), "revoked": p.current.is_(False)}, vocab.REQUEST_STATUS)
+    return c + _dates(s, "date", p.created_at)
 
 
 def _simple(loader: Callable[[Any], dict[str, Any]]) -> Callable[[Session, list[Any]], list[dict[str, Any]]]:
@@ -385,7 +393,7 @@ def _uuid_key(v: Any) -> uuid.UUID:
 
 
 def sources(session: Session, resource_type: str) -> list[Source]:
-    """The tables behind ``resource_type`` (one, or two for Flag and CarePlan)."""
+    """The tables behind ``resource_type`` (one, or several for Flag and CarePlan)."""
     u = _uuid_key
     if resource_type == "Observation":
         o = Observation
@@ -422,7 +430,7 @@ def sources(session: Session, resource_type: str) -> list[Source]:
             Source("riskflag", r, r.person_id, r.assessed_at, r.id, _risk_flag_where, _load_risk_flags, u),
         ]
     if resource_type == "CarePlan":
-        p, ap = CrisisPlan, AppointmentPlan
+        p, ap, t = CrisisPlan, AppointmentPlan, TherapyPlan
         return [
             Source("crisis", p, p.person_id, p.updated_at, p.id, _crisis_where, _simple(out.crisis_care_plan), u),
             Source(
@@ -434,6 +442,9 @@ def sources(session: Session, resource_type: str) -> list[Source]:
                 _appointment_plan_where,
                 _simple(out.appointment_care_plan),
                 u,
+            ),
+            Source(
+                "therapy", t, t.person_id, t.created_at, t.id, _therapy_plan_where, _simple(out.therapy_care_plan), u
             ),
         ]
     raise KeyError(resource_type)

@@ -18,6 +18,7 @@ from idiograph.care import service as care
 from idiograph.care.api import PreferencesIn
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, NotFound, invalid
 from idiograph.governance import service as governance
+from idiograph.matching import plan as therapy_plan
 from idiograph.patients import service as patients
 from idiograph.security.deps import DB, form_data, require
 from idiograph.security.principal import Principal
@@ -67,6 +68,7 @@ def _care_page(
     treatment = selection.options(db, p, person_id)
     predicted = [d for d in decisions if (d.based_on or {}).get("prediction")]
     actuals = chosen.actuals(predicted, selection_choice.totals(db, p, person_id, via="web")) if predicted else {}
+    therapy = therapy_plan.read(db, p, person_id, via="web")
     return render(
         request,
         "care.html",
@@ -80,6 +82,8 @@ def _care_page(
         from_person=tasks.from_person(db, p, person_id, via="web"),
         in_words=in_words,
         crisis=care.crisis_plan(db, p, person_id, via="web"),
+        therapy=therapy,
+        therapy_shown=therapy_plan.shown(therapy) if therapy else None,
         decisions=decisions,
         escalations=governance.escalations_by_decision(db, p, person_id, [d.id for d in decisions]),
         steps=governance.current_policy().frequency_steps,
@@ -377,8 +381,9 @@ def _own_render(request: Request, db: Session, token: str, status: int = 200, **
         page = own_page.read(db, token)
     except care.PlanLinkGone as exc:
         return _gone(request, db, exc)
-    for key in ("sent", "error", "problems", "typed", "asked"):
+    for key in ("sent", "error", "problems", "typed", "asked", "answered"):
         ctx.setdefault(key, None)
+    therapy = therapy_plan.read_by_link(db, token)
     return render(
         request,
         "own_plan.html",
@@ -386,6 +391,8 @@ def _own_render(request: Request, db: Session, token: str, status: int = 200, **
         page=page,
         person=page.person,
         plan=page.plan,
+        therapy=therapy,
+        therapy_shown=therapy_plan.shown(therapy) if therapy else None,
         upcoming=page.upcoming,
         token=token,
         own=own_page,
@@ -399,11 +406,14 @@ def _own_render(request: Request, db: Session, token: str, status: int = 200, **
     )
 
 
+_SENT = ("preferences", "request", "nothing", "plan-accepted", "plan-change")
+
+
 @router.get("/my-plan/{token}", name="own_plan", openapi_extra={"x-public": "the person's own page, by their link"})
 def own_plan(request: Request, token: str, sent: str = "", db: Session = DB) -> HTMLResponse:
     """The person's own page: crisis plan, appointments, scores in words, goals, preferences and their requests
     (no account; the link expires and can be withdrawn; every read audited as the person via the link)."""
-    return _own_render(request, db, token, sent=sent if sent in ("preferences", "request", "nothing") else None)
+    return _own_render(request, db, token, sent=sent if sent in _SENT else None)
 
 
 def _own_refused(request: Request, db: Session, token: str, exc: DomainError, **ctx: Any) -> HTMLResponse:
@@ -454,3 +464,30 @@ def own_request(request: Request, token: str, form: FormData = Depends(form_data
     except DomainError as exc:
         return _own_refused(request, db, token, exc, asked=asked)
     return RedirectResponse(f"/my-plan/{token}?sent=request#sent", 303)
+
+
+@router.post("/my-plan/{token}/therapy-plan", openapi_extra={"x-public": "the person's own page, by their link"})
+def own_therapy_plan(request: Request, token: str, form: FormData = Depends(form_data), db: Session = DB) -> Response:
+    """The person accepts their therapy plan or asks for a change (in their words: a task for their team, stored
+    with the answer or not at all). An answer to a version that is no longer current is refused."""
+    answered = {"answer": str(form.get("answer", "")), "text": str(form.get("text", ""))}
+    try:
+        if not _csrf_ok(request, form):
+            raise _stale()
+        if answered["answer"] not in ("accept", "change"):
+            raise invalid("answer", "choose whether you accept the plan or would like a change")
+        try:
+            version = int(str(form.get("version", "")))
+        except ValueError:
+            raise invalid("version", "missing: reload the page") from None
+        therapy_plan.answer_by_link(db, token, answered["answer"] == "accept", answered["text"], version)
+    except care.PlanLinkGone as exc:
+        return _gone(request, db, exc)
+    except DomainError as exc:
+        # named apart from the request form's fields on the same page: the reason shows beside this form only
+        named = [FieldProblem(f"therapy_{pr.field}", pr.reason) for pr in exc.problems]
+        return _own_refused(
+            request, db, token, DomainError(exc.detail, named, exc.status, exc.title), answered=answered
+        )
+    sent = "plan-accepted" if answered["answer"] == "accept" else "plan-change"
+    return RedirectResponse(f"/my-plan/{token}?sent={sent}#therapy-plan", 303)
