@@ -388,6 +388,12 @@ def test_the_person_reads_and_answers_their_plan_on_their_page(client, db, s, pe
     care_page = client.get(f"/people/{s['pid']}/care").text
     assert 'id="therapy-plan"' in care_page and "Change asked for" in care_page
     assert "Could we meet at the clinic?" in care_page and "version 1" in care_page
+    # the team's answer comes back to the person's page, under what they sent
+    task = db.scalar(select(Task).where(Task.person_id == s["pid"]))
+    with transaction(db):
+        tasks.complete(db, s["clin"].principal, task.id, "Moved to the clinic on Tuesdays")  # type: ignore[union-attr]
+    page = person.get(f"/my-plan/{s['token']}").text
+    assert "You asked about your therapy plan" in page and "Moved to the clinic on Tuesdays" in page
 
 
 def test_accepting_on_the_page(client, db, s, person) -> None:  # type: ignore[no-untyped-def]

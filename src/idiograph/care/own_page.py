@@ -127,6 +127,10 @@ def _message(t: Task) -> Message:
         return Message(
             "preferences", "your preferences", t.detail, t.created_at, t.status == "done", t.done_note, t.done_at
         )
+    if t.kind == "therapy-plan-change":
+        return Message(
+            "request", "your therapy plan", t.detail, t.created_at, t.status == "done", t.done_note, t.done_at
+        )
     about = "something else"
     for own, team in REQUEST_KINDS.values():
         if t.title == REQUEST_PREFIX + team:
@@ -140,7 +144,7 @@ def _messages(session: Session, person_id: uuid.UUID) -> tuple[list[Message], in
             select(Task)
             .where(
                 Task.person_id == person_id,
-                Task.kind.in_(("person-request", "preferences-changed")),
+                Task.kind.in_(tasks.FROM_PERSON),
                 Task.created_by.like("plan-link:%"),
             )
             .order_by(Task.created_at.desc())
