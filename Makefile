@@ -20,7 +20,7 @@ PURE := src/idiograph/errors.py src/idiograph/methods src/idiograph/instruments 
 	src/idiograph/baselines/setpoint.py src/idiograph/baselines/settings.py src/idiograph/baselines/measure.py \
 	src/idiograph/evaluation src/idiograph/baselines/running.py src/idiograph/security/throttle.py \
 	src/idiograph/security/sessions.py src/idiograph/security/headers.py src/idiograph/governed.py \
-	src/idiograph/pipeline src/idiograph/selection/features.py src/idiograph/selection/learner.py src/idiograph/selection/course.py src/idiograph/matching/solve.py \
+	src/idiograph/pipeline src/idiograph/selection/features.py src/idiograph/selection/learner.py src/idiograph/selection/course.py src/idiograph/matching/solve.py src/idiograph/matching/strengths.py \
 	src/idiograph/intake/definition.py src/idiograph/intake/sections.py src/idiograph/fhir/intake_mapping.py src/idiograph/synth/demo_intake.py
 
 .PHONY: run test lint setup chromium postgres clean

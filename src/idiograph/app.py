@@ -26,6 +26,7 @@ from idiograph.fhir.api import record_router as fhir_record_router
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.intake.api import router as intake_router
+from idiograph.matching.allocation_api import router as allocation_router
 from idiograph.matching.api import router as matching_router
 from idiograph.measures.api import router as measures_router
 from idiograph.monitoring.reviews.api import router as reviews_router
@@ -154,6 +155,7 @@ def create_app(
         selection_router,
         intake_router,
         matching_router,
+        allocation_router,
     )
     for router in (*routers, *PAGE_ROUTERS):
         app.include_router(router)

@@ -1,5 +1,5 @@
 """Governed facts (DESIGN rule 4): discharge, the intervention, an appointment's time, place, format and length,
-and appointment frequency change only through a decision (``governance.service.apply``), at run time as well as
+appointment frequency and who a person's therapist is change only through a decision (``governance.service.apply``), at run time as well as
 in the source.
 
 A lint test reads the source for assignments; this guard watches what reaches the database. Every UPDATE (ORM
@@ -21,6 +21,7 @@ GOVERNED: dict[str, frozenset[str]] = {
     "episode": frozenset({"pathway", "discharge_date", "discharge_reason"}),
     "appointment": frozenset({"start", "place", "format", "minutes"}),
     "appointment_plan": frozenset({"frequency"}),
+    "allocation": frozenset({"therapist_id", "current"}),
 }
 
 _decision: ContextVar[str | None] = ContextVar("governing_decision", default=None)

@@ -7,6 +7,7 @@ from idiograph.db import Base
 from idiograph.fhir import model as _fhir  # noqa: F401
 from idiograph.governance import model as _governance  # noqa: F401
 from idiograph.intake import model as _intake  # noqa: F401
+from idiograph.matching import model as _matching  # noqa: F401
 from idiograph.measures import model as _measures  # noqa: F401
 from idiograph.monitoring.recovery import model as _recovery  # noqa: F401
 from idiograph.monitoring.reviews import model as _reviews  # noqa: F401

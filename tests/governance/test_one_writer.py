@@ -20,9 +20,12 @@ GOVERNED = {
     "Episode": {"pathway", "discharge_date", "discharge_reason"},
     "Appointment": {"start", "place", "format", "minutes"},
     "AppointmentPlan": {"frequency"},
+    "Allocation": {"therapist_id", "current"},
 }
 ATTRIBUTES = set().union(*GOVERNED.values())
 WRITER = "governance/service.py"
+# changes other capabilities register with the writer (governance.service.extend): they run only inside its apply
+REGISTERED = {"matching/allocate.py"}
 
 
 def violations(tree: ast.AST) -> list[str]:
@@ -78,7 +81,7 @@ def test_only_governance_changes_governed_facts() -> None:
     offenders = {}
     for path in SRC.rglob("*.py"):
         rel = path.relative_to(SRC).as_posix()
-        if rel == WRITER or rel.startswith("migrations/"):
+        if rel == WRITER or rel in REGISTERED or rel.startswith("migrations/"):
             continue
         if generator(rel):
             continue
@@ -106,7 +109,12 @@ conn.exec_driver_sql('UPDATE appointment_plan SET frequency = ? WHERE person_id 
 
 
 def test_the_lint_and_the_guard_watch_the_same_facts() -> None:
-    tables = {"Episode": "episode", "Appointment": "appointment", "AppointmentPlan": "appointment_plan"}
+    tables = {
+        "Episode": "episode",
+        "Appointment": "appointment",
+        "AppointmentPlan": "appointment_plan",
+        "Allocation": "allocation",
+    }
     assert {tables[m]: frozenset(c) for m, c in GOVERNED.items()} == GOVERNED_COLUMNS
 
 

@@ -27,6 +27,7 @@ CHANGES = (
     "intervention",
     "crisis_plan",
     "discharge",
+    "therapist",
 )
 PLAIN = {
     "appointment.time": "change an appointment's time or day",
@@ -36,6 +37,7 @@ PLAIN = {
     "intervention": "change the intervention",
     "crisis_plan": "update the crisis plan",
     "discharge": "discharge",
+    "therapist": "allocate a therapist",
 }
 Change = str
 RiskLevel = Literal["low", "medium", "high"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -121,6 +122,19 @@ LONDON = ZoneInfo("Europe/London")
 DISCHARGE_REASONS = ("completed", "recovered", "declined", "disengaged", "transferred", "moved_away", "died")
 
 
+# Governed changes owned by a capability above this layer (matching's therapist allocation): it registers how to
+# check a request and how to carry it out, so the one decision path (policy, rationale, escalation, audit) covers it.
+Checker = Callable[[Session, uuid.UUID, dict[str, Any]], tuple[list[str], list[str], list[FieldProblem]]]
+Applier = Callable[[Session, Decision], None]
+EXTENSIONS: dict[str, tuple[Checker, Applier]] = {}
+
+
+def extend(key: str, check: Checker, carry_out: Applier) -> None:
+    """Register a governed change carried in ``payload[key]``: ``check`` returns (changes, summary parts, problems)
+    and ``carry_out`` applies an allowed or approved decision inside ``governing``."""
+    EXTENSIONS[key] = (check, carry_out)
+
+
 def _freq(step: str) -> str:
     return FREQUENCY_LABELS.get(step, step)
 
@@ -199,6 +213,12 @@ def changes_in(session: Session, person_id: uuid.UUID, payload: dict[str, Any]) 
         else:
             changes.append("discharge")
             parts.append(f"discharge ({reason.replace('_', ' ')})")
+    for key, (check, _) in EXTENSIONS.items():
+        if key in payload:
+            more, words, wrong = check(session, person_id, payload)
+            changes += more
+            parts += words
+            problems += wrong
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in the change; nothing was changed", problems)
     if not changes:
@@ -241,6 +261,9 @@ def apply(session: Session, decision: Decision) -> None:
             assert plan is not None
             plan.frequency = str(p["frequency"])
             plan.updated_at = utcnow()
+        for key, (_, carry_out) in EXTENSIONS.items():
+            if key in p:
+                carry_out(session, decision)
         session.flush()
 
 

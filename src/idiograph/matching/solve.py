@@ -33,6 +33,10 @@ class Person:
     domain: str
     language: str | None = None
     preferred_format: str | None = None
+    # the product's per-person terms (matching.service): only these therapists may take them (hard constraints
+    # worked out beforehand: team, risk, language or an interpreter), and a preference score added per therapist
+    allowed: frozenset[str] | None = None
+    bonus: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class Assignment:
 @dataclass
 class Result:
     assignments: list[Assignment]
-    objective: float  # the sum of strengths over assigned pairs
+    objective: float  # the sum of strengths (plus any preference scores) over assigned pairs
     assigned: int
     waitlisted: int
     unassignable: dict[str, str] = field(default_factory=dict)  # person_id -> why nobody can take them
@@ -86,6 +90,8 @@ def check(people: Sequence[Person], therapists: Sequence[Therapist]) -> None:
 
 
 def eligible(p: Person, t: Therapist) -> bool:
+    if p.allowed is not None and t.clinician_id not in p.allowed:
+        return False
     if p.language and t.languages is not None and p.language not in t.languages:
         return False
     return not (p.preferred_format and t.formats is not None and p.preferred_format not in t.formats)
@@ -94,19 +100,21 @@ def eligible(p: Person, t: Therapist) -> bool:
 def solve(people: Sequence[Person], therapists: Sequence[Therapist]) -> Result:
     """The optimal assignment (see the module's description)."""
     check(people, therapists)
-    kinds: dict[tuple[str, str | None, str | None], list[int]] = {}
+    kinds: dict[tuple[str, str | None, str | None, int], list[int]] = {}
     for i, p in enumerate(people):
-        kinds.setdefault((p.domain, p.language or None, p.preferred_format or None), []).append(i)
+        own = i if (p.allowed is not None or p.bonus) else -1  # per-person terms: a group of one
+        kinds.setdefault((p.domain, p.language or None, p.preferred_format or None, own), []).append(i)
     keys = list(kinds)
     caps = np.array([t.capacity for t in therapists], dtype=float)
     rows, cols, value = [], [], []
-    for g, (domain, language, fmt) in enumerate(keys):
-        probe = Person("", domain, language, fmt)
+    for g, key in enumerate(keys):
+        probe = people[kinds[key][0]]
+        extra = dict(probe.bonus)
         for j, t in enumerate(therapists):
             if t.capacity > 0 and eligible(probe, t):
                 rows.append(g)
                 cols.append(j)
-                value.append(t.strengths[domain])
+                value.append(t.strengths[probe.domain] + extra.get(t.clinician_id, 0.0))
     flows = _transport(
         np.array(rows, dtype=int),
         np.array(cols, dtype=int),
@@ -123,14 +131,14 @@ def solve(people: Sequence[Person], therapists: Sequence[Therapist]) -> Result:
     unassignable: dict[str, str] = {}
     total = 0.0
     for g, key in enumerate(keys):
-        domain, language, fmt = key
+        domain = key[0]
         members = kinds[key]
         ranked = sorted(by_kind.get(g, []), key=lambda jf: -therapists[jf[0]].strengths[domain])
         places = [j for j, f in ranked for _ in range(f)]
         for i, j in zip(members, places, strict=False):
             t = therapists[j]
             s = t.strengths[domain]
-            total += s
+            total += s + dict(people[i].bonus).get(t.clinician_id, 0.0)
             out[i] = Assignment(people[i].person_id, t.clinician_id, s, _reasons(people[i], t, s))
         for i in members[len(places) :]:
             nobody = g not in reachable
@@ -193,10 +201,15 @@ def exact_by_assignment(people: Sequence[Person], therapists: Sequence[Therapist
     """(number assigned, total strength) of the optimum by the Hungarian algorithm on capacity replicated into
     slots, with a waitlist column per person; for checking ``solve`` on small instances."""
     slots = [j for j, t in enumerate(therapists) for _ in range(max(t.capacity, 0))]
+    extra = [dict(p.bonus) for p in people]
     n = len(people)
     if n == 0:
         return 0, 0.0
-    values = [t.strengths[p.domain] for p in people for t in therapists]
+    values = [
+        t.strengths[p.domain] + e.get(t.clinician_id, 0.0)
+        for p, e in zip(people, extra, strict=True)
+        for t in therapists
+    ]
     # one more person assigned must outweigh any difference in strength (waitlisting gains 0)
     big = 1.0 + 2 * n * (max(abs(v) for v in values) + 1.0) if values else 1.0
     gain = np.full((n, len(slots) + n), -np.inf)
@@ -204,7 +217,7 @@ def exact_by_assignment(people: Sequence[Person], therapists: Sequence[Therapist
     for i, p in enumerate(people):
         for s, j in enumerate(slots):
             if eligible(p, therapists[j]):
-                gain[i, s] = big + therapists[j].strengths[p.domain]
+                gain[i, s] = big + therapists[j].strengths[p.domain] + extra[i].get(therapists[j].clinician_id, 0.0)
     gain[np.isinf(gain)] = -1e12
     r, c = linear_sum_assignment(gain, maximize=True)
     real = [(i, s) for i, s in zip(r, c, strict=True) if s < len(slots) and gain[i, s] > -1e11]

@@ -8,6 +8,7 @@ import numpy as np
 
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.matching.solve import Person, Result, Therapist
+from idiograph.matching.strengths import DomainSummary, Strength
 
 STRENGTH = "strength_"
 
@@ -102,3 +103,31 @@ def _sets(column: Any, n: int) -> list[frozenset[str] | None]:
     if column is None:
         return [None] * n
     return [frozenset(x.strip() for x in (v or "").split(";") if x.strip()) for v in _text(column)]
+
+
+def therapist_columns(
+    staff: list[dict[str, Any]], strengths: list[Strength], summaries: list[DomainSummary]
+) -> dict[str, list[Any]]:
+    """The THERAPISTS table ``matching strengths`` writes: each of ``staff`` (``clinician_id``, ``name``, ``team``,
+    ``capacity``, ``languages``, ``formats``) with ``strength_<domain>`` and ``strength_<domain>_se`` for every
+    domain, the cases it rests on (``cases_<domain>``) and its class (``class_<domain>``). A therapist with no
+    finished episodes in a domain gets the service mean (0) and the spread between therapists as its error, class
+    ``too_few``: the assignment treats them as average there, never as proven."""
+    found = {(s.clinician_id, s.domain): s for s in strengths}
+    prior = {d.domain: d for d in summaries}
+    cols: dict[str, list[Any]] = {k: [] for k in ("clinician_id", "name", "team", "capacity", "languages", "formats")}
+    for d in sorted(prior):
+        for k in (f"{STRENGTH}{d}", f"{STRENGTH}{d}_se", f"cases_{d}", f"class_{d}"):
+            cols[k] = []
+    for row in staff:
+        for k in ("clinician_id", "name", "team", "capacity"):
+            cols[k].append(row.get(k))
+        cols["languages"].append(";".join(row.get("languages") or ()))
+        cols["formats"].append(";".join(row.get("formats") or ()))
+        for d, summary in sorted(prior.items()):
+            s = found.get((str(row["clinician_id"]), d))
+            cols[f"{STRENGTH}{d}"].append(round(s.strength, 4) if s else 0.0)
+            cols[f"{STRENGTH}{d}_se"].append(round(s.se if s else summary.between_sd, 4))
+            cols[f"cases_{d}"].append(s.n if s else 0)
+            cols[f"class_{d}"].append(s.klass if s else "too_few")
+    return cols

@@ -30,6 +30,8 @@ from idiograph.instruments.definitions import instruments
 from idiograph.intake import service as intake_service
 from idiograph.intake.definition import definition as intake_definition
 from idiograph.intake.model import IntakeRecord
+from idiograph.matching import service as matching_service
+from idiograph.matching.model import Allocation
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.measures.scoring import Score, score
 from idiograph.monitoring.recovery import not_on_track
@@ -45,7 +47,7 @@ from idiograph.security.principal import Principal
 from idiograph.security.service import create_user, principal_for, set_profession
 from idiograph.security.teams import team_by_name
 from idiograph.selection import service as selection_service
-from idiograph.synth import demo_intake
+from idiograph.synth import demo_intake, demo_matching
 from idiograph.synth.demo_care import DemoPerson, Staff, Visit, write_care
 from idiograph.synth.generator import Generated, Service, generate_person, generate_service
 from idiograph.synth.params import Params
@@ -227,6 +229,8 @@ def load_people(
     now: datetime,
     progress: Progress | None = None,
     batch: int = 100,
+    therapists: dict[str, uuid.UUID] | None = None,
+    waiting_from: date | None = None,
 ) -> list[DemoPerson]:
     """Store generated people (idempotent: their ids make a second load change nothing); returns the people whose
     episode this load created, with what the demo's care records are drawn from."""
@@ -251,6 +255,7 @@ def load_people(
             appointments: list[dict[str, object]] = []
             entries: list[audit.Entry] = []
             intakes: list[IntakeRecord] = []
+            allocations: list[Allocation] = []
             known_qr = set(
                 session.scalars(
                     select(QuestionnaireResponseRecord.source_id).where(
@@ -298,6 +303,19 @@ def load_people(
                             source_id=e["episode_id"],
                         )
                     )
+                    who = (therapists or {}).get(e["clinician_id"])
+                    if who is not None and not demo_matching.waiting(e["referral_date"], ended, waiting_from):
+                        allocations.append(
+                            Allocation(
+                                person_id=person.id,
+                                episode_id=ep_id,
+                                therapist_id=who,
+                                current=True,
+                                allocated_by=principal.username,
+                                allocated_at=datetime.combine(e["referral_date"], datetime.min.time(), UTC),
+                                source=source,
+                            )
+                        )
                     for a in g.tables.get("appointments", []):
                         if a["status"] == "attended" and a["start"] <= now:
                             encounters.append(
@@ -427,6 +445,7 @@ def load_people(
                     )
             session.flush()
             session.add_all(intakes)  # after their episodes are in
+            session.add_all(allocations)
             session.flush()
             audit.append_many(session, principal.actor, entries)
             bulk_insert(session, QuestionnaireResponseRecord.__table__, qr_rows)
@@ -487,12 +506,29 @@ def load_demo(
     service = generate_service(shifted, people, seed)
     now = min(datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8), datetime.now(UTC))
     now = max(now, datetime.combine(today, datetime.min.time(), UTC))  # a ``today`` still to come: its midnight
-    new = load_people(session, system, shifted, service, seed, range(people), now, progress)
+    demo_matching.rename_logins(service)
     with transaction(session):
+        therapists = demo_matching.write_therapists(session, service)
+    new = load_people(
+        session,
+        system,
+        shifted,
+        service,
+        seed,
+        range(people),
+        now,
+        progress,
+        therapists=therapists,
+        waiting_from=demo_matching.waiting_from(shifted.window.start, shifted.window.days),
+    )
+    with transaction(session):
+        demo_matching.free_places(session, service)
         # The service's own finished episodes give the expected-recovery models; open episodes are then
         # judged once, as they would have been score by score.
         not_on_track.fit(session, system.actor)
         not_on_track.judge_open(session, system.actor)
+        # therapist strengths by domain from the finished episodes, judged against the curve just fitted
+        matching_service.fit_strengths(session, system.actor)
         # Personal baselines: priors from the service's own results, then each person's latest result judged.
         baseline_service.fit_priors(session, system.actor, today, raise_latest=True)
         flagged = list(session.scalars(select(Alert.person_id).where(Alert.kind == "deviation").distinct()))

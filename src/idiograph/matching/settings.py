@@ -1,0 +1,56 @@
+"""The matching settings (``matching.yaml``, or the file named by IDIOGRAPH_MATCHING), validated on load."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Cfg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Strengths(_Cfg):
+    instrument: str = "phq-9"
+    min_cases: int = Field(default=15, ge=1)
+    level: float = Field(default=0.95, gt=0.5, lt=1.0)
+
+
+class Constraints(_Cfg):
+    qualified_for_high_risk: tuple[str, ...] = ()
+
+
+class Weights(_Cfg):
+    preferred_format: float = Field(default=1.0, ge=0)
+    preferred_place: float = Field(default=0.5, ge=0)
+    preferred_gender: float = Field(default=1.0, ge=0)
+    continuity: float = Field(default=1.5, ge=0)
+
+
+class Settings(_Cfg):
+    version: str
+    domains: dict[str, str] = Field(min_length=1)
+    strengths: Strengths = Strengths()
+    constraints: Constraints = Constraints()
+    weights: Weights = Weights()
+
+    def domain_of(self, presenting_problem: str | None) -> str | None:
+        return self.domains.get(presenting_problem or "")
+
+    @property
+    def all_domains(self) -> list[str]:
+        return sorted(set(self.domains.values()))
+
+
+def load(path: Path) -> Settings:
+    return Settings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    path = os.environ.get("IDIOGRAPH_MATCHING")
+    return load(Path(path) if path else Path(__file__).with_name("matching.yaml"))
