@@ -492,3 +492,79 @@ def comparison_figure(
             "hovermode": "closest",
         },
     }
+
+
+@dataclass(frozen=True)
+class StrengthRow:
+    """One therapist's strength in one domain: PHQ-9 points against the service average, with its 95% interval."""
+
+    name: str
+    strength: float
+    lower: float
+    upper: float
+    cases: int
+    klass: str
+
+
+CLASS_WORDS = {
+    "effective": "more effective than average",
+    "neutral": "no clear difference from average",
+    "ineffective": "less effective than average",
+    "too_few": "too few cases to say",
+}
+
+
+def strength_figure(domain: str, rows: Sequence[StrengthRow], fig_id: str) -> dict[str, Any]:
+    """Each therapist's strength in one domain as a dot with its 95% interval against the service average (0), in
+    the order given (by name: for supervision, never a league table). Too few cases: a hollow dot."""
+    names = [r.name for r in rows]
+    solid = [r for r in rows if r.klass != "too_few"]
+    hollow = [r for r in rows if r.klass == "too_few"]
+    data: list[dict[str, Any]] = []
+    for group, symbol, label in ((solid, "circle", "enough cases"), (hollow, "circle-open", "too few cases to class")):
+        if not group:
+            continue
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [r.strength for r in group],
+                "y": [r.name for r in group],
+                "name": label,
+                "marker": {"symbol": symbol, "size": 10, "color": OPTION_COLOURS[0], "line": {"width": 2}},
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r.upper - r.strength for r in group],
+                    "arrayminus": [r.strength - r.lower for r in group],
+                    "color": BAND_EDGE,
+                    "thickness": 2,
+                },
+                "customdata": [[r.cases, CLASS_WORDS.get(r.klass, r.klass)] for r in group],
+                "hovertemplate": "%{y}: %{x:+.1f} points; %{customdata[1]}; %{customdata[0]} cases<extra></extra>",
+            }
+        )
+    clear = [r for r in rows if r.klass in ("effective", "ineffective")]
+    words = "; ".join(f"{r.name} {CLASS_WORDS[r.klass]}" for r in clear) or "no therapist clearly differs from average"
+    return {
+        "id": fig_id,
+        "heading": f"{domain.capitalize()}: PHQ-9 points better than expected, against the service average",
+        "summary": f"{len(rows)} therapists in {domain}; {words}. Dots are estimates, lines 95% intervals; hollow dots "
+        "rest on too few cases to class.",
+        "data": data,
+        "layout": {
+            "height": max(160, 34 * len(rows) + 90),
+            "margin": {"l": 150, "r": 12, "t": 8, "b": 40},
+            "xaxis": {
+                "title": {"text": "points better than expected (0 = service average)"},
+                "zeroline": True,
+                "zerolinecolor": "#333333",
+                "zerolinewidth": 2,
+                "automargin": True,
+            },
+            "yaxis": {"categoryorder": "array", "categoryarray": names[::-1], "automargin": True},
+            "showlegend": len(data) > 1,
+            "legend": {"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top", "font": {"size": 12}},
+            "hovermode": "closest",
+        },
+    }

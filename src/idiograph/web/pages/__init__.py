@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from idiograph.web.pages import (
     accounts,
     alerts,
+    allocation,
     audit,
     auth,
     care,
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         alerts,
         care,
         governance,
+        allocation,
         crisis,
         questionnaires,
         audit,
