@@ -90,6 +90,9 @@ class PreferencesIn(Strict):
     accessible_format: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=35)
     interpreter: bool = False
+    therapist_gender: Literal["female", "male"] | None = Field(
+        default=None, description="a therapist of this gender preferred (matching weighs it; never a hard rule)"
+    )
     involve: list[str] = Field(default_factory=list, max_length=10)
     declined: list[dict[str, str]] = Field(default_factory=list, max_length=20, description="[{what, why}]")
     goals: list[str] | None = Field(

@@ -152,6 +152,8 @@ def preference_lines(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     if data.get("language") or data.get("interpreter"):
         language = str(data.get("language") or "not said")
         out.append(("Language", f"{language} (interpreter needed)" if data.get("interpreter") else language))
+    if data.get("therapist_gender") in ("female", "male"):
+        out.append(("Therapist", "a woman preferred" if data["therapist_gender"] == "female" else "a man preferred"))
     if data.get("involve"):
         out.append(("Who to involve", ", ".join(str(x) for x in data["involve"])))
     for x in data.get("declined") or []:

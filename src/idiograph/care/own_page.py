@@ -29,6 +29,7 @@ from idiograph.patients.model import Person
 from idiograph.security import audit
 from idiograph.text import visible_length
 
+THERAPIST_GENDERS = ("female", "male")  # a preference the match weighs, never a hard rule
 # what the person can ask for, as they would say it and as their team reads it on a task
 REQUEST_KINDS: dict[str, tuple[str, str]] = {
     "appointment-time": ("the time of my appointments", "the time of their appointments"),
@@ -247,6 +248,14 @@ def clean_goals(values: list[Any]) -> list[str]:
     return goals
 
 
+def _gender(value: Any, problems: list[FieldProblem]) -> str | None:
+    text = str(value or "").strip()
+    if text and text not in THERAPIST_GENDERS:
+        problems.append(FieldProblem("therapist_gender", "choose a woman, a man or no preference"))
+        return None
+    return text or None
+
+
 def clean_preferences(form: dict[str, Any]) -> dict[str, Any]:
     """The person's answers (lists for choices, text for the rest) checked and tidied, or InvalidInput naming
     each field that could not be used (nothing is saved then). These are all the person may change from their
@@ -261,6 +270,7 @@ def clean_preferences(form: dict[str, Any]) -> dict[str, Any]:
         "accessible_format": _text(form.get("accessible_format"), "accessible_format", 200, problems),
         "language": _text(form.get("language"), "language", 35, problems),
         "interpreter": bool(form.get("interpreter")),
+        "therapist_gender": _gender(form.get("therapist_gender"), problems),
     }
     times = _lines(form.get("times"))
     if len(times) > 20 or any(len(t) > 200 or "\x00" in t for t in times):

@@ -291,6 +291,7 @@ def preferences_form(
         "accessible_format": str(form.get("accessible_format", "")).strip() or None,
         "language": str(form.get("language", "")).strip() or None,
         "interpreter": form.get("interpreter") == "yes",
+        "therapist_gender": str(form.get("therapist_gender", "")) or None,
         "times": _lines(str(form.get("times", ""))),
         "involve": _lines(str(form.get("involve", ""))),
         "declined": declined,
@@ -360,6 +361,7 @@ def _own_form(form: FormData) -> dict[str, Any]:
     typed: dict[str, Any] = {k: [str(v) for v in form.getlist(k)] for k in _OWN_CHOICES}
     typed.update({k: str(form.get(k, "")) for k in _OWN_TEXT})
     typed["interpreter"] = form.get("interpreter") == "yes"
+    typed["therapist_gender"] = str(form.get("therapist_gender", ""))
     return typed
 
 
