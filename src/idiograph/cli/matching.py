@@ -137,11 +137,17 @@ def _from_folder(folder: Path, s: object) -> tuple[list[dict[str, object]], list
 
     from idiograph.evaluation import matching as ev
     from idiograph.evaluation import matching_data as md
+    from idiograph.evaluation.synthetic import table
 
     refs = md.referrals(folder, s)  # type: ignore[arg-type]
     staff = [x for x in md.staff(folder) if x.role == "clinician"]
-    last = max((r.referral for r in refs), default=None)
-    still_open = Counter(r.clinician_id for r in refs if not r.finished and r.referral <= (last or r.referral))
+    # free places now: the caseload less the episodes still open (not yet discharged, whatever their problem; an
+    # episode that ended early holds no place - found: every unfinished episode ever was counted as held)
+    still_open = Counter(
+        e["clinician_id"]
+        for e in table(folder, "episodes").select(["clinician_id", "discharge_date"]).to_pylist()
+        if e["discharge_date"] is None and e["clinician_id"]
+    )
     rows: list[dict[str, object]] = [
         {
             "clinician_id": x.clinician_id,

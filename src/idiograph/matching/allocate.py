@@ -4,9 +4,10 @@ by itself: the match only suggests.
 
 The request (``payload``): ``therapist`` (the therapist's id), optional ``suggested`` (what the match suggested, so an
 override stays visible beside it), ``strength`` (the estimate shown) and ``interpreter`` (true when an interpreter is
-booked, which lifts the language constraint). Hard constraints are checked again at the moment of the decision:
-the therapist is active, in the person's team, has a free place, works in the person's language or an interpreter
-is booked, and at high risk is in a qualified profession (``matching.yaml``)."""
+booked, which lifts the language constraint). Hard constraints are checked when asked and again when the decision
+is carried out (for an escalation, when it is approved, which may be days later): the therapist is active, in the
+person's team, has a free place, works in the person's language or an interpreter is booked, and at high risk is in a
+qualified profession (``matching.yaml``)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,12 @@ def _carry_out(session: Session, decision: Decision) -> None:
         raise Conflict("the episode was closed; no therapist can be allocated")
     therapist = session.get(Therapist, uuid.UUID(str(p["therapist"])))
     assert therapist is not None
+    # an escalated allocation is approved later: language, team, risk and activity are checked again now (H-101)
+    person = session.get(Person, decision.person_id)
+    assert person is not None
+    why = constraint_problems(session, person, ep.team_id, therapist, bool(p.get("interpreter")))
+    if why:
+        raise Conflict("; ".join(why) + "; nothing was allocated")
     # one conditional update takes the place: of two allocations to the last free place exactly one succeeds
     took = session.execute(
         update(Therapist)

@@ -1,0 +1,464 @@
+"""Allocating a therapist (issue 17), on SQLite and PostgreSQL: the ranking of one referral with reasons and the
+hard constraints that exclude (H-101); allocation as a governed decision (delegated to a senior clinician, escalated
+for a clinician), refused whole naming the field, re-checked when an escalation is approved, the last free place
+taken once; the waiting list; the batch against an exact solver; strength profiles by role; every read audited."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idiograph.db import Database, transaction, utcnow
+from idiograph.errors import Conflict, InvalidInput
+from idiograph.governance.model import Decision, Escalation
+from idiograph.matching import service, solve
+from idiograph.matching.model import Allocation, Therapist, TherapistStrength, TherapyPlan
+from idiograph.patients.model import Episode, Person
+from idiograph.security.model import AuditRecord
+
+RATIONALE = "Best strength in depression; offers video"
+
+
+def _count(db: Session, model: Any, **where: Any) -> int:
+    return db.scalar(select(func.count()).select_from(model).filter_by(**where)) or 0
+
+
+def _person(client, who, team_id: uuid.UUID, problem: str = "depression", language: str | None = None,
+            days_ago: int = 10, **prefs: Any) -> uuid.UUID:  # type: ignore[no-untyped-def]  # fmt: skip
+    body: dict[str, Any] = {"given_name": "Ada", "family_name": f"P{uuid.uuid4().hex[:6]}", "sex": "female"}
+    if language:
+        body["preferred_language"] = language
+    r = client.post("/api/v1/people", json=body, headers=who.auth)
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    episode = {
+        "referral_date": (date.today() - timedelta(days=days_ago)).isoformat(),
+        "referral_source": "gp",
+        "presenting_problem": problem,
+        "pathway": "cbt",
+        "team_id": str(team_id),
+    }
+    r = client.post(f"/api/v1/people/{pid}/episodes", json=episode, headers=who.auth)
+    assert r.status_code == 201, r.text
+    if prefs:
+        r = client.put(f"/api/v1/people/{pid}/preferences", json={"expected_version": 0, **prefs}, headers=who.auth)
+        assert r.status_code == 200, r.text
+    return uuid.UUID(pid)
+
+
+def _therapist(db: Session, code: str, team: uuid.UUID, capacity: int, strength: float | None = None,
+               profession: str = "clinical_psychologist", languages: tuple[str, ...] = ("en",),
+               formats: tuple[str, ...] = ("in_person",), user_id: uuid.UUID | None = None,
+               domain: str = "depression") -> Therapist:  # fmt: skip
+    with transaction(db):
+        t = Therapist(
+            code=code,
+            name=f"Therapist {code}",
+            team_id=team,
+            user_id=user_id,
+            profession=profession,
+            languages=list(languages),
+            formats=list(formats),
+            places=["clinic"],
+            capacity=capacity,
+        )
+        db.add(t)
+        db.flush()
+        if strength is not None:
+            db.add(
+                TherapistStrength(
+                    therapist_id=t.id,
+                    domain=domain,
+                    cases=20,
+                    strength=strength,
+                    se=0.5,
+                    lower=strength - 1.0,
+                    upper=strength + 1.0,
+                    klass="neutral",
+                    fitted_at=utcnow(),
+                    settings_version="test",
+                )
+            )
+    return t
+
+
+@pytest.fixture
+def w(client, db, make_staff, team_ids) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """North: A (psychologist, 1.0, 2 places), B (therapist, 0.2, 1 place, Polish, video), C (peer support worker,
+    2.0, 3 places), D (full); South: E (3.0, 5 places). Ada (English, wants video) waits on North."""
+    north, south = team_ids("North"), team_ids("South")
+    senior = make_staff("senior", "senior_clinician", ("North",))
+    clin = make_staff("clin", "clinician", ("North",))
+    t = {
+        "A": _therapist(db, "A", north, 2, 1.0),
+        "B": _therapist(db, "B", north, 1, 0.2, "psychological_therapist", ("en", "pl"), ("in_person", "video")),
+        "C": _therapist(db, "C", north, 3, 2.0, "peer_support_worker"),
+        "D": _therapist(db, "D", north, 0, 5.0),
+        "E": _therapist(db, "E", south, 5, 3.0),
+    }
+    ada = _person(client, senior, north, formats=["video"])
+    return {"north": north, "south": south, "senior": senior, "clin": clin, "t": t, "ada": ada}
+
+
+def _ids(rows: list[dict[str, Any]]) -> list[str]:
+    return [r["therapist_id"] for r in rows]
+
+
+# -- one referral ----------------------------------------------------------------------------------------------------
+
+
+def test_rank_orders_by_strength_plus_preferences_and_excludes_with_reasons(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t, senior = w["t"], w["senior"]
+    r = client.get(f"/api/v1/people/{w['ada']}/matches", headers=senior.auth)
+    assert r.status_code == 200, r.text
+    m = r.json()
+    assert m["domain"] == "depression"
+    # C 2.0; B 0.2 + 1.0 (offers video, which Ada prefers) = 1.2; A 1.0
+    assert _ids(m["suitable"]) == [str(t["C"].id), str(t["B"].id), str(t["A"].id)]
+    b = m["suitable"][1]
+    assert b["score"] == pytest.approx(1.2) and b["preferences_met"] == ["offers video"]
+    assert m["suitable"][2]["preferences_not_met"] == ["offers video"]
+    assert str(t["E"].id) not in _ids(m["suitable"])  # another team: never suggested
+    excluded = {x["therapist_id"]: x["why"] for x in m["excluded"]}
+    assert list(excluded) == [str(t["D"].id)] and "no free places" in excluded[str(t["D"].id)][0]
+    # at high risk the peer support worker is excluded, named with the rule
+    r = client.post(
+        f"/api/v1/people/{w['ada']}/risk-assessments", json={"level": "high", "summary": "Plans, means"},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    m = client.get(f"/api/v1/people/{w['ada']}/matches", headers=senior.auth).json()
+    assert _ids(m["suitable"]) == [str(t["B"].id), str(t["A"].id)]
+    why = {x["therapist_id"]: x["why"] for x in m["excluded"]}[str(t["C"].id)]
+    assert any("at high risk" in x and "peer support worker" in x for x in why)
+    assert any("at high risk" in x for x in m["hard_constraints"])
+
+
+def test_language_excludes_unless_an_interpreter_is_booked(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t, senior = w["t"], w["senior"]
+    jan = _person(client, senior, w["north"], language="pl")
+    m = client.get(f"/api/v1/people/{jan}/matches", headers=senior.auth).json()
+    assert _ids(m["suitable"]) == [str(t["B"].id)]  # only B works in Polish
+    why = {x["therapist_id"]: x["why"] for x in m["excluded"]}
+    assert "does not work in pl" in why[str(t["A"].id)][0] and "does not work in pl" in why[str(t["C"].id)][0]
+    assert m["hard_constraints"] == ["works in pl"]
+    # allocating A without an interpreter is refused naming the field; nothing stored
+    r = client.post(
+        f"/api/v1/people/{jan}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 422 and any(
+        e["field"] == "therapist" and "does not work in pl" in e["reason"] for e in r.json()["errors"]
+    ), r.text
+    assert _count(db, Allocation) == 0 and _count(db, Decision) == 0
+    # with the interpreter booked, A may be allocated
+    r = client.post(
+        f"/api/v1/people/{jan}/allocation",
+        json={"therapist_id": str(t["A"].id), "rationale": RATIONALE, "interpreter": True},
+        headers=senior.auth,
+    )
+    assert r.status_code == 201 and r.json()["status"] == "applied", r.text
+    assert "interpreter booked" in r.json()["summary"]
+
+
+# -- allocating ------------------------------------------------------------------------------------------------------
+
+
+def test_a_senior_clinician_allocates_under_delegated_authority(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t, senior, ada = w["t"], w["senior"], w["ada"]
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation",
+        json={"therapist_id": str(t["A"].id), "rationale": RATIONALE, "suggested_id": str(t["A"].id)},
+        headers=senior.auth,
+    )
+    assert r.status_code == 201, r.text
+    d = r.json()
+    assert (d["status"], d["authority"]) == ("applied", "delegated")
+    assert "as suggested by the match" in d["summary"]
+    db.expire_all()
+    (a,) = db.scalars(select(Allocation)).all()
+    assert (a.person_id, a.therapist_id, a.current, a.decision_id) == (
+        ada,
+        t["A"].id,
+        True,
+        uuid.UUID(d["decision_id"]),
+    )
+    assert a.strength == pytest.approx(1.0) and a.suggested_id == t["A"].id
+    assert db.get(Therapist, t["A"].id).capacity == 1  # one of two places taken
+    plan = db.scalar(select(TherapyPlan).where(TherapyPlan.person_id == ada))
+    assert plan is not None and plan.allocation_id == a.id and plan.current and plan.status == "proposed"
+    decision = db.get(Decision, a.decision_id)
+    assert decision.change == "therapist" and decision.based_on["match"]["domain"] == "depression"
+    assert service.therapist_for(db, ada).id == t["A"].id
+    # the same therapist again is refused; another one ends the first allocation
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 422 and "already this person's therapist" in r.text
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["B"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    db.expire_all()
+    assert [(x.therapist_id, x.current) for x in db.scalars(select(Allocation).order_by(Allocation.allocated_at))] == [
+        (t["A"].id, False),
+        (t["B"].id, True),
+    ]
+
+
+def test_a_clinician_is_escalated_and_nothing_is_allocated_until_a_senior_approves(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t, senior, clin, ada = w["t"], w["senior"], w["clin"], w["ada"]
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
+        headers=clin.auth,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert (r.json()["status"], r.json()["authority"]) == ("pending", "pending")
+    db.expire_all()
+    assert _count(db, Allocation) == 0 and _count(db, TherapyPlan) == 0
+    assert db.get(Therapist, t["A"].id).capacity == 2
+    esc = db.scalar(select(Escalation).where(Escalation.decision_id == uuid.UUID(r.json()["decision_id"])))
+    assert esc is not None and esc.to_role == "senior_clinician"
+    ok = client.post(
+        f"/api/v1/escalations/{esc.id}/answer", json={"approve": True, "note": "Agreed at allocation meeting"},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert ok.status_code == 200, ok.text
+    db.expire_all()
+    (a,) = db.scalars(select(Allocation)).all()
+    assert a.therapist_id == t["A"].id and a.decision_id == esc.decision_id and a.allocated_by == "clin"
+    assert db.get(Therapist, t["A"].id).capacity == 1 and _count(db, TherapyPlan) == 1
+
+
+def test_an_escalation_approved_after_the_person_became_high_risk_is_refused(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    """H-101: the hard constraints are checked again when the escalated allocation is approved (found: only the
+    free place was checked then, so a peer support worker could be allocated to someone now at high risk)."""
+    t, senior, clin, ada = w["t"], w["senior"], w["clin"], w["ada"]
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["C"].id), "rationale": RATIONALE},
+        headers=clin.auth,
+    )  # fmt: skip
+    assert r.json()["status"] == "pending", r.text
+    r = client.post(
+        f"/api/v1/people/{ada}/risk-assessments", json={"level": "high", "summary": "Plans, means"}, headers=clin.auth
+    )
+    assert r.status_code == 201, r.text
+    esc_id = db.scalar(select(Escalation.id).where(Escalation.status == "pending"))
+    r = client.post(
+        f"/api/v1/escalations/{esc_id}/answer", json={"approve": True, "note": "Agreed at allocation meeting"},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 409 and "at high risk" in r.text, r.text
+    db.expire_all()
+    assert _count(db, Allocation) == 0 and db.get(Therapist, t["C"].id).capacity == 3
+    assert db.get(Escalation, esc_id).status == "pending"  # nothing half-done: still waiting for an answer
+
+
+@pytest.mark.parametrize(
+    ("pick", "field", "words"),
+    [
+        ("D", "therapist", "no free places"),
+        ("E", "therapist", "works in another team"),
+        ("unknown", "therapist", "no therapist with id"),
+    ],
+)
+def test_refused_naming_the_field_and_nothing_stored(client, db, w, pick: str, field: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    target = str(uuid.uuid4()) if pick == "unknown" else str(w["t"][pick].id)
+    r = client.post(
+        f"/api/v1/people/{w['ada']}/allocation", json={"therapist_id": target, "rationale": RATIONALE},
+        headers=w["senior"].auth,
+    )  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert any(e["field"] == field and words in e["reason"] for e in r.json()["errors"]), r.text
+    db.expire_all()
+    assert _count(db, Allocation) == 0 and _count(db, Decision) == 0 and _count(db, TherapyPlan) == 0
+    assert [db.get(Therapist, x.id).capacity for x in w["t"].values()] == [2, 1, 3, 0, 5]
+
+
+def test_an_override_keeps_the_suggestion_beside_it(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t = w["t"]
+    r = client.post(
+        f"/api/v1/people/{w['ada']}/allocation",
+        json={"therapist_id": str(t["B"].id), "rationale": "She asked for video", "suggested_id": str(t["C"].id)},
+        headers=w["senior"].auth,
+    )
+    assert r.status_code == 201, r.text
+    assert "instead of the suggested Therapist C" in r.json()["summary"]
+    db.expire_all()
+    a = db.scalar(select(Allocation))
+    assert (a.therapist_id, a.suggested_id) == (t["B"].id, t["C"].id)
+    d = db.get(Decision, a.decision_id)
+    assert d.payload["suggested"] == str(t["C"].id) and d.rationale == "She asked for video"
+
+
+def _race(committed: Database, jobs: list[Callable[[Session], object]]) -> list[str]:
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[Session], object]) -> None:
+        barrier.wait()
+        try:
+            with committed.writer() as s:
+                job(s)
+            outcomes.append("ok")
+        except (Conflict, InvalidInput):  # taken meanwhile (409), or seen full when checked (422)
+            outcomes.append("refused")
+        except Exception as exc:  # anything else is a failure of the control
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=run, args=(j,)) for j in jobs]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return outcomes
+
+
+def test_the_last_free_place_is_taken_once(committed, db, client, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]
+    north = team_ids("North")
+    senior = make_staff("senior", "senior_clinician", ("North",))
+    last = _therapist(db, "L", north, 1, 0.5)
+    people = [_person(client, senior, north) for _ in range(2)]
+    db.commit()
+    jobs = [(lambda s, pid=pid: service.allocate(s, senior.principal, pid, last.id, RATIONALE)) for pid in people]
+    outcomes = _race(committed, jobs)
+    assert sorted(outcomes) == ["ok", "refused"], outcomes
+    db.rollback()
+    db.expire_all()
+    assert db.get(Therapist, last.id).capacity == 0
+    assert _count(db, Allocation) == 1 and _count(db, TherapyPlan) == 1
+    assert _count(db, Decision, status="applied") == 1
+
+
+# -- the waiting list and the batch ---------------------------------------------------------------------------------
+
+
+def test_the_waiting_list_has_only_unallocated_open_episodes_of_my_teams(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    senior, ada = w["senior"], w["ada"]
+    ben = _person(client, senior, w["north"], days_ago=30)  # waited longest
+    cy = _person(client, senior, w["north"], days_ago=5)
+    with transaction(db):
+        # someone on North whose episode is closed, and someone waiting on South (not the senior's team)
+        for name, team, closed in (("Done", w["north"], date.today()), ("Sol", w["south"], None)):
+            p = Person(given_name=name, family_name="Other")
+            db.add(p)
+            db.flush()
+            db.add(Episode(person_id=p.id, referral_date=date.today() - timedelta(days=90), referral_source="gp",
+                           presenting_problem="depression", pathway="cbt", team_id=team, discharge_date=closed,
+                           discharge_reason="completed" if closed else None))  # fmt: skip
+    r = client.post(
+        f"/api/v1/people/{cy}/allocation", json={"therapist_id": str(w["t"]["A"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    listed = client.get("/api/v1/waiting-list", headers=senior.auth)
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()
+    assert [x["person_id"] for x in rows] == [str(ben), str(ada)]  # longest wait first; cy allocated, done closed
+    assert rows[0]["waited_days"] == 30 and rows[0]["domain"] == "depression"
+    assert _count(db, AuditRecord, action="read", resource_type="WaitingList") == 1
+
+
+def test_the_batch_suggests_the_optimum_and_the_gain_over_next_available(client, db, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]
+    north = team_ids("North")
+    senior = make_staff("senior", "senior_clinician", ("North",))
+    # two therapists, one place each; strengths by domain chosen so next-available (most free places, then name)
+    # differs from the optimum
+    x = _therapist(db, "X", north, 1, 1.0, domain="depression")
+    y = _therapist(db, "Y", north, 1, 0.0, domain="depression")
+    with transaction(db):
+        for t, s in ((x, 0.1), (y, 2.0)):
+            db.add(
+                TherapistStrength(therapist_id=t.id, domain="anxiety", cases=20, strength=s, se=0.5, lower=s - 1,
+                                  upper=s + 1, klass="neutral", fitted_at=utcnow(), settings_version="t")
+            )  # fmt: skip
+    dep = _person(client, senior, north, "depression", days_ago=20)
+    anx = _person(client, senior, north, "generalised_anxiety", days_ago=10)
+    third = _person(client, senior, north, "ptsd", days_ago=5)  # no place left for them
+    r = client.get("/api/v1/matching/batch", headers=senior.auth)
+    assert r.status_code == 200, r.text
+    b = r.json()
+    by = {s["person_id"]: s for s in b["suggestions"]}
+    assert [s["person_id"] for s in b["suggestions"]] == [str(dep), str(anx), str(third)]
+    assert by[str(dep)]["suggested"]["therapist_id"] == str(x.id)
+    assert by[str(anx)]["suggested"]["therapist_id"] == str(y.id)
+    assert by[str(third)]["suggested"] is None and "full" in by[str(third)]["why"]
+    assert (b["suggested"], b["waitlisted"], b["free_places"]) == (2, 1, 2)
+    # the same as the exact solver on the same terms
+    people = [
+        solve.Person(str(dep), "depression", allowed=frozenset({str(x.id), str(y.id)})),
+        solve.Person(str(anx), "anxiety", allowed=frozenset({str(x.id), str(y.id)})),
+        solve.Person(str(third), "trauma", allowed=frozenset({str(x.id), str(y.id)})),
+    ]
+    offered = [
+        solve.Therapist(str(x.id), 1, {"depression": 1.0, "anxiety": 0.1, "trauma": 0.0}),
+        solve.Therapist(str(y.id), 1, {"depression": 0.0, "anxiety": 2.0, "trauma": 0.0}),
+    ]
+    count, total = solve.exact_by_assignment(people, offered)
+    assert count == 2 and total == pytest.approx(3.0)
+    assert sum(s["suggested"]["strength"] for s in b["suggestions"] if s["suggested"]) == pytest.approx(total)
+    # next-available (in order of waiting, to the most free places, ties by name): dep -> X, anx -> Y as well here,
+    # so the gain is what it is against that; it must equal the two totals' difference
+    nxt = {s["person_id"]: s["next_available_therapist_id"] for s in b["suggestions"]}
+    strength = {(str(x.id), "depression"): 1.0, (str(x.id), "anxiety"): 0.1, (str(x.id), "trauma"): 0.0,
+                (str(y.id), "depression"): 0.0, (str(y.id), "anxiety"): 2.0, (str(y.id), "trauma"): 0.0}  # fmt: skip
+    domain = {str(dep): "depression", str(anx): "anxiety", str(third): "trauma"}
+    nxt_total = sum(strength[(t, domain[p])] for p, t in nxt.items() if t)
+    assert b["expected_gain_points"] == pytest.approx(total - nxt_total, abs=1e-3)
+    assert _count(db, Allocation) == 0  # a suggestion only
+
+
+def test_the_batch_gains_over_next_available_when_it_would_choose_badly(client, db, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]
+    north = team_ids("North")
+    senior = make_staff("senior", "senior_clinician", ("North",))
+    # next-available gives the first waiting person to the therapist with most free places (Z, 2 places)
+    z = _therapist(db, "Z", north, 2, -1.0)
+    v = _therapist(db, "V", north, 1, 1.5)
+    first = _person(client, senior, north, days_ago=20)
+    b = client.get("/api/v1/matching/batch", headers=senior.auth).json()
+    (s,) = b["suggestions"]
+    assert s["person_id"] == str(first)
+    assert s["suggested"]["therapist_id"] == str(v.id) and s["next_available_therapist_id"] == str(z.id)
+    assert b["expected_gain_points"] == pytest.approx(2.5) and b["expected_gain_per_person"] == pytest.approx(2.5)
+
+
+# -- strength profiles ---------------------------------------------------------------------------------------------
+
+
+def test_strength_profiles_by_role_and_every_read_audited(client, db, make_staff, w) -> None:  # type: ignore[no-untyped-def]
+    t = w["t"]
+    lead = make_staff("lead", "service_lead", ("North",))
+    cc = make_staff("ccoord", "care_coordinator", ("North",))
+    with transaction(db):
+        db.get(Therapist, t["A"].id).user_id = w["clin"].principal.user_id
+        db.get(Therapist, t["B"].id).user_id = cc.principal.user_id
+    before = _count(db, AuditRecord, action="read", resource_type="TherapistStrength")
+
+    def names(who) -> list[str]:  # type: ignore[no-untyped-def]
+        r = client.get("/api/v1/therapists/strengths", headers=who.auth)
+        assert r.status_code == 200, r.text
+        return [x["name"] for x in r.json()]
+
+    north_names = ["Therapist A", "Therapist B", "Therapist C", "Therapist D"]
+    assert names(w["clin"]) == ["Therapist A"]
+    assert names(cc) == ["Therapist B"]
+    assert names(w["senior"]) == north_names  # their team's, not South's
+    assert names(lead) == north_names
+    a = client.get("/api/v1/therapists/strengths", headers=w["clin"].auth).json()[0]
+    assert a["domains"]["depression"] == {"cases": 20, "strength": 1.0, "lower": 0.0, "upper": 2.0, "class": "neutral"}
+    # someone with no therapist linked sees nothing of anyone
+    other = make_staff("clin2", "clinician", ("North",))
+    assert names(other) == []
+    assert _count(db, AuditRecord, action="read", resource_type="TherapistStrength") == before + 6
+    # and the match of one referral is a read of the person's record, audited against them
+    client.get(f"/api/v1/people/{w['ada']}/matches", headers=w["senior"].auth)
+    assert _count(db, AuditRecord, action="read", resource_type="TherapistMatch", person_id=w["ada"]) == 1
