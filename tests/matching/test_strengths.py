@@ -5,13 +5,17 @@ shrinkage and classes as properties, and a seeded simulation where the between-t
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from scipy.stats import binom
 
+from idiograph.matching.settings import Settings
+from idiograph.matching.settings import settings as matching_settings
 from idiograph.matching.strengths import Outcome, estimate
 
 PROPS = settings(
@@ -152,3 +156,21 @@ def test_simulation_recovers_the_spread_and_intervals_cover_about_95_percent() -
     assert abs(float(np.mean(sds)) - tau) < 0.2, sds
     lo, hi = binom.ppf(0.0005, total, 0.95), binom.ppf(0.9995, total, 0.95)
     assert lo <= covered <= hi, (covered, total, lo, hi)
+
+
+@pytest.mark.parametrize(
+    ("domains", "words"),
+    [
+        ({"depresion": "depression"}, "not presenting problems the intake offers: depresion"),
+        ({"depression": "Low Mood"}, "Low Mood"),
+        ({"depression": "mood_se"}, "not ending in '_se': mood_se"),
+    ],
+)
+def test_matching_settings_refuse_unknown_problems_and_domains_no_table_can_carry(
+    domains: dict[str, str], words: str
+) -> None:
+    """A misspelt presenting problem would leave its people with no domain; a domain ending in ``_se`` would be
+    read back by ``matching solve`` as an error column and dropped."""
+    with pytest.raises(ValidationError, match=re.escape(words)):
+        Settings(version="x", domains=domains)
+    assert matching_settings().domains  # the shipped file is valid

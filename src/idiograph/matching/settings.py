@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from idiograph.patients.episodes import PRESENTING_PROBLEMS
+
+DOMAIN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class _Cfg(BaseModel):
@@ -37,6 +42,22 @@ class Settings(_Cfg):
     strengths: Strengths = Strengths()
     constraints: Constraints = Constraints()
     weights: Weights = Weights()
+
+    @field_validator("domains")
+    @classmethod
+    def _known_problems_and_column_safe_names(cls, v: dict[str, str]) -> dict[str, str]:
+        """Every key a presenting problem the intake offers (a misspelt one would silently leave its people with no
+        domain); every domain a name that makes a ``strength_<domain>`` column ``matching solve`` reads back (one
+        ending in ``_se`` would be taken for an error column and dropped)."""
+        wrong = [k for k in v if k not in PRESENTING_PROBLEMS]
+        if wrong:
+            raise ValueError(f"not presenting problems the intake offers: {', '.join(sorted(wrong))}")
+        bad = sorted({d for d in v.values() if not DOMAIN_NAME.match(d) or d.endswith("_se")})
+        if bad:
+            raise ValueError(
+                f"domain names must be lower-case letters, digits and '_', not ending in '_se': {', '.join(bad)}"
+            )
+        return v
 
     def domain_of(self, presenting_problem: str | None) -> str | None:
         return self.domains.get(presenting_problem or "")
