@@ -213,6 +213,41 @@ def test_a_senior_clinician_allocates_under_delegated_authority(client, db, w) -
         (t["A"].id, False),
         (t["B"].id, True),
     ]
+    # moved within the same episode: A has the place back, B's only place is taken
+    assert (db.get(Therapist, t["A"].id).capacity, db.get(Therapist, t["B"].id).capacity) == (2, 0)
+    assert db.scalar(select(TherapyPlan).where(TherapyPlan.current.is_(True))).allocation_id == db.scalar(
+        select(Allocation.id).where(Allocation.current.is_(True))
+    )
+
+
+def test_an_escalation_approved_after_someone_else_was_allocated_changes_nothing(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    """Found: approving a clinician's older request silently replaced the allocation a senior had made since."""
+    t, senior, clin, ada = w["t"], w["senior"], w["clin"], w["ada"]
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
+        headers=clin.auth,
+    )  # fmt: skip
+    assert r.json()["status"] == "pending", r.text
+    esc_id = db.scalar(select(Escalation.id).where(Escalation.status == "pending"))
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["B"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.json()["status"] == "applied", r.text
+    r = client.post(
+        f"/api/v1/escalations/{esc_id}/answer", json={"approve": True, "note": "Agreed at allocation meeting"},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 409 and "since this was asked, Therapist B was allocated by senior" in r.text, r.text
+    db.expire_all()
+    assert [(a.therapist_id, a.current) for a in db.scalars(select(Allocation))] == [(t["B"].id, True)]
+    assert (db.get(Therapist, t["A"].id).capacity, db.get(Therapist, t["B"].id).capacity) == (2, 0)
+    assert db.get(Escalation, esc_id).status == "pending"  # still to be answered: the senior can reject it
+    r = client.post(
+        f"/api/v1/escalations/{esc_id}/answer", json={"approve": False, "note": "B allocated meanwhile"},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
 
 
 def test_a_clinician_is_escalated_and_nothing_is_allocated_until_a_senior_approves(client, db, w) -> None:  # type: ignore[no-untyped-def]

@@ -119,6 +119,16 @@ def _carry_out(session: Session, decision: Decision) -> None:
     why = constraint_problems(session, person, ep.team_id, therapist, bool(p.get("interpreter")))
     if why:
         raise Conflict("; ".join(why) + "; nothing was allocated")
+    previous = session.scalar(
+        select(Allocation).where(Allocation.person_id == decision.person_id, Allocation.current.is_(True))
+    )
+    if previous is not None and previous.episode_id == ep.id and previous.allocated_at > decision.decided_at:
+        # approved after someone else was allocated in the meantime: the approver decided on what they were shown
+        other = session.get(Therapist, previous.therapist_id)
+        raise Conflict(
+            f"since this was asked, {other.name if other else 'another therapist'} was allocated by "
+            f"{previous.allocated_by}; nothing was changed: ask again if a change is still wanted"
+        )
     # one conditional update takes the place: of two allocations to the last free place exactly one succeeds
     took = session.execute(
         update(Therapist)
@@ -129,12 +139,24 @@ def _carry_out(session: Session, decision: Decision) -> None:
     if took != 1:
         raise Conflict(f"{therapist.name} has no free places now; choose someone else")
     session.refresh(therapist)
-    session.execute(
-        update(Allocation)
-        .where(Allocation.person_id == decision.person_id, Allocation.current.is_(True))
-        .values(current=False)
-        .execution_options(synchronize_session=False)
-    )
+    if previous is not None:
+        ended = session.execute(
+            update(Allocation)
+            .where(Allocation.id == previous.id, Allocation.current.is_(True))
+            .values(current=False)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if ended != 1:
+            raise Conflict("the person's allocation changed meanwhile; nothing was changed: reload and ask again")
+        if previous.episode_id == ep.id:
+            # moved within the same open episode: the person leaves the earlier therapist's caseload, so the place
+            # they held is free again (found: it stayed taken for good)
+            session.execute(
+                update(Therapist)
+                .where(Therapist.id == previous.therapist_id)
+                .values(capacity=Therapist.capacity + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
     allocation = Allocation(
         person_id=decision.person_id,
         episode_id=ep.id,
