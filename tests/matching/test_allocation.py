@@ -450,6 +450,9 @@ def test_the_batch_suggests_the_optimum_and_the_gain_over_next_available(client,
     nxt_total = sum(strength[(t, domain[p])] for p, t in nxt.items() if t)
     assert b["expected_gain_points"] == pytest.approx(total - nxt_total, abs=1e-3)
     assert _count(db, Allocation) == 0  # a suggestion only
+    # the request's reads are one audit record (the waiting list it rests on and the match)
+    view = db.scalars(select(AuditRecord).where(AuditRecord.action == "read").order_by(AuditRecord.seq)).all()[-1]
+    assert {"action": "read", "type": "TherapistMatch", "batch": 3, "suggested": 2} in view.detail["showed"]
 
 
 def test_the_batch_gains_over_next_available_when_it_would_choose_badly(client, db, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]
@@ -497,3 +500,18 @@ def test_strength_profiles_by_role_and_every_read_audited(client, db, make_staff
     # and the match of one referral is a read of the person's record, audited against them
     client.get(f"/api/v1/people/{w['ada']}/matches", headers=w["senior"].auth)
     assert _count(db, AuditRecord, action="read", resource_type="TherapistMatch", person_id=w["ada"]) == 1
+
+
+def test_another_team_sees_none_of_it(client, db, make_staff, w) -> None:  # type: ignore[no-untyped-def]
+    south = make_staff("southsenior", "senior_clinician", ("South",))
+    ada, t = w["ada"], w["t"]
+    assert client.get(f"/api/v1/people/{ada}/matches", headers=south.auth).status_code in (403, 404)
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["E"].id), "rationale": RATIONALE},
+        headers=south.auth,
+    )  # fmt: skip
+    assert r.status_code in (403, 404), r.text
+    assert client.get("/api/v1/waiting-list", headers=south.auth).json() == []
+    assert [x["name"] for x in client.get("/api/v1/therapists/strengths", headers=south.auth).json()] == ["Therapist E"]
+    assert client.get("/api/v1/matching/batch", headers=south.auth).json()["suggestions"] == []
+    assert _count(db, Allocation) == 0 and _count(db, Decision) == 0
