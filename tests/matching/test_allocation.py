@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -515,3 +516,38 @@ def test_another_team_sees_none_of_it(client, db, make_staff, w) -> None:  # typ
     assert [x["name"] for x in client.get("/api/v1/therapists/strengths", headers=south.auth).json()] == ["Therapist E"]
     assert client.get("/api/v1/matching/batch", headers=south.auth).json()["suggestions"] == []
     assert _count(db, Allocation) == 0 and _count(db, Decision) == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_batch_equals_the_exact_solver_on_random_small_cases(client, db, make_staff, team_ids, seed: int) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    north = team_ids("North")
+    senior = make_staff("senior", "senior_clinician", ("North",))
+    problems = {"depression": "depression", "panic": "anxiety", "ptsd": "trauma"}
+    offered = []
+    for j in range(3):
+        strengths = {d: round(float(rng.normal(0, 1)), 3) for d in ("depression", "anxiety", "trauma")}
+        th = _therapist(db, f"R{j}", north, int(rng.integers(0, 3)), strengths["depression"])
+        with transaction(db):
+            for d in ("anxiety", "trauma"):
+                s = strengths[d]
+                db.add(
+                    TherapistStrength(therapist_id=th.id, domain=d, cases=20, strength=s, se=0.5, lower=s - 1,
+                                      upper=s + 1, klass="neutral", fitted_at=utcnow(), settings_version="t")
+                )  # fmt: skip
+        offered.append(solve.Therapist(str(th.id), th.capacity, strengths))
+    people = []
+    for i in range(6):
+        problem = str(rng.choice(list(problems)))
+        pid = _person(client, senior, north, problem, days_ago=30 - i)
+        people.append(solve.Person(str(pid), problems[problem]))
+    b = client.get("/api/v1/matching/batch", headers=senior.auth).json()
+    count, total = solve.exact_by_assignment(people, offered)
+    assert b["suggested"] == count and b["waitlisted"] == 6 - count
+    got = sum(s["suggested"]["strength"] for s in b["suggestions"] if s["suggested"])
+    assert got == pytest.approx(total, abs=1e-3)
+    used: dict[str, int] = {}
+    for s in b["suggestions"]:
+        if s["suggested"]:
+            used[s["suggested"]["therapist_id"]] = used.get(s["suggested"]["therapist_id"], 0) + 1
+    assert all(used.get(t.clinician_id, 0) <= t.capacity for t in offered)
