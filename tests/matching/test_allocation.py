@@ -551,3 +551,39 @@ def test_the_batch_equals_the_exact_solver_on_random_small_cases(client, db, mak
         if s["suggested"]:
             used[s["suggested"]["therapist_id"]] = used.get(s["suggested"]["therapist_id"], 0) + 1
     assert all(used.get(t.clinician_id, 0) <= t.capacity for t in offered)
+
+
+def test_an_interpreter_the_person_needs_or_the_allocator_books_lifts_the_language_constraint(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t, senior = w["t"], w["senior"]
+    jan = _person(client, senior, w["north"], language="pl")
+    shown = client.get(f"/api/v1/people/{jan}/matches?interpreter=true", headers=senior.auth).json()
+    assert str(t["A"].id) in _ids(shown["suitable"]) and str(t["C"].id) in _ids(shown["suitable"])
+    # a person whose preferences say they need an interpreter: the ranking and the allocation agree without a flag
+    ola = _person(client, senior, w["north"], language="pl", interpreter=True)
+    m = client.get(f"/api/v1/people/{ola}/matches", headers=senior.auth).json()
+    assert str(t["A"].id) in _ids(m["suitable"])
+    r = client.post(
+        f"/api/v1/people/{ola}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201 and "interpreter booked" in r.json()["summary"], r.text
+
+
+def test_a_discharge_gives_the_therapists_place_back(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t, senior, ada = w["t"], w["senior"], w["ada"]
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    db.expire_all()
+    assert db.get(Therapist, t["A"].id).capacity == 1
+    r = client.post(
+        f"/api/v1/people/{ada}/changes", json={"discharge": "completed", "rationale": "Finished the course well"},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json()["status"] == "applied", r.text
+    db.expire_all()
+    assert db.get(Therapist, t["A"].id).capacity == 2
+    (a,) = db.scalars(select(Allocation)).all()
+    assert a.current  # who saw the person through is kept

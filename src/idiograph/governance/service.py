@@ -127,6 +127,7 @@ DISCHARGE_REASONS = ("completed", "recovered", "declined", "disengaged", "transf
 Checker = Callable[[Session, uuid.UUID, dict[str, Any]], tuple[list[str], list[str], list[FieldProblem]]]
 Applier = Callable[[Session, Decision], None]
 EXTENSIONS: dict[str, tuple[Checker, Applier]] = {}
+ON_DISCHARGE: list[Callable[[Session, Episode], None]] = []  # run inside apply when an episode is discharged
 
 
 def extend(key: str, check: Checker, carry_out: Applier) -> None:
@@ -242,6 +243,8 @@ def apply(session: Session, decision: Decision) -> None:
             if ep is None:
                 raise Conflict("the episode is already closed")
             ep.discharge_date, ep.discharge_reason = utcnow().date(), str(p["discharge"])
+            for then in ON_DISCHARGE:
+                then(session, ep)
         if "intervention" in p:
             ep = open_episode(session, decision.person_id)
             if ep is None:

@@ -23,15 +23,24 @@ from idiograph.governance import service as governance
 from idiograph.governance.model import Decision
 from idiograph.matching.model import Allocation, Therapist
 from idiograph.matching.settings import settings
-from idiograph.patients.model import Person
+from idiograph.patients.model import Episode, Person
 
 ENGLISH = ("en", "", None)
 
 
+UNREAD = object()
+
+
 def constraint_problems(
-    session: Session, person: Person, team_id: uuid.UUID | None, therapist: Therapist, interpreter: bool
+    session: Session,
+    person: Person,
+    team_id: uuid.UUID | None,
+    therapist: Therapist,
+    interpreter: bool,
+    risk: Any = UNREAD,
 ) -> list[str]:
-    """Why this therapist may not be allocated to this person now (empty: they may)."""
+    """Why this therapist may not be allocated to this person now (empty: they may). ``risk``: the person's current
+    risk assessment when the caller has read it already (ranking many therapists reads it once)."""
     why = []
     if not therapist.active:
         why.append(f"{therapist.name} is not taking people now")
@@ -43,7 +52,8 @@ def constraint_problems(
     if lang not in ENGLISH and lang not in (therapist.languages or []) and not interpreter:
         why.append(f"{therapist.name} does not work in {lang}: book an interpreter or choose someone who does")
     qualified = settings().constraints.qualified_for_high_risk
-    risk = governance.current_risk(session, person.id)
+    if risk is UNREAD:
+        risk = governance.current_risk(session, person.id)
     if qualified and risk is not None and risk.level == "high" and therapist.profession not in qualified:
         what = (therapist.profession or "no recorded profession").replace("_", " ")
         why.append(
@@ -172,4 +182,20 @@ def _carry_out(session: Session, decision: Decision) -> None:
     plan.draft(session, allocation, decision.requested_by)
 
 
+def _release(session: Session, episode: Episode) -> None:
+    """A discharged episode gives its therapist's place back (the allocation stays: who saw the person through)."""
+    held = session.scalar(
+        select(Allocation.therapist_id).where(Allocation.episode_id == episode.id, Allocation.current.is_(True))
+    )
+    if held is not None:
+        session.execute(
+            update(Therapist)
+            .where(Therapist.id == held)
+            .values(capacity=Therapist.capacity + 1, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
 governance.extend("therapist", _check, _carry_out)
+if _release not in governance.ON_DISCHARGE:
+    governance.ON_DISCHARGE.append(_release)

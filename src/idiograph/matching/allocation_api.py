@@ -40,12 +40,16 @@ def candidate_json(c: service.Candidate) -> dict[str, Any]:
 
 @router.get("/people/{person_id}/matches", response_model=dict[str, Any])
 def matches(
-    person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
+    person_id: uuid.UUID,
+    interpreter: bool = False,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> dict[str, Any]:
     """Suitable therapists for this person's open episode, best first (strength in their problem domain, in PHQ-9
     points against the service average with its 95% interval, plus the weights of the preferences met), with the
-    first free slot; and every excluded therapist with the hard constraint that excludes them."""
-    r = service.rank(db, p, person_id)
+    first free slot; and every excluded therapist with the hard constraint that excludes them. ``interpreter=true``:
+    as if an interpreter is booked (lifts the language constraint; allocate with ``interpreter: true``)."""
+    r = service.rank(db, p, person_id, interpreter)
     return {
         "person_id": str(person_id),
         "episode_id": str(r.episode.id),

@@ -237,10 +237,13 @@ def _candidates(
     start = datetime.combine(first_day, datetime.min.time(), slots_module.LONDON)
     busy = _busy(session, [t.name for t in therapists], start, slot_days)
     interpreter = bool(prefs.get("interpreter"))
+    risk = governance.current_risk(session, person.id)
+    # the person's slots ranked by fit once; each therapist's first free one is the best not already booked for them
+    fitting = slots_module.rank(slots_module.candidates(first_day, slot_days, ()), prefs, limit=10_000)
     w = s.weights
     suitable, excluded = [], []
     for t in therapists:
-        why = _allocate.constraint_problems(session, person, ep.team_id, t, interpreter)
+        why = _allocate.constraint_problems(session, person, ep.team_id, t, interpreter, risk)
         if why:
             excluded.append((t, why))
             continue
@@ -264,8 +267,8 @@ def _candidates(
             met.append("saw them before (continuity)")
             score += w.continuity
         r = known.get(t.id)
-        candidates = slots_module.candidates(first_day, slot_days, busy.get(t.name, []))
-        ranked = slots_module.rank(candidates, prefs, 1)
+        taken = [b.astimezone(slots_module.LONDON) for b in busy.get(t.name, [])]
+        first = next((x.start for x in fitting if all(abs((x.start - b).total_seconds()) >= 3000 for b in taken)), None)
         suitable.append(
             Candidate(
                 t,
@@ -277,7 +280,7 @@ def _candidates(
                 score,
                 tuple(met),
                 tuple(unmet),
-                ranked[0].start if ranked else None,
+                first,
             )
         )
     suitable.sort(
@@ -299,14 +302,18 @@ def _needs(session: Session, person: Person, prefs: dict[str, Any], s: Settings)
     return out
 
 
-def rank(session: Session, principal: Principal, person_id: uuid.UUID) -> Ranking:
-    """Suitable therapists for this person's open episode, best first, with reasons; the excluded with why."""
+def rank(session: Session, principal: Principal, person_id: uuid.UUID, interpreter: bool = False) -> Ranking:
+    """Suitable therapists for this person's open episode, best first, with reasons; the excluded with why.
+    ``interpreter``: the allocator books an interpreter (as when the person's preferences say they need one), which
+    lifts the language constraint."""
     person, _ = ensure_access(session, principal, person_id, Permission.PERSON_READ)
     ep = governance.open_episode(session, person_id)
     if ep is None:
         raise NotFound("this person has no open episode to allocate")
     s = settings()
     prefs = _prefs(session, person_id)
+    if interpreter:
+        prefs = {**prefs, "interpreter": True}
     q = select(Therapist).where(Therapist.active.is_(True))
     if ep.team_id is not None:
         q = q.where(Therapist.team_id == ep.team_id)
@@ -509,7 +516,9 @@ def allocate(
 ) -> Decision:
     """Ask to allocate: a governed decision (applied under delegated authority or escalated) with the rationale,
     the suggestion and the strength shown kept on it. Overriding the suggestion needs the allocator's own reason."""
-    ranking = rank(session, principal, person_id)
+    # an interpreter the person needs (their preferences) is booked with the allocation, as the ranking assumed
+    interpreter = interpreter or bool(_prefs(session, person_id).get("interpreter"))
+    ranking = rank(session, principal, person_id, interpreter)
     shown = next((c for c in ranking.suitable if c.therapist.id == therapist_id), None)
     payload: dict[str, Any] = {"therapist": str(therapist_id)}
     if suggested_id is not None:

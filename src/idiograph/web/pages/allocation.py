@@ -69,10 +69,15 @@ def allocation_page(
 
 @router.get("/people/{person_id}/match")
 def match_page(
-    request: Request, person_id: uuid.UUID, db: Session = DB, p: Principal = Depends(require(Permission.PERSON_READ))
+    request: Request,
+    person_id: uuid.UUID,
+    interpreter: bool = False,
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_READ)),
 ) -> HTMLResponse:
-    """One referral: suitable therapists best first, with reasons; the excluded with why."""
-    ranking = service.rank(db, p, person_id)
+    """One referral: suitable therapists best first, with reasons; the excluded with why. With ``interpreter``, as if
+    an interpreter is booked (the allocation then records it)."""
+    ranking = service.rank(db, p, person_id, interpreter)
     current = service.therapist_for(db, person_id)
     return render(
         request,
@@ -81,6 +86,7 @@ def match_page(
         current=current,
         reason_words=service.reason_words,
         weights=settings().weights,
+        interpreter=interpreter,
     )
 
 
@@ -108,6 +114,8 @@ def allocate_form(
         db.rollback()  # nothing of the refused request is kept
         return refused(request, person_id, exc if isinstance(exc, DomainError) else DomainError(str(exc)))
     where = "/allocation?suggest=1" if back == "allocation" else f"/people/{person_id}/match"
+    if back != "allocation" and interpreter:
+        where += "?interpreter=true"
     return RedirectResponse(f"{where}&done={d.id}" if "?" in where else f"{where}?done={d.id}", 303)
 
 
