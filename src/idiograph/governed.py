@@ -1,6 +1,6 @@
 """Governed facts (DESIGN rule 4): discharge, the intervention, an appointment's time, place, format and length,
-appointment frequency and who a person's therapist is change only through a decision (``governance.service.apply``), at run time as well as
-in the source.
+appointment frequency and who a person's therapist is change only through a decision (``governance.service.apply``),
+at run time as well as in the source.
 
 A lint test reads the source for assignments; this guard watches what reaches the database. Every UPDATE (ORM
 flush, Core, raw SQL, an upsert's DO UPDATE) that sets a governed column is refused unless it runs inside

@@ -103,9 +103,9 @@ def run(
     for i, r in enumerate(later):
         by_team[r.team_id].append(i)
     team_staff: dict[str, list[Staff]] = defaultdict(list)
-    for s in staff:
-        if s.role == "clinician":
-            team_staff[s.team_id].append(s)
+    for member in staff:
+        if member.role == "clinician":
+            team_staff[member.team_id].append(member)
     for team, idx in by_team.items():
         members = team_staff[team]
         load: dict[str, int] = defaultdict(int)
