@@ -85,7 +85,6 @@ def upgrade() -> None:
     with op.batch_alter_table("therapy_plan", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_therapy_plan_person_id"), ["person_id"], unique=False)
 
-
     op.create_table(
         "therapist_strength",
         sa.Column("therapist_id", sa.Uuid(), nullable=False),
