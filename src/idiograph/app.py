@@ -26,6 +26,7 @@ from idiograph.fhir.api import record_router as fhir_record_router
 from idiograph.fhir.api import router as fhir_router
 from idiograph.governance.api import router as governance_router
 from idiograph.intake.api import router as intake_router
+from idiograph.matching import allocate
 from idiograph.matching.allocation_api import router as allocation_router
 from idiograph.matching.api import router as matching_router
 from idiograph.measures.api import router as measures_router
@@ -113,6 +114,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     pipeline.check_settings()
+    allocate.register()  # allocating a therapist is a governed change
     engine = engine or (
         database.engine
         if database

@@ -22,8 +22,10 @@ from idiograph.cli import (
     synth,
     users,
 )
+from idiograph.matching import allocate
 
 app = typer.Typer(help="idiograph: clinical personalisation for mental health services.", no_args_is_help=True)
+allocate.register()  # allocating a therapist is a governed change (governance answer applies it too)
 app.command()(service.serve)
 app.command()(service.demo)
 app.command()(synth.synth)

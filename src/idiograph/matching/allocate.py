@@ -196,6 +196,8 @@ def _release(session: Session, episode: Episode) -> None:
         )
 
 
-governance.extend("therapist", _check, _carry_out)
-if _release not in governance.ON_DISCHARGE:
-    governance.ON_DISCHARGE.append(_release)
+def register() -> None:
+    """Register allocation with the one decision path (called where the app and the command line start; idempotent)."""
+    governance.extend("therapist", _check, _carry_out)
+    if _release not in governance.ON_DISCHARGE:
+        governance.ON_DISCHARGE.append(_release)

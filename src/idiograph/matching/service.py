@@ -20,7 +20,7 @@ from idiograph.db import utcnow
 from idiograph.errors import Forbidden, NotFound
 from idiograph.governance import service as governance
 from idiograph.governance.model import Decision
-from idiograph.matching import allocate as _allocate  # registers the governed change
+from idiograph.matching import allocate as _allocate
 from idiograph.matching import solve as solver
 from idiograph.matching.model import Allocation, Therapist, TherapistStrength
 from idiograph.matching.settings import Settings, settings
@@ -30,6 +30,7 @@ from idiograph.monitoring.recovery.expected import CurveModel
 from idiograph.patients.access import ensure_access
 from idiograph.patients.model import Episode, Person
 from idiograph.security import audit
+from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -445,7 +446,7 @@ def batch(session: Session, principal: Principal, team_id: uuid.UUID | None = No
     for w, a in zip(waiting, result.assignments, strict=True):
         c = options[w.episode.id].get(uuid.UUID(a.clinician_id)) if a.clinician_id else None
         total += c.strength if c else 0.0
-        why = "; ".join(reason_words(c)) if c else _waitlisted_words(a.reasons, options[w.episode.id])
+        why = "; ".join(reason_words(c)) if c else _waitlisted_words(options[w.episode.id])
         out.append(Suggestion(w, c, why, nxt.get(w.episode.id)))
     nxt_total = sum(c.strength for c in nxt.values())
     audit.append(
@@ -496,7 +497,7 @@ def strength_words(c: Candidate) -> str:
     return f"{band}; {c.cases} cases, {c.klass})"
 
 
-def _waitlisted_words(reason: str, options: dict[uuid.UUID, Candidate]) -> str:
+def _waitlisted_words(options: dict[uuid.UUID, Candidate]) -> str:
     if not options:
         return "nobody suitable: see the person's match for why each therapist is excluded"
     return "waitlisted: every suitable therapist is full"
@@ -516,6 +517,7 @@ def allocate(
 ) -> Decision:
     """Ask to allocate: a governed decision (applied under delegated authority or escalated) with the rationale,
     the suggestion and the strength shown kept on it. Overriding the suggestion needs the allocator's own reason."""
+    _allocate.register()
     # an interpreter the person needs (their preferences) is booked with the allocation, as the ranking assumed
     interpreter = interpreter or bool(_prefs(session, person_id).get("interpreter"))
     ranking = rank(session, principal, person_id, interpreter)
@@ -541,3 +543,7 @@ def allocate(
 def therapist_for(session: Session, person_id: uuid.UUID) -> Therapist | None:
     a = session.scalar(select(Allocation).where(Allocation.person_id == person_id, Allocation.current.is_(True)))
     return session.get(Therapist, a.therapist_id) if a else None
+
+
+def team_names(session: Session) -> dict[uuid.UUID, str]:
+    return {t.id: t.name for t in session.scalars(select(Team))}

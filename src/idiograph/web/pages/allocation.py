@@ -7,7 +7,6 @@ import uuid
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.errors import DomainError
@@ -15,7 +14,6 @@ from idiograph.governance import service as governance
 from idiograph.matching import service
 from idiograph.matching.settings import settings
 from idiograph.security.deps import DB, require
-from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.web.charts import StrengthRow, strength_figure
@@ -131,7 +129,7 @@ def strengths_page(
             request, "strengths.html", status=exc.status, profiles=[], figures=[], error=exc.detail, s=settings()
         )
     domains = settings().all_domains
-    teams = {t.id: t.name for t in db.scalars(select(Team))}
+    teams = service.team_names(db)
     several = len({pr.therapist.team_id for pr in profiles}) > 1
     labels = {
         pr.therapist.id: f"{pr.therapist.name} ({teams.get(pr.therapist.team_id, 'no team')})"
