@@ -142,21 +142,32 @@ def test_rank_orders_by_strength_plus_preferences_and_excludes_with_reasons(clie
     assert any("at high risk" in x for x in m["hard_constraints"])
 
 
+def test_a_regional_language_code_is_the_same_language(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    t, senior = w["t"], w["senior"]
+    for code in ("pl-PL", "en-GB"):
+        pid = _person(client, senior, w["north"], language=code)
+        m = client.get(f"/api/v1/people/{pid}/matches", headers=senior.auth).json()
+        if code == "en-GB":  # English in any region constrains nobody
+            assert m["hard_constraints"] == [] and len(m["suitable"]) == 3, (code, m)
+        else:
+            assert _ids(m["suitable"]) == [str(t["B"].id)] and m["hard_constraints"] == ["works in Polish"], code
+
+
 def test_language_excludes_unless_an_interpreter_is_booked(client, db, w) -> None:  # type: ignore[no-untyped-def]
     t, senior = w["t"], w["senior"]
     jan = _person(client, senior, w["north"], language="pl")
     m = client.get(f"/api/v1/people/{jan}/matches", headers=senior.auth).json()
     assert _ids(m["suitable"]) == [str(t["B"].id)]  # only B works in Polish
     why = {x["therapist_id"]: x["why"] for x in m["excluded"]}
-    assert "does not work in pl" in why[str(t["A"].id)][0] and "does not work in pl" in why[str(t["C"].id)][0]
-    assert m["hard_constraints"] == ["works in pl"]
+    assert "does not work in Polish" in why[str(t["A"].id)][0] and "does not work in Polish" in why[str(t["C"].id)][0]
+    assert m["hard_constraints"] == ["works in Polish"]
     # allocating A without an interpreter is refused naming the field; nothing stored
     r = client.post(
         f"/api/v1/people/{jan}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
         headers=senior.auth,
     )  # fmt: skip
     assert r.status_code == 422 and any(
-        e["field"] == "therapist" and "does not work in pl" in e["reason"] for e in r.json()["errors"]
+        e["field"] == "therapist" and "does not work in Polish" in e["reason"] for e in r.json()["errors"]
     ), r.text
     assert _count(db, Allocation) == 0 and _count(db, Decision) == 0
     # with the interpreter booked, A may be allocated

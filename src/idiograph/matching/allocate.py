@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from idiograph import languages
 from idiograph.db import utcnow
 from idiograph.errors import Conflict, FieldProblem
 from idiograph.governance import service as governance
@@ -24,9 +25,6 @@ from idiograph.governance.model import Decision
 from idiograph.matching.model import Allocation, Therapist
 from idiograph.matching.settings import settings
 from idiograph.patients.model import Episode, Person
-
-ENGLISH = ("en", "", None)
-
 
 UNREAD = object()
 
@@ -49,8 +47,10 @@ def constraint_problems(
     if therapist.capacity <= 0:
         why.append(f"{therapist.name} has no free places")
     lang = person.preferred_language
-    if lang not in ENGLISH and lang not in (therapist.languages or []) and not interpreter:
-        why.append(f"{therapist.name} does not work in {lang}: book an interpreter or choose someone who does")
+    if not languages.is_english(lang) and not languages.speaks(therapist.languages, lang) and not interpreter:
+        why.append(
+            f"{therapist.name} does not work in {languages.name(lang)}: book an interpreter or choose someone who does"
+        )
     qualified = settings().constraints.qualified_for_high_risk
     if risk is UNREAD:
         risk = governance.current_risk(session, person.id)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from idiograph import languages
 from idiograph.care import slots as slots_module
 from idiograph.care.model import Appointment, Preferences
 from idiograph.db import utcnow
@@ -257,7 +258,7 @@ def _candidates(
         places = prefs.get("places") or []
         if places and w.preferred_place:
             offered = [p for p in places if p in (t.places or [])]
-            (met if offered else unmet).append(f"sees people at {', '.join(offered or places)}")
+            (met if offered else unmet).append(f"sees people {_places_words(offered or places)}")
             score += w.preferred_place if offered else 0.0
         gender = prefs.get("therapist_gender")
         if gender and w.preferred_gender:
@@ -292,9 +293,9 @@ def _candidates(
 
 def _needs(session: Session, person: Person, prefs: dict[str, Any], s: Settings) -> list[str]:
     out = []
-    if person.preferred_language not in _allocate.ENGLISH:
+    if not languages.is_english(person.preferred_language):
         out.append(
-            f"works in {person.preferred_language}"
+            f"works in {languages.name(person.preferred_language)}"
             + (" (or with the interpreter booked)" if prefs.get("interpreter") else "")
         )
     risk = governance.current_risk(session, person.id)
@@ -488,10 +489,29 @@ def reason_words(c: Candidate) -> list[str]:
     return parts
 
 
+_AT = {"clinic": "at a clinic", "home": "at home", "community": "in the community", "remote": "remotely"}
+
+
+def _places_words(places: Sequence[str]) -> str:
+    return " or ".join(_AT.get(p, f"at {p.replace('_', ' ')}") for p in places)
+
+
+def _points(x: float) -> str:
+    """A signed difference to one decimal place, never '-0.0'."""
+    return "0.0" if round(x, 1) == 0 else f"{x:+.1f}"
+
+
 def strength_words(c: Candidate) -> str:
+    """The strength as improvement compared with the service average ('1.2 PHQ-9 points more improvement than the
+    service average'), with its 95% interval and the number of cases."""
     if c.cases == 0:
         return "no finished episodes in this problem yet (counted as the service average)"
-    band = f"{c.strength:+.1f} PHQ-9 points against the service average (95% {c.lower:+.1f} to {c.upper:+.1f}"
+    if round(c.strength, 1) == 0:
+        size = "about the service average improvement"
+    else:
+        more = "more" if c.strength > 0 else "less"
+        size = f"{abs(c.strength):.1f} PHQ-9 points {more} improvement than the service average"
+    band = f"{size} (95% interval {_points(c.lower)} to {_points(c.upper)}"
     if c.klass == "too_few":
         return f"{band}), only {c.cases} cases: not enough to class"
     return f"{band}; {c.cases} cases, {c.klass})"

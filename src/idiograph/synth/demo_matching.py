@@ -23,7 +23,7 @@ LOGINS = {  # demo login -> the team whose first clinician they are, their name 
     "clin.north": ("North Talking Therapies", "Dr Amara Okafor", "female"),
     "clin.south": ("South Talking Therapies", "Priya Raman", "female"),
 }
-TALKING = ("psychological_therapist", "psychological_therapist", "clinical_psychologist", "peer_support_worker")
+TALKING = ("psychological_therapist", "psychological_therapist", "clinical_psychologist")  # who carries therapy
 COMMUNITY = ("mental_health_nurse", "social_worker", "occupational_therapist", "mental_health_nurse")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from idiograph import languages
 from idiograph.care import interventions
 from idiograph.care.options import FORMAT_LABELS, FREQUENCY_LABELS, PLACE_LABELS
 from idiograph.intake.definition import definition
@@ -17,51 +18,6 @@ number = display.number
 quantity = display.quantity
 day = display.day
 
-# ISO 639-1: the languages most often recorded in UK services; any other code is shown as it is.
-LANGUAGES: dict[str, str] = {
-    "en": "English",
-    "cy": "Welsh",
-    "gd": "Scottish Gaelic",
-    "ga": "Irish",
-    "pl": "Polish",
-    "ro": "Romanian",
-    "ur": "Urdu",
-    "pa": "Punjabi",
-    "bn": "Bengali",
-    "gu": "Gujarati",
-    "hi": "Hindi",
-    "ta": "Tamil",
-    "ar": "Arabic",
-    "fa": "Persian (Farsi)",
-    "ps": "Pashto",
-    "ku": "Kurdish",
-    "so": "Somali",
-    "ti": "Tigrinya",
-    "am": "Amharic",
-    "tr": "Turkish",
-    "zh": "Chinese",
-    "yue": "Cantonese",
-    "pt": "Portuguese",
-    "es": "Spanish",
-    "fr": "French",
-    "it": "Italian",
-    "de": "German",
-    "lt": "Lithuanian",
-    "lv": "Latvian",
-    "bg": "Bulgarian",
-    "hu": "Hungarian",
-    "sk": "Slovak",
-    "cs": "Czech",
-    "uk": "Ukrainian",
-    "ru": "Russian",
-    "sq": "Albanian",
-    "el": "Greek",
-    "vi": "Vietnamese",
-    "tl": "Tagalog",
-    "ne": "Nepali",
-    "sgn": "Sign language",
-    "bfi": "British Sign Language",
-}
 
 # pathways and interventions not (or no longer) in interventions.yaml, and acronyms in other vocabularies
 _CODES: dict[str, str] = {
@@ -108,12 +64,7 @@ def frequency(value: str | None) -> str:
     return FREQUENCY_LABELS.get(value or "", code(value))
 
 
-def language(value: str | None) -> str:
-    """'English' for en (and en-GB); an unknown code as it is; nothing for nothing."""
-    if not value:
-        return ""
-    base = value.strip().replace("_", "-")
-    return LANGUAGES.get(base.lower(), LANGUAGES.get(base.split("-")[0].lower(), value))
+language = languages.name
 
 
 def measure(system: str, code_: str, fallback: str | None = None) -> str:

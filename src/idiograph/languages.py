@@ -1,0 +1,72 @@
+"""Languages as people name them (pure): 'Polish' not pl. ISO 639-1 codes (and a few 639-2/3 where a service
+records them): the languages most often recorded in UK services; any other code is shown as it is."""
+
+from __future__ import annotations
+
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "cy": "Welsh",
+    "gd": "Scottish Gaelic",
+    "ga": "Irish",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "ur": "Urdu",
+    "pa": "Punjabi",
+    "bn": "Bengali",
+    "gu": "Gujarati",
+    "hi": "Hindi",
+    "ta": "Tamil",
+    "ar": "Arabic",
+    "fa": "Persian (Farsi)",
+    "ps": "Pashto",
+    "ku": "Kurdish",
+    "so": "Somali",
+    "ti": "Tigrinya",
+    "am": "Amharic",
+    "tr": "Turkish",
+    "zh": "Chinese",
+    "yue": "Cantonese",
+    "pt": "Portuguese",
+    "es": "Spanish",
+    "fr": "French",
+    "it": "Italian",
+    "de": "German",
+    "lt": "Lithuanian",
+    "lv": "Latvian",
+    "bg": "Bulgarian",
+    "hu": "Hungarian",
+    "sk": "Slovak",
+    "cs": "Czech",
+    "uk": "Ukrainian",
+    "ru": "Russian",
+    "sq": "Albanian",
+    "el": "Greek",
+    "vi": "Vietnamese",
+    "tl": "Tagalog",
+    "ne": "Nepali",
+    "sgn": "Sign language",
+    "bfi": "British Sign Language",
+}
+
+
+def base(value: str | None) -> str:
+    """The language without its region, lower case: 'en' for en-GB and en_gb; '' for nothing."""
+    return (value or "").strip().replace("_", "-").split("-")[0].lower()
+
+
+def is_english(value: str | None) -> bool:
+    """Nothing recorded counts as English (the service's working language)."""
+    return base(value) in ("", "en")
+
+
+def speaks(languages: list[str] | None, value: str | None) -> bool:
+    """Whether someone who works in ``languages`` works in ``value`` (regions ignored: pl-PL is Polish)."""
+    return base(value) in {base(x) for x in languages or []}
+
+
+def name(value: str | None) -> str:
+    """'English' for en (and en-GB); an unknown code as it is; nothing for nothing."""
+    if not value:
+        return ""
+    base = value.strip().replace("_", "-")
+    return LANGUAGES.get(base.lower(), LANGUAGES.get(base.split("-")[0].lower(), value))
