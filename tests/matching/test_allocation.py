@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -598,3 +598,30 @@ def test_a_discharge_gives_the_therapists_place_back(client, db, w) -> None:  # 
     assert db.get(Therapist, t["A"].id).capacity == 2
     (a,) = db.scalars(select(Allocation)).all()
     assert a.current  # who saw the person through is kept
+
+
+def test_the_first_free_slot_is_on_a_working_day(client, db, w, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from idiograph.matching import settings as matching_settings
+
+    pid = _person(client, w["senior"], w["north"])
+    london = ZoneInfo("Europe/London")
+
+    def first_days() -> set[int]:
+        m = client.get(f"/api/v1/people/{pid}/matches", headers=w["senior"].auth).json()
+        return {datetime.fromisoformat(c["first_free_slot"]).astimezone(london).weekday() for c in m["suitable"]}
+
+    assert first_days() and first_days() <= {0, 1, 2, 3, 4}  # the shipped week: Monday to Friday
+    weekend = matching_settings.settings().model_copy(update={"working_days": ("sat", "sun")})
+    monkeypatch.setattr("idiograph.matching.service.settings", lambda: weekend)
+    assert first_days() and first_days() <= {5, 6}  # a service with weekend clinics only
+
+
+def test_working_days_are_days_of_the_week() -> None:
+    from pydantic import ValidationError
+
+    from idiograph.matching.settings import Settings
+
+    with pytest.raises(ValidationError, match="working days"):
+        Settings(version="x", domains={"depression": "depression"}, working_days=("mon", "funday"))

@@ -241,7 +241,11 @@ def _candidates(
     interpreter = bool(prefs.get("interpreter"))
     risk = governance.current_risk(session, person.id)
     # the person's slots ranked by fit once; each therapist's first free one is the best not already booked for them
-    fitting = slots_module.rank(slots_module.candidates(first_day, slot_days, ()), prefs, limit=10_000)
+    fitting = [
+        x
+        for x in slots_module.rank(slots_module.candidates(first_day, slot_days, ()), prefs, limit=10_000)
+        if slots_module.DAYS[x.start.astimezone(slots_module.LONDON).weekday()] in s.working_days
+    ]
     w = s.weights
     suitable, excluded = [], []
     for t in therapists:

@@ -36,12 +36,24 @@ class Weights(_Cfg):
     continuity: float = Field(default=1.5, ge=0)
 
 
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class Settings(_Cfg):
     version: str
     domains: dict[str, str] = Field(min_length=1)
     strengths: Strengths = Strengths()
     constraints: Constraints = Constraints()
     weights: Weights = Weights()
+    working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+    @field_validator("working_days")
+    @classmethod
+    def _days_of_the_week(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        wrong = [d for d in v if d not in WEEK]
+        if wrong or not v:
+            raise ValueError(f"working days are some of {', '.join(WEEK)}; not {', '.join(wrong) or 'none'}")
+        return v
 
     @field_validator("domains")
     @classmethod
