@@ -1,0 +1,294 @@
+"""The adaptive questionnaire engine: which item to ask next, when to stop, and what the answers so far say
+about the full-form total — pure numpy, mypy --strict (CLINICAL.md section 9).
+
+Model: Samejima's graded response model, P(X >= k | theta) = 1 / (1 + exp(-a (theta - b_k))), theta ~ N(0, 1).
+The posterior of theta is held on a fixed quadrature grid (EAP, Bock & Mislevy 1982). What a clinician needs is
+not theta but the full-form total: its posterior predictive distribution is the answered sum plus the sum of
+the unanswered items, whose category probabilities are convolved at each grid point and mixed over the
+posterior. The estimate, its 95% interval and P(total >= cut) all come from that one distribution, so a
+pattern whose answered sum already reaches the cut has p_above = 1 (deterministic curtailment is included).
+
+Stopping (Rule.stop):
+- "classification": once P(total >= cut) or P(total < cut) reaches ``confidence`` (CAT-MH style screening,
+  Gibbons et al. 2013: the decision settled, not the score);
+- "se": once the posterior SD of theta is at or below ``se`` (PROMIS-style precision stopping);
+- "length": after ``max_items`` answers. ``max_items`` caps the other two as well.
+``always`` items (PHQ-9 item 9, the safety item) are asked first and before any stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import expit
+
+from idiograph.adaptive.grm import ItemParams
+
+FloatArray = NDArray[np.float64]
+Stop = Literal["classification", "se", "length"]
+
+GRID_NODES = 121  # theta grid on [-6, 6], step 0.1: fine enough for a posterior SD of 0.2
+GRID_LIMIT = 6.0
+
+
+@dataclass(frozen=True)
+class Bank:
+    """An instrument's calibrated item bank."""
+
+    instrument: str
+    codes: tuple[str, ...]  # item codes as the instrument YAML names them
+    items: tuple[ItemParams, ...]  # same order as codes
+    always: tuple[str, ...]  # codes always asked, first (PHQ-9: item 9, the safety item)
+    provisional: bool  # True when the parameters were not calibrated on real item data (GAD-7)
+    version: str  # provenance tag of the calibration
+
+
+@dataclass(frozen=True)
+class Rule:
+    stop: Stop = "classification"
+    cut: int = 10  # on the full-form total scale: "above" means total >= cut
+    confidence: float = 0.95  # classification: stop when P(total >= cut) or P(total < cut) reaches this
+    se: float = 0.3  # se: stop when the posterior SD of theta is at or below this
+    max_items: int = 9  # length stopping, and a hard cap for the others (at most the bank's length)
+
+
+@dataclass(frozen=True)
+class Result:
+    asked: tuple[str, ...]  # codes in the order asked
+    answers: tuple[int, ...]  # same order
+    theta: float  # EAP
+    se: float  # posterior SD of theta
+    estimate: float  # estimated full-form total: answered items + expected rest (posterior predictive mean)
+    lower: float  # 95% interval of the full-form total (posterior predictive 2.5% and 97.5% points)
+    upper: float
+    p_above: float  # P(full-form total >= cut | answers)
+    decision: Literal["above", "below"]  # "above" when p_above >= 0.5
+    stopped: str | None  # None while more items are needed; else "classification" | "se" | "length" | "all items"
+
+
+# --- the GRM on its own ----------------------------------------------------------------------------------
+
+
+def category_probabilities(item: ItemParams, theta: FloatArray) -> FloatArray:
+    """P(X = k | theta), rows theta, columns k = 0..K-1; computed without cancellation in either tail."""
+    theta = np.atleast_1d(np.asarray(theta, dtype=np.float64))
+    z = item.a * (theta[:, None] - np.asarray(item.b, dtype=np.float64)[None, :])
+    n = theta.shape[0]
+    upper = np.hstack([np.ones((n, 1)), expit(z), np.zeros((n, 1))])  # P(X >= k)
+    lower = np.hstack([np.zeros((n, 1)), expit(-z), np.ones((n, 1))])  # P(X < k)
+    by_upper = upper[:, :-1] - upper[:, 1:]
+    by_lower = lower[:, 1:] - lower[:, :-1]
+    # where P(X >= k+1) > 1/2 both cumulative terms are near 1: subtract the complements instead
+    probs: FloatArray = np.where(upper[:, 1:] > 0.5, by_lower, by_upper)
+    return np.maximum(probs, 1e-300)
+
+
+def information(item: ItemParams, theta: FloatArray) -> FloatArray:
+    """Fisher information of one GRM item at theta (Samejima 1969; Baker & Kim 2004 eq. 8.22):
+    I(theta) = sum_k (P*_k' - P*_{k+1}')^2 / P_k, with P*_k' = a P*_k (1 - P*_k) and P*_0 = 1, P*_K = 0."""
+    theta = np.atleast_1d(np.asarray(theta, dtype=np.float64))
+    star = expit(item.a * (theta[:, None] - np.asarray(item.b, dtype=np.float64)[None, :]))
+    n = theta.shape[0]
+    slope = np.hstack([np.zeros((n, 1)), item.a * star * (1.0 - star), np.zeros((n, 1))])
+    dp = slope[:, :-1] - slope[:, 1:]
+    info: FloatArray = (dp**2 / category_probabilities(item, theta)).sum(axis=1)
+    return info
+
+
+# --- the bank on the grid, computed once per bank --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Grid:
+    nodes: FloatArray
+    log_prior: FloatArray
+    probs: tuple[FloatArray, ...]  # per item: nodes x K
+    logp: tuple[FloatArray, ...]
+    info: tuple[FloatArray, ...]  # per item: information at each node
+    expected: tuple[FloatArray, ...]  # per item: expected score at each node
+    index: dict[str, int]
+
+
+@lru_cache(maxsize=32)
+def _grid(bank: Bank) -> _Grid:
+    nodes = np.linspace(-GRID_LIMIT, GRID_LIMIT, GRID_NODES)
+    log_prior = -0.5 * nodes**2
+    log_prior -= np.log(np.exp(log_prior).sum())
+    probs = tuple(category_probabilities(item, nodes) for item in bank.items)
+    return _Grid(
+        nodes=nodes,
+        log_prior=log_prior,
+        probs=probs,
+        logp=tuple(np.log(p) for p in probs),
+        info=tuple(information(item, nodes) for item in bank.items),
+        expected=tuple(p @ np.arange(p.shape[1], dtype=np.float64) for p in probs),
+        index={c: i for i, c in enumerate(bank.codes)},
+    )
+
+
+def _check(bank: Bank, asked: Sequence[tuple[str, int]]) -> list[tuple[int, int]]:
+    g = _grid(bank)
+    seen: set[str] = set()
+    out: list[tuple[int, int]] = []
+    for code, answer in asked:
+        if code not in g.index:
+            raise ValueError(f"{code!r} is not an item of the {bank.instrument} bank")
+        if code in seen:
+            raise ValueError(f"{code!r} was answered twice")
+        seen.add(code)
+        j = g.index[code]
+        if not 0 <= answer < g.probs[j].shape[1]:
+            raise ValueError(f"{code!r}: answer {answer} is outside 0..{g.probs[j].shape[1] - 1}")
+        out.append((j, int(answer)))
+    return out
+
+
+def _posterior(g: _Grid, answered: Sequence[tuple[int, int]]) -> FloatArray:
+    log_post = g.log_prior.copy()
+    for j, x in answered:
+        log_post += g.logp[j][:, x]
+    post = np.exp(log_post - log_post.max())
+    out: FloatArray = post / post.sum()
+    return out
+
+
+def _sum_distribution(g: _Grid, items: Sequence[int]) -> FloatArray:
+    """P(sum of these items = s | theta) at every grid node (nodes x (max sum + 1)): convolution per node."""
+    dist = np.ones((g.nodes.shape[0], 1))
+    for j in items:
+        p = g.probs[j]
+        k = p.shape[1]
+        new = np.zeros((dist.shape[0], dist.shape[1] + k - 1))
+        for x in range(k):
+            new[:, x : x + dist.shape[1]] += dist * p[:, [x]]
+        dist = new
+    return dist
+
+
+def _tail(dist: FloatArray, need: int) -> FloatArray:
+    """P(sum >= need) at every node, for a per-node sum distribution."""
+    if need <= 0:
+        return np.ones(dist.shape[0])
+    if need >= dist.shape[1]:
+        return np.zeros(dist.shape[0])
+    out: FloatArray = dist[:, need:].sum(axis=1)
+    return out
+
+
+def _cap(bank: Bank, rule: Rule) -> int:
+    return max(len(bank.always), min(rule.max_items, len(bank.codes)))
+
+
+def _summary(bank: Bank, rule: Rule, answered: list[tuple[int, int]]) -> Result:
+    g = _grid(bank)
+    post = _posterior(g, answered)
+    theta = float(post @ g.nodes)
+    se = float(np.sqrt(max(float(post @ g.nodes**2) - theta**2, 0.0)))
+    done = {j for j, _ in answered}
+    rest = [j for j in range(len(bank.codes)) if j not in done]
+    base = sum(x for _, x in answered)
+    pmf = post @ _sum_distribution(g, rest)  # P(unanswered sum = s | answers)
+    cdf = np.cumsum(pmf)
+    lower = base + int(np.searchsorted(cdf, 0.025 - 1e-12))
+    upper = base + int(np.searchsorted(cdf, 0.975 - 1e-12))
+    upper = min(upper, base + pmf.shape[0] - 1)
+    estimate = base + float(pmf @ np.arange(pmf.shape[0]))
+    need = rule.cut - base
+    p_above = 1.0 if need <= 0 else (0.0 if need >= pmf.shape[0] else float(min(1.0, pmf[need:].sum())))
+    codes = tuple(bank.codes[j] for j, _ in answered)
+    stopped = _stopped(bank, rule, codes, se, p_above)
+    return Result(
+        asked=codes,
+        answers=tuple(x for _, x in answered),
+        theta=theta,
+        se=se,
+        estimate=estimate,
+        lower=float(lower),
+        upper=float(upper),
+        p_above=p_above,
+        decision="above" if p_above >= 0.5 else "below",
+        stopped=stopped,
+    )
+
+
+def _stopped(bank: Bank, rule: Rule, codes: tuple[str, ...], se: float, p_above: float) -> str | None:
+    if any(c not in codes for c in bank.always):
+        return None
+    if len(codes) >= len(bank.codes):
+        return "all items"
+    if rule.stop == "classification" and max(p_above, 1.0 - p_above) >= rule.confidence:
+        return "classification"
+    if rule.stop == "se" and se <= rule.se:
+        return "se"
+    if len(codes) >= _cap(bank, rule):
+        return "length"
+    return None
+
+
+# --- the interface -----------------------------------------------------------------------------------------
+
+
+def result(bank: Bank, rule: Rule, asked: Sequence[tuple[str, int]]) -> Result:
+    """What the answers so far say: EAP theta and SD, the full-form total's estimate, 95% interval and
+    P(total >= cut), the decision, and whether (and why) the form stops here."""
+    return _summary(bank, rule, _check(bank, asked))
+
+
+def next_item(bank: Bank, rule: Rule, asked: Sequence[tuple[str, int]]) -> str | None:
+    """The next item's code, or None when the rule says stop.
+
+    An ``always`` item not yet asked comes first, in the bank's order of ``always``. Then:
+    - for "se" and "length", the item with the most Fisher information at the current EAP (the classic CAT
+      choice: the fastest fall in posterior SD);
+    - for "classification", the item whose answer is expected to settle the decision most: the one that
+      minimises the expected value of p(1 - p) after its answer, where p = P(total >= cut) is recomputed for
+      every possible answer (a one-step look-ahead over the posterior predictive, in the spirit of expected
+      misclassification reduction; van der Linden & Glas 2010 ch. 12). Information at the EAP looks at theta,
+      not the decision; information at the cut ignores what has been answered. p(1 - p) is the expected
+      Brier loss of deciding now, smooth where the 0-1 loss ties, and it counts both ways of settling: an
+      item can settle the decision because its answer moves theta or because its points alone reach the cut.
+      Ties (within 1e-12) are broken by information at the EAP, then by bank order.
+    """
+    answered = _check(bank, asked)
+    codes = {bank.codes[j] for j, _ in answered}
+    for code in bank.always:
+        if code not in codes:
+            return code
+    g = _grid(bank)
+    post = _posterior(g, answered)
+    theta = float(post @ g.nodes)
+    se = float(np.sqrt(max(float(post @ g.nodes**2) - theta**2, 0.0)))
+    done = {j for j, _ in answered}
+    rest = [j for j in range(len(bank.codes)) if j not in done]
+    base = sum(x for _, x in answered)
+    p_above = 0.5  # only the classification rule looks at it
+    if rule.stop == "classification":
+        p_above = float(post @ _tail(_sum_distribution(g, rest), rule.cut - base))
+    if _stopped(bank, rule, tuple(codes), se, p_above) is not None:
+        return None
+    at = np.array([theta])
+    info_here = np.array([float(information(bank.items[j], at)[0]) for j in rest])
+    if rule.stop != "classification":
+        return bank.codes[rest[int(np.argmax(info_here))]]
+    loss = np.empty(len(rest))
+    for n, j in enumerate(rest):
+        others = _sum_distribution(g, [r for r in rest if r != j])
+        p = g.probs[j]
+        expected = 0.0
+        for x in range(p.shape[1]):
+            joint = post * p[:, x]  # P(theta, X_j = x | answers)
+            px = float(joint.sum())
+            if px <= 0.0:
+                continue
+            above = float(joint @ _tail(others, rule.cut - base - x)) / px
+            expected += px * above * (1.0 - above)
+        loss[n] = expected
+    best = float(loss.min())
+    ties = [n for n in range(len(rest)) if loss[n] <= best + 1e-12]
+    pick = max(ties, key=lambda n: (float(info_here[n]), -n))
+    return bank.codes[rest[pick]]
