@@ -123,8 +123,14 @@ def test_equal_n_therapists_keep_the_order_of_their_raw_means(means: list[float]
         for y in found:
             if x.raw < y.raw - 1e-9:
                 assert x.strength <= y.strength + 1e-12
-    ses = {round(x.se, 9) for x in found}
-    assert len(ses) == 1  # the same number of cases: the same uncertainty
+    # the same number of cases: the same uncertainty, plus (Morris, from four therapists) the uncertainty of tau2,
+    # which grows with the distance from the service mean
+    for x in found:
+        for y in found:
+            if abs(x.raw) < abs(y.raw) - 1e-9:
+                assert x.se <= y.se + 1e-12
+    if len(found) <= 3:
+        assert len({round(x.se, 9) for x in found}) == 1
 
 
 def test_simulation_recovers_the_spread_and_intervals_cover_about_95_percent() -> None:
@@ -156,6 +162,28 @@ def test_simulation_recovers_the_spread_and_intervals_cover_about_95_percent() -
     assert abs(float(np.mean(sds)) - tau) < 0.2, sds
     lo, hi = binom.ppf(0.0005, total, 0.95), binom.ppf(0.9995, total, 0.95)
     assert lo <= covered <= hi, (covered, total, lo, hi)
+
+
+@pytest.mark.parametrize(("k", "seed"), [(5, 21), (10, 22), (30, 23)])
+def test_intervals_keep_their_coverage_with_few_therapists(k: int, seed: int) -> None:
+    """A small service: k therapists, 20 cases each, true effects N(0, 1), benefits N(2 + effect, 5), replicated to
+    about 3,000 intervals. Without allowing for the error in tau2 (an estimate of 0 shrinks everyone to the mean with
+    a narrow interval) the 95% intervals covered 85% here; with Morris's corrections they must cover at least the
+    lower end of the central 99.9% binomial range at p = 0.95, less 0.02 (Morris's variance is approximate; fixed
+    before the result was seen)."""
+    rng = np.random.default_rng(seed)
+    covered = total = 0
+    for _ in range(3000 // k):
+        effects = rng.normal(0.0, 1.0, k)
+        outcomes = [
+            Outcome(f"t{i:02d}", "d", float(2.0 + effects[i] + e)) for i in range(k) for e in rng.normal(0, 5, 20)
+        ]
+        found, (summary,) = estimate(outcomes, min_cases=15)
+        shift = summary.mean - 2.0
+        for x in found:
+            total += 1
+            covered += x.lower <= effects[int(x.clinician_id[1:])] - shift <= x.upper
+    assert covered / total >= binom.ppf(0.0005, total, 0.95) / total - 0.02, (covered, total)
 
 
 @pytest.mark.parametrize(
