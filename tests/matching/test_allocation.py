@@ -32,7 +32,7 @@ def _count(db: Session, model: Any, **where: Any) -> int:
 
 
 def _person(client, who, team_id: uuid.UUID, problem: str = "depression", language: str | None = None,
-            days_ago: int = 10, **prefs: Any) -> uuid.UUID:  # type: ignore[no-untyped-def]  # fmt: skip
+            days_ago: int = 10, risk: str | None = "low", **prefs: Any) -> uuid.UUID:  # type: ignore[no-untyped-def]  # fmt: skip
     body: dict[str, Any] = {"given_name": "Ada", "family_name": f"P{uuid.uuid4().hex[:6]}", "sex": "female"}
     if language:
         body["preferred_language"] = language
@@ -48,6 +48,12 @@ def _person(client, who, team_id: uuid.UUID, problem: str = "depression", langua
     }
     r = client.post(f"/api/v1/people/{pid}/episodes", json=episode, headers=who.auth)
     assert r.status_code == 201, r.text
+    if risk is not None:  # assessed at referral, as a team would before allocating
+        r = client.post(
+            f"/api/v1/people/{pid}/risk-assessments", json={"level": risk, "summary": "Assessed at referral"},
+            headers=who.auth,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
     if prefs:
         r = client.put(f"/api/v1/people/{pid}/preferences", json={"expected_version": 0, **prefs}, headers=who.auth)
         assert r.status_code == 200, r.text
@@ -625,3 +631,21 @@ def test_working_days_are_days_of_the_week() -> None:
 
     with pytest.raises(ValidationError, match="working days"):
         Settings(version="x", domains={"depression": "depression"}, working_days=("mon", "funday"))
+
+
+def test_risk_not_yet_assessed_needs_a_qualified_profession_as_high_risk_does(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: with no risk assessment the qualified-profession rule was skipped, so a peer support worker
+    could be allocated to someone nobody had assessed (unknown is not low)."""
+    t, senior = w["t"], w["senior"]
+    pid = _person(client, senior, w["north"], risk=None)
+    m = client.get(f"/api/v1/people/{pid}/matches", headers=senior.auth).json()
+    assert str(t["C"].id) not in _ids(m["suitable"])
+    why = {x["therapist_id"]: x["why"] for x in m["excluded"]}[str(t["C"].id)]
+    assert any("risk not yet assessed" in x and "peer support worker" in x for x in why), why
+    assert any(x.startswith("risk not yet assessed") for x in m["hard_constraints"])
+    r = client.post(
+        f"/api/v1/people/{pid}/allocation", json={"therapist_id": str(t["C"].id), "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 422 and "risk not yet assessed" in r.text, r.text
+    assert db.scalar(select(Allocation).where(Allocation.person_id == pid)) is None

@@ -54,10 +54,13 @@ def constraint_problems(
     qualified = settings().constraints.qualified_for_high_risk
     if risk is UNREAD:
         risk = governance.current_risk(session, person.id)
-    if qualified and risk is not None and risk.level == "high" and therapist.profession not in qualified:
+    # risk not yet assessed is unknown, not low: it needs a qualified profession as high risk does
+    unknown_or_high = risk is None or risk.level == "high"
+    if qualified and unknown_or_high and therapist.profession not in qualified:
         what = (therapist.profession or "no recorded profession").replace("_", " ")
+        when = "at high risk" if risk is not None else "with risk not yet assessed"
         why.append(
-            f"at high risk the therapist must be one of {', '.join(q.replace('_', ' ') for q in qualified)}"
+            f"{when} the therapist must be one of {', '.join(q.replace('_', ' ') for q in qualified)}"
             f" ({therapist.name}: {what})"
         )
     return why

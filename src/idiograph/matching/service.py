@@ -303,8 +303,9 @@ def _needs(session: Session, person: Person, prefs: dict[str, Any], s: Settings)
             + (" (or with the interpreter booked)" if prefs.get("interpreter") else "")
         )
     risk = governance.current_risk(session, person.id)
-    if risk is not None and risk.level == "high" and s.constraints.qualified_for_high_risk:
-        out.append("at high risk: " + ", ".join(q.replace("_", " ") for q in s.constraints.qualified_for_high_risk))
+    if (risk is None or risk.level == "high") and s.constraints.qualified_for_high_risk:
+        when = "at high risk" if risk is not None else "risk not yet assessed"
+        out.append(f"{when}: " + ", ".join(q.replace("_", " ") for q in s.constraints.qualified_for_high_risk))
     return out
 
 
