@@ -309,3 +309,19 @@ def test_at_high_risk_the_comparison_is_with_an_appropriate_option_and_numbers_s
         if checked == 2:
             break
     assert checked, "no person whose standard offer is not allowed at high risk"
+
+
+def test_an_option_without_a_course_still_says_its_chances_are_not_known() -> None:
+    """Found by a new user's trial: an option with too few finished episodes to draw its course had no ``recovery``
+    key, and the care page failed (500) for every person shown it."""
+    from types import SimpleNamespace
+
+    from idiograph.selection import service as selection
+
+    no_courses = SimpleNamespace(course=None, learners={})
+    thin = SimpleNamespace(course=SimpleNamespace(predict=lambda *_: None), learners={})
+    data = {"phq9_intake": [14.0], "gad7_intake": [11.0]}
+    for fitted in (no_courses, thin):
+        entry = selection._course(fitted, data, "cbt")  # type: ignore[arg-type]
+        assert entry["course"] is None and entry["recovery"] is None and entry["deterioration"] is None
+        assert entry["course_note"]

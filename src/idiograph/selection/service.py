@@ -295,7 +295,12 @@ def fingerprint(entry: dict[str, Any], model: dict[str, Any] | None) -> str:
 def _course(fitted: Fitted, data: dict[str, Any], option: str) -> dict[str, Any]:
     """The option's course week by week on each measure with enough support, and the chances at its end."""
     if fitted.course is None:
-        return {"course": None, "course_note": "this model was fitted before courses were kept: fit it again"}
+        return {
+            "course": None,
+            "recovery": None,
+            "deterioration": None,
+            "course_note": "this model was fitted before courses were kept: fit it again",
+        }
     intake = {PHQ9: _value(data["phq9_intake"][0]), GAD7: _value(data["gad7_intake"][0])}
     ends: dict[str, float] = {}
     thin: list[str] = []
@@ -310,7 +315,12 @@ def _course(fitted: Fitted, data: dict[str, Any], option: str) -> dict[str, Any]
         ends[m] = float(np.clip(value, *model.outcome_range_))
     found = fitted.course.predict(option, intake, ends, national_rules())
     if found is None:
-        return {"course": None, "course_note": "too few finished episodes of this option to draw its course"}
+        return {  # every option carries the same keys: the care page and API readers never meet a missing one
+            "course": None,
+            "recovery": None,
+            "deterioration": None,
+            "course_note": "too few finished episodes of this option to draw its course",
+        }
     notes = []
     if thin:
         notes.append(f"{', '.join(thin)}: too few similar finished episodes to show a course")
