@@ -377,6 +377,9 @@ def episode(res: dict[str, Any], where: str) -> EpisodeIn:
 def questionnaire_response(res: dict[str, Any], where: str) -> ResponseIn:
     if res.get("status") not in ("completed", "amended"):
         raise Skip(f"status {res.get('status')!r}: only completed responses are scored")
+    if any(isinstance(e, dict) and e.get("url") == vocab.ADAPTIVE_EXT for e in res.get("extension") or []):
+        # its few answers would be scored (even prorated) as a full-form total (H-105)
+        raise Skip("an adaptive short form: an estimate, not a total, so it is not imported as a scored response")
     authored = parse_instant(res.get("authored"))
     if authored is None:
         raise InvalidEntry([FieldProblem(f"{where}.authored", "the time the answers were given is required")])

@@ -178,9 +178,36 @@ def questionnaire_response(rec: Any, instrument: Instrument, item_values: dict[s
             "status": rec.status,
             "subject": {"reference": f"Patient/{rec.person_id}"},
             "authored": _dt(rec.authored_at),
+            "extension": _adaptive(rec) if getattr(rec, "adaptive", False) else None,
             "item": items,
         }
     )
+
+
+def _adaptive(rec: Any) -> list[dict[str, Any]]:
+    """An adaptive short form's estimate as an extension: marked adaptive, never carried as a total (H-105)."""
+    parts: list[dict[str, Any]] = [
+        {"url": "adaptive", "valueBoolean": True},
+        *({"url": "asked", "valueString": code} for code in rec.adaptive_asked or []),
+    ]
+    if rec.estimate is not None:
+        parts += [
+            {"url": "estimate", "valueDecimal": round(float(rec.estimate), 2)},
+            {"url": "lower", "valueDecimal": round(float(rec.estimate_lower), 2)},
+            {"url": "upper", "valueDecimal": round(float(rec.estimate_upper), 2)},
+            {"url": "cut", "valueInteger": rec.adaptive_cut},
+            {"url": "decision", "valueCode": rec.decision},
+        ]
+    if rec.stop_reason:
+        parts.append({"url": "stopped", "valueString": rec.stop_reason})
+    if rec.bank_version:
+        parts.append({"url": "bankVersion", "valueString": rec.bank_version})
+    note = (
+        "Adaptive short form: an estimate of the full-form total from the items asked, not a total score; "
+        "not for reliable change, recovery or NHS Talking Therapies outcome measures."
+    )
+    parts.append({"url": "note", "valueString": note})
+    return [{"url": vocab.ADAPTIVE_EXT, "extension": parts}]
 
 
 def bundle_entry(resource: dict[str, Any], method: str | None = None, mode: str | None = None) -> dict[str, Any]:

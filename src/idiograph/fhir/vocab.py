@@ -26,6 +26,9 @@ def source_identifier_system(source: str) -> str:
 
 ORDINAL_VALUE_EXT = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
 SAFETY_ITEM_EXT = "urn:idiograph:fhir:StructureDefinition/safety-item"
+# An adaptive short form (issue 18): the items asked in order and an ESTIMATE of the full-form total with its 95%
+# interval, the decision at the cut and why it stopped; never a total (H-105)
+ADAPTIVE_EXT = f"{BASE}/StructureDefinition/adaptive-estimate"
 
 # Observation.category (FHIR R4 observation-category), by the catalogue's kind of measure.
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"

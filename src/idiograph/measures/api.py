@@ -96,11 +96,15 @@ def create_link(
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> LinkOut:
-    """A single-use link the person opens on their phone; it expires after ``valid_hours``."""
-    link, token = service.create_link(db, p, person_id, body.instrument, body.valid_hours, body.episode_id)
+    """A single-use link the person opens on their phone; it expires after ``valid_hours``. With ``mode``
+    "adaptive" the phone page asks one question at a time and stops when the decision is made."""
+    link, token = service.create_link(
+        db, p, person_id, body.instrument, body.valid_hours, body.episode_id, mode=body.mode
+    )
     return LinkOut(
         id=link.id,
         instrument=link.instrument,
+        mode=link.mode,
         url=public_url(request, "self_report_form", token=token),
         expires_at=link.expires_at,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idiograph.db import Base, new_id
@@ -26,6 +26,34 @@ class QuestionnaireResponseRecord(Base):
     safety_unanswered: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(300))
     source_id: Mapped[str] = mapped_column(String(200))
+    # An adaptive short form (issue 18): only some items were asked, so there is no total, only an ESTIMATE of
+    # the full-form total with its 95% interval and the decision at the cut. Never a plain total: no total
+    # observation is stored, so outcome metrics, reliable change and recovery count full forms only (H-105).
+    adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    adaptive_asked: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # item codes in the order asked
+    estimate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    estimate_lower: Mapped[float | None] = mapped_column(Float, nullable=True)
+    estimate_upper: Mapped[float | None] = mapped_column(Float, nullable=True)
+    adaptive_cut: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    adaptive_p_above: Mapped[float | None] = mapped_column(Float, nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(10), nullable=True)  # "above" | "below" the cut
+    stop_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    bank_version: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+# A full form's adaptive columns, for bulk inserts (which run no Python-side defaults)
+FULL_FORM: dict[str, object] = {
+    "adaptive": False,
+    "adaptive_asked": None,
+    "estimate": None,
+    "estimate_lower": None,
+    "estimate_upper": None,
+    "adaptive_cut": None,
+    "adaptive_p_above": None,
+    "decision": None,
+    "stop_reason": None,
+    "bank_version": None,
+}
 
 
 class SelfReportLink(Base):
@@ -45,3 +73,8 @@ class SelfReportLink(Base):
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
     response_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    mode: Mapped[str] = mapped_column(String(20), default="full", server_default="full")  # "full" | "adaptive"
+    # adaptive: the answers so far, [[item code, value], ...] in the order asked, and a step counter that lets
+    # exactly one of two simultaneous answers to the same question through
+    progress: Mapped[list[list[object]] | None] = mapped_column(JSON, nullable=True)
+    step: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -75,11 +76,17 @@ class LinkIn(Strict):
     instrument: str = Field(min_length=1, max_length=40)
     valid_hours: int = Field(default=72, ge=1, le=24 * 14)
     episode_id: uuid.UUID | None = None
+    mode: Literal["full", "adaptive"] = Field(
+        default="full",
+        description="'adaptive' sends the adaptive short form: one question at a time, the safety item first, "
+        "stopping when the decision at the cut is made; it records an ESTIMATE of the total, never a total",
+    )
 
 
 class LinkOut(BaseModel):
     id: uuid.UUID
     instrument: str
+    mode: str = "full"
     url: str = Field(description="shown once: only a hash of the token is kept")
     expires_at: datetime
 

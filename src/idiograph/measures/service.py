@@ -31,6 +31,36 @@ from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
 MAX_LINK_HOURS = 24 * 14
+MODES = ("full", "adaptive")
+
+# instrument id -> its adaptive item bank's version; filled where the app starts (idiograph.adaptive.taking
+# .register), as this layer cannot read the banks itself
+_ADAPTIVE: dict[str, str] = {}
+
+
+def register_adaptive(instrument_id: str, bank_version: str) -> None:
+    """Offer an adaptive short form of this instrument on self-report links."""
+    _ADAPTIVE[instrument_id] = bank_version
+
+
+STOP_WORDS = {
+    "classification": "the decision at the cut was settled",
+    "se": "the estimate was precise enough",
+    "length": "the most questions allowed were asked",
+    "all items": "every question was asked",
+}
+
+
+def stop_words(reason: str | None) -> str:
+    """Why an adaptive short form stopped, in words."""
+    if reason is None:
+        return "it is not finished: the person stopped before the form did"
+    return STOP_WORDS.get(reason, reason)
+
+
+def adaptive_instruments() -> dict[str, str]:
+    """Instruments that can be sent as an adaptive short form, with their item bank's version."""
+    return dict(_ADAPTIVE)
 
 
 class LinkGone(DomainError):
@@ -152,11 +182,18 @@ def create_link(
     instrument_id: str,
     valid_hours: int = 72,
     episode_id: uuid.UUID | None = None,
+    mode: str = "full",
 ) -> tuple[SelfReportLink, str]:
-    """A new link and its secret token (shown once; only its hash is kept)."""
+    """A new link and its secret token (shown once; only its hash is kept). ``mode`` "adaptive" sends the
+    adaptive short form (one question at a time, stopping when the decision is made) instead of the full form."""
     inst = instrument(instrument_id)
     if not 1 <= valid_hours <= MAX_LINK_HOURS:
         raise invalid("valid_hours", f"must be between 1 and {MAX_LINK_HOURS}")
+    if mode not in MODES:
+        raise invalid("mode", f"{mode!r} is not one of {', '.join(MODES)}")
+    if mode == "adaptive" and inst.id not in _ADAPTIVE:
+        have = ", ".join(i.upper() for i in sorted(_ADAPTIVE)) or "none"
+        raise invalid("mode", f"{inst.id.upper()} has no adaptive form (adaptive forms: {have})")
     token = secrets.token_urlsafe(32)
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
     now = utcnow()
@@ -168,6 +205,8 @@ def create_link(
         created_by=principal.username,
         created_at=now,
         expires_at=now + timedelta(hours=valid_hours),
+        mode=mode,
+        step=0,
     )
     session.add(link)
     session.flush()
@@ -178,7 +217,7 @@ def create_link(
         "SelfReportLink",
         str(link.id),
         person_id,
-        detail={"instrument": inst.id, "valid_hours": valid_hours},
+        detail={"instrument": inst.id, "valid_hours": valid_hours, "mode": mode},
     )
     return link, token
 
@@ -189,6 +228,11 @@ def open_link(session: Session, token: str) -> tuple[SelfReportLink, Instrument]
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         raise LinkGone()
     return link, instrument(link.instrument)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a link's token."""
+    return _hash(token)
 
 
 def submit_link(session: Session, token: str, answers: Mapping[str, int | None], record: Recorder) -> Recorded:
@@ -209,6 +253,8 @@ def submit_link(session: Session, token: str, answers: Mapping[str, int | None],
         raise LinkGone()
     link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
     assert link is not None
+    if link.mode != "full":
+        raise invalid("mode", "this link asks the adaptive short form one question at a time, not the full form")
     inst = instrument(link.instrument)
     _check(inst, answers, now)
     actor = Actor(None, f"self-report:{link.id}", "person")
@@ -236,10 +282,11 @@ def links_for_person(session: Session, principal: Principal, person_id: uuid.UUI
 
 def recent_responses(
     session: Session, principal: Principal, person_id: uuid.UUID, limit: int = 10
-) -> list[tuple[QuestionnaireResponseRecord, list[tuple[str, bool]]]]:
+) -> list[tuple[QuestionnaireResponseRecord, list[tuple[str, bool]], list[str]]]:
     """The person's latest questionnaire responses, newest first, each with what it says about its safety items:
     ("item 9: Several days", True) for a safety answer, ("item 9: Not at all", False), or
-    ("item 9 not answered", True); an audited read."""
+    ("item 9 not answered", True); and for an ADAPTIVE response its items asked, in order, with the answers
+    ("item 9: Several days"); an audited read."""
     ensure_access(session, principal, person_id, Permission.PERSON_READ)
     records = list(
         session.scalars(
@@ -251,15 +298,36 @@ def recent_responses(
     )
     safety_codes = {c for inst in instruments().values() for c in inst.safety_codes}
     answers: dict[tuple[uuid.UUID, str], float] = {}
+    adaptive = [r.id for r in records if r.adaptive]
     if records and safety_codes:
         q = select(Observation.group_id, Observation.code, Observation.value).where(
             Observation.group_id.in_([r.id for r in records]), Observation.code.in_(safety_codes)
         )
         answers = {(g, c): v for g, c, v in session.execute(q)}
+    if adaptive:
+        q = select(Observation.group_id, Observation.code, Observation.value).where(Observation.group_id.in_(adaptive))
+        answers.update({(g, c): v for g, c, v in session.execute(q)})
     audit.append(
         session, principal.actor, "read", "QuestionnaireResponse", None, person_id, detail={"count": len(records)}
     )
-    return [(r, safety_lines(r, answers)) for r in records]
+    return [(r, safety_lines(r, answers), asked_lines(r, answers)) for r in records]
+
+
+def asked_lines(record: QuestionnaireResponseRecord, answers: Mapping[tuple[uuid.UUID, str], float]) -> list[str]:
+    """An adaptive response's items in the order asked, with the answer given: ["item 9: Not at all", ...]."""
+    inst = instruments().get(record.instrument)
+    if inst is None or not record.adaptive:
+        return []
+    codes = [i.code for i in inst.items]
+    out = []
+    for code in record.adaptive_asked or []:
+        item = inst.item(code)
+        value = answers.get((record.id, code))
+        if item is None or value is None:
+            continue
+        said = next((a.display for a in inst.options(item) if a.value == value), f"{value:g}")
+        out.append(f"item {codes.index(code) + 1}: {said}")
+    return out
 
 
 def safety_lines(

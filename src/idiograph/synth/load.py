@@ -32,7 +32,7 @@ from idiograph.intake.definition import definition as intake_definition
 from idiograph.intake.model import IntakeRecord
 from idiograph.matching import service as matching_service
 from idiograph.matching.model import Allocation
-from idiograph.measures.model import QuestionnaireResponseRecord
+from idiograph.measures.model import FULL_FORM, QuestionnaireResponseRecord
 from idiograph.measures.scoring import Score, score
 from idiograph.monitoring.recovery import not_on_track
 from idiograph.observations.recording import Unanswered
@@ -389,6 +389,7 @@ def load_people(
                             "safety_unanswered": list(result.safety_unanswered),
                             "source": source,
                             "source_id": r["response_id"],
+                            **FULL_FORM,
                         }
                     )
                     unanswered += [

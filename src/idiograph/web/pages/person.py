@@ -106,6 +106,8 @@ def person_page(
         changes=changes_from((o.system, o.code, o.effective_at, o.value) for o in obs),
         instruments=list(instruments().values()),
         links=measures.links_for_person(db, p, person_id),
+        adaptive_forms=measures.adaptive_instruments(),
+        stop_words=measures.stop_words,
         responses=measures.recent_responses(db, p, person_id),
         reviews=reviews,
         header=header.for_person(db, p, person_id, open_alerts, reviews),
