@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from idiograph.care.model import Task
 from idiograph.db import Database, transaction, utcnow
 from idiograph.errors import Conflict, InvalidInput
 from idiograph.governance.model import Decision, Escalation
@@ -183,7 +184,12 @@ def test_language_excludes_unless_an_interpreter_is_booked(client, db, w) -> Non
         headers=senior.auth,
     )
     assert r.status_code == 201 and r.json()["status"] == "applied", r.text
-    assert "interpreter booked" in r.json()["summary"]
+    assert "with an interpreter (a task to book one is opened)" in r.json()["summary"]
+    # the interpreter is not just a flag (found by review): booking one is a task, and the plan says so
+    task = db.scalar(select(Task).where(Task.person_id == jan, Task.kind == "book-interpreter"))
+    assert task is not None and "Polish interpreter" in task.title and "Therapist A" in task.title
+    plan = db.scalar(select(TherapyPlan).where(TherapyPlan.person_id == jan, TherapyPlan.current.is_(True)))
+    assert plan is not None and plan.content["interpreter"] == "Polish"
 
 
 # -- allocating ------------------------------------------------------------------------------------------------------
@@ -583,7 +589,8 @@ def test_an_interpreter_the_person_needs_or_the_allocator_books_lifts_the_langua
         f"/api/v1/people/{ola}/allocation", json={"therapist_id": str(t["A"].id), "rationale": RATIONALE},
         headers=senior.auth,
     )  # fmt: skip
-    assert r.status_code == 201 and "interpreter booked" in r.json()["summary"], r.text
+    assert r.status_code == 201 and "with an interpreter" in r.json()["summary"], r.text
+    assert db.scalar(select(func.count()).select_from(Task).where(Task.person_id == ola)) == 1
 
 
 def test_a_discharge_gives_the_therapists_place_back(client, db, w) -> None:  # type: ignore[no-untyped-def]

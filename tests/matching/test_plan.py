@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from idiograph.care import service as care
 from idiograph.care import tasks
-from idiograph.care.model import AppointmentPlan, PlanLink, Task
+from idiograph.care.model import Appointment, AppointmentPlan, PlanLink, Task
 from idiograph.db import transaction, utcnow
 from idiograph.errors import Conflict, InvalidInput
 from idiograph.fhir import mapping_out
@@ -189,6 +189,28 @@ def test_the_appointment_plan_and_a_choice_from_the_options_are_used_when_there(
     with transaction(db):
         db.add(Decision(**common, summary="x", payload={"intervention": "cbt"}, based_on={}, decided_at=utcnow()))
     assert _draft(db, s, code="T2").content["intervention"]["chosen_from_options"] is False
+
+
+def test_the_first_time_is_with_the_therapist_allocated_never_someone_elses_booking(db, s) -> None:  # type: ignore[no-untyped-def]
+    """Found by a new user's trial: the plan named the allocated therapist but gave as the first appointment one
+    booked with another clinician (another format, another place), which the person's own page listed just below."""
+    soon = (utcnow() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    with transaction(db):
+        db.add(Appointment(person_id=s["pid"], start=soon, place="clinic", format="phone", with_whom="Liam Robinson",
+                           created_by="clin"))  # fmt: skip
+    first = _draft(db, s).content["first"]
+    assert first["booked"] is False and first["start"] != soon.isoformat()
+    assert (first["format"], first["place"]) == ("video", "home")  # what was arranged with this therapist
+    start = datetime.fromisoformat(first["start"])
+    assert abs((start - soon).total_seconds()) >= 50 * 60  # clear of the person's other appointment
+    assert start.astimezone(care.slots.LONDON).weekday() < 5  # a working day
+    # booked with the therapist allocated: that is the first appointment
+    later = soon + timedelta(days=3)
+    with transaction(db):
+        db.add(Appointment(person_id=s["pid"], start=later, place="home", format="video", with_whom="Jo Marsh",
+                           created_by="clin"))  # fmt: skip
+    first = _draft(db, s, code="T2", name="Jo Marsh").content["first"]
+    assert first["booked"] is True and datetime.fromisoformat(first["start"]) == later
 
 
 def test_a_new_version_replaces_the_current_one(db, s) -> None:  # type: ignore[no-untyped-def]

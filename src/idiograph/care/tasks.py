@@ -27,6 +27,7 @@ KINDS = {
     "governance-follow-up": "Follow-up from a governance review",
     "preferences-changed": "The person changed their preferences",
     "therapy-plan-change": "The person asks for a change to their therapy plan",
+    "book-interpreter": "Book an interpreter for the person's sessions",
 }
 
 

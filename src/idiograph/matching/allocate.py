@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idiograph import languages
+from idiograph.care import tasks
 from idiograph.db import utcnow
 from idiograph.errors import Conflict, FieldProblem
 from idiograph.governance import service as governance
@@ -100,7 +101,7 @@ def _check(
     elif suggested:
         words += " (as suggested by the match)"
     if payload.get("interpreter"):
-        words += ", interpreter booked"
+        words += ", with an interpreter (a task to book one is opened)"
     return ["therapist"], [words], []
 
 
@@ -182,7 +183,18 @@ def _carry_out(session: Session, decision: Decision) -> None:
     )
     session.add(allocation)
     session.flush()
-    plan.draft(session, allocation, decision.requested_by)
+    if p.get("interpreter"):  # the ranking assumed one: booking it is someone's task, opened with the allocation
+        tasks.create(
+            session,
+            plan.actor_of(session, decision.requested_by),
+            "book-interpreter",
+            f"Book a {languages.name(person.preferred_language) or 'language'} interpreter for sessions with "
+            f"{therapist.name}",
+            f"Allocated with an interpreter ({decision.summary}).",
+            person_id=decision.person_id,
+            source_key=f"book-interpreter:{allocation.id}",
+        )
+    plan.draft(session, allocation, decision.requested_by, interpreter=bool(p.get("interpreter")))
 
 
 def _release(session: Session, episode: Episode) -> None:

@@ -17,20 +17,23 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
+from idiograph import languages
 from idiograph.care import interventions, slots, tasks
 from idiograph.care import service as care
-from idiograph.care.model import AppointmentPlan, Preferences
+from idiograph.care.model import Appointment, AppointmentPlan, Preferences
+from idiograph.care.options import coherent
 from idiograph.db import utcnow
 from idiograph.errors import Conflict, FieldProblem, InvalidInput
 from idiograph.governance.model import Decision
 from idiograph.intake.definition import definition as intake_definition
 from idiograph.intake.model import IntakeRecord
 from idiograph.intake.service import view as intake_view
+from idiograph.matching import settings as matching_settings
 from idiograph.matching.model import Allocation, Therapist, TherapyPlan
 from idiograph.monitoring import settings as monitoring_settings
 from idiograph.monitoring.reviews.schedule import schedule
 from idiograph.patients.access import ensure_access
-from idiograph.patients.model import Episode
+from idiograph.patients.model import Episode, Person
 from idiograph.security import audit
 from idiograph.security.audit import Actor
 from idiograph.security.model import User
@@ -77,7 +80,8 @@ def expect_lines(intervention: str) -> list[str]:
 # -- drafting ----------------------------------------------------------------------------------------------------
 
 
-def _actor(session: Session, by: str) -> Actor:
+def actor_of(session: Session, by: str) -> Actor:
+    """Who ``by`` (a username) is, for the audit trail."""
     user = session.scalar(select(User).where(User.username == by))
     return Actor(user.id, user.username, user.role) if user else Actor(None, by, "system")
 
@@ -119,31 +123,52 @@ def _first_offered(wanted: list[Any], offered: list[str]) -> str | None:
 
 
 def _arrangement(session: Session, person_id: uuid.UUID, t: Therapist, prefs: dict[str, Any]) -> dict[str, Any]:
-    """How, where and how often: the appointment plan when there is one, else the person's preferences the therapist
-    offers, else what the therapist offers first."""
+    """How, where and how often: the appointment plan when there is one and the therapist offers its format and
+    place, else the person's preferences the therapist offers, else what the therapist offers first."""
     ap = session.get(AppointmentPlan, person_id)
-    if ap is not None:
+    offers = (not t.formats or ap is None or ap.format in t.formats) and (
+        not t.places or ap is None or ap.place in t.places
+    )
+    if ap is not None and offers:
         return {"format": ap.format, "place": ap.place, "frequency": ap.frequency, "from": "appointment plan"}
     fmt = _first_offered(list(prefs.get("formats") or []), t.formats)
     place = _first_offered(list(prefs.get("places") or []), t.places)
     source = "preferences" if fmt or place else "therapist"
     fmt = fmt or (t.formats[0] if t.formats else None)
     place = place or (t.places[0] if t.places else None)
-    return {"format": fmt, "place": place, "frequency": None, "from": source}
+    if place is not None and fmt is not None and coherent(place, fmt) is not None:
+        place = "remote" if fmt in ("video", "phone") else next((x for x in t.places if x != "remote"), place)
+    return {"format": fmt, "place": place, "frequency": ap.frequency if ap else None, "from": source}
 
 
-def _first_time(session: Session, person_id: uuid.UUID, how: dict[str, Any], prefs: dict[str, Any]) -> dict[str, Any]:
-    """The first booked appointment, else the best-fitting free hour in the next two weeks for the arranged format
-    and place (a suggestion the team confirms: no therapist diary is consulted)."""
+def _first_time(
+    session: Session, person_id: uuid.UUID, t: Therapist, how: dict[str, Any], prefs: dict[str, Any]
+) -> dict[str, Any]:
+    """The first appointment booked with this therapist, else the best-fitting hour in the next two weeks on the
+    service's working days for the arranged format and place, clear of the therapist's and the person's bookings
+    (a suggestion the team confirms: the therapist's diary is their booked appointments, nothing more)."""
     booked = care.upcoming_appointments(session, person_id)
-    if booked:
-        a = booked[0]
+    mine = [a for a in booked if a.with_whom == t.name]
+    if mine:
+        a = mine[0]
         return {"start": a.start.isoformat(), "booked": True, "format": a.format, "place": a.place}
     first = (utcnow().astimezone(slots.LONDON) + timedelta(days=1)).date()
+    start = datetime.combine(first, datetime.min.time(), slots.LONDON)
+    theirs = session.scalars(
+        select(Appointment.start).where(
+            Appointment.with_whom == t.name,
+            Appointment.status == "booked",
+            Appointment.start >= start,
+            Appointment.start < start + timedelta(days=SLOT_DAYS),
+        )
+    ).all()
+    days = matching_settings.settings().working_days
     fits = [
         s
-        for s in slots.candidates(first, SLOT_DAYS)
-        if (how["format"] is None or s.format == how["format"]) and (how["place"] is None or s.place == how["place"])
+        for s in slots.candidates(first, SLOT_DAYS, [*theirs, *(a.start for a in booked)])
+        if (how["format"] is None or s.format == how["format"])
+        and (how["place"] is None or s.place == how["place"])
+        and slots.DAYS[s.start.weekday()] in days
     ]
     best = slots.rank(fits, prefs, 1)
     if not best:
@@ -175,7 +200,7 @@ def _latest_preferences(session: Session, person_id: uuid.UUID) -> Preferences |
     )
 
 
-def build_content(session: Session, allocation: Allocation) -> dict[str, Any]:
+def build_content(session: Session, allocation: Allocation, interpreter: bool = False) -> dict[str, Any]:
     """The plan's content from the records as they are now (unaudited: ``draft`` audits what it read)."""
     ep = session.get(Episode, allocation.episode_id)
     t = session.get(Therapist, allocation.therapist_id)
@@ -183,11 +208,14 @@ def build_content(session: Session, allocation: Allocation) -> dict[str, Any]:
         raise Conflict("the allocation's episode or therapist no longer exists; no therapy plan was drafted")
     p = _latest_preferences(session, allocation.person_id)
     prefs: dict[str, Any] = dict(p.data) if p else {}
+    person = session.get(Person, allocation.person_id)
     how = _arrangement(session, allocation.person_id, t, prefs)
-    first = _first_time(session, allocation.person_id, how, prefs)
+    first = _first_time(session, allocation.person_id, t, how, prefs)
     return {
         "intervention": _intervention(session, ep),
         "therapist": _therapist(t),
+        # the language of the interpreter booked with the allocation (its booking is a task), else None
+        "interpreter": (languages.name(person.preferred_language) or "yes") if interpreter and person else None,
         **how,
         "days": [d for d in prefs.get("days") or [] if d in slots.DAYS],
         "periods": [x for x in prefs.get("periods") or [] if x in slots.PERIODS],
@@ -200,14 +228,14 @@ def build_content(session: Session, allocation: Allocation) -> dict[str, Any]:
     }
 
 
-def draft(session: Session, allocation: Allocation, by: str) -> TherapyPlan:
+def draft(session: Session, allocation: Allocation, by: str, interpreter: bool = False) -> TherapyPlan:
     """A new version of the person's therapy plan for this allocation (called when the allocation decision is
     applied, inside its transaction): any earlier current plan stops being current, so the person only ever answers
     the newest (H-098). Audited as ``by`` (the username of whoever the decision is applied for)."""
     ep = session.get(Episode, allocation.episode_id)
     if ep is not None and ep.discharge_date is not None:
         raise Conflict("the episode is closed; no therapy plan was drafted")
-    content = build_content(session, allocation)
+    content = build_content(session, allocation, interpreter)
     pid = allocation.person_id
     session.execute(
         update(TherapyPlan)
@@ -232,7 +260,7 @@ def draft(session: Session, allocation: Allocation, by: str) -> TherapyPlan:
     intake_id = content["goals"]["intake_record_id"]
     audit.append_many(
         session,
-        _actor(session, by),
+        actor_of(session, by),
         [
             audit.Entry("read", "IntakeRecord", intake_id, pid, None, via),
             audit.Entry("read", "Preferences", None, pid, None, via),
