@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
 from idiograph import __version__, models, pipeline  # noqa: F401  (all tables registered)
+from idiograph.adaptive import taking
 from idiograph.alerts.api import router as alerts_router
 from idiograph.baselines.api import router as baselines_router
 from idiograph.care.api import router as care_router
@@ -115,6 +116,7 @@ def create_app(
     settings = settings or get_settings()
     pipeline.check_settings()
     allocate.register()  # allocating a therapist is a governed change
+    taking.register()  # the adaptive short forms a self-report link can send (the shipped item banks)
     engine = engine or (
         database.engine
         if database

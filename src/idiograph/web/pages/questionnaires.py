@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from idiograph.errors import DomainError, InvalidInput
+from idiograph.adaptive import taking
+from idiograph.errors import Conflict, DomainError, InvalidInput
 from idiograph.instruments.definitions import Instrument
 from idiograph.measures import service
 from idiograph.observations.recording import Recorder, recorder
@@ -88,10 +89,11 @@ def create_link(
     person_id: uuid.UUID,
     instrument: str = Form(...),
     valid_hours: int = Form(72),
+    mode: str = Form("full"),
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> HTMLResponse:
-    link, token = service.create_link(db, p, person_id, instrument, valid_hours)
+    link, token = service.create_link(db, p, person_id, instrument, valid_hours, mode=mode)
     person = patients.get_person(db, p, person_id, via="web")
     return render(
         request,
@@ -111,7 +113,9 @@ def _gone(request: Request, exc: DomainError) -> HTMLResponse:
 @router.get("/r/{token}", name="self_report_form", openapi_extra={"x-public": "single-use self-report link"})
 def self_report_form(request: Request, token: str, db: Session = DB) -> HTMLResponse:
     try:
-        _link, inst = service.open_link(db, token)
+        link, inst = service.open_link(db, token)
+        if link.mode == "adaptive":
+            return _question(request, token, taking.current(db, token))
     except service.LinkGone as exc:
         db.rollback()  # nothing of the refused request is kept
         return _gone(request, exc)
@@ -137,7 +141,9 @@ def self_report_submit(
     record: Recorder = Depends(recorder),
 ) -> HTMLResponse:
     try:
-        _link, inst = service.open_link(db, token)
+        link, inst = service.open_link(db, token)
+        if link.mode == "adaptive":
+            return _adaptive_answer(request, token, form, db, record)
         given = _answers(form, inst)
         recorded = service.submit_link(db, token, given, record)
     except service.LinkGone as exc:
@@ -158,3 +164,24 @@ def self_report_submit(
             principal=None,
         )
     return render(request, "self_report_done.html", safety=bool(recorded.safety_positive), principal=None)
+
+
+def _question(
+    request: Request, token: str, q: taking.Question, error: DomainError | None = None, status: int = 200
+) -> HTMLResponse:
+    return render(request, "adaptive_question.html", status, q=q, action=f"/r/{token}", error=error, principal=None)
+
+
+def _adaptive_answer(request: Request, token: str, form: FormData, db: Session, record: Recorder) -> Response:
+    """One answer of an adaptive short form: on to the next question (post, then redirect, so a reload never
+    answers twice), or the thank-you page when the form has stopped."""
+    raw = str(form.get("answer") or "").strip()
+    value = int(raw) if raw.lstrip("-").isdigit() else None
+    try:
+        done = taking.answer(db, token, str(form.get("item") or ""), value, record)
+    except (InvalidInput, Conflict) as exc:
+        db.rollback()  # nothing of the refused answer is kept
+        return _question(request, token, taking.current(db, token), exc, exc.status)
+    if isinstance(done, taking.Question):
+        return RedirectResponse(f"/r/{token}", 303)
+    return render(request, "self_report_done.html", safety=bool(done.safety_positive), principal=None)
