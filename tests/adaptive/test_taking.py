@@ -301,3 +301,34 @@ def test_fhir_carries_the_estimate_as_an_extension_and_never_a_total(client, db,
         assert "adaptive" in str(exc)
     else:
         raise AssertionError("an adaptive QuestionnaireResponse was imported as a scored response")
+
+
+def test_two_answers_to_the_same_question_at_once_let_one_through(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The second of two simultaneous answers (two tabs, a double tap) finds the step moved on: 409, nothing of it
+    stored."""
+    import pytest
+
+    from idiograph import pipeline
+    from idiograph.adaptive import taking
+    from idiograph.errors import Conflict
+    from idiograph.measures import service as measures
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    token = _adaptive_link(client, clin, pid).rsplit("/", 1)[1]
+    opened = measures.open_link
+
+    def raced(session, tok):  # type: ignore[no-untyped-def]
+        link, inst = opened(session, tok)
+        # the other answer to the same question commits between this one's read and its write
+        bump = update(SelfReportLink).where(SelfReportLink.id == link.id).values(step=1)
+        session.execute(bump.execution_options(synchronize_session=False))
+        return link, inst
+
+    monkeypatch.setattr(measures, "open_link", raced)
+    with pytest.raises(Conflict) as caught:
+        taking.answer(db, token, ITEM9, 2, pipeline.record)
+    assert caught.value.status == 409 and caught.value.problems[0].field == "item"
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Observation)) == 0
+    assert db.scalar(select(func.count()).select_from(QuestionnaireResponseRecord)) == 0
