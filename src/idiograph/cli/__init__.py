@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from idiograph.cli import (
+    adaptive,
     audit,
     baselines,
     db,
@@ -42,6 +43,7 @@ for name, group in (
     ("policy", policy.app),
     ("governance", governance.app),
     ("matching", matching.app),
+    ("adaptive", adaptive.app),
     ("baselines", baselines.app),
     ("pipeline", pipeline.app),
     ("selection", selection.app),
