@@ -139,7 +139,7 @@ def self_report_submit(
     form: FormData = Depends(form_data),
     db: Session = DB,
     record: Recorder = Depends(recorder),
-) -> HTMLResponse:
+) -> Response:
     try:
         link, inst = service.open_link(db, token)
         if link.mode == "adaptive":
