@@ -287,6 +287,11 @@ def test_a_clinician_is_escalated_and_nothing_is_allocated_until_a_senior_approv
     assert db.get(Therapist, t["A"].id).capacity == 2
     esc = db.scalar(select(Escalation).where(Escalation.decision_id == uuid.UUID(r.json()["decision_id"])))
     assert esc is not None and esc.to_role == "senior_clinician"
+    # meanwhile the person is on the waiting list awaiting approval, and the batch does not suggest them again
+    waiting = {x["person_id"]: x for x in client.get("/api/v1/waiting-list", headers=senior.auth).json()}
+    assert waiting[str(ada)]["awaiting_approval"] == r.json()["decision_id"]
+    batch = client.get("/api/v1/matching/batch", headers=senior.auth).json()
+    assert str(ada) not in {x["person_id"] for x in batch["suggestions"]}
     ok = client.post(
         f"/api/v1/escalations/{esc.id}/answer", json={"approve": True, "note": "Agreed at allocation meeting"},
         headers=senior.auth,
@@ -656,3 +661,18 @@ def test_risk_not_yet_assessed_needs_a_qualified_profession_as_high_risk_does(cl
     )  # fmt: skip
     assert r.status_code == 422 and "risk not yet assessed" in r.text, r.text
     assert db.scalar(select(Allocation).where(Allocation.person_id == pid)) is None
+
+
+def test_a_team_with_no_therapist_taking_people_waitlists_everyone_with_why(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: with no active therapist the batch failed (422, a missing strength column) and so did the
+    Allocation page's suggestions."""
+    with transaction(db):
+        for t in w["t"].values():
+            db.get(Therapist, t.id).active = False
+    r = client.get("/api/v1/matching/batch", headers=w["senior"].auth)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["suggestions"] and all(x["suggested"] is None for x in body["suggestions"])
+    assert all("nobody suitable" in x["why"] for x in body["suggestions"])
+    page = client.get("/allocation?suggest=1", headers=w["senior"].auth)
+    assert page.status_code == 200 and "no therapist in their team meets their needs" in page.text

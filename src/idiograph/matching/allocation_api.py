@@ -102,6 +102,8 @@ def waiting(
             "domain": w.domain,
             "referral_date": w.episode.referral_date.isoformat(),
             "waited_days": w.waited_days,
+            # an allocation asked for and waiting for approval (its decision id), else null
+            "awaiting_approval": str(w.pending.id) if w.pending else None,
         }
         for w in service.waiting_list(db, p, team_id)
     ]

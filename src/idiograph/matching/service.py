@@ -25,7 +25,7 @@ from idiograph.matching import allocate as _allocate
 from idiograph.matching import solve as solver
 from idiograph.matching.model import Allocation, Therapist, TherapistStrength
 from idiograph.matching.settings import Settings, settings
-from idiograph.matching.strengths import Outcome, benefit, estimate
+from idiograph.matching.strengths import CLASS_WORDS, Outcome, benefit, estimate
 from idiograph.monitoring.recovery import courses, not_on_track
 from idiograph.monitoring.recovery.expected import CurveModel
 from idiograph.patients.access import ensure_access
@@ -357,6 +357,16 @@ class Waiting:
     episode: Episode
     domain: str | None
     waited_days: int
+    pending: Decision | None = None  # an allocation asked for and waiting for a senior clinician's approval
+
+
+def _pending(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Decision]:
+    if not person_ids:
+        return {}
+    q = select(Decision).where(
+        Decision.change == "therapist", Decision.status == "pending", Decision.person_id.in_(list(person_ids))
+    )
+    return {d.person_id: d for d in session.scalars(q.order_by(Decision.decided_at))}
 
 
 def waiting_list(session: Session, principal: Principal, team_id: uuid.UUID | None = None) -> list[Waiting]:
@@ -374,9 +384,11 @@ def waiting_list(session: Session, principal: Principal, team_id: uuid.UUID | No
         q = q.where(Episode.team_id == team_id)
     today = utcnow().date()
     s = settings()
+    found = list(session.execute(q.order_by(Episode.referral_date, Episode.id)))
+    pending = _pending(session, [p.id for _, p in found])
     rows = [
-        Waiting(p, e, s.domain_of(e.presenting_problem), (today - e.referral_date).days)
-        for e, p in session.execute(q.order_by(Episode.referral_date, Episode.id))
+        Waiting(p, e, s.domain_of(e.presenting_problem), (today - e.referral_date).days, pending.get(p.id))
+        for e, p in found
     ]
     audit.append(session, principal.actor, "read", "WaitingList", None, None, detail={"people": len(rows)})
     return rows
@@ -411,7 +423,8 @@ def batch(session: Session, principal: Principal, team_id: uuid.UUID | None = No
     strength plus preference weights), beside next-available allocation (each person in order of waiting, to the
     suitable therapist with the most free places). A suggestion only: nothing is allocated."""
     principal.require(Permission.PERSON_WRITE)
-    waiting = waiting_list(session, principal, team_id)
+    # someone whose allocation waits for approval is decided on already: not suggested again
+    waiting = [w for w in waiting_list(session, principal, team_id) if w.pending is None]
     s = settings()
     team_ids = {w.episode.team_id for w in waiting}
     therapists = list(
@@ -445,7 +458,10 @@ def batch(session: Session, principal: Principal, team_id: uuid.UUID | None = No
         solver.Therapist(str(t.id), max(t.capacity, 0), {d: known.get((t.id, d), 0.0) for d in domains})
         for t in therapists
     ]
-    result = solver.solve(people, offered) if people else solver.Result([], 0.0, 0, 0)
+    if people and offered:
+        result = solver.solve(people, offered)
+    else:  # no active therapist in any waiting person's team (found by review: a 422 about a missing column)
+        result = solver.Result([solver.Assignment(x.person_id, None, None, "") for x in people], 0.0, 0, len(people))
     nxt = _next_available(waiting, options, {t.id: max(t.capacity, 0) for t in therapists})
     out = []
     total = 0.0
@@ -518,8 +534,8 @@ def strength_words(c: Candidate) -> str:
         size = f"{abs(c.strength):.1f} PHQ-9 points {more} improvement than the service average"
     band = f"{size} (95% interval {_points(c.lower)} to {_points(c.upper)}"
     if c.klass == "too_few":
-        return f"{band}), only {c.cases} cases: not enough to class"
-    return f"{band}; {c.cases} cases, {c.klass})"
+        return f"{band}), only {c.cases} {'case' if c.cases == 1 else 'cases'}: {CLASS_WORDS['too_few']}"
+    return f"{band}; {c.cases} cases: {CLASS_WORDS.get(c.klass, c.klass)})"
 
 
 def _waitlisted_words(options: dict[uuid.UUID, Candidate]) -> str:

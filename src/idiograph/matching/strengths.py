@@ -34,6 +34,12 @@ import numpy as np
 from scipy.stats import norm
 
 CLASSES = ("effective", "neutral", "ineffective", "too_few")
+CLASS_WORDS = {  # each class as every page and report says it
+    "effective": "more effective than average",
+    "neutral": "no clear difference from average",
+    "ineffective": "less effective than average",
+    "too_few": "too few cases to say",
+}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from idiograph.matching.model import Allocation, Therapist
 from idiograph.patients.model import Episode
 from idiograph.security.model import User
 from idiograph.security.teams import team_by_name
-from idiograph.synth.common import GIVEN_F
+from idiograph.synth.common import FAMILY, GIVEN_F
 from idiograph.synth.generator import Service
 
 WAITING_DAYS = 21  # open episodes among the window's last referrals wait for a therapist: none allocated yet
@@ -32,11 +32,26 @@ def _draw(code: str, salt: str) -> int:
 
 
 def rename_logins(service: Service) -> None:
-    """The first clinician of each login's team takes the login's name (their appointments show it too)."""
+    """The first clinician of each login's team takes the login's name, and no two clinicians share a name (the
+    generator's names repeat: an allocator would not know which "Ewa Green" is suggested). Their appointments show
+    the new names too."""
     for team_name, name, _ in LOGINS.values():
         team = next(t for t in service.teams if t["name"] == team_name)
         first = next(c for c in service.clinicians if c.team_id == team["team_id"] and c.role == "clinician")
         first.name = name
+    taken = {c.name for c in service.clinicians}
+    seen: set[str] = set()
+    for c in service.clinicians:
+        if c.name in seen:
+            given, start = c.name.split()[0], _draw(c.id, "family")
+            names = (  # the next family name along, deterministically; then with a middle initial
+                f"{given} {middle}{FAMILY[(start + k) % len(FAMILY)]}"
+                for middle in ["", *(f"{chr(65 + i)}. " for i in range(26))]
+                for k in range(len(FAMILY))
+            )
+            c.name = next((n for n in names if n not in taken), f"{given} {c.id}")
+            taken.add(c.name)
+        seen.add(c.name)
 
 
 def write_therapists(session: Session, service: Service) -> dict[str, uuid.UUID]:

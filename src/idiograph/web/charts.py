@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from idiograph.matching.strengths import CLASS_WORDS
 from idiograph.observations import display
 
 LONDON = ZoneInfo("Europe/London")
@@ -506,14 +507,6 @@ class StrengthRow:
     klass: str
 
 
-CLASS_WORDS = {
-    "effective": "more effective than average",
-    "neutral": "no clear difference from average",
-    "ineffective": "less effective than average",
-    "too_few": "too few cases to say",
-}
-
-
 def strength_figure(domain: str, rows: Sequence[StrengthRow], fig_id: str) -> dict[str, Any]:
     """Each therapist's strength in one domain as a dot with its 95% interval against the service average (0), in
     the order given (by name: for supervision, never a league table). Too few cases: a hollow dot."""
@@ -548,7 +541,8 @@ def strength_figure(domain: str, rows: Sequence[StrengthRow], fig_id: str) -> di
     words = "; ".join(f"{r.name} {CLASS_WORDS[r.klass]}" for r in clear) or "no therapist clearly differs from average"
     return {
         "id": fig_id,
-        "heading": f"{domain.capitalize()}: PHQ-9 points better than expected, against the service average",
+        "heading": f"{domain.capitalize()}: how much more people improved than expected (PHQ-9 points), against the "
+        "service average",
         "summary": f"{len(rows)} therapists in {domain}; {words}. Dots are estimates, lines 95% intervals; hollow dots "
         "rest on too few cases to class.",
         "data": data,
@@ -556,7 +550,7 @@ def strength_figure(domain: str, rows: Sequence[StrengthRow], fig_id: str) -> di
             "height": max(160, 34 * len(rows) + 90),
             "margin": {"l": 150, "r": 12, "t": 8, "b": 40},
             "xaxis": {
-                "title": {"text": "points better than expected (0 = service average)"},
+                "title": {"text": "PHQ-9 points (0 = the service average)"},
                 "zeroline": True,
                 "zerolinecolor": "#333333",
                 "zerolinewidth": 2,

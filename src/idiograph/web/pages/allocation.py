@@ -13,6 +13,7 @@ from idiograph.errors import DomainError
 from idiograph.governance import service as governance
 from idiograph.matching import service
 from idiograph.matching.settings import settings
+from idiograph.matching.strengths import CLASS_WORDS
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -39,7 +40,8 @@ def allocation_page(
 ) -> HTMLResponse:
     """Who is waiting for a therapist, longest first; with ``suggest``, the batch match beside next-available."""
     batch = service.batch(db, p) if suggest and p.can(Permission.PERSON_WRITE) else None
-    waiting = [s.waiting for s in batch.suggestions] if batch else service.waiting_list(db, p)
+    everyone = service.waiting_list(db, p)
+    waiting = [s.waiting for s in batch.suggestions] if batch else everyone
     options: dict[uuid.UUID, list[service.Candidate]] = {}
     if batch:
         for s in batch.suggestions:
@@ -62,6 +64,10 @@ def allocation_page(
         risks=risks,
         reason_words=service.reason_words,
         strength_words=service.strength_words,
+        pending_count=sum(1 for w in everyone if w.pending is not None),
+        total_waiting=len(everyone),
+        teams=service.team_names(db) if batch and len({w.episode.team_id for w in waiting}) > 1 else {},
+        nobody=sum(1 for x in batch.suggestions if x.candidate is None and x.why.startswith("nobody")) if batch else 0,
     )
 
 
@@ -114,7 +120,8 @@ def allocate_form(
     where = "/allocation?suggest=1" if back == "allocation" else f"/people/{person_id}/match"
     if back != "allocation" and interpreter:
         where += "?interpreter=true"
-    return RedirectResponse(f"{where}&done={d.id}" if "?" in where else f"{where}?done={d.id}", 303)
+    done = f"done={d.id}&status={'pending' if d.status == 'pending' else 'applied'}"
+    return RedirectResponse(f"{where}&{done}" if "?" in where else f"{where}?{done}", 303)
 
 
 @router.get("/strengths")
@@ -155,6 +162,7 @@ def strengths_page(
         figures=figures,
         own=own,
         domains=domains,
+        class_words=CLASS_WORDS,
         s=settings(),
         error=None,
     )
