@@ -676,3 +676,26 @@ def test_a_team_with_no_therapist_taking_people_waitlists_everyone_with_why(clie
     assert all("nobody suitable" in x["why"] for x in body["suggestions"])
     page = client.get("/allocation?suggest=1", headers=w["senior"].auth)
     assert page.status_code == 200 and "no therapist in their team meets their needs" in page.text
+
+
+def test_a_clinician_allocating_sees_the_order_but_only_their_own_strength_figures(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: the strengths page showed a clinician only their own profile, but the ranking and the batch
+    gave them every colleague's strength, interval and class (supervision, not a league table: H-100)."""
+    clin = w["clin"]
+    with transaction(db):
+        db.get(Therapist, w["t"]["A"].id).user_id = clin.principal.user_id  # the clinician is therapist A
+    for body in (
+        client.get(f"/api/v1/people/{w['ada']}/matches", headers=clin.auth).json()["suitable"],
+        [x["suggested"] for x in client.get("/api/v1/matching/batch", headers=clin.auth).json()["suggestions"]],
+    ):
+        assert body
+        for c in body:
+            mine = c["therapist_id"] == str(w["t"]["A"].id)
+            figures = [c[k] for k in ("strength", "strength_lower", "strength_upper", "cases", "class", "score")]
+            assert all(x is not None for x in figures) if mine else all(x is None for x in figures), c
+            assert ("PHQ-9 points" in c["reasons"][0]) == mine and (mine or "for supervision" in c["reasons"][0])
+    # the senior clinician sees everyone's
+    senior = client.get(f"/api/v1/people/{w['ada']}/matches", headers=w["senior"].auth).json()["suitable"]
+    assert all(c["strength"] is not None for c in senior)
+    page = client.get(f"/people/{w['ada']}/match", headers=clin.auth).text
+    assert "for supervision" in page

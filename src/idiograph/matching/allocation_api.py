@@ -18,23 +18,26 @@ from idiograph.security.roles import Permission
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 
 
-def candidate_json(c: service.Candidate) -> dict[str, Any]:
+def candidate_json(c: service.Candidate, p: Principal) -> dict[str, Any]:
+    """One suitable therapist; their strength figures (and the score that would give them away) are null for anyone
+    but a senior clinician, a service lead or the therapist themselves (supervision, not a league table)."""
+    see = service.may_see_strength(p, c)
     return {
         "therapist_id": str(c.therapist.id),
         "name": c.therapist.name,
         "profession": c.therapist.profession,
-        "strength": round(c.strength, 3),
-        "strength_lower": round(c.lower, 3),
-        "strength_upper": round(c.upper, 3),
-        "cases": c.cases,
-        "class": c.klass,
+        "strength": round(c.strength, 3) if see else None,
+        "strength_lower": round(c.lower, 3) if see else None,
+        "strength_upper": round(c.upper, 3) if see else None,
+        "cases": c.cases if see else None,
+        "class": c.klass if see else None,
         "preference_score": c.preference,
         "preferences_met": list(c.met),
         "preferences_not_met": list(c.unmet),
-        "score": round(c.score, 3),
+        "score": round(c.score, 3) if see else None,
         "first_free_slot": c.first_slot.isoformat() if c.first_slot else None,
         "free_places": c.therapist.capacity,
-        "reasons": service.reason_words(c),
+        "reasons": service.reason_words(c, see),
     }
 
 
@@ -57,7 +60,7 @@ def matches(
         "hard_constraints": r.needs,
         "settings_version": r.settings_version,
         "current_therapist_id": str(r.current.therapist_id) if r.current else None,
-        "suitable": [candidate_json(c) for c in r.suitable],
+        "suitable": [candidate_json(c, p) for c in r.suitable],
         "excluded": [{"therapist_id": str(t.id), "name": t.name, "why": why} for t, why in r.excluded],
     }
 
@@ -129,7 +132,7 @@ def batch(
                 "episode_id": str(s.waiting.episode.id),
                 "domain": s.waiting.domain,
                 "waited_days": s.waiting.waited_days,
-                "suggested": candidate_json(s.candidate) if s.candidate else None,
+                "suggested": candidate_json(s.candidate, p) if s.candidate else None,
                 "why": s.why,
                 "next_available_therapist_id": str(s.next_available.therapist.id) if s.next_available else None,
             }

@@ -468,7 +468,11 @@ def batch(session: Session, principal: Principal, team_id: uuid.UUID | None = No
     for w, a in zip(waiting, result.assignments, strict=True):
         c = options[w.episode.id].get(uuid.UUID(a.clinician_id)) if a.clinician_id else None
         total += c.strength if c else 0.0
-        why = "; ".join(reason_words(c)) if c else _waitlisted_words(options[w.episode.id])
+        why = (
+            "; ".join(reason_words(c, may_see_strength(principal, c)))
+            if c
+            else _waitlisted_words(options[w.episode.id])
+        )
         out.append(Suggestion(w, c, why, nxt.get(w.episode.id)))
     nxt_total = sum(c.strength for c in nxt.values())
     audit.append(
@@ -500,8 +504,21 @@ def _next_available(
     return out
 
 
-def reason_words(c: Candidate) -> list[str]:
-    parts = [strength_words(c)]
+def may_see_strength(principal: Principal, c: Candidate) -> bool:
+    """A therapist's strength figures are for supervision (H-100): a senior clinician or service lead sees everyone's
+    in their teams, anyone else only their own. The ranking's order is everyone's to see."""
+    return (
+        principal.is_system
+        or principal.role in SEE_ALL
+        or (principal.user_id is not None and c.therapist.user_id == principal.user_id)
+    )
+
+
+HIDDEN_STRENGTH = "strength in this problem counted in the order (the figures are for supervision)"
+
+
+def reason_words(c: Candidate, see_strength: bool = True) -> list[str]:
+    parts = [strength_words(c) if see_strength else HIDDEN_STRENGTH]
     parts += list(c.met)
     if c.unmet:
         parts.append("not met: " + ", ".join(c.unmet))
