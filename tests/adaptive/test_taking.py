@@ -236,6 +236,16 @@ def test_outcome_metrics_reliable_change_and_recovery_count_full_forms_only(clie
     change = {c["instrument"]: c for c in client.get(f"/api/v1/people/{pid}/reliable-change", headers=clin.auth).json()}
     assert change["phq-9"]["n"] == 1 and change["phq-9"]["direction"] is None  # one full PHQ-9: nothing to judge
     assert change["gad-7"]["n"] == 2
+    listed = client.get(f"/api/v1/people/{pid}/responses", headers=clin.auth)
+    assert listed.status_code == 200, listed.text
+    adaptive = [r for r in listed.json() if r["adaptive"]]
+    full = [r for r in listed.json() if not r["adaptive"]]
+    assert len(adaptive) == 1 and len(full) == 3 and all(r["total"] is not None for r in full)
+    (a,) = adaptive
+    assert a["total"] is None and a["status"] == "completed" and a["adaptive"]["asked"][0] == ITEM9
+    assert a["adaptive"]["lower"] <= a["adaptive"]["estimate"] <= a["adaptive"]["upper"]
+    assert a["adaptive"]["decision"] == "below" and a["adaptive"]["stopped"] and "not a total" in a["adaptive"]["note"]
+    assert a["safety"] == ["item 9: Not at all"]
 
 
 def test_the_person_page_marks_it_adaptive_and_offers_the_full_form(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.measures import service
 from idiograph.measures.change import MeasureChange, criterion
 from idiograph.measures.schema import (
+    AdaptiveOut,
     AnswerOptionOut,
     BandOut,
     ChangeOut,
@@ -22,6 +23,7 @@ from idiograph.measures.schema import (
     LinkOut,
     RecordedOut,
     ResponseIn,
+    ResponseOut,
 )
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.security.deps import DB, require
@@ -86,6 +88,45 @@ def enter_response(
     above 0 raises a safety alert, and one left unanswered raises a prompt to ask it."""
     r = service.enter(db, p, person_id, body.instrument, body.answers, body.authored, body.episode_id, record=record)
     return RecordedOut(**asdict(r))
+
+
+@router.get("/people/{person_id}/responses", response_model=list[ResponseOut])
+def list_responses(
+    person_id: uuid.UUID,
+    limit: int = Query(default=20, ge=1, le=100),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.PERSON_READ)),
+) -> list[ResponseOut]:
+    """The person's latest questionnaire responses, newest first. An adaptive short form has no ``total``: its
+    ``adaptive`` part holds the items asked in order and the estimated full-form total with its 95% interval."""
+    out = []
+    for rec, safety, _asked in service.recent_responses(db, p, person_id, limit):
+        adaptive = None
+        if rec.adaptive:
+            adaptive = AdaptiveOut(
+                asked=list(rec.adaptive_asked or []),
+                estimate=rec.estimate,
+                lower=rec.estimate_lower,
+                upper=rec.estimate_upper,
+                cut=rec.adaptive_cut,
+                p_above=rec.adaptive_p_above,
+                decision=rec.decision,
+                stopped=rec.stop_reason if rec.status == "completed" else None,
+                bank_version=rec.bank_version,
+            )
+        out.append(
+            ResponseOut(
+                id=rec.id,
+                instrument=rec.instrument,
+                authored=rec.authored_at,
+                status=rec.status,
+                total=rec.total,
+                prorated=rec.prorated,
+                safety=[text for text, _ in safety],
+                adaptive=adaptive,
+            )
+        )
+    return out
 
 
 @router.post("/people/{person_id}/self-report-links", response_model=LinkOut, status_code=201)

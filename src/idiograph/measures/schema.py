@@ -104,3 +104,29 @@ class ChangeOut(BaseModel):
     method: str | None
     caseness_at_first: bool | None
     caseness_at_latest: bool | None
+
+
+class AdaptiveOut(BaseModel):
+    """An adaptive short form's result: an ESTIMATE of the full-form total, never a total."""
+
+    asked: list[str] = Field(description="item codes in the order asked")
+    estimate: float | None = Field(description="estimated full-form total (posterior predictive mean)")
+    lower: float | None = Field(description="95% interval of the full-form total")
+    upper: float | None
+    cut: int | None
+    p_above: float | None = Field(description="probability that the full-form total is at or above the cut")
+    decision: str | None = Field(description="'above' (at or above the cut) or 'below'")
+    stopped: str | None = Field(description="why it stopped; null while the person has not finished")
+    bank_version: str | None
+    note: str = "adaptive short form: an estimate, not a total; not counted in reliable change, recovery or outcomes"
+
+
+class ResponseOut(BaseModel):
+    id: uuid.UUID
+    instrument: str
+    authored: datetime
+    status: str
+    total: int | None = Field(description="null for an adaptive short form (see adaptive.estimate)")
+    prorated: bool
+    safety: list[str] = Field(description="what the response says about its safety items")
+    adaptive: AdaptiveOut | None = None
