@@ -157,17 +157,32 @@ def _posterior(g: _Grid, answered: Sequence[tuple[int, int]]) -> FloatArray:
     return out
 
 
+def _convolve(dist: FloatArray, p: FloatArray) -> FloatArray:
+    """Per grid node, the distribution of a sum with one more item added (nodes x L, nodes x K -> nodes x L+K-1)."""
+    k = p.shape[1]
+    new = np.zeros((dist.shape[0], dist.shape[1] + k - 1))
+    for x in range(k):
+        new[:, x : x + dist.shape[1]] += dist * p[:, [x]]
+    return new
+
+
 def _sum_distribution(g: _Grid, items: Sequence[int]) -> FloatArray:
     """P(sum of these items = s | theta) at every grid node (nodes x (max sum + 1)): convolution per node."""
     dist = np.ones((g.nodes.shape[0], 1))
     for j in items:
-        p = g.probs[j]
-        k = p.shape[1]
-        new = np.zeros((dist.shape[0], dist.shape[1] + k - 1))
-        for x in range(k):
-            new[:, x : x + dist.shape[1]] += dist * p[:, [x]]
-        dist = new
+        dist = _convolve(dist, g.probs[j])
     return dist
+
+
+def _tails_of_sum(a: FloatArray, b: FloatArray, needs: NDArray[np.int64]) -> FloatArray:
+    """P(A + B >= n) at every node for each n in needs (nodes x len(needs)), from the per-node distributions of
+    two independent sums A and B: sum over s of P(A = s) P(B >= n - s)."""
+    b_tail = np.cumsum(b[:, ::-1], axis=1)[:, ::-1]  # P(B >= t), t = 0..Lb-1
+    idx = needs[:, None] - np.arange(a.shape[1])[None, :]  # n - s: len(needs) x La
+    gathered = b_tail[:, np.clip(idx, 0, b.shape[1] - 1)]  # nodes x len(needs) x La
+    gathered = np.where(idx[None, :, :] <= 0, 1.0, np.where(idx[None, :, :] >= b.shape[1], 0.0, gathered))
+    out: FloatArray = (gathered * a[:, None, :]).sum(axis=2)
+    return out
 
 
 def _tail(dist: FloatArray, need: int) -> FloatArray:
@@ -270,30 +285,35 @@ def next_item(bank: Bank, rule: Rule, asked: Sequence[tuple[str, int]]) -> str |
     done = {j for j, _ in answered}
     rest = [j for j in range(len(bank.codes)) if j not in done]
     base = sum(x for _, x in answered)
+    # sums of the unanswered items in order: prefix[i] holds rest[:i], suffix[i] holds rest[i:]; leaving out
+    # candidate i is prefix[i] with suffix[i + 1], so the look-ahead needs 2m convolutions, not m(m - 1)
+    ones = np.ones((g.nodes.shape[0], 1))
+    prefix = [ones]
+    for j in rest:
+        prefix.append(_convolve(prefix[-1], g.probs[j]))
     p_above = 0.5  # only the classification rule looks at it
     if rule.stop == "classification":
-        p_above = float(post @ _tail(_sum_distribution(g, rest), rule.cut - base))
+        p_above = float(post @ _tail(prefix[-1], rule.cut - base))
     if _stopped(bank, rule, tuple(codes), se, p_above) is not None:
         return None
     at = np.array([theta])
     info_here = np.array([float(information(bank.items[j], at)[0]) for j in rest])
     if rule.stop != "classification":
         return bank.codes[rest[int(np.argmax(info_here))]]
+    suffix = [ones] * (len(rest) + 1)
+    for i in range(len(rest) - 1, -1, -1):
+        suffix[i] = _convolve(suffix[i + 1], g.probs[rest[i]])
     scores: list[tuple[float, float, float, int]] = []
     for n, j in enumerate(rest):
-        others = _sum_distribution(g, [r for r in rest if r != j])
         p = g.probs[j]
-        settles = 0.0
-        loss = 0.0
-        for x in range(p.shape[1]):
-            joint = post * p[:, x]  # P(theta, X_j = x | answers)
-            px = float(joint.sum())
-            if px <= 0.0:
-                continue
-            above = min(1.0, float(joint @ _tail(others, rule.cut - base - x)) / px)
-            loss += px * above * (1.0 - above)
-            if max(above, 1.0 - above) >= rule.confidence:
-                settles += px
+        needs = rule.cut - base - np.arange(p.shape[1], dtype=np.int64)  # the rest must reach this after answer x
+        tails = _tails_of_sum(prefix[n], suffix[n + 1], needs)  # nodes x K
+        joint = post[:, None] * p  # P(theta, X_j = x | answers)
+        px = joint.sum(axis=0)
+        seen = px > 0.0
+        above = np.minimum(1.0, (joint * tails).sum(axis=0)[seen] / px[seen])
+        loss = float((px[seen] * above * (1.0 - above)).sum())
+        settles = float(px[seen][np.maximum(above, 1.0 - above) >= rule.confidence].sum())
         scores.append((-round(settles, 12), round(loss, 12), -float(info_here[n]), n))
     pick = min(scores)[3]
     return bank.codes[rest[pick]]
