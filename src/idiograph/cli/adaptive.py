@@ -231,7 +231,7 @@ def adaptive_evaluate(
     jud, jud_totals = patterns(judge)
     confidences = (0.99, 0.993, 0.995, 0.997, 0.998, 0.999)
     gammas = (0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995)
-    ses = (0.5, 0.45, 0.4, 0.35, 0.3, 0.25)
+    ses = (0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25)
     with progress_bar() as progress:
 
         def traces(kind: str, people: list[dict[str, int]], label: str) -> list[list[ev.Result]]:
@@ -251,12 +251,12 @@ def adaptive_evaluate(
             return out
 
         cal_fixed, cal_se = traces("fixed-order", cal, "calibration"), traces("se", cal, "calibration")
-        gamma, _ = ev.choose(
+        gamma, gamma_tries = ev.choose(
             gammas,
             lambda g: ev.summarise("", "", [ev.stochastic(t, g) for t in cal_fixed], cal_totals, cut),
             floor,
         )
-        se_cut, _ = ev.choose(
+        se_cut, se_tries = ev.choose(
             ses, lambda s: ev.summarise("", "", [ev.by_se(t, s) for t in cal_se], cal_totals, cut), floor
         )
         confidence, tried = ev.choose(
@@ -266,7 +266,7 @@ def adaptive_evaluate(
         )
         jud_fixed, jud_se = traces("fixed-order", jud, "judging"), traces("se", jud, "judging")
         rows = [
-            ev.summarise("full form", "9 items", [ev.deterministic(t, 99) for t in jud_fixed], jud_totals, cut),
+            ev.summarise("full form", "all items", [ev.full_form(t, cut) for t in jud_fixed], jud_totals, cut),
             ev.summarise(
                 "deterministic curtailment",
                 "fixed order",
@@ -326,14 +326,23 @@ def adaptive_evaluate(
         f"specificity >= {floor:.3f}"
     )
     show_table(title, columns, table, numeric=set(columns[2:]))
-    console.print("calibration-split tries, adaptive classification:")
-    for c, s in zip(confidences, tried, strict=True):
-        console.print(
-            f"  confidence {c}: {s.mean_items:.2f} items, sensitivity {s.sensitivity:.3f}, "
-            f"specificity {s.specificity:.3f}"
-        )
+    tries = [
+        ("adaptive, classification: confidence", confidences, tried),
+        ("stochastic curtailment: gamma", gammas, gamma_tries),
+        ("adaptive, SE stopping: SD <=", ses, se_tries),
+    ]
+    notes = [f"Calibration split ({calibrate_on} SEQN), each threshold tried:"]
+    for label, values, summaries in tries:
+        for v, s in zip(values, summaries, strict=True):
+            notes.append(
+                f"  {label} {v}: {s.mean_items:.2f} items, sensitivity {s.sensitivity:.3f}, "
+                f"specificity {s.specificity:.3f}"
+            )
+    for line in notes:
+        console.print(line)
     if markdown is not None:
         lines = [f"**{title}**", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(r) + " |" for r in table]
+        lines += ["", "```", *notes, "```"]
         markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
         console.print(f"table written to {markdown}")

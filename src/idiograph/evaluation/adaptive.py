@@ -84,6 +84,12 @@ def deterministic(trace: Sequence[Result], cut: int) -> Outcome:
     raise ValueError("empty trace")
 
 
+def full_form(trace: Sequence[Result], cut: int) -> Outcome:
+    last = trace[-1]
+    total = float(sum(last.answers))
+    return Outcome(len(trace), total >= cut, total, total, total)
+
+
 def stochastic(trace: Sequence[Result], gamma: float) -> Outcome:
     for i, r in enumerate(trace):
         if max(r.p_above, 1.0 - r.p_above) >= gamma or i == len(trace) - 1:
