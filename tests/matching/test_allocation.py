@@ -22,6 +22,7 @@ from idiograph.errors import Conflict, InvalidInput
 from idiograph.governance.model import Decision, Escalation
 from idiograph.matching import service, solve
 from idiograph.matching.model import Allocation, Therapist, TherapistStrength, TherapyPlan
+from idiograph.matching.service import suggestion_token
 from idiograph.patients.model import Episode, Person
 from idiograph.security.model import AuditRecord
 
@@ -199,7 +200,12 @@ def test_a_senior_clinician_allocates_under_delegated_authority(client, db, w) -
     t, senior, ada = w["t"], w["senior"], w["ada"]
     r = client.post(
         f"/api/v1/people/{ada}/allocation",
-        json={"therapist_id": str(t["A"].id), "rationale": RATIONALE, "suggested_id": str(t["A"].id)},
+        json={
+            "therapist_id": str(t["A"].id),
+            "rationale": RATIONALE,
+            "suggested_id": str(t["A"].id),
+            "suggestion_token": suggestion_token(db, ada, t["A"].id),
+        },
         headers=senior.auth,
     )
     assert r.status_code == 201, r.text
@@ -352,7 +358,12 @@ def test_an_override_keeps_the_suggestion_beside_it(client, db, w) -> None:  # t
     t = w["t"]
     r = client.post(
         f"/api/v1/people/{w['ada']}/allocation",
-        json={"therapist_id": str(t["B"].id), "rationale": "She asked for video", "suggested_id": str(t["C"].id)},
+        json={
+            "therapist_id": str(t["B"].id),
+            "rationale": "She asked for video",
+            "suggested_id": str(t["C"].id),
+            "suggestion_token": suggestion_token(db, w["ada"], t["C"].id),
+        },
         headers=w["senior"].auth,
     )
     assert r.status_code == 201, r.text
@@ -699,3 +710,36 @@ def test_a_clinician_allocating_sees_the_order_but_only_their_own_strength_figur
     assert all(c["strength"] is not None for c in senior)
     page = client.get(f"/people/{w['ada']}/match", headers=clin.auth).text
     assert "for supervision" in page
+
+
+def test_only_the_matchs_own_suggestion_can_be_recorded_as_followed(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: ``suggested_id`` came from the client, so any choice could be recorded "as suggested by the
+    match" and an override vanish from the decision history. The match gives a token with its suggestion."""
+    senior, ada = w["senior"], w["ada"]
+    m = client.get(f"/api/v1/people/{ada}/matches", headers=senior.auth).json()
+    top = m["suitable"][0]["therapist_id"]
+    other = next(x["therapist_id"] for x in m["suitable"][1:])
+    url = f"/api/v1/people/{ada}/allocation"
+    for forged in (
+        {"suggested_id": other},  # no token
+        {"suggested_id": other, "suggestion_token": m["suggestion_token"]},  # another suggestion's token
+        {"suggested_id": top, "suggestion_token": "0" * 32},
+    ):
+        r = client.post(url, json={"therapist_id": other, "rationale": RATIONALE, **forged}, headers=senior.auth)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "suggestion_token", r.text
+    assert _count(db, Allocation) == 0 and _count(db, Decision) == 0
+    body = {"therapist_id": top, "rationale": RATIONALE, "suggested_id": top, "suggestion_token": m["suggestion_token"]}
+    r = client.post(url, json=body, headers=senior.auth)
+    assert r.status_code == 201 and "(as suggested by the match)" in r.json()["summary"], r.text
+    # the batch's suggestions carry theirs
+    bob = _person(client, senior, w["north"])
+    s = next(x for x in client.get("/api/v1/matching/batch", headers=senior.auth).json()["suggestions"]
+             if x["person_id"] == str(bob))  # fmt: skip
+    chosen = s["suggested"]["therapist_id"]
+    r = client.post(
+        f"/api/v1/people/{bob}/allocation",
+        json={"therapist_id": chosen, "rationale": RATIONALE, "suggested_id": chosen,
+              "suggestion_token": s["suggestion_token"]},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201 and "(as suggested by the match)" in r.json()["summary"], r.text

@@ -61,6 +61,8 @@ def matches(
         "settings_version": r.settings_version,
         "current_therapist_id": str(r.current.therapist_id) if r.current else None,
         "suitable": [candidate_json(c, p) for c in r.suitable],
+        # the ranking's first is its suggestion: allocate with suggested_id and this token to record it as followed
+        "suggestion_token": service.suggestion_token(db, person_id, r.suitable[0].therapist.id) if r.suitable else None,
         "excluded": [{"therapist_id": str(t.id), "name": t.name, "why": why} for t, why in r.excluded],
     }
 
@@ -71,6 +73,9 @@ class AllocationRequest(BaseModel):
     therapist_id: uuid.UUID
     rationale: str = Field(description="why, in words (at least 5 characters); an override needs the allocator's own")
     suggested_id: uuid.UUID | None = Field(None, description="the therapist the match suggested, when one did")
+    suggestion_token: str | None = Field(
+        None, max_length=64, description="the token the match gave with that suggestion (required with suggested_id)"
+    )
     interpreter: bool = Field(False, description="an interpreter is booked (lifts the language constraint)")
 
 
@@ -83,7 +88,9 @@ def allocate(
 ) -> dict[str, Any]:
     """Allocate a therapist: a governed decision (applied under delegated authority or escalated), with the
     suggestion and the strength shown kept on it; once applied, the therapy plan is drafted for the person."""
-    d = service.allocate(db, p, person_id, body.therapist_id, body.rationale, body.suggested_id, body.interpreter)
+    d = service.allocate(
+        db, p, person_id, body.therapist_id, body.rationale, body.suggested_id, body.interpreter, body.suggestion_token
+    )
     return {
         "decision_id": str(d.id),
         "status": d.status,
@@ -133,6 +140,9 @@ def batch(
                 "domain": s.waiting.domain,
                 "waited_days": s.waiting.waited_days,
                 "suggested": candidate_json(s.candidate, p) if s.candidate else None,
+                "suggestion_token": service.suggestion_token(db, s.waiting.person.id, s.candidate.therapist.id)
+                if s.candidate
+                else None,
                 "why": s.why,
                 "next_available_therapist_id": str(s.next_available.therapist.id) if s.next_available else None,
             }

@@ -4,6 +4,8 @@ referral with reasons, list the waiting list, suggest the batch match, and alloc
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,7 +20,7 @@ from idiograph import languages
 from idiograph.care import slots as slots_module
 from idiograph.care.model import Appointment, Preferences
 from idiograph.db import utcnow
-from idiograph.errors import Forbidden, NotFound
+from idiograph.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from idiograph.governance import service as governance
 from idiograph.governance.model import Decision
 from idiograph.matching import allocate as _allocate
@@ -564,6 +566,14 @@ def _waitlisted_words(options: dict[uuid.UUID, Candidate]) -> str:
 # -- allocating --------------------------------------------------------------------------------------------------
 
 
+def suggestion_token(session: Session, person_id: uuid.UUID, therapist_id: uuid.UUID) -> str:
+    """What the match gives with each suggestion (the ranking's first, the batch's): an allocation that says it
+    follows the match must carry it, so no client can record its own choice as "as suggested" and hide an override
+    (found by review). A keyed hash of the person and the therapist, with a key derived from the audit key."""
+    key = hmac.new(audit.key_of(session), b"idiograph matching suggestion", hashlib.sha256).digest()
+    return hmac.new(key, f"{person_id}:{therapist_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def allocate(
     session: Session,
     principal: Principal,
@@ -572,10 +582,19 @@ def allocate(
     rationale: str,
     suggested_id: uuid.UUID | None = None,
     interpreter: bool = False,
+    token: str | None = None,
 ) -> Decision:
     """Ask to allocate: a governed decision (applied under delegated authority or escalated) with the rationale,
-    the suggestion and the strength shown kept on it. Overriding the suggestion needs the allocator's own reason."""
+    the suggestion and the strength shown kept on it. Overriding the suggestion needs the allocator's own reason.
+    ``suggested_id`` needs the ``token`` the match gave with that suggestion."""
     _allocate.register()
+    if suggested_id is not None and not (
+        token and hmac.compare_digest(token, suggestion_token(session, person_id, suggested_id))
+    ):
+        raise InvalidInput(
+            "the suggestion could not be confirmed; nothing was stored",
+            [FieldProblem("suggestion_token", "must be the token the match gave with this person's suggestion")],
+        )
     # an interpreter the person needs (their preferences) is booked with the allocation, as the ranking assumed
     interpreter = interpreter or bool(_prefs(session, person_id).get("interpreter"))
     ranking = rank(session, principal, person_id, interpreter)

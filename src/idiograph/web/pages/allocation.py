@@ -64,6 +64,7 @@ def allocation_page(
         risks=risks,
         reason_words=lambda c: service.reason_words(c, service.may_see_strength(p, c)),
         see_strength=lambda c: service.may_see_strength(p, c),
+        token=lambda pid, c: service.suggestion_token(db, pid, c.therapist.id),
         strength_words=service.strength_words,
         pending_count=sum(1 for w in everyone if w.pending is not None),
         total_waiting=len(everyone),
@@ -91,6 +92,7 @@ def match_page(
         current=current,
         reason_words=lambda c: service.reason_words(c, service.may_see_strength(p, c)),
         see_strength=lambda c: service.may_see_strength(p, c),
+        token=lambda pid, c: service.suggestion_token(db, pid, c.therapist.id),
         weights=settings().weights,
         interpreter=interpreter,
     )
@@ -102,6 +104,7 @@ def allocate_form(
     person_id: uuid.UUID,
     therapist_id: str = Form(""),
     suggested_id: str = Form(""),
+    suggestion_token: str = Form(""),
     rationale: str = Form(""),
     interpreter: str = Form(""),
     back: str = Form("allocation"),
@@ -115,7 +118,7 @@ def allocate_form(
         except ValueError:
             raise DomainError("Choose a therapist.", [], 422, "Unprocessable") from None
         suggested = uuid.UUID(suggested_id) if suggested_id else None
-        d = service.allocate(db, p, person_id, chosen, rationale, suggested, bool(interpreter))
+        d = service.allocate(db, p, person_id, chosen, rationale, suggested, bool(interpreter), suggestion_token)
     except (DomainError, ValueError) as exc:
         db.rollback()  # nothing of the refused request is kept
         return refused(request, person_id, exc if isinstance(exc, DomainError) else DomainError(str(exc)))
