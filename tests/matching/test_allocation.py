@@ -493,6 +493,9 @@ def test_the_batch_suggests_the_optimum_and_the_gain_over_next_available(client,
     # the request's reads are one audit record (the waiting list it rests on and the match)
     view = db.scalars(select(AuditRecord).where(AuditRecord.action == "read").order_by(AuditRecord.seq)).all()[-1]
     assert {"action": "read", "type": "TherapistMatch", "batch": 3, "suggested": 2} in view.detail["showed"]
+    # and each person whose preferences and risk the batch read is named in it
+    named = {x.get("person") for x in view.detail["showed"] if x.get("in_batch")}
+    assert named == {str(dep), str(anx), str(third)}
 
 
 def test_the_batch_gains_over_next_available_when_it_would_choose_badly(client, db, make_staff, team_ids) -> None:  # type: ignore[no-untyped-def]

@@ -174,12 +174,13 @@ def _from_database(s: object, say: object) -> tuple[list[dict[str, object]], lis
 
     with database().writer() as session:
         found, skipped = matching_service.outcomes_from_db(session, s)  # type: ignore[arg-type]
-        matching_service.fit_strengths(session, Principal.system("matching").actor)
+        matching_service.fit_strengths(session, Principal.system("matching").actor, (found, skipped))
+        teams = matching_service.team_names(session)
         staff: list[dict[str, object]] = [
             {
                 "clinician_id": str(t.id),
                 "name": t.name,
-                "team": str(t.team_id) if t.team_id else None,
+                "team": teams.get(t.team_id) if t.team_id else None,
                 "capacity": t.capacity,
                 "languages": t.languages,
                 "formats": t.formats,

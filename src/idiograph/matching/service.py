@@ -87,10 +87,13 @@ def outcomes_from_db(session: Session, s: Settings) -> tuple[list[Outcome], dict
     return out, dict(skipped)
 
 
-def fit_strengths(session: Session, actor: audit.Actor) -> Fitted:
-    """Estimate every therapist's strength by domain and replace the stored ones (one transaction)."""
+def fit_strengths(
+    session: Session, actor: audit.Actor, outcomes: tuple[list[Outcome], dict[str, int]] | None = None
+) -> Fitted:
+    """Estimate every therapist's strength by domain and replace the stored ones (one transaction). ``outcomes``:
+    what ``outcomes_from_db`` gave, when the caller has read it already."""
     s = settings()
-    found, skipped = outcomes_from_db(session, s)
+    found, skipped = outcomes if outcomes is not None else outcomes_from_db(session, s)
     strengths, _ = estimate(found, s.strengths.min_cases, s.strengths.level)
     session.execute(delete(TherapistStrength))
     now = utcnow()
@@ -477,14 +480,16 @@ def batch(session: Session, principal: Principal, team_id: uuid.UUID | None = No
         )
         out.append(Suggestion(w, c, why, nxt.get(w.episode.id)))
     nxt_total = sum(c.strength for c in nxt.values())
-    audit.append(
+    # one record for the batch, and one per person whose preferences and risk it read (their access trail)
+    audit.append_many(
         session,
         principal.actor,
-        "read",
-        "TherapistMatch",
-        None,
-        None,
-        detail={"batch": len(waiting), "suggested": result.assigned},
+        [
+            audit.Entry(
+                "read", "TherapistMatch", None, None, None, {"batch": len(waiting), "suggested": result.assigned}
+            ),
+            *(audit.Entry("read", "TherapistMatch", None, w.person.id, None, {"in_batch": True}) for w in waiting),
+        ],
     )
     return Batch(
         out, total, nxt_total, result.assigned, len(nxt), s.version, sum(max(t.capacity, 0) for t in therapists)

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 from scipy.sparse import coo_matrix
 
+from idiograph import languages
 from idiograph.errors import FieldProblem, InvalidInput
 
 
@@ -92,7 +93,12 @@ def check(people: Sequence[Person], therapists: Sequence[Therapist]) -> None:
 def eligible(p: Person, t: Therapist) -> bool:
     if p.allowed is not None and t.clinician_id not in p.allowed:
         return False
-    if p.language and t.languages is not None and p.language not in t.languages:
+    # as in the product: English (the working language) constrains nobody; a region does not change a language
+    if (
+        not languages.is_english(p.language)
+        and t.languages is not None
+        and not languages.speaks(t.languages, p.language)
+    ):
         return False
     return not (p.preferred_format and t.formats is not None and p.preferred_format not in t.formats)
 
@@ -181,8 +187,8 @@ def _transport(
 
 def _reasons(p: Person, t: Therapist, s: float) -> str:
     parts = [f"strength in {p.domain} {s:.2f}"]
-    if p.language and t.languages is not None:
-        parts.append(f"works in {p.language}")
+    if not languages.is_english(p.language) and t.languages is not None:
+        parts.append(f"works in {languages.name(p.language)}")
     if p.preferred_format and t.formats is not None:
         parts.append(f"offers {p.preferred_format.replace('_', ' ')}")
     return "; ".join(parts)
