@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from idiograph import languages
 from idiograph.evaluation.selection_data import MIN_TREATMENT, _day, _on_or_before
 from idiograph.evaluation.synthetic import table
 from idiograph.matching.settings import Settings
@@ -75,7 +76,7 @@ def referrals(folder: Path, settings: Settings, instrument: str = "phq-9") -> li
                     "ethnic group": ethnic_group(p["ethnicity"]),
                     "sex": p["sex"],
                     "age band": age_band(birth, referral),
-                    "language": "English" if language == "en" else f"other than English ({language})",
+                    "language": languages.name(language) or "not recorded",
                 },
             )
         )
