@@ -81,3 +81,23 @@ def test_bad_tables_are_named_and_nothing_is_written(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "strength_<domain>" in r.output and not out.exists()
     r = invoke("matching", "solve", "--people", str(people), "--therapists", str(therapists), "--out", "x.txt")
     assert r.exit_code == 2 and "--out" in r.output
+
+
+def test_columns_not_read_are_said_and_a_duplicate_person_is_named(tmp_path: Path) -> None:
+    """Found by a new user's trial: a misspelt optional column was ignored without a word, and "a person appears
+    twice" did not say who."""
+    people = [{"person_id": "p1", "domain": "depression", "preferd_format": "video"}]
+    therapists = [{"clinician_id": "t1", "capacity": 1, "strength_depression": 0.5, "name": "Sam"}]
+    out = tmp_path / "a.csv"
+    r = invoke(
+        "matching", "solve", "--people", str(_write(tmp_path / "people.csv", people)),
+        "--therapists", str(_write(tmp_path / "therapists.csv", therapists)), "--out", str(out),
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "not read from the people table: preferd_format" in r.output and "therapists table" not in r.output
+    twice = [{"person_id": "p1", "domain": "depression"}, {"person_id": "p1", "domain": "anxiety"}]
+    r = invoke(
+        "matching", "solve", "--people", str(_write(tmp_path / "twice.csv", twice)),
+        "--therapists", str(_write(tmp_path / "therapists.csv", therapists)), "--out", str(out),
+    )  # fmt: skip
+    assert r.exit_code == 2 and "appear more than once: 'p1'" in r.output, r.output

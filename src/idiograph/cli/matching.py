@@ -26,7 +26,7 @@ def matching_solve(
     then the largest sum of the assigned therapists' strength in each person's domain. Waitlisted and unassignable
     people are in the output with the reason; nothing is dropped."""
     from idiograph.matching.solve import solve
-    from idiograph.matching.tables import assignment_columns, people_from, therapists_from
+    from idiograph.matching.tables import assignment_columns, ignored_columns, people_from, therapists_from
     from idiograph.selection.tables import read_table, write_table
 
     if out.suffix.lower() not in (".csv", ".parquet"):
@@ -34,7 +34,11 @@ def matching_solve(
     try:
         with progress_bar() as progress:
             step = progress.add_task("reading the tables", total=None)
-            asked, offered = people_from(read_table(people)), therapists_from(read_table(therapists))
+            people_table, therapist_table = read_table(people), read_table(therapists)
+            asked, offered = people_from(people_table), therapists_from(therapist_table)
+            for kind, table in (("people", people_table), ("therapists", therapist_table)):
+                if extra := ignored_columns(table, kind):
+                    console.print(f"[yellow]not read from the {kind} table: {', '.join(extra)}[/yellow]")
             progress.update(step, description=f"solving for {len(asked):,} people and {len(offered):,} therapists")
             result = solve(asked, offered)
             progress.update(step, description="writing the assignments")

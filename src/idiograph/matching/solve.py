@@ -17,6 +17,7 @@ checks optimality on small instances in the tests."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -84,8 +85,9 @@ def check(people: Sequence[Person], therapists: Sequence[Therapist]) -> None:
             if not np.isfinite(s):
                 problems.append(FieldProblem(f"strength_{d}", f"{t.clinician_id!r} has no number"))
     ids = [p.person_id for p in people]
-    if len(set(ids)) != len(ids):
-        problems.append(FieldProblem("person_id", "a person appears twice"))
+    twice = sorted(i for i, k in Counter(ids).items() if k > 1) if len(set(ids)) != len(ids) else []
+    if twice:
+        problems.append(FieldProblem("person_id", f"appear more than once: {', '.join(map(repr, twice[:10]))}"))
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in the tables; nothing was solved", problems)
 

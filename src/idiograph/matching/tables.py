@@ -11,6 +11,15 @@ from idiograph.matching.solve import Person, Result, Therapist
 from idiograph.matching.strengths import DomainSummary, Strength
 
 STRENGTH = "strength_"
+PEOPLE_COLUMNS = ("person_id", "domain", "language", "preferred_format")
+THERAPIST_COLUMNS = ("clinician_id", "capacity", "languages", "formats", "name", "team")
+
+
+def ignored_columns(table: dict[str, Any], kind: str) -> list[str]:
+    """Columns a table has that ``matching solve`` does not read (a misspelt optional column would otherwise be
+    ignored without a word): said, not refused, since ``matching strengths`` writes ``name`` and ``team`` too."""
+    known = PEOPLE_COLUMNS if kind == "people" else THERAPIST_COLUMNS
+    return [c for c in table if c not in known and not (kind == "therapists" and c.startswith(STRENGTH))]
 
 
 def people_from(table: dict[str, Any]) -> list[Person]:
@@ -21,7 +30,7 @@ def people_from(table: dict[str, Any]) -> list[Person]:
     language = _text(table["language"]) if "language" in table else [None] * n
     fmt = _text(table["preferred_format"]) if "preferred_format" in table else [None] * n
     problems = [
-        FieldProblem(f"row {i}", "person_id or domain is empty") for i in range(n) if not ids[i] or not domains[i]
+        FieldProblem(f"row {i + 1}", "person_id or domain is empty") for i in range(n) if not ids[i] or not domains[i]
     ]
     if problems:
         raise InvalidInput(f"{len(problems)} people row(s) without an id or a domain", problems[:20])
@@ -47,9 +56,9 @@ def therapists_from(table: dict[str, Any]) -> list[Therapist]:
     for i in range(n):
         c = capacity[i]
         if np.isnan(c) or c != int(c):
-            problems.append(FieldProblem("capacity", f"row {i}: {c} is not a whole number of free places"))
+            problems.append(FieldProblem("capacity", f"row {i + 1}: {c} is not a whole number of free places"))
         if not ids[i]:
-            problems.append(FieldProblem("clinician_id", f"row {i} is empty"))
+            problems.append(FieldProblem("clinician_id", f"row {i + 1} is empty"))
     for d in domains:
         if not isinstance(table[STRENGTH + d], np.ndarray):
             problems.append(FieldProblem(STRENGTH + d, "not numbers"))
