@@ -63,6 +63,9 @@ def test_simulate_reads_item_code_columns_and_every_stop(tmp_path: Path) -> None
         assert [r["id"] for r in got] == ["p1", "p2"]
         if stop == "length":
             assert all(r["items_asked"] == "4" for r in got)
+    out = tmp_path / "length5.csv"
+    res = _run("adaptive", "simulate", "--responses", str(src), "--out", str(out), "--stop", "length")
+    assert res.exit_code == 0 and all(r["items_asked"] == "5" for r in _rows(out))  # 5 without --max-items
     res = _run("adaptive", "simulate", "--responses", str(src), "--out", str(tmp_path / "x.csv"), "--stop", "fast")
     assert res.exit_code == 2
 

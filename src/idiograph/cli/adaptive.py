@@ -15,6 +15,7 @@ app = typer.Typer(help="Adaptive questionnaires: calibrate an item bank, replay 
 
 STOPS = ("classification", "se", "length")
 SPLITS = ("even", "odd", "all")
+LENGTH_DEFAULT = 5  # about the shipped PHQ-9 rule's average (4.6 items on the judging half)
 
 
 def _read_patterns(path: Path, instrument: str, id_column: str) -> tuple[list[str], list[dict[str, int]], int]:
@@ -115,7 +116,7 @@ def adaptive_simulate(
     cut: int = typer.Option(10, help="decision cut on the full-form total (above means total >= cut)"),
     confidence: float | None = typer.Option(None, help="classification: stop at this P(above) or P(below)"),
     se: float | None = typer.Option(None, help="se: stop at this posterior SD of theta"),
-    max_items: int | None = typer.Option(None, help="length: items to ask (a cap for the other rules too)"),
+    max_items: int | None = typer.Option(None, help="length: items to ask, 5 by default (a cap for the others too)"),
     id_column: str = typer.Option("id", help="the id column when the items are named by their codes"),
 ) -> None:
     """Replay every complete answer pattern through the adaptive engine, as if each person answered one question
@@ -146,7 +147,8 @@ def adaptive_simulate(
     if max_items is not None:
         rule = replace(rule, max_items=max_items)
     elif stop == "length":
-        bad_option("--max-items", "is needed with --stop length")
+        rule = replace(rule, max_items=min(LENGTH_DEFAULT, len(bank.codes)))
+        console.print(f"--stop length without --max-items: {rule.max_items} items")
     if bank.provisional:
         console.print(f"[bold yellow]{instrument}: PROVISIONAL item parameters (not calibrated on item data)[/]")
     ids, patterns, skipped = _read_patterns(responses, instrument, id_column)
