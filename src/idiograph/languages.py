@@ -3,6 +3,8 @@ records them): the languages most often recorded in UK services; any other code 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 LANGUAGES: dict[str, str] = {
     "en": "English",
     "cy": "Welsh",
@@ -49,9 +51,29 @@ LANGUAGES: dict[str, str] = {
 }
 
 
+# where the region names another language: British and American Sign Language differ; Chinese as recorded in Hong
+# Kong or Macau is usually Cantonese
+_REGIONAL = {"sgn-gb": "bfi", "sgn-us": "ase", "zh-hk": "yue", "zh-mo": "yue"}
+
+
 def base(value: str | None) -> str:
-    """The language without its region, lower case: 'en' for en-GB and en_gb; '' for nothing."""
-    return (value or "").strip().replace("_", "-").split("-")[0].lower()
+    """The language without its region, lower case: 'en' for en-GB and en_gb; '' for nothing. A sign language keeps
+    its region (sgn-GB is not sgn-US) and zh-HK is Cantonese."""
+    tag = (value or "").strip().replace("_", "-").lower()
+    parts = tag.split("-")
+    if len(parts) > 1 and f"{parts[0]}-{parts[1]}" in _REGIONAL:
+        return _REGIONAL[f"{parts[0]}-{parts[1]}"]
+    if parts[0] == "sgn" and len(parts) > 1:
+        return f"sgn-{parts[1]}"
+    return parts[0]
+
+
+def interpreter(value: str | None) -> str:
+    """'a Polish interpreter', 'an Arabic interpreter'; 'an interpreter' when no language is recorded."""
+    language = name(value)
+    if not language:
+        return "an interpreter"
+    return f"{'an' if language[:1].lower() in 'aeiou' else 'a'} {language} interpreter"
 
 
 def is_english(value: str | None) -> bool:
@@ -59,7 +81,7 @@ def is_english(value: str | None) -> bool:
     return base(value) in ("", "en")
 
 
-def speaks(languages: list[str] | None, value: str | None) -> bool:
+def speaks(languages: Iterable[str] | None, value: str | None) -> bool:
     """Whether someone who works in ``languages`` works in ``value`` (regions ignored: pl-PL is Polish)."""
     return base(value) in {base(x) for x in languages or []}
 
@@ -68,5 +90,5 @@ def name(value: str | None) -> str:
     """'English' for en (and en-GB); an unknown code as it is; nothing for nothing."""
     if not value:
         return ""
-    base = value.strip().replace("_", "-")
-    return LANGUAGES.get(base.lower(), LANGUAGES.get(base.split("-")[0].lower(), value))
+    tag = value.strip().replace("_", "-")
+    return LANGUAGES.get(tag.lower(), LANGUAGES.get(base(tag), value))

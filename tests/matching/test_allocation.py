@@ -188,9 +188,9 @@ def test_language_excludes_unless_an_interpreter_is_booked(client, db, w) -> Non
     assert "with an interpreter (a task to book one is opened)" in r.json()["summary"]
     # the interpreter is not just a flag (found by review): booking one is a task, and the plan says so
     task = db.scalar(select(Task).where(Task.person_id == jan, Task.kind == "book-interpreter"))
-    assert task is not None and "Polish interpreter" in task.title and "Therapist A" in task.title
+    assert task is not None and task.title == "Book a Polish interpreter for sessions with Therapist A"
     plan = db.scalar(select(TherapyPlan).where(TherapyPlan.person_id == jan, TherapyPlan.current.is_(True)))
-    assert plan is not None and plan.content["interpreter"] == "Polish"
+    assert plan is not None and plan.content["interpreter"] == "a Polish interpreter"
 
 
 # -- allocating ------------------------------------------------------------------------------------------------------
@@ -708,9 +708,20 @@ def test_a_clinician_allocating_sees_the_order_but_only_their_own_strength_figur
             figures = [c[k] for k in ("strength", "strength_lower", "strength_upper", "cases", "class", "score")]
             assert all(x is not None for x in figures) if mine else all(x is None for x in figures), c
             assert ("PHQ-9 points" in c["reasons"][0]) == mine and (mine or "for supervision" in c["reasons"][0])
+    # nor does the batch's gain give a difference of strengths away
+    assert client.get("/api/v1/matching/batch", headers=clin.auth).json()["expected_gain_points"] is None
     # the senior clinician sees everyone's
     senior = client.get(f"/api/v1/people/{w['ada']}/matches", headers=w["senior"].auth).json()["suitable"]
     assert all(c["strength"] is not None for c in senior)
+    assert client.get("/api/v1/matching/batch", headers=w["senior"].auth).json()["expected_gain_points"] is not None
+    # a decision the team reads later keeps the reasons in words without figures (the allocator's rationale aside)
+    r = client.post(
+        f"/api/v1/people/{w['ada']}/allocation",
+        json={"therapist_id": senior[0]["therapist_id"], "rationale": RATIONALE}, headers=w["senior"].auth,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    (d,) = client.get(f"/api/v1/people/{w['ada']}/decisions", headers=clin.auth).json()
+    assert d["based_on"]["match"]["reasons"] and "PHQ-9 points" not in str(d["based_on"]) + d["summary"]
     page = client.get(f"/people/{w['ada']}/match", headers=clin.auth).text
     assert "for supervision" in page
 
@@ -731,6 +742,15 @@ def test_only_the_matchs_own_suggestion_can_be_recorded_as_followed(client, db, 
         r = client.post(url, json={"therapist_id": other, "rationale": RATIONALE, **forged}, headers=senior.auth)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "suggestion_token", r.text
     assert _count(db, Allocation) == 0 and _count(db, Decision) == 0
+    # a token from before the strengths were refitted is stale: the suggestion may have changed since
+    with transaction(db):
+        for row in db.scalars(select(TherapistStrength)):
+            row.fitted_at = utcnow()
+    old = m["suggestion_token"]
+    stale = {"therapist_id": top, "rationale": RATIONALE, "suggested_id": top, "suggestion_token": old}
+    r = client.post(url, json=stale, headers=senior.auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "suggestion_token", r.text
+    m = client.get(f"/api/v1/people/{ada}/matches", headers=senior.auth).json()
     body = {"therapist_id": top, "rationale": RATIONALE, "suggested_id": top, "suggestion_token": m["suggestion_token"]}
     r = client.post(url, json=body, headers=senior.auth)
     assert r.status_code == 201 and "(as suggested by the match)" in r.json()["summary"], r.text
@@ -746,3 +766,17 @@ def test_only_the_matchs_own_suggestion_can_be_recorded_as_followed(client, db, 
         headers=senior.auth,
     )  # fmt: skip
     assert r.status_code == 201 and "(as suggested by the match)" in r.json()["summary"], r.text
+
+
+def test_leaving_the_suggestion_out_records_the_matchs_own_so_an_override_shows(client, db, w) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: with no ``suggested_id`` an override was recorded as a plain allocation."""
+    senior, ada = w["senior"], w["ada"]
+    m = client.get(f"/api/v1/people/{ada}/matches", headers=senior.auth).json()
+    top, second = m["suitable"][0], m["suitable"][1]
+    r = client.post(
+        f"/api/v1/people/{ada}/allocation", json={"therapist_id": second["therapist_id"], "rationale": RATIONALE},
+        headers=senior.auth,
+    )  # fmt: skip
+    assert r.status_code == 201 and f"instead of the suggested {top['name']}" in r.json()["summary"], r.text
+    db.expire_all()
+    assert str(db.scalar(select(Allocation)).suggested_id) == top["therapist_id"]

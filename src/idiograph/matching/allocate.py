@@ -188,8 +188,7 @@ def _carry_out(session: Session, decision: Decision) -> None:
             session,
             plan.actor_of(session, decision.requested_by),
             "book-interpreter",
-            f"Book a {languages.name(person.preferred_language) or 'language'} interpreter for sessions with "
-            f"{therapist.name}",
+            f"Book {languages.interpreter(person.preferred_language)} for sessions with {therapist.name}",
             f"Allocated with an interpreter ({decision.summary}).",
             person_id=decision.person_id,
             source_key=f"book-interpreter:{allocation.id}",

@@ -126,13 +126,15 @@ def batch(
     """The optimal match of the waiting list under every therapist's free places, beside next-available
     allocation, with the expected gain. A suggestion: allocate each with POST .../allocation."""
     b = service.batch(db, p, team_id)
+    see_all = p.is_system or p.role in service.SEE_ALL
     return {
         "settings_version": b.settings_version,
         "suggested": b.assigned,
         "waitlisted": len(b.suggestions) - b.assigned,
         "free_places": b.capacity,
-        "expected_gain_points": round(b.gain, 3),
-        "expected_gain_per_person": round(b.gain / b.assigned, 3) if b.assigned else None,
+        # the gain is a difference of strengths: for supervision (null for anyone else; found by review)
+        "expected_gain_points": round(b.gain, 3) if see_all else None,
+        "expected_gain_per_person": round(b.gain / b.assigned, 3) if b.assigned and see_all else None,
         "suggestions": [
             {
                 "person_id": str(s.waiting.person.id),

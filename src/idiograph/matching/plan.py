@@ -214,8 +214,8 @@ def build_content(session: Session, allocation: Allocation, interpreter: bool = 
     return {
         "intervention": _intervention(session, ep),
         "therapist": _therapist(t),
-        # the language of the interpreter booked with the allocation (its booking is a task), else None
-        "interpreter": (languages.name(person.preferred_language) or "yes") if interpreter and person else None,
+        # the interpreter booked with the allocation, in words ('a Polish interpreter'; its booking is a task)
+        "interpreter": languages.interpreter(person.preferred_language) if interpreter and person else None,
         **how,
         "days": [d for d in prefs.get("days") or [] if d in slots.DAYS],
         "periods": [x for x in prefs.get("periods") or [] if x in slots.PERIODS],

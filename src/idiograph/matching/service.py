@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from idiograph import languages
@@ -576,7 +576,10 @@ def suggestion_token(session: Session, person_id: uuid.UUID, therapist_id: uuid.
     follows the match must carry it, so no client can record its own choice as "as suggested" and hide an override
     (found by review). A keyed hash of the person and the therapist, with a key derived from the audit key."""
     key = hmac.new(audit.key_of(session), b"idiograph matching suggestion", hashlib.sha256).digest()
-    return hmac.new(key, f"{person_id}:{therapist_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    # stale once the settings or the fitted strengths change (the suggestion may differ then; found by review)
+    fitted = session.scalar(select(func.max(TherapistStrength.fitted_at)))
+    message = f"{person_id}:{therapist_id}:{settings().version}:{fitted.isoformat() if fitted else '-'}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def allocate(
@@ -604,6 +607,10 @@ def allocate(
     interpreter = interpreter or bool(_prefs(session, person_id).get("interpreter"))
     ranking = rank(session, principal, person_id, interpreter)
     shown = next((c for c in ranking.suitable if c.therapist.id == therapist_id), None)
+    if suggested_id is None and ranking.suitable:
+        # no suggestion named: the match's own for this person (its ranking's first) is recorded, so leaving it out
+        # cannot hide an override (found by review)
+        suggested_id = ranking.suitable[0].therapist.id
     payload: dict[str, Any] = {"therapist": str(therapist_id)}
     if suggested_id is not None:
         payload["suggested"] = str(suggested_id)
@@ -616,7 +623,8 @@ def allocate(
             "domain": ranking.domain,
             "settings": ranking.settings_version,
             "suggested": str(suggested_id) if suggested_id else None,
-            "reasons": reason_words(shown) if shown else [],
+            # in words without strength figures: the decision history is read by the whole team (supervision only)
+            "reasons": reason_words(shown, see_strength=False) if shown else [],
         }
     }
     return governance.request_change(session, principal, person_id, payload, rationale, based_on=based_on)

@@ -121,8 +121,8 @@ def _domain(
     wm = 1.0 / v
     mu = float((wm * means).sum() / wm.sum())
     var_mu = float(1.0 / wm.sum())
-    shrink = tau2 / v  # 1 - B_i
-    if k > 3:  # Morris (1983): B_i times (k - 3) / (k - 1), never shrinking all the way on an estimated tau2 of 0
+    shrink = tau2 / v  # B_i: the weight on the therapist's own mean (Morris writes B for 1 - B_i)
+    if k > 3:  # Morris (1983): the weight on the mean, 1 - B_i, times (k - 3) / (k - 1): never all of it on a tau2 of 0
         shrink = 1.0 - (k - 3) / (k - 1) * (1.0 - shrink)
     est = mu + shrink * (means - mu)
     var = shrink * sigma2 / n + (1.0 - shrink) ** 2 * var_mu

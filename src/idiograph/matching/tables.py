@@ -12,12 +12,13 @@ from idiograph.matching.strengths import DomainSummary, Strength
 
 STRENGTH = "strength_"
 PEOPLE_COLUMNS = ("person_id", "domain", "language", "preferred_format")
-THERAPIST_COLUMNS = ("clinician_id", "capacity", "languages", "formats", "name", "team")
+THERAPIST_COLUMNS = ("clinician_id", "capacity", "languages", "formats")
 
 
 def ignored_columns(table: dict[str, Any], kind: str) -> list[str]:
     """Columns a table has that ``matching solve`` does not read (a misspelt optional column would otherwise be
-    ignored without a word): said, not refused, since ``matching strengths`` writes ``name`` and ``team`` too."""
+    ignored without a word): said, not refused, since ``matching strengths`` writes ``name`` and ``team`` too (the
+    solve applies no team constraint: a table is one team's, or the whole service's)."""
     known = PEOPLE_COLUMNS if kind == "people" else THERAPIST_COLUMNS
     return [c for c in table if c not in known and not (kind == "therapists" and c.startswith(STRENGTH))]
 

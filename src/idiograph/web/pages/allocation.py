@@ -68,6 +68,7 @@ def allocation_page(
         strength_words=service.strength_words,
         pending_count=sum(1 for w in everyone if w.pending is not None),
         total_waiting=len(everyone),
+        supervisor=p.is_system or p.role in service.SEE_ALL,
         teams=service.team_names(db) if batch and len({w.episode.team_id for w in waiting}) > 1 else {},
         nobody=sum(1 for x in batch.suggestions if x.candidate is None and x.why.startswith("nobody")) if batch else 0,
     )
