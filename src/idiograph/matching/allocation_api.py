@@ -127,6 +127,7 @@ def batch(
     allocation, with the expected gain. A suggestion: allocate each with POST .../allocation."""
     b = service.batch(db, p, team_id)
     see_all = p.is_system or p.role in service.SEE_ALL
+    stamp = service.token_stamp(db)
     return {
         "settings_version": b.settings_version,
         "suggested": b.assigned,
@@ -142,7 +143,7 @@ def batch(
                 "domain": s.waiting.domain,
                 "waited_days": s.waiting.waited_days,
                 "suggested": candidate_json(s.candidate, p) if s.candidate else None,
-                "suggestion_token": service.suggestion_token(db, s.waiting.person.id, s.candidate.therapist.id)
+                "suggestion_token": service.suggestion_token(db, s.waiting.person.id, s.candidate.therapist.id, stamp)
                 if s.candidate
                 else None,
                 "why": s.why,

@@ -571,14 +571,20 @@ def _waitlisted_words(options: dict[uuid.UUID, Candidate]) -> str:
 # -- allocating --------------------------------------------------------------------------------------------------
 
 
-def suggestion_token(session: Session, person_id: uuid.UUID, therapist_id: uuid.UUID) -> str:
+def token_stamp(session: Session) -> str:
+    """What makes a suggestion stale: the settings' version and when the strengths were last fitted."""
+    fitted = session.scalar(select(func.max(TherapistStrength.fitted_at)))
+    return f"{settings().version}:{fitted.isoformat() if fitted else '-'}"
+
+
+def suggestion_token(session: Session, person_id: uuid.UUID, therapist_id: uuid.UUID, stamp: str | None = None) -> str:
     """What the match gives with each suggestion (the ranking's first, the batch's): an allocation that says it
     follows the match must carry it, so no client can record its own choice as "as suggested" and hide an override
     (found by review). A keyed hash of the person and the therapist, with a key derived from the audit key."""
     key = hmac.new(audit.key_of(session), b"idiograph matching suggestion", hashlib.sha256).digest()
-    # stale once the settings or the fitted strengths change (the suggestion may differ then; found by review)
-    fitted = session.scalar(select(func.max(TherapistStrength.fitted_at)))
-    message = f"{person_id}:{therapist_id}:{settings().version}:{fitted.isoformat() if fitted else '-'}"
+    # stale once the settings or the fitted strengths change (the suggestion may differ then; found by review);
+    # ``stamp``: token_stamp(session), when the caller makes many tokens at once
+    message = f"{person_id}:{therapist_id}:{stamp if stamp is not None else token_stamp(session)}"
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
 

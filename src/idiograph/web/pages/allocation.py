@@ -64,7 +64,7 @@ def allocation_page(
         risks=risks,
         reason_words=lambda c: service.reason_words(c, service.may_see_strength(p, c)),
         see_strength=lambda c: service.may_see_strength(p, c),
-        token=lambda pid, c: service.suggestion_token(db, pid, c.therapist.id),
+        token=lambda pid, c, stamp=service.token_stamp(db): service.suggestion_token(db, pid, c.therapist.id, stamp),
         strength_words=service.strength_words,
         pending_count=sum(1 for w in everyone if w.pending is not None),
         total_waiting=len(everyone),
@@ -93,7 +93,7 @@ def match_page(
         current=current,
         reason_words=lambda c: service.reason_words(c, service.may_see_strength(p, c)),
         see_strength=lambda c: service.may_see_strength(p, c),
-        token=lambda pid, c: service.suggestion_token(db, pid, c.therapist.id),
+        token=lambda pid, c, stamp=service.token_stamp(db): service.suggestion_token(db, pid, c.therapist.id, stamp),
         weights=settings().weights,
         interpreter=interpreter,
     )
