@@ -106,3 +106,13 @@ def test_the_tier_is_the_most_urgent_reason_and_nothing_is_lost(f: Facts) -> Non
     reviews = sum(r.count for r in p.reasons if r.tier in (Tier.REVIEW_OVERDUE, Tier.REVIEW_DUE))
     assert reviews == len(f.reviews_overdue) + len(f.reviews_due)
     assert sum(1 for r in p.reasons if r.tier == Tier.REQUEST) == len(f.tasks)
+
+
+def test_a_new_safety_answer_comes_before_a_standing_high_risk_rating() -> None:
+    """Found by a new user's trial: a positive item 9 given minutes earlier sat behind about a hundred people whose
+    only safety reason was an older high-risk rating (same count, older first), on the second page of Today."""
+    answered_now = assess(Facts(alerts=[_alert("safety", 30)]))
+    rated_long_ago = assess(Facts(risk="high", risk_at=T0 - timedelta(days=200)))
+    assert answered_now.sort_key() < rated_long_ago.sort_key()
+    both = assess(Facts(alerts=[_alert("safety", 30)], risk="high", risk_at=T0))
+    assert both.sort_key() < answered_now.sort_key()  # an answer and a high rating: more items first, as written

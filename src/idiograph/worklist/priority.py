@@ -1,6 +1,6 @@
 """Clinical priority of a person on a caseload: what needs attention today, in which order, and why in words.
 
-The order is the service's written rule (issue 14; hazard log H-056): safety answers and high risk first; then
+The order is the service's written rule (issue 14; hazard log H-056): safety answers, then high risk, first; then
 relapse after discharge and an unasked safety question; then not on track; then a result outside the person's
 own range; then overdue, then due reviews; then changes waiting for a senior; then the person's own requests.
 Within a tier, more open items first, then the one waiting longest. Pure: facts in, reasons out."""
@@ -73,6 +73,7 @@ class Reason:
     text: str
     since: datetime | date | None = None  # the oldest item behind it
     count: int = 1
+    kind: str | None = None  # the alert kind behind it, if an alert
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,14 @@ class Priority:
     def label(self) -> str:
         return TIER_LABELS[self.tier]
 
-    def sort_key(self) -> tuple[int, int, str]:
-        """Tier, then more items in that tier first, then the oldest first (ISO text sorts as time)."""
+    def sort_key(self) -> tuple[int, int, int, str]:
+        """Tier; within Safety, an open safety answer before a high risk rating alone (found by a new user: a
+        positive item 9 given minutes earlier sat behind a hundred standing high-risk ratings, on page 2); then more
+        items in that tier first, then the oldest first (ISO text sorts as time)."""
         top = [r for r in self.reasons if r.tier == self.tier]
         oldest = min((_iso(r.since) for r in top if r.since is not None), default="9999")
-        return (int(self.tier), -sum(r.count for r in top), oldest)
+        answered = 0 if any(r.kind == "safety" for r in top) else 1
+        return (int(self.tier), answered, -sum(r.count for r in top), oldest)
 
 
 def _iso(value: datetime | date) -> str:
@@ -109,7 +113,7 @@ def assess(facts: Facts) -> Priority:
         tier = ALERT_TIERS.get(kind, Tier.DEVIATION)
         alerts = sorted(alerts, key=lambda a: a.raised_at)
         more = f" (and {_count(len(alerts) - 1, 'other open alert', 'other open alerts')})" if len(alerts) > 1 else ""
-        reasons.append(Reason(tier, alerts[-1].title + more, alerts[0].raised_at, len(alerts)))
+        reasons.append(Reason(tier, alerts[-1].title + more, alerts[0].raised_at, len(alerts), kind))
     if facts.risk == "high":
         reasons.append(Reason(Tier.SAFETY, "Current risk assessed as high", facts.risk_at))
     if facts.reviews_overdue:
