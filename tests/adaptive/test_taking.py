@@ -135,7 +135,9 @@ def test_bad_answers_name_the_field_and_store_nothing(client, db, make_staff) ->
         assert link is not None and link.step == 0 and not link.progress and link.used_at is None
 
     wrong_item = client.post(path, data={"item": CODES[0], "answer": "1"})
-    assert wrong_item.status_code == 422 and "(item)" in wrong_item.text and f"asks item {ITEM9}" in wrong_item.text
+    assert (
+        wrong_item.status_code == 422 and "(item)" in wrong_item.text and "please answer question 1" in wrong_item.text
+    )
     out_of_range = client.post(path, data={"item": ITEM9, "answer": "7"})
     assert (
         out_of_range.status_code == 422 and "(answer)" in out_of_range.text and "7 is not one of" in out_of_range.text
@@ -255,7 +257,7 @@ def test_the_person_page_marks_it_adaptive_and_offers_the_full_form(client, db, 
     pid = _person(client, clin)
     csrf = login(client, "clin")
     page = client.get(f"/people/{pid}").text
-    assert 'value="adaptive"' in page and "Adaptive short form" in page
+    assert 'value="adaptive"' in page and "Send the adaptive PHQ-9 short form" in page
     made = client.post(
         f"/people/{pid}/self-report-links", data={"instrument": "phq-9", "mode": "adaptive", "csrf_token": csrf}
     )
@@ -265,7 +267,10 @@ def test_the_person_page_marks_it_adaptive_and_offers_the_full_form(client, db, 
         _take(person, path, dict.fromkeys(CODES, 3))
     page = client.get(f"/people/{pid}").text
     assert "ADAPTIVE" in page and "estimated" in page and "95% interval" in page and "not a total" in page
-    assert "Questions asked, in order: item 9: Nearly every day" in page
+    assert (
+        "Questions asked, in order: item 9 (Thoughts that you would be better off dead, or…): Nearly every day"
+        in page
+    )
     assert "at or above 10" in page and "Send the full PHQ-9" in page
     assert 'id="adaptive-not-plotted"' in page  # the chart says why the estimate is not on it
     # asking for the full form from the adaptive record
@@ -289,9 +294,9 @@ def test_fhir_carries_the_estimate_as_an_extension_and_never_a_total(client, db,
     pid = _person(client, clin)
     path = _adaptive_link(client, clin, pid)
     client.cookies.clear()
-    asked, _ = _take(client, path, dict.fromkeys(CODES, 1))
+    asked, _ = _take(client, path, dict.fromkeys(CODES, 0))  # stops early: an estimate, not a total
     rec = db.scalar(select(QuestionnaireResponseRecord))
-    assert rec is not None
+    assert rec is not None and len(asked) < len(CODES)
     r = client.get(f"/fhir/R4/QuestionnaireResponse/{rec.id}", headers=clin.auth)
     assert r.status_code == 200, r.text
     qr = r.json()
@@ -343,3 +348,26 @@ def test_two_answers_to_the_same_question_at_once_let_one_through(client, db, ma
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Observation)) == 0
     assert db.scalar(select(func.count()).select_from(QuestionnaireResponseRecord)) == 0
+
+
+def test_a_form_that_asked_every_question_is_a_full_total(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found by a new user's trial: nine answers were shown as "not a total" and left off the chart, reliable change
+    and the outcome measures. When the engine ends up asking every question the total is a full-form total."""
+    from idiograph.adaptive import engine
+
+    every = engine.Rule(stop="length", cut=10, max_items=len(CODES))  # asks all nine, whatever the answers
+    monkeypatch.setattr("idiograph.adaptive.taking.default_rule", lambda _instrument: every)
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    path = _adaptive_link(client, clin, pid)
+    client.cookies.clear()
+    answers = {c: (2 if i < 5 else 1) for i, c in enumerate(CODES)}
+    asked, _ = _take(client, path, answers)
+    assert sorted(asked) == sorted(CODES)
+    db.expire_all()
+    rec = db.scalar(select(QuestionnaireResponseRecord))
+    assert rec is not None and rec.adaptive and rec.total == sum(answers.values()) == 14
+    totals = db.scalars(select(Observation.value).where(Observation.code == TOTAL)).all()
+    assert totals == [14.0]  # the total observation the chart and the outcome measures read
+    listed = client.get(f"/api/v1/people/{pid}/responses", headers=clin.auth).json()
+    assert listed[0]["total"] == 14 and "full-form total" in listed[0]["adaptive"]["note"]

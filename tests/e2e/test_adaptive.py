@@ -27,9 +27,7 @@ def test_a_person_completes_an_adaptive_phq9_and_the_clinician_sees_the_estimate
     href = quiet.locator("a").first.get_attribute("href")
     assert href and href.startswith("/people/")
     clinician.goto(f"{server}{href}")
-    clinician.select_option("select[name=instrument]", "phq-9")
-    clinician.check("input[name=mode][value=adaptive]")
-    clinician.click("text=Create single-use link")
+    clinician.get_by_role("button", name="Send the adaptive PHQ-9 short form").click()
     assert clinician.locator(".adaptive-tag", has_text="ADAPTIVE").count() == 1
     link = clinician.locator("#self-report-url").inner_text().strip()
     assert "/r/" in link
@@ -74,7 +72,8 @@ def test_a_person_completes_an_adaptive_phq9_and_the_clinician_sees_the_estimate
     assert "item 9: More than half the days" in row.inner_text()  # the safety column, needing attention
     detail = clinician.locator("tr.adaptive-detail").first
     asked_text = detail.locator(".adaptive-asked").inner_text()
-    assert asked_text.startswith("Questions asked, in order: item 9: More than half the days")
+    assert asked_text.startswith("Questions asked, in order: item 9 (Thoughts that you would be better off dead, or…)")
+    assert "…): More than half the days" in asked_text
     assert asked_text.count("item ") == asked
     assert "at or above 10" in detail.inner_text() and "not a PHQ-9 total" in detail.inner_text()
     assert detail.locator("button", has_text="Send the full PHQ-9").count() == 1

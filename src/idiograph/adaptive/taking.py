@@ -112,7 +112,10 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
     problems = []
     if item_code != expected:
         number = len(answers) + 1
-        problems.append(FieldProblem("item", f"question {number} asks item {expected}, not {item_code!r}"))
+        problems.append(  # a stale tab or a double submit: said to the person plainly (found by a new user's trial)
+            FieldProblem("item", f"that answer was for another question (an older page?): please answer question "
+                         f"{number} below")
+        )  # fmt: skip
     allowed = sorted(a.value for a in inst.options(item))
     if value is None:
         problems.append(FieldProblem("answer", f"choose one of the answers ({', '.join(map(str, allowed))})"))
@@ -170,6 +173,32 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
         return _question(inst, nxt, now_answers, rule)
     link.used_at = now
     rec.status = "completed"
+    if len(now_answers) == len(inst.items):
+        # every question asked: a full form after all, with its total, counted as any full form is (found by a new
+        # user's trial: nine answers were shown as "not a total" and left off the chart and the outcome measures)
+        total = sum(v for _, v in now_answers)
+        rec.total = total
+        t = inst.total
+        record(
+            session,
+            actor,
+            observations.CodeBook(session),
+            [
+                NewObservation(
+                    link.person_id,
+                    t.system,
+                    t.code,
+                    float(total),
+                    SCORE_UNIT,
+                    now,
+                    rec.source,
+                    f"{rec.source_id}#{t.code}",
+                    link.episode_id,
+                    rec.id,
+                )
+            ],
+            audit_detail={"instrument": inst.id, "adaptive": True, "complete": True},
+        )
     session.flush()
     audit.append(
         session,

@@ -205,6 +205,8 @@ def _adaptive(rec: Any) -> list[dict[str, Any]]:
     note = (
         "Adaptive short form: an estimate of the full-form total from the items asked, not a total score; "
         "not for reliable change, recovery or NHS Talking Therapies outcome measures."
+        if rec.total is None
+        else "Adaptive short form that asked every question: its total is a full-form total."
     )
     parts.append({"url": "note", "valueString": note})
     return [{"url": vocab.ADAPTIVE_EXT, "extension": parts}]

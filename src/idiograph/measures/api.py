@@ -13,6 +13,7 @@ from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.measures import service
 from idiograph.measures.change import MeasureChange, criterion
 from idiograph.measures.schema import (
+    COMPLETE_NOTE,
     AdaptiveOut,
     AnswerOptionOut,
     BandOut,
@@ -113,6 +114,7 @@ def list_responses(
                 decision=rec.decision,
                 stopped=rec.stop_reason if rec.status == "completed" else None,
                 bank_version=rec.bank_version,
+                **({"note": COMPLETE_NOTE} if rec.total is not None else {}),
             )
         out.append(
             ResponseOut(

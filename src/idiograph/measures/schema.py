@@ -106,6 +106,12 @@ class ChangeOut(BaseModel):
     caseness_at_latest: bool | None
 
 
+COMPLETE_NOTE = (
+    "adaptive short form that asked every question: its total is a full-form total and counts as one in reliable "
+    "change, recovery and outcomes"
+)
+
+
 class AdaptiveOut(BaseModel):
     """An adaptive short form's result: an ESTIMATE of the full-form total, never a total."""
 

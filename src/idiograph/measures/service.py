@@ -314,7 +314,8 @@ def recent_responses(
 
 
 def asked_lines(record: QuestionnaireResponseRecord, answers: Mapping[tuple[uuid.UUID, str], float]) -> list[str]:
-    """An adaptive response's items in the order asked, with the answer given: ["item 9: Not at all", ...]."""
+    """An adaptive response's items in the order asked, with their words and the answer given: ["item 9 (Thoughts
+    that you would be better off dead, or…): Not at all", ...]."""
     inst = instruments().get(record.instrument)
     if inst is None or not record.adaptive:
         return []
@@ -326,7 +327,8 @@ def asked_lines(record: QuestionnaireResponseRecord, answers: Mapping[tuple[uuid
         if item is None or value is None:
             continue
         said = next((a.display for a in inst.options(item) if a.value == value), f"{value:g}")
-        out.append(f"item {codes.index(code) + 1}: {said}")
+        text = item.text if len(item.text) <= 48 else item.text[:48].rsplit(" ", 1)[0] + "…"
+        out.append(f"item {codes.index(code) + 1} ({text}): {said}")
     return out
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from idiograph.adaptive import banks as adaptive_banks
 from idiograph.alerts import service as alert_service
 from idiograph.baselines import service as baseline_service
 from idiograph.baselines.measure import MeasureBaseline
@@ -107,6 +108,7 @@ def person_page(
         instruments=list(instruments().values()),
         links=measures.links_for_person(db, p, person_id),
         adaptive_forms=measures.adaptive_instruments(),
+        adaptive_cuts={i: adaptive_banks.default_rule(i).cut for i in measures.adaptive_instruments()},
         stop_words=measures.stop_words,
         responses=measures.recent_responses(db, p, person_id),
         reviews=reviews,
