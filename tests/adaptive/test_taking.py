@@ -268,8 +268,7 @@ def test_the_person_page_marks_it_adaptive_and_offers_the_full_form(client, db, 
     page = client.get(f"/people/{pid}").text
     assert "ADAPTIVE" in page and "estimated" in page and "95% interval" in page and "not a total" in page
     assert (
-        "Questions asked, in order: item 9 (Thoughts that you would be better off dead, or…): Nearly every day"
-        in page
+        "Questions asked, in order: item 9 (Thoughts that you would be better off dead, or…): Nearly every day" in page
     )
     assert "at or above 10" in page and "Send the full PHQ-9" in page
     assert 'id="adaptive-not-plotted"' in page  # the chart says why the estimate is not on it
