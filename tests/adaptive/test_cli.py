@@ -111,3 +111,18 @@ def test_calibrate_writes_a_loadable_bank(tmp_path: Path) -> None:
     data = yaml.safe_load(out.read_text(encoding="utf-8"))
     loaded = banks.bank_from_data(data)
     assert loaded.codes == bank.codes and data["provenance"]["respondents"] == 400
+
+
+def test_simulate_names_a_value_off_the_scale_instead_of_skipping_it(tmp_path: Path) -> None:
+    """Found by a new user's trial: a 5 was counted as an incomplete row and the command succeeded; in the item-code
+    layout a 7 (which has no 'refused' meaning there) was taken as missing."""
+    src = tmp_path / "dpq.csv"
+    header = ["SEQN", *banks.NHANES_COLUMNS]
+    src.write_text(",".join(header) + "\n" + ",".join(["93705", "5", *["0"] * 8]) + "\n", encoding="utf-8")
+    res = _run("adaptive", "simulate", "--responses", str(src), "--out", str(tmp_path / "o.csv"))
+    assert res.exit_code == 2 and "line 2, DPQ010: 5 is not an answer (0 to 3)" in " ".join(res.output.split())
+    bank = banks.load_bank("phq-9")
+    loinc = tmp_path / "loinc.csv"
+    loinc.write_text(",".join(["id", *bank.codes]) + "\n" + ",".join(["p1", "7", *["0"] * 8]) + "\n", encoding="utf-8")
+    res = _run("adaptive", "simulate", "--responses", str(loinc), "--out", str(tmp_path / "o2.csv"))
+    assert res.exit_code == 2 and "7 is not an answer" in " ".join(res.output.split())

@@ -46,19 +46,29 @@ def _read_patterns(path: Path, instrument: str, id_column: str) -> tuple[list[st
             f"(missing {', '.join(missing)})",
         )
     top = {c: len(item.b) for c, item in zip(bank.codes, bank.items, strict=True)}
+    # missing: blank, and in the NHANES layout its codes 7 (refused) and 9 (don't know); anything else off the
+    # answer scale is an error named by row and column, never a silent skip (found by a new user's trial)
+    missing_codes = {7.0, 9.0} if id_col == "SEQN" else set()
     ids: list[str] = []
     patterns: list[dict[str, int]] = []
     skipped = 0
-    for row in rows:
+    wrong: list[str] = []
+    for n, row in enumerate(rows, start=2):  # the file's line: the header is line 1
         pattern: dict[str, int] = {}
         for code, col in columns.items():
             raw = (row.get(col) or "").strip()
+            if not raw:
+                continue
             try:
                 value = float(raw)
             except ValueError:
-                break
+                wrong.append(f"line {n}, {col}: {raw!r} is not a number")
+                continue
+            if value in missing_codes:
+                continue
             if not value.is_integer() or not 0 <= value <= top[code]:
-                break  # 7 (refused), 9 (don't know) or anything off the scale: missing
+                wrong.append(f"line {n}, {col}: {raw} is not an answer (0 to {top[code]})")
+                continue
             pattern[code] = int(value)
         if len(pattern) != len(bank.codes):
             skipped += 1
@@ -66,6 +76,9 @@ def _read_patterns(path: Path, instrument: str, id_column: str) -> tuple[list[st
         raw_id = (row.get(id_col) or "").strip()
         ids.append(str(int(float(raw_id))) if id_col == "SEQN" and raw_id else raw_id)
         patterns.append(pattern)
+    if wrong:
+        more = f" (and {len(wrong) - 10:,} more)" if len(wrong) > 10 else ""
+        bad_option("--responses", "values off the answer scale: " + "; ".join(wrong[:10]) + more)
     return ids, patterns, skipped
 
 
