@@ -151,3 +151,16 @@ def test_bad_answers_are_refused() -> None:
         result(bank, Rule(), [(ITEM9, 1), (ITEM9, 1)])
     with pytest.raises(ValueError, match="outside"):
         next_item(bank, Rule(), [(ITEM9, 4)])
+
+
+def test_the_interval_holds_the_estimate_when_almost_all_the_mass_is_on_one_total() -> None:
+    """Found by the property test on CI: seven zeros left the predictive mean at 0.02 with both equal-tailed points
+    at 0, so the interval did not hold the estimate."""
+    from idiograph.adaptive.banks import load_bank
+    from idiograph.adaptive.engine import Rule, result
+
+    bank = load_bank("phq-9")
+    seven = [("44250-9", 0), ("44255-8", 0), ("44259-0", 0), ("44254-1", 0), ("44251-7", 0), ("44258-2", 0),
+             ("44252-5", 0)]  # fmt: skip
+    r = result(bank, Rule(), seven)
+    assert r.lower <= r.estimate <= r.upper and r.lower == 0 and r.upper == float(int(r.upper))
