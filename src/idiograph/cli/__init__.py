@@ -18,6 +18,7 @@ from idiograph.cli import (
     outcomes,
     pipeline,
     policy,
+    report,
     selection,
     service,
     synth,
@@ -47,6 +48,7 @@ for name, group in (
     ("baselines", baselines.app),
     ("pipeline", pipeline.app),
     ("selection", selection.app),
+    ("report", report.app),
 ):
     app.add_typer(group, name=name)
 

@@ -1,0 +1,71 @@
+"""A synthetic service folder (``idiograph synth``, Parquet or CSV) as the KPI engine's referral table: one row
+per episode (a referral), its team's kind, the dates of its first attended assessment and first two attended
+treatment contacts, and its first and last PHQ-9 and GAD-7 taken on or before its end date."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from idiograph.evaluation.synthetic import table
+from idiograph.reporting.kpis import Referral
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _maybe_day(value: Any) -> date | None:
+    return None if value is None or value == "" else _day(value)
+
+
+def referrals(folder: Path) -> list[Referral]:
+    """Every episode of the folder as a referral, in referral order."""
+    kinds = {r["team_id"]: r["kind"] for r in table(folder, "teams").to_pylist()}
+    assessed: dict[str, list[date]] = defaultdict(list)
+    treated: dict[str, list[date]] = defaultdict(list)
+    columns = ["episode_id", "start", "kind", "status"]
+    for a in table(folder, "appointments").select(columns).to_pylist():
+        if a["status"] == "attended" and a["start"] is not None:
+            (assessed if a["kind"] == "assessment" else treated)[a["episode_id"]].append(_day(a["start"]))
+    scores: dict[tuple[str, str], list[tuple[date, Any, float]]] = defaultdict(list)
+    columns = ["episode_id", "instrument", "authored", "total"]
+    for s in table(folder, "responses").select(columns).to_pylist():
+        if s["instrument"] in ("phq-9", "gad-7") and s["total"] is not None:
+            scores[(s["episode_id"], s["instrument"])].append((_day(s["authored"]), s["authored"], float(s["total"])))
+    out = []
+    for ep in table(folder, "episodes").to_pylist():
+        eid = ep["episode_id"]
+        start, end = _day(ep["referral_date"]), _maybe_day(ep["discharge_date"])
+        first_last: list[float | None] = []
+        for instrument in ("phq-9", "gad-7"):
+            own = sorted(
+                (s for s in scores.get((eid, instrument), []) if start <= s[0] and (end is None or s[0] <= end)),
+                key=lambda s: (s[0], str(s[1])),
+            )
+            first_last += [own[0][2] if own else None, own[-1][2] if len(own) > 1 else None]
+        sessions = sorted(treated.get(eid, []))
+        out.append(
+            Referral(
+                referral_id=eid,
+                person_id=ep["person_id"],
+                team_kind=kinds.get(ep["team_id"], "unknown"),
+                referral_date=start,
+                end_date=end,
+                ending_reason=ep["discharge_reason"] or None,
+                assessed_date=min(assessed[eid]) if assessed.get(eid) else None,
+                first_treatment_date=sessions[0] if sessions else None,
+                second_treatment_date=sessions[1] if len(sessions) > 1 else None,
+                attended_treatment=int(ep["attended_treatment"] or 0),
+                phq9_first=first_last[0],
+                phq9_last=first_last[1],
+                gad7_first=first_last[2],
+                gad7_last=first_last[3],
+            )
+        )
+    out.sort(key=lambda r: (r.referral_date, r.referral_id))
+    return out

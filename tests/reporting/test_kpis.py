@@ -1,0 +1,383 @@
+"""The NHS Talking Therapies KPI engine against an independent implementation of issue 19's definitions.
+
+``independent`` below is written from the issue's text with plain loops and its own thresholds; it calls nothing
+of the engine (nor the instrument files): the two agree exactly or the test fails."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from idiograph.cli import app
+from idiograph.errors import InvalidInput
+from idiograph.reporting.kpis import KPIS, STAGES, Referral, compute, split
+
+D = date.fromisoformat
+
+
+def independent(rows: list[dict[str, Any]], start: date, end: date) -> dict[str, Any]:
+    """Issue 19's definitions, plainly: {name: (numerator, denominator, rate)} and the funnel's stops."""
+
+    def inside(day: date | None) -> bool:
+        return day is not None and start <= day <= end
+
+    def rate(n: int, d: int | None) -> float | None:
+        if not d:
+            return None
+        return ((2000 * n + d) // (2 * d)) / 10  # percent, one decimal, half up, in integers
+
+    referrals = entered = finished = 0
+    case = recovered = reliably_recovered = 0
+    paired = improved = deteriorated = 0
+    six = eighteen = 0
+    seconds = over_90 = 0
+    stops: dict[tuple[str, str], int] = {}
+    ended = 0
+    for r in rows:
+        if inside(r["referral_date"]):
+            referrals += 1
+        if inside(r["first_treatment_date"]):
+            entered += 1
+        if inside(r["second_treatment_date"]):
+            seconds += 1
+            if (r["second_treatment_date"] - r["first_treatment_date"]).days > 90:
+                over_90 += 1
+        if not inside(r["end_date"]):
+            continue
+        ended += 1
+        done = r["attended_treatment"] >= 2
+        p0, p1, g0, g1 = r["phq9_first"], r["phq9_last"], r["gad7_first"], r["gad7_last"]
+        has_pair = None not in (p0, p1, g0, g1)
+        got_better = got_worse = at_case = well = False
+        if has_pair:
+            got_better = p0 - p1 >= 6 or g0 - g1 >= 4
+            got_worse = p1 - p0 >= 6 or g1 - g0 >= 4
+            at_case = p0 >= 10 or g0 >= 8
+            well = p1 < 10 and g1 < 8
+        if done:
+            finished += 1
+            wait = (r["first_treatment_date"] - r["referral_date"]).days
+            six += wait <= 42
+            eighteen += wait <= 126
+            if has_pair:
+                paired += 1
+                improved += got_better and not got_worse
+                deteriorated += got_worse
+                if at_case:
+                    case += 1
+                    recovered += well
+                    reliably_recovered += well and got_better and not got_worse
+        # the funnel: where this referral stopped
+        if r["assessed_date"] is None and r["first_treatment_date"] is None:
+            stage = "referred"
+        elif r["first_treatment_date"] is None:
+            stage = "assessed"
+        elif r["second_treatment_date"] is None:
+            stage = "entered_treatment"
+        elif not done:
+            stage = "second_session"
+        elif not (has_pair and at_case and well):
+            stage = "finished_course"
+        else:
+            stage = "recovered"
+        key = (stage, r["ending_reason"])
+        stops[key] = stops.get(key, 0) + 1
+    figures = {
+        "referrals": (referrals, None),
+        "entered_treatment": (entered, None),
+        "finished_course": (finished, None),
+        "recovery": (recovered, case),
+        "reliable_recovery": (reliably_recovered, case),
+        "reliable_improvement": (improved, paired),
+        "reliable_deterioration": (deteriorated, paired),
+        "waited_6_weeks": (six, finished),
+        "waited_18_weeks": (eighteen, finished),
+        "first_to_second_over_90_days": (over_90, seconds),
+        "finished_with_paired_scores": (paired, finished),
+    }
+    return {
+        "kpis": {k: (n, d, rate(n, d)) for k, (n, d) in figures.items()},
+        "stops": stops,
+        "ended": ended,
+    }
+
+
+def engine(rows: list[dict[str, Any]], start: date, end: date) -> dict[str, Any]:
+    report = compute([Referral(**r) for r in rows], start, end)
+    stops = {(s.name, reason): n for s in report.funnel for reason, n in s.stopped.items() if n}
+    return {
+        "kpis": {k: (v.numerator, v.denominator, v.rate) for k, v in {**report.kpis, **report.supplementary}.items()},
+        "stops": stops,
+        "ended": report.ended,
+    }
+
+
+def row(
+    rid: str,
+    referral: str,
+    end: str | None,
+    reason: str | None,
+    *,
+    person: str | None = None,
+    assessed: str | None = None,
+    t1: str | None = None,
+    t2: str | None = None,
+    attended: int = 0,
+    phq9: tuple[float | None, float | None] = (None, None),
+    gad7: tuple[float | None, float | None] = (None, None),
+    kind: str = "talking_therapies",
+) -> dict[str, Any]:
+    day = lambda s: D(s) if s else None  # noqa: E731
+    return {
+        "referral_id": rid,
+        "person_id": person or f"p-{rid}",
+        "team_kind": kind,
+        "referral_date": D(referral),
+        "end_date": day(end),
+        "ending_reason": reason,
+        "assessed_date": day(assessed),
+        "first_treatment_date": day(t1),
+        "second_treatment_date": day(t2),
+        "attended_treatment": attended,
+        "phq9_first": phq9[0],
+        "phq9_last": phq9[1],
+        "gad7_first": gad7[0],
+        "gad7_last": gad7[1],
+    }
+
+
+# The issue's edge cases, and every threshold on both sides.
+EDGES = [
+    # one treatment contact: not a finished course; stops at entered treatment
+    row("one", "2025-01-06", "2025-02-20", "disengaged", assessed="2025-01-10", t1="2025-01-20", attended=1,
+        phq9=(15, None), gad7=(12, None)),
+    # not at caseness at the start (PHQ-9 9, GAD-7 7): in improvement's denominator, not recovery's
+    row("notcase", "2025-01-02", "2025-03-10", "completed", assessed="2025-01-05", t1="2025-01-12", t2="2025-01-19",
+        attended=6, phq9=(9, 3), gad7=(7, 2)),
+    # a missing second score (one PHQ-9 only): finished, waits count, no outcome
+    row("nosecond", "2025-01-03", "2025-03-20", "completed", assessed="2025-01-06", t1="2025-01-15", t2="2025-01-22",
+        attended=4, phq9=(18, None), gad7=(14, 4)),
+    # ends in April, two months after its last recorded session (February): counted in April only
+    row("late", "2025-01-04", "2025-04-15", "completed", assessed="2025-01-20", t1="2025-02-01", t2="2025-02-08",
+        attended=8, phq9=(16, 4), gad7=(12, 3)),
+    # a repeat referral: the same person, two referrals, each counts
+    row("rep1", "2025-01-10", "2025-02-28", "declined", person="P5", assessed="2025-01-20"),
+    row("rep2", "2025-03-05", "2025-05-30", "completed", person="P5", assessed="2025-03-10", t1="2025-04-20",
+        t2="2025-04-27", attended=5, phq9=(12, 6), gad7=(9, 7)),  # 46 days; a change of exactly 6: reliable
+    # a reliable increase on PHQ-9 (exactly 6) and a reliable decrease on GAD-7 (exactly 4): deteriorated, not
+    # improved, not recovered
+    row("worse", "2025-02-01", "2025-04-30", "completed", t1="2025-02-10", t2="2025-02-17", attended=3,
+        phq9=(10, 16), gad7=(8, 4)),
+    # at caseness exactly (10, 8) and below it exactly (9, 7) by less than reliable change: recovered only;
+    # 94 days from first to second treatment
+    row("edge", "2025-02-03", "2025-05-20", "completed", assessed="2025-02-04", t1="2025-02-05", t2="2025-05-10",
+        attended=2, phq9=(10, 9), gad7=(8, 7)),
+    # 42 days exactly: within 6 weeks; PHQ-9 down 5 (not reliable), GAD-7 up 3 (not reliable)
+    row("wait42", "2025-03-01", "2025-06-01", "completed", t1="2025-04-12", t2="2025-04-19", attended=2,
+        phq9=(14, 9), gad7=(5, 8)),
+    # 43 days: not within 6 weeks
+    row("wait43", "2025-03-01", "2025-06-02", "completed", t1="2025-04-13", t2="2025-04-20", attended=2,
+        phq9=(20, 8), gad7=(15, 9)),
+    # 126 and 127 days
+    row("wait126", "2025-01-01", "2025-06-30", "completed", t1="2025-05-07", t2="2025-05-14", attended=3,
+        phq9=(5, 3), gad7=(8, 3)),
+    row("wait127", "2025-01-01", "2025-06-30", "completed", t1="2025-05-08", t2="2025-05-15", attended=3,
+        phq9=(27, 21), gad7=(21, 21)),
+    # still open: counts as referred and entered, second session in the period, never in outcomes
+    row("open", "2025-03-01", None, None, t1="2025-03-20", t2="2025-03-27", attended=2, phq9=(12, 11),
+        gad7=(9, 9)),
+    # not assessed; treated without an attended assessment (counts as assessed in the funnel)
+    row("unseen", "2025-04-01", "2025-04-20", "not_suitable"),
+    row("noassess", "2025-01-15", "2025-03-01", "disengaged", t1="2025-01-25", attended=1),
+    # a community team's referral: reported apart
+    row("cmht", "2025-01-15", "2025-03-01", "completed", t1="2025-01-25", t2="2025-02-01", attended=2,
+        phq9=(15, 5), gad7=(10, 3), kind="cmht"),
+]  # fmt: skip
+
+MONTHS = [
+    (date(2025, m, 1), (date(2025, m + 1, 1) if m < 12 else date(2026, 1, 1)) - timedelta(days=1)) for m in range(1, 13)
+]
+
+
+@pytest.mark.parametrize("period", [(date(2025, 1, 1), date(2025, 12, 31)), *MONTHS], ids=str)
+def test_engine_agrees_exactly_with_the_independent_implementation(period: tuple[date, date]) -> None:
+    talking = [r for r in EDGES if r["team_kind"] == "talking_therapies"]
+    assert engine(talking, *period) == independent(talking, *period)
+
+
+def test_hand_worked_year() -> None:
+    talking, community = split([Referral(**r) for r in EDGES])
+    assert [r.referral_id for r in community] == ["cmht"]
+    k = compute(talking, date(2025, 1, 1), date(2025, 12, 31))
+    got = {n: (v.numerator, v.denominator, v.rate) for n, v in {**k.kpis, **k.supplementary}.items()}
+    # ended: all but "open" (14); finished: notcase nosecond late rep2 worse edge wait42 wait43 wait126 wait127
+    assert got["referrals"] == (15, None, None)  # the repeat referral counts twice
+    assert got["entered_treatment"] == (13, None, None)
+    assert got["finished_course"] == (10, None, None)
+    # paired: the finished less "nosecond" (9)
+    assert got["finished_with_paired_scores"] == (9, 10, 90.0)
+    # at caseness (all paired but "notcase"; "wait126" by GAD-7 8 alone): 8
+    # recovered: late rep2 edge wait126
+    assert got["recovery"] == (4, 8, 50.0)
+    # reliably recovered: late, rep2 (PHQ-9 -6), wait126 (GAD-7 -5); not edge (no reliable change)
+    assert got["reliable_recovery"] == (3, 8, 37.5)
+    # improved: notcase late rep2 wait43 wait126 wait127 (PHQ-9 -6, GAD-7 0); not worse, edge, wait42
+    assert got["reliable_improvement"] == (6, 9, 66.7)
+    assert got["reliable_deterioration"] == (1, 9, 11.1)
+    # waits (days): notcase 10, nosecond 12, late 28, rep2 46, worse 9, edge 2, wait42 42, wait43 43, 126, 127
+    assert got["waited_6_weeks"] == (6, 10, 60.0)
+    assert got["waited_18_weeks"] == (9, 10, 90.0)
+    # second sessions in the year: the 10 finished and "open"; only "edge" waited over 90 days (94)
+    assert got["first_to_second_over_90_days"] == (1, 11, 9.1)
+    assert k.ended == 14
+    stages = {s.name: s for s in k.funnel}
+    assert stages["referred"].stopped == {"not_suitable": 1}
+    assert stages["assessed"].stopped == {"declined": 1}
+    assert stages["entered_treatment"].stopped == {"disengaged": 2}
+    assert stages["recovered"].reached == 4
+    assert sum(sum(s.stopped.values()) for s in k.funnel) == k.ended
+
+
+def test_outcomes_count_in_the_month_the_referral_ended_not_its_last_session() -> None:
+    talking = [Referral(**r) for r in EDGES if r["team_kind"] == "talking_therapies"]
+    march = compute(talking, *MONTHS[2])
+    april = compute(talking, *MONTHS[3])
+    assert march.kpis["finished_course"].numerator == 2  # notcase, nosecond
+    assert april.kpis["finished_course"].numerator == 2  # late, worse
+    assert april.kpis["recovery"].numerator == 1  # late
+
+
+def test_a_table_that_cannot_be_counted_is_refused_by_row_and_column() -> None:
+    bad = [
+        row("x", "2025-01-10", "2025-01-05", "completed"),
+        row("y", "2025-01-10", None, None, t1="2025-01-12", attended=2),
+        row("y", "2025-01-10", "2025-02-01", None),
+    ]
+    with pytest.raises(InvalidInput) as e:
+        compute([Referral(**r) for r in bad], date(2025, 1, 1), date(2025, 12, 31))
+    fields = {p.field for p in e.value.problems}
+    assert "row 1 (x): end_date" in fields
+    assert "row 2 (y): second_treatment_date" in fields
+    assert "row 3 (y): referral_id" in fields and "row 3 (y): ending_reason" in fields
+    with pytest.raises(InvalidInput):
+        compute([], date(2025, 2, 1), date(2025, 1, 1))
+
+
+SCORE = st.one_of(st.none(), st.integers(0, 27))
+
+
+@st.composite
+def referral_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
+    out = []
+    for i in range(draw(st.integers(0, 25))):
+        referral = date(2025, 1, 1) + timedelta(days=draw(st.integers(0, 300)))
+        attended = draw(st.integers(0, 5))
+        t1 = referral + timedelta(days=draw(st.integers(0, 150))) if attended >= 1 else None
+        t2 = t1 + timedelta(days=draw(st.integers(0, 120))) if attended >= 2 and t1 else None
+        assessed = referral + timedelta(days=draw(st.integers(0, 30))) if draw(st.booleans()) else None
+        last = max(d for d in (referral, assessed, t1, t2) if d is not None)
+        end = last + timedelta(days=draw(st.integers(0, 60))) if draw(st.integers(0, 4)) else None
+        p0, g0 = draw(SCORE), draw(st.one_of(st.none(), st.integers(0, 21)))
+        out.append(
+            {
+                "referral_id": f"r{i}",
+                "person_id": f"p{draw(st.integers(0, 8))}",
+                "team_kind": "talking_therapies",
+                "referral_date": referral,
+                "end_date": end,
+                "ending_reason": draw(st.sampled_from(["completed", "disengaged", "declined"])) if end else None,
+                "assessed_date": assessed,
+                "first_treatment_date": t1,
+                "second_treatment_date": t2,
+                "attended_treatment": attended,
+                "phq9_first": p0,
+                "phq9_last": draw(SCORE) if p0 is not None else None,
+                "gad7_first": g0,
+                "gad7_last": draw(st.one_of(st.none(), st.integers(0, 21))) if g0 is not None else None,
+            }
+        )
+    return out
+
+
+PERIODS = st.tuples(st.integers(0, 400), st.integers(0, 200)).map(
+    lambda t: (date(2025, 1, 1) + timedelta(days=t[0]), date(2025, 1, 1) + timedelta(days=t[0] + t[1]))
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(referral_rows(), PERIODS)
+def test_properties_and_agreement_on_random_tables(rows: list[dict[str, Any]], period: tuple[date, date]) -> None:
+    assert engine(rows, *period) == independent(rows, *period)
+    report = compute([Referral(**r) for r in rows], *period)
+    for name, k in {**report.kpis, **report.supplementary}.items():
+        if k.denominator is None:
+            assert name in ("referrals", "entered_treatment", "finished_course") and k.rate is None
+            continue
+        assert 0 <= k.numerator <= k.denominator
+        assert k.rate is None if k.denominator == 0 else 0.0 <= k.rate <= 100.0
+    assert report.kpis["finished_course"].numerator <= report.ended
+    reached = [s.reached for s in report.funnel]
+    assert reached[0] == report.ended and reached == sorted(reached, reverse=True)
+    assert [s.name for s in report.funnel] == list(STAGES)
+    assert sum(sum(s.stopped.values()) for s in report.funnel) == report.ended
+    assert report.funnel[-1].reached == report.kpis["recovery"].numerator
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("kpis") / "service"
+    r = CliRunner().invoke(app, ["synth", "--people", "150", "--seed", "5", "--out", str(out), "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_report_kpis_json_from_a_synthetic_service(service: Path, tmp_path: Path) -> None:
+    from idiograph.evaluation.kpis_data import referrals
+
+    target = tmp_path / "k.json"
+    args = ["report", "kpis", "--data", str(service), "--from", "2024-01-01", "--to", "2024-12-31"]
+    r = CliRunner().invoke(app, [*args, "--format", "json", "--out", str(target)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(target.read_text())
+    assert doc["period"] == {"from": "2024-01-01", "to": "2024-12-31"}
+    assert doc["by"] == {}
+    assert list(doc["kpis"]) == list(KPIS) and list(doc["community"]) == list(KPIS)
+    for name in ("referrals", "entered_treatment", "finished_course"):
+        assert doc["kpis"][name]["denominator"] is None and doc["kpis"][name]["rate"] is None
+    rows = [asdict(x) for x in referrals(service)]
+    for kind, shown in (("talking_therapies", doc["kpis"]), ("community", doc["community"])):
+        mine = [x for x in rows if (x["team_kind"] == "talking_therapies") == (kind == "talking_therapies")]
+        want = independent(mine, date(2024, 1, 1), date(2024, 12, 31))
+        assert {k: (v["numerator"], v["denominator"], v["rate"]) for k, v in shown.items()} == {
+            k: want["kpis"][k] for k in KPIS
+        }
+        stops = sum(n for stage in doc["funnel"][kind] for n in stage["stopped"].values())
+        assert stops == want["ended"] == doc["funnel"][kind][0]["reached"]
+    assert doc["kpis"]["referrals"]["numerator"] > 0 and doc["kpis"]["recovery"]["denominator"] > 0
+
+    csv_out = CliRunner().invoke(app, [*args, "--format", "csv"])
+    assert csv_out.exit_code == 0
+    lines = csv_out.stdout.splitlines()
+    assert lines[0] == "team_kind,kpi,numerator,denominator,rate"
+    assert f"talking_therapies,referrals,{doc['kpis']['referrals']['numerator']},," in lines
+    table = CliRunner().invoke(app, args)
+    assert table.exit_code == 0 and "funnel" in table.stdout
+
+
+def test_report_kpis_refuses_without_data_or_with_bad_options(tmp_path: Path) -> None:
+    r = CliRunner().invoke(app, ["report", "kpis"])
+    assert r.exit_code == 2 and "database is not built yet" in r.output
+    r = CliRunner().invoke(app, ["report", "kpis", "--data", str(tmp_path), "--from", "2024-13-01"])
+    assert r.exit_code == 2 and "--from" in r.output
+    r = CliRunner().invoke(app, ["report", "kpis", "--data", str(tmp_path)])
+    assert r.exit_code == 2 and "idiograph synth" in r.output
+    r = CliRunner().invoke(app, ["report", "kpis", "--data", str(tmp_path), "--format", "xml"])
+    assert r.exit_code == 2
