@@ -149,20 +149,7 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
         session,
         actor,
         observations.CodeBook(session),
-        [
-            NewObservation(
-                link.person_id,
-                inst.item_system,
-                expected,
-                float(value),
-                SCORE_UNIT,
-                now,
-                rec.source,
-                f"{rec.source_id}#{expected}",
-                link.episode_id,
-                rec.id,
-            )
-        ],
+        [_score(link, rec, inst.item_system, expected, value, now)],
         audit_detail={"instrument": inst.id, "adaptive": True},
     )
     nxt = engine.next_item(bank, rule, now_answers)
@@ -178,25 +165,11 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
         # user's trial: nine answers were shown as "not a total" and left off the chart and the outcome measures)
         total = sum(v for _, v in now_answers)
         rec.total = total
-        t = inst.total
         record(
             session,
             actor,
             observations.CodeBook(session),
-            [
-                NewObservation(
-                    link.person_id,
-                    t.system,
-                    t.code,
-                    float(total),
-                    SCORE_UNIT,
-                    now,
-                    rec.source,
-                    f"{rec.source_id}#{t.code}",
-                    link.episode_id,
-                    rec.id,
-                )
-            ],
+            [_score(link, rec, inst.total.system, inst.total.code, total, now)],
             audit_detail={"instrument": inst.id, "adaptive": True, "complete": True},
         )
     session.flush()
@@ -222,6 +195,24 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
         res.decision,
         str(res.stopped),
         positive,
+    )
+
+
+def _score(
+    link: SelfReportLink, rec: QuestionnaireResponseRecord, system: str, code: str, value: int, now: datetime
+) -> NewObservation:
+    """One answer (or the total) of the link's response, as the observation the pipeline records."""
+    return NewObservation(
+        link.person_id,
+        system,
+        code,
+        float(value),
+        SCORE_UNIT,
+        now,
+        rec.source,
+        f"{rec.source_id}#{code}",
+        link.episode_id,
+        rec.id,
     )
 
 
