@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from idiograph.evaluation.synthetic import table
+from idiograph.patients.demographics import age_on
 from idiograph.reporting.kpis import Referral
 
 
@@ -21,6 +22,18 @@ def _day(value: Any) -> date:
 
 def _maybe_day(value: Any) -> date | None:
     return None if value is None or value == "" else _day(value)
+
+
+def _who(person: dict[str, Any], on: date) -> dict[str, Any]:
+    born = _maybe_day(person.get("birth_date"))
+    decile = person.get("deprivation_decile")
+    return {
+        "ethnicity": person.get("ethnicity") or None,
+        "age_at_referral": age_on(born, on) if born else None,
+        "sex": person.get("sex") or None,
+        "deprivation_decile": int(decile) if decile is not None else None,
+        "preferred_language": person.get("preferred_language") or None,
+    }
 
 
 def referrals(folder: Path) -> list[Referral]:
@@ -37,6 +50,7 @@ def referrals(folder: Path) -> list[Referral]:
     for s in table(folder, "responses").select(columns).to_pylist():
         if s["instrument"] in ("phq-9", "gad-7") and s["total"] is not None:
             scores[(s["episode_id"], s["instrument"])].append((_day(s["authored"]), s["authored"], float(s["total"])))
+    people = {p["person_id"]: p for p in table(folder, "people").to_pylist()}
     out = []
     for ep in table(folder, "episodes").to_pylist():
         eid = ep["episode_id"]
@@ -65,6 +79,7 @@ def referrals(folder: Path) -> list[Referral]:
                 phq9_last=first_last[1],
                 gad7_first=first_last[2],
                 gad7_last=first_last[3],
+                **_who(people.get(ep["person_id"], {}), start),
             )
         )
     out.sort(key=lambda r: (r.referral_date, r.referral_id))

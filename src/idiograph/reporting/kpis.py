@@ -28,6 +28,10 @@ Input: one :class:`Referral` per referral (the referral table):
 ``phq9_first``/``_last``    the first PHQ-9 total taken during the referral (on or before its end date), and
                             the last one when at least two were taken (else None); the same for GAD-7
 ``gad7_first``/``_last``
+``ethnicity``, ``sex``,     who the referral is for, for the equity breakdowns (each None when not
+``age_at_referral``,        recorded): ethnic category code, sex, whole years on the referral date, IMD
+``deprivation_decile``,     decile (1 most deprived), preferred language
+``preferred_language``
 ==========================  ==========================================================================
 
 Output (:func:`compute`), for the referrals given (filter by team kind first, :func:`split`):
@@ -118,6 +122,12 @@ class Referral:
     phq9_last: float | None
     gad7_first: float | None
     gad7_last: float | None
+    # who the referral is for, for the equity breakdowns (issue 19); None when not recorded
+    ethnicity: str | None = None  # NHS Data Dictionary ethnic category code (A..S, Z, 99)
+    age_at_referral: int | None = None  # whole years on the referral date
+    sex: str | None = None  # female | male | other | unknown
+    deprivation_decile: int | None = None  # IMD decile, 1 most deprived
+    preferred_language: str | None = None  # BCP 47 tag
 
 
 @dataclass(frozen=True)
