@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from idiograph.cli import app
 from idiograph.errors import InvalidInput
-from idiograph.reporting.kpis import KPIS, STAGES, Referral, compute, split
+from idiograph.reporting.kpis import CRISIS, ISSUE_KPIS, MEASURES, STAGES, Referral, compute, split
 
 D = date.fromisoformat
 
@@ -90,7 +90,46 @@ def independent(rows: list[dict[str, Any]], start: date, end: date) -> dict[str,
             stage = "recovered"
         key = (stage, r["ending_reason"])
         stops[key] = stops.get(key, 0) + 1
+    # attendance: every appointment with an outcome dated in the period, whatever its referral did
+    outcomes = {"attended", "did_not_attend", "cancelled_by_person", "cancelled_by_service"}
+    booked = [status for r in rows for day, status in r.get("appointments", ()) if inside(day)]
+    assert all(status in outcomes for status in booked)
+    # disengagement: the person dropped out (national 16 before treatment, 47 in it): "disengaged" always,
+    # "declined" only once treatment had begun (before it, 14: declined the treatment offered)
+    disengaged = sum(
+        1
+        for r in rows
+        if inside(r["end_date"])
+        and (r["ending_reason"] == "disengaged" or (r["ending_reason"] == "declined" and r["attended_treatment"] > 0))
+    )
+    admissions = sum(inside(day) for r in rows for day in r.get("admissions", ()))
+    presentations = sum(inside(day) for r in rows for day in r.get("crisis_presentations", ()))
+    received = [r for r in rows if inside(r["referral_date"])]
+    again = 0
+    for r in received:
+        gaps = [
+            (r["referral_date"] - o["end_date"]).days
+            for o in rows
+            if o["person_id"] == r["person_id"] and o["referral_id"] != r["referral_id"] and o["end_date"]
+        ]
+        again += any(0 <= g <= 30 for g in gaps)
+    open_rows = [r for r in rows if r["referral_date"] <= end and (r["end_date"] is None or r["end_date"] >= start)]
+    at_risk = covered = 0
+    for person in sorted({r["person_id"] for r in open_rows}):
+        mine = [r for r in open_rows if r["person_id"] == person]
+        levels = sorted(x for r in mine for x in r.get("risk_levels", ()) if x[0] <= end)
+        if not levels or levels[-1][1] != "high":
+            continue
+        at_risk += 1
+        plans = [r["crisis_plan_from"] for r in mine if r.get("crisis_plan_from")]
+        covered += bool(plans) and min(plans) <= end
     figures = {
+        "dna_rate": (booked.count("did_not_attend"), len(booked)),
+        "disengagement_discharges": (disengaged, None),
+        "crisis_admissions": (admissions, None),
+        "crisis_presentations": (presentations, None),
+        "re_referral_within_30_days": (again, len(received)),
+        "crisis_plan_coverage_high_risk": (covered, at_risk),
         "referrals": (referrals, None),
         "entered_treatment": (entered, None),
         "finished_course": (finished, None),
@@ -114,7 +153,10 @@ def engine(rows: list[dict[str, Any]], start: date, end: date) -> dict[str, Any]
     report = compute([Referral(**r) for r in rows], start, end)
     stops = {(s.name, reason): n for s in report.funnel for reason, n in s.stopped.items() if n}
     return {
-        "kpis": {k: (v.numerator, v.denominator, v.rate) for k, v in {**report.kpis, **report.supplementary}.items()},
+        "kpis": {
+            k: (v.numerator, v.denominator, v.rate)
+            for k, v in {**report.kpis, **report.supplementary, **report.measures, **report.crisis}.items()
+        },
         "stops": stops,
         "ended": report.ended,
     }
@@ -134,9 +176,10 @@ def row(
     phq9: tuple[float | None, float | None] = (None, None),
     gad7: tuple[float | None, float | None] = (None, None),
     kind: str = "talking_therapies",
+    **extra: Any,
 ) -> dict[str, Any]:
     day = lambda s: D(s) if s else None  # noqa: E731
-    return {
+    return extra | {
         "referral_id": rid,
         "person_id": person or f"p-{rid}",
         "team_kind": kind,
@@ -255,6 +298,93 @@ def test_outcomes_count_in_the_month_the_referral_ended_not_its_last_session() -
     assert april.kpis["recovery"].numerator == 1  # late
 
 
+# Attendance and community measures, every threshold on both sides, for the period March 2025 (1st to 31st).
+MARCH = (date(2025, 3, 1), date(2025, 3, 31))
+A = lambda *pairs: tuple((D(d), s) for d, s in pairs)  # noqa: E731
+COMMUNITY_EDGES = [
+    # appointments on the period's first and last day count, the days either side do not; every outcome is in
+    # the denominator. DNA rate in March: 2 of 5 (40.0%).
+    row("a1", "2025-02-01", None, None, kind="cmht", appointments=A(
+        ("2025-02-28", "did_not_attend"), ("2025-03-01", "did_not_attend"), ("2025-03-10", "attended"),
+        ("2025-03-17", "cancelled_by_person"), ("2025-03-31", "did_not_attend"), ("2025-04-01", "did_not_attend"))),
+    row("a2", "2025-02-01", "2025-03-25", "completed", kind="cmht", t1="2025-03-05", attended=1,
+        appointments=A(("2025-03-05", "cancelled_by_service"))),
+    # disengaged before any treatment contact (national 16): counts
+    row("d1", "2025-01-10", "2025-03-01", "disengaged", kind="cmht", assessed="2025-01-20"),
+    # disengaged in treatment (47), on the period's last day: counts
+    row("d2", "2025-01-10", "2025-03-31", "disengaged", kind="cmht", t1="2025-02-01", attended=1),
+    # declined before treatment (14: declined the treatment offered): not disengagement
+    row("d3", "2025-01-10", "2025-03-15", "declined", kind="cmht", assessed="2025-01-20"),
+    # declined after one treatment contact (47): counts
+    row("d4", "2025-01-10", "2025-03-15", "declined", kind="cmht", t1="2025-02-01", attended=1),
+    # disengaged, but ended the day after the period, and one the day before: neither counts
+    row("d5", "2025-01-10", "2025-04-01", "disengaged", kind="cmht"),
+    row("d6", "2025-01-10", "2025-02-28", "disengaged", kind="cmht"),
+    # admissions and crisis presentations on the period's first and last days count, those outside do not
+    row("c1", "2025-01-05", None, None, kind="cmht",
+        admissions=(D("2025-02-28"), D("2025-03-01"), D("2025-03-31")),
+        crisis_presentations=(D("2025-03-01"), D("2025-03-31"), D("2025-04-01"))),
+    # re-referral: 30 days after the same person's previous referral ended counts (r2), 31 does not (r4); a
+    # referral ended and re-received the same day counts (r6 after r5); a referral never counts against itself
+    row("r1", "2025-01-01", "2025-02-01", "completed", person="R", kind="cmht"),
+    row("r2", "2025-03-03", None, None, person="R", kind="cmht"),
+    row("r3", "2025-01-01", "2025-02-01", "completed", person="S", kind="cmht"),
+    row("r4", "2025-03-04", None, None, person="S", kind="cmht"),
+    row("r5", "2025-01-01", "2025-03-10", "completed", person="T", kind="cmht"),
+    row("r6", "2025-03-10", None, None, person="T", kind="cmht"),
+    row("r7", "2025-03-20", "2025-03-20", "other", kind="cmht"),
+    # crisis-plan coverage of people at high risk (by their latest risk assessment on or before 31 March):
+    # h1 high on the last day, plan on the last day: covered
+    row("h1", "2025-01-01", None, None, person="H1", kind="cmht",
+        risk_levels=A(("2025-01-05", "low"), ("2025-03-31", "high")), crisis_plan_from=D("2025-03-31")),
+    # h2 high, plan the day after the period: at risk, not covered
+    row("h2", "2025-01-01", None, None, person="H2", kind="cmht",
+        risk_levels=A(("2025-02-01", "high")), crisis_plan_from=D("2025-04-01")),
+    # h3 high earlier, medium since: not at high risk
+    row("h3", "2025-01-01", None, None, person="H3", kind="cmht",
+        risk_levels=A(("2025-01-05", "high"), ("2025-03-02", "medium")), crisis_plan_from=D("2025-01-06")),
+    # h4 high only after the period: not at high risk in it
+    row("h4", "2025-01-01", None, None, person="H4", kind="cmht", risk_levels=A(("2025-04-01", "high"))),
+    # h5 high, but the referral ended before the period began: not counted; h6 high, ended in the period, with
+    # a plan from before: covered
+    row("h5", "2025-01-01", "2025-02-28", "completed", person="H5", kind="cmht", risk_levels=A(("2025-01-02", "high"))),
+    row("h6", "2025-01-01", "2025-03-01", "completed", person="H6", kind="cmht",
+        risk_levels=A(("2025-01-02", "high")), crisis_plan_from=D("2024-12-01")),
+]  # fmt: skip
+
+
+def test_attendance_and_community_measures_hand_worked() -> None:
+    talking, community = split([Referral(**r) for r in COMMUNITY_EDGES])
+    assert talking == []
+    k = compute(community, *MARCH)
+    got = {n: (v.numerator, v.denominator, v.rate) for n, v in {**k.measures, **k.crisis}.items()}
+    assert list(k.measures) == list(MEASURES) and list(k.crisis) == list(CRISIS)
+    assert got["dna_rate"] == (2, 5, 40.0)  # a1: 4 in March, the 1st and 31st DNAs; a2: a service cancellation
+    assert got["disengagement_discharges"] == (3, None, None)  # d1, d2, d4
+    assert got["crisis_admissions"] == (2, None, None)
+    assert got["crisis_presentations"] == (2, None, None)
+    # received in March: r2, r4, r6, r7 (4); again within 30 days: r2 (30 days), r6 (0 days)
+    assert got["re_referral_within_30_days"] == (2, 4, 50.0)
+    # at high risk: H1, H2, H6; covered: H1, H6
+    assert got["crisis_plan_coverage_high_risk"] == (2, 3, 66.7)
+    assert {n: v for n, v in engine(COMMUNITY_EDGES, *MARCH)["kpis"].items()} == independent(COMMUNITY_EDGES, *MARCH)[
+        "kpis"
+    ]
+
+
+@pytest.mark.parametrize("period", [MARCH, (date(2025, 1, 1), date(2025, 12, 31)), *MONTHS], ids=str)
+def test_community_measures_agree_with_the_independent_implementation(period: tuple[date, date]) -> None:
+    assert engine(COMMUNITY_EDGES, *period) == independent(COMMUNITY_EDGES, *period)
+
+
+def test_an_appointment_without_an_attendance_outcome_is_refused() -> None:
+    bad = [row("b", "2025-01-10", None, None, appointments=A(("2025-01-12", "booked")))]
+    with pytest.raises(InvalidInput) as e:
+        compute([Referral(**r) for r in bad], *MARCH)
+    assert [p.field for p in e.value.problems] == ["row 1 (b): appointments"]
+    assert "'booked' is not an attendance outcome" in e.value.problems[0].reason
+
+
 def test_a_table_that_cannot_be_counted_is_refused_by_row_and_column() -> None:
     bad = [
         row("x", "2025-01-10", "2025-01-05", "completed"),
@@ -272,11 +402,26 @@ def test_a_table_that_cannot_be_counted_is_refused_by_row_and_column() -> None:
 
 
 SCORE = st.one_of(st.none(), st.integers(0, 27))
+COUNTS_ALL = (
+    "referrals",
+    "entered_treatment",
+    "finished_course",
+    "disengagement_discharges",
+    "crisis_admissions",
+    "crisis_presentations",
+)
 
 
 @st.composite
 def referral_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
     out = []
+    day = st.integers(0, 420).map(lambda n: date(2025, 1, 1) + timedelta(days=n))
+    status = st.sampled_from(["attended", "did_not_attend", "cancelled_by_person", "cancelled_by_service"])
+    people = {}  # a person's risk assessments (on distinct days) and first crisis plan, the same on each referral
+    for k in range(9):
+        days = draw(st.lists(day, max_size=3, unique=True))
+        levels = tuple(sorted((d, draw(st.sampled_from(["low", "medium", "high"]))) for d in days))
+        people[f"p{k}"] = {"risk_levels": levels, "crisis_plan_from": draw(st.one_of(st.none(), day))}
     for i in range(draw(st.integers(0, 25))):
         referral = date(2025, 1, 1) + timedelta(days=draw(st.integers(0, 300)))
         attended = draw(st.integers(0, 5))
@@ -286,14 +431,21 @@ def referral_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
         last = max(d for d in (referral, assessed, t1, t2) if d is not None)
         end = last + timedelta(days=draw(st.integers(0, 60))) if draw(st.integers(0, 4)) else None
         p0, g0 = draw(SCORE), draw(st.one_of(st.none(), st.integers(0, 21)))
+        person = f"p{draw(st.integers(0, 8))}"
         out.append(
-            {
+            people[person]
+            | {
+                "appointments": tuple(sorted(draw(st.lists(st.tuples(day, status), max_size=6)))),
+                "admissions": tuple(sorted(draw(st.lists(day, max_size=2)))),
+                "crisis_presentations": tuple(sorted(draw(st.lists(day, max_size=3)))),
                 "referral_id": f"r{i}",
-                "person_id": f"p{draw(st.integers(0, 8))}",
+                "person_id": person,
                 "team_kind": "talking_therapies",
                 "referral_date": referral,
                 "end_date": end,
-                "ending_reason": draw(st.sampled_from(["completed", "disengaged", "declined"])) if end else None,
+                "ending_reason": draw(st.sampled_from(["completed", "disengaged", "declined", "other"]))
+                if end
+                else None,
                 "assessed_date": assessed,
                 "first_treatment_date": t1,
                 "second_treatment_date": t2,
@@ -317,9 +469,9 @@ PERIODS = st.tuples(st.integers(0, 400), st.integers(0, 200)).map(
 def test_properties_and_agreement_on_random_tables(rows: list[dict[str, Any]], period: tuple[date, date]) -> None:
     assert engine(rows, *period) == independent(rows, *period)
     report = compute([Referral(**r) for r in rows], *period)
-    for name, k in {**report.kpis, **report.supplementary}.items():
+    for name, k in {**report.kpis, **report.supplementary, **report.measures, **report.crisis}.items():
         if k.denominator is None:
-            assert name in ("referrals", "entered_treatment", "finished_course") and k.rate is None
+            assert name in (*COUNTS_ALL,) and k.rate is None
             continue
         assert 0 <= k.numerator <= k.denominator
         assert k.rate is None if k.denominator == 0 else 0.0 <= k.rate <= 100.0
@@ -349,7 +501,7 @@ def test_report_kpis_json_from_a_synthetic_service(service: Path, tmp_path: Path
     doc = json.loads(target.read_text())
     assert doc["period"] == {"from": "2024-01-01", "to": "2024-12-31"}
     assert doc["by"] == {}
-    assert list(doc["kpis"]) == list(KPIS) and list(doc["community"]) == list(KPIS)
+    assert list(doc["kpis"]) == list(ISSUE_KPIS) and list(doc["community"]) == list(ISSUE_KPIS)
     for name in ("referrals", "entered_treatment", "finished_course"):
         assert doc["kpis"][name]["denominator"] is None and doc["kpis"][name]["rate"] is None
     rows = [asdict(x) for x in referrals(service)]
@@ -357,11 +509,15 @@ def test_report_kpis_json_from_a_synthetic_service(service: Path, tmp_path: Path
         mine = [x for x in rows if (x["team_kind"] == "talking_therapies") == (kind == "talking_therapies")]
         want = independent(mine, date(2024, 1, 1), date(2024, 12, 31))
         assert {k: (v["numerator"], v["denominator"], v["rate"]) for k, v in shown.items()} == {
-            k: want["kpis"][k] for k in KPIS
+            k: want["kpis"][k] for k in ISSUE_KPIS
         }
+        more = {k: (v["numerator"], v["denominator"], v["rate"]) for k, v in doc["supplementary"][kind].items()}
+        assert more == {k: want["kpis"][k] for k in more}
         stops = sum(n for stage in doc["funnel"][kind] for n in stage["stopped"].values())
         assert stops == want["ended"] == doc["funnel"][kind][0]["reached"]
     assert doc["kpis"]["referrals"]["numerator"] > 0 and doc["kpis"]["recovery"]["denominator"] > 0
+    assert doc["kpis"]["dna_rate"]["denominator"] > 0 and doc["kpis"]["disengagement_discharges"]["numerator"] > 0
+    assert any("admissions" in n for n in doc["notes"])
 
     csv_out = CliRunner().invoke(app, [*args, "--format", "csv"])
     assert csv_out.exit_code == 0
@@ -372,9 +528,7 @@ def test_report_kpis_json_from_a_synthetic_service(service: Path, tmp_path: Path
     assert table.exit_code == 0 and "funnel" in table.stdout
 
 
-def test_report_kpis_refuses_without_data_or_with_bad_options(tmp_path: Path) -> None:
-    r = CliRunner().invoke(app, ["report", "kpis"])
-    assert r.exit_code == 2 and "database is not built yet" in r.output
+def test_report_kpis_refuses_bad_options(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["report", "kpis", "--data", str(tmp_path), "--from", "2024-13-01"])
     assert r.exit_code == 2 and "--from" in r.output
     r = CliRunner().invoke(app, ["report", "kpis", "--data", str(tmp_path)])

@@ -1,6 +1,8 @@
 """A synthetic service folder (``idiograph synth``, Parquet or CSV) as the KPI engine's referral table: one row
 per episode (a referral), its team's kind, the dates of its first attended assessment and first two attended
-treatment contacts, and its first and last PHQ-9 and GAD-7 taken on or before its end date."""
+treatment contacts, and its first and last PHQ-9 and GAD-7 taken on or before its end date; every appointment's
+attendance outcome in the appointment table's words, and the crisis presentations and admissions of the folder's
+events (each event names its episode). The folder holds no risk assessments or crisis plans."""
 
 from __future__ import annotations
 
@@ -12,6 +14,14 @@ from typing import Any
 from idiograph.evaluation.synthetic import table
 from idiograph.patients.demographics import age_on
 from idiograph.reporting.kpis import Referral
+
+# the generator's appointment outcomes in the appointment table's words (as synth.load stores them)
+OUTCOMES = {
+    "attended": "attended",
+    "dna": "did_not_attend",
+    "cancelled_person": "cancelled_by_person",
+    "cancelled_service": "cancelled_by_service",
+}
 
 
 def _day(value: Any) -> date:
@@ -36,15 +46,32 @@ def _who(person: dict[str, Any], on: date) -> dict[str, Any]:
     }
 
 
+def _events(folder: Path) -> list[dict[str, Any]]:
+    """The folder's crisis events (none when it has no events table, as an older folder may not)."""
+    try:
+        rows: list[dict[str, Any]] = table(folder, "events").select(["episode_id", "kind", "time"]).to_pylist()
+    except FileNotFoundError:
+        return []
+    return rows
+
+
 def referrals(folder: Path) -> list[Referral]:
     """Every episode of the folder as a referral, in referral order."""
     kinds = {r["team_id"]: r["kind"] for r in table(folder, "teams").to_pylist()}
     assessed: dict[str, list[date]] = defaultdict(list)
     treated: dict[str, list[date]] = defaultdict(list)
+    outcomes: dict[str, list[tuple[date, str]]] = defaultdict(list)
     columns = ["episode_id", "start", "kind", "status"]
     for a in table(folder, "appointments").select(columns).to_pylist():
-        if a["status"] == "attended" and a["start"] is not None:
+        if a["start"] is None:
+            continue
+        if a["status"] == "attended":
             (assessed if a["kind"] == "assessment" else treated)[a["episode_id"]].append(_day(a["start"]))
+        if a["status"] in OUTCOMES:
+            outcomes[a["episode_id"]].append((_day(a["start"]), OUTCOMES[a["status"]]))
+    events: dict[tuple[str, str], list[date]] = defaultdict(list)
+    for e in _events(folder):
+        events[(e["episode_id"], e["kind"])].append(_day(e["time"]))
     scores: dict[tuple[str, str], list[tuple[date, Any, float]]] = defaultdict(list)
     columns = ["episode_id", "instrument", "authored", "total"]
     for s in table(folder, "responses").select(columns).to_pylist():
@@ -80,6 +107,9 @@ def referrals(folder: Path) -> list[Referral]:
                 gad7_first=first_last[2],
                 gad7_last=first_last[3],
                 **_who(people.get(ep["person_id"], {}), start),
+                appointments=tuple(sorted(outcomes.get(eid, []))),
+                crisis_presentations=tuple(sorted(events.get((eid, "crisis_presentation"), []))),
+                admissions=tuple(sorted(events.get((eid, "admission"), []))),
             )
         )
     out.sort(key=lambda r: (r.referral_date, r.referral_id))

@@ -32,6 +32,12 @@ Input: one :class:`Referral` per referral (the referral table):
 ``age_at_referral``,        recorded): ethnic category code, sex, whole years on the referral date, IMD
 ``deprivation_decile``,     decile (1 most deprived), preferred language
 ``preferred_language``
+``appointments``            (day, attendance outcome) of each of the referral's appointments with an outcome
+                            (``kpis.yaml``: ``attendance_outcomes``); booked ones are left out
+``crisis_presentations``    days of the person's crisis presentations and of their (inpatient) admissions,
+``admissions``              each attached to one referral of theirs
+``risk_levels``             (day, level) of the person's risk assessments
+``crisis_plan_from``        the day the person's first crisis plan was recorded, or None
 ==========================  ==========================================================================
 
 Output (:func:`compute`), for the referrals given (filter by team kind first, :func:`split`):
@@ -56,20 +62,37 @@ Output (:func:`compute`), for the referrals given (filter by team kind first, :f
   reasons of those who stopped there; the stops and the recovered sum to the referrals that ended. A stage
   is reached only with every stage before it (entering treatment counts as assessed: an assessment and
   a first treatment can be the same contact).
+
+Attendance and community measures (:func:`measures`, in ``Report.measures``; the same definitions for every
+team kind, so ``community`` has them too):
+
+- ``dna_rate``: appointments dated in the period with outcome did not attend, over all appointments dated in
+  the period with an attendance outcome (attended, did not attend, cancelled by the person or by the service).
+- ``disengagement_discharges``: referrals that ended in the period whose ending reason is, as a national NHS
+  Talking Therapies ending reason (:func:`national_ending`), one meaning the person dropped out (count).
+- ``crisis_admissions``: admissions dated in the period (count). Admissions are only what the data hold: the
+  application records none itself (they come by import or from a synthetic folder).
+
+Supplementary crisis care (``Report.crisis``): ``crisis_presentations`` (count in the period);
+``re_referral_within_30_days`` (referrals received in the period at most 30 days after the same person's
+previous referral ended, over referrals received in the period: a readmission to the service, not an inpatient
+readmission, for which discharge from hospital is not recorded); ``crisis_plan_coverage_high_risk`` (people with
+a referral open in the period whose latest risk assessment by the period's end is high, and of them those with
+a crisis plan recorded by then).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.monitoring.outcomes.nhs_talking_therapies import EpisodeOutcome, classify
@@ -84,9 +107,21 @@ RATES = (
     "waited_6_weeks",
     "waited_18_weeks",
 )
-KPIS = COUNTS + RATES  # the issue's names this engine computes, in order
+KPIS = COUNTS + RATES  # the NHS Talking Therapies KPIs, in the issue's order
+MEASURES = ("dna_rate", "disengagement_discharges", "crisis_admissions")  # attendance and community measures
+ISSUE_KPIS = KPIS + MEASURES  # every name of the issue's "kpis" object, in order
 SUPPLEMENTARY = ("first_to_second_over_90_days", "finished_with_paired_scores")
+CRISIS = ("crisis_presentations", "re_referral_within_30_days", "crisis_plan_coverage_high_risk")
 STAGES = ("referred", "assessed", "entered_treatment", "second_session", "finished_course", "recovered")
+
+
+class EndingCodes(BaseModel):
+    """One service ending reason as a national NHS Talking Therapies ending reason (ENDCODE), by how far the
+    referral went."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    before_treatment: str = Field(min_length=1)  # no attended treatment contact
+    in_treatment: str = Field(min_length=1)  # at least one
 
 
 class Definitions(BaseModel):
@@ -99,6 +134,30 @@ class Definitions(BaseModel):
     waited_6_weeks_days: int = Field(ge=0)
     waited_18_weeks_days: int = Field(ge=0)
     first_to_second_over_days: int = Field(ge=0)
+    attendance_outcomes: tuple[str, ...] = Field(min_length=1)
+    did_not_attend: str = Field(min_length=1)
+    ending_reasons: dict[str, EndingCodes]
+    national_ending_reasons: dict[str, str]
+    disengagement_codes: tuple[str, ...]
+    admission_encounter_classes: tuple[str, ...]
+    crisis_encounter_classes: tuple[str, ...]
+    re_referral_days: int = Field(ge=0)
+    high_risk_levels: tuple[str, ...] = Field(min_length=1)
+    team_kinds: dict[str, str]
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> Definitions:
+        if self.did_not_attend not in self.attendance_outcomes:
+            raise ValueError(f"did_not_attend: {self.did_not_attend!r} is not among attendance_outcomes")
+        named = set(self.national_ending_reasons)
+        for reason, codes in self.ending_reasons.items():
+            for code in (codes.before_treatment, codes.in_treatment):
+                if code not in named:
+                    raise ValueError(f"ending_reasons: {reason}: code {code!r} is not in national_ending_reasons")
+        for code in self.disengagement_codes:
+            if code not in named:
+                raise ValueError(f"disengagement_codes: {code!r} is not in national_ending_reasons")
+        return self
 
 
 @lru_cache(maxsize=4)
@@ -128,6 +187,12 @@ class Referral:
     sex: str | None = None  # female | male | other | unknown
     deprivation_decile: int | None = None  # IMD decile, 1 most deprived
     preferred_language: str | None = None  # BCP 47 tag
+    # attendance and crisis care (issue 19's community measures); empty when not recorded
+    appointments: tuple[tuple[date, str], ...] = ()  # (day, attendance outcome), booked ones left out
+    crisis_presentations: tuple[date, ...] = ()
+    admissions: tuple[date, ...] = ()  # inpatient admissions
+    risk_levels: tuple[tuple[date, str], ...] = ()  # (day, level) of the person's risk assessments
+    crisis_plan_from: date | None = None  # the person's first crisis plan
 
 
 @dataclass(frozen=True)
@@ -160,10 +225,13 @@ class Report:
     supplementary: dict[str, Kpi]
     funnel: tuple[Stage, ...]
     ended: int
+    measures: dict[str, Kpi] = field(default_factory=dict)  # MEASURES
+    crisis: dict[str, Kpi] = field(default_factory=dict)  # CRISIS
 
 
-def problems(referrals: Sequence[Referral]) -> list[FieldProblem]:
+def problems(referrals: Sequence[Referral], defs: Definitions | None = None) -> list[FieldProblem]:
     """What makes a referral table unusable (each named by row and column); empty when it is fine."""
+    outcomes = set((defs or definitions()).attendance_outcomes)
     out: list[FieldProblem] = []
     seen: set[str] = set()
     for i, r in enumerate(referrals):
@@ -200,6 +268,10 @@ def problems(referrals: Sequence[Referral]) -> list[FieldProblem]:
         for measure, start, last in (("phq9", r.phq9_first, r.phq9_last), ("gad7", r.gad7_first, r.gad7_last)):
             if last is not None and start is None:
                 bad(f"{measure}_last", f"is given without {measure}_first")
+        for _, status in r.appointments:
+            if status not in outcomes:
+                bad("appointments", f"{status!r} is not an attendance outcome ({', '.join(sorted(outcomes))})")
+                break
     return out
 
 
@@ -233,7 +305,7 @@ def compute(referrals: Sequence[Referral], start: date, end: date, defs: Definit
     d = defs or definitions()
     if end < start:
         raise InvalidInput("the period ends before it starts", [FieldProblem("to", f"{end} is before {start}")])
-    found = problems(referrals)
+    found = problems(referrals, d)
     if found:
         raise InvalidInput(f"{len(found)} problem(s) in the referral table", found)
     ended = [r for r in referrals if _within(r.end_date, start, end)]
@@ -275,7 +347,83 @@ def compute(referrals: Sequence[Referral], start: date, end: date, defs: Definit
         "first_to_second_over_90_days": Kpi(over, len(second)),
         "finished_with_paired_scores": Kpi(len(paired), len(finished)),
     }
-    return Report(start, end, d.version, kpis, supplementary, funnel(ended, d), len(ended))
+    return Report(
+        start,
+        end,
+        d.version,
+        kpis,
+        supplementary,
+        funnel(ended, d),
+        len(ended),
+        measures(referrals, start, end, d),
+        crisis_care(referrals, start, end, d),
+    )
+
+
+def national_ending(r: Referral, defs: Definitions | None = None) -> str | None:
+    """The NHS Talking Therapies ending reason code (ENDCODE) of an ended referral: its own reason, before or after
+    the first attended treatment contact (``kpis.yaml``: ``ending_reasons``); None when unmapped or open."""
+    d = defs or definitions()
+    codes = d.ending_reasons.get(r.ending_reason or "")
+    if r.end_date is None or codes is None:
+        return None
+    return codes.in_treatment if r.attended_treatment >= 1 else codes.before_treatment
+
+
+def measures(referrals: Sequence[Referral], start: date, end: date, defs: Definitions | None = None) -> dict[str, Kpi]:
+    """``dna_rate``, ``disengagement_discharges`` and ``crisis_admissions`` for the period (``MEASURES``)."""
+    d = defs or definitions()
+    outcomes = set(d.attendance_outcomes)
+    booked = [s for r in referrals for day, s in r.appointments if s in outcomes and _within(day, start, end)]
+    disengaged = set(d.disengagement_codes)
+    return {
+        "dna_rate": Kpi(sum(s == d.did_not_attend for s in booked), len(booked)),
+        "disengagement_discharges": Kpi(
+            sum(1 for r in referrals if _within(r.end_date, start, end) and national_ending(r, d) in disengaged), None
+        ),
+        "crisis_admissions": Kpi(sum(_within(a, start, end) for r in referrals for a in r.admissions), None),
+    }
+
+
+def crisis_care(
+    referrals: Sequence[Referral], start: date, end: date, defs: Definitions | None = None
+) -> dict[str, Kpi]:
+    """Crisis presentations, re-referral within 30 days and crisis-plan coverage of people at high risk (``CRISIS``)."""
+    d = defs or definitions()
+    ended_by_person: dict[str, list[tuple[str, date]]] = {}
+    for r in referrals:
+        if r.end_date is not None:
+            ended_by_person.setdefault(r.person_id, []).append((r.referral_id, r.end_date))
+    received = [r for r in referrals if _within(r.referral_date, start, end)]
+    again = sum(
+        1
+        for r in received
+        if any(
+            other != r.referral_id and 0 <= (r.referral_date - e).days <= d.re_referral_days
+            for other, e in ended_by_person.get(r.person_id, ())
+        )
+    )
+    risk: dict[str, tuple[date, str] | None] = {}
+    planned: dict[str, date | None] = {}
+    for r in referrals:
+        if r.referral_date > end or (r.end_date is not None and r.end_date < start):
+            continue  # not open in the period
+        latest = max((x for x in r.risk_levels if x[0] <= end), default=None, key=lambda x: x[0])
+        held = risk.get(r.person_id)
+        if held is None or (latest is not None and latest[0] > held[0]):
+            risk[r.person_id] = latest
+        if r.crisis_plan_from is not None:
+            known = planned.get(r.person_id)
+            planned[r.person_id] = r.crisis_plan_from if known is None else min(known, r.crisis_plan_from)
+    high = [p for p, x in risk.items() if x is not None and x[1] in d.high_risk_levels]
+    covered = sum(1 for p in high if (planned.get(p) or date.max) <= end)
+    return {
+        "crisis_presentations": Kpi(
+            sum(_within(c, start, end) for r in referrals for c in r.crisis_presentations), None
+        ),
+        "re_referral_within_30_days": Kpi(again, len(received)),
+        "crisis_plan_coverage_high_risk": Kpi(covered, len(high)),
+    }
 
 
 def stage_reached(r: Referral, defs: Definitions | None = None) -> int:
