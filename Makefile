@@ -6,7 +6,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PORT ?= 8000
 
 # Pure-logic modules: no I/O, checked with mypy --strict (DESIGN.md conventions).
-PURE := src/idiograph/errors.py src/idiograph/methods src/idiograph/instruments src/idiograph/alerts/kinds.py \
+PURE := src/idiograph/errors.py src/idiograph/matching/preferences.py src/idiograph/methods src/idiograph/instruments src/idiograph/alerts/kinds.py \
 	src/idiograph/patients/nhs_number.py src/idiograph/patients/demographics.py src/idiograph/patients/episodes.py \
 	src/idiograph/security/audit_chain.py src/idiograph/security/roles.py src/idiograph/measures/scoring.py \
 	src/idiograph/measures/change.py src/idiograph/observations/validation.py src/idiograph/observations/units.py \

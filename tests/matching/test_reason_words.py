@@ -3,7 +3,8 @@
 import uuid
 
 from idiograph.matching.model import Therapist
-from idiograph.matching.service import Candidate, _places_words, strength_words
+from idiograph.matching.preferences import places_words as _places_words
+from idiograph.matching.service import Candidate, strength_words
 
 
 def _c(strength: float, lower: float, upper: float, cases: int, klass: str, met: tuple[str, ...] = ()) -> Candidate:

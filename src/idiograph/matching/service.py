@@ -24,6 +24,7 @@ from idiograph.errors import FieldProblem, Forbidden, InvalidInput, NotFound
 from idiograph.governance import service as governance
 from idiograph.governance.model import Decision
 from idiograph.matching import allocate as _allocate
+from idiograph.matching import preferences
 from idiograph.matching import solve as solver
 from idiograph.matching.model import Allocation, Therapist, TherapistStrength
 from idiograph.matching.settings import Settings, settings
@@ -251,32 +252,13 @@ def _candidates(
         for x in slots_module.rank(slots_module.candidates(first_day, slot_days, ()), prefs, limit=10_000)
         if slots_module.DAYS[x.start.astimezone(slots_module.LONDON).weekday()] in s.working_days
     ]
-    w = s.weights
     suitable, excluded = [], []
     for t in therapists:
         why = _allocate.constraint_problems(session, person, ep.team_id, t, interpreter, risk)
         if why:
             excluded.append((t, why))
             continue
-        met, unmet, score = [], [], 0.0
-        formats = [f for f in prefs.get("formats") or [] if f != "group"]
-        if formats and w.preferred_format:
-            offered = [f for f in formats if f in (t.formats or [])]
-            (met if offered else unmet).append(f"offers {', '.join(x.replace('_', ' ') for x in offered or formats)}")
-            score += w.preferred_format if offered else 0.0
-        places = prefs.get("places") or []
-        if places and w.preferred_place:
-            offered = [p for p in places if p in (t.places or [])]
-            (met if offered else unmet).append(f"sees people {_places_words(offered or places)}")
-            score += w.preferred_place if offered else 0.0
-        gender = prefs.get("therapist_gender")
-        if gender and w.preferred_gender:
-            ok = t.gender == gender
-            (met if ok else unmet).append(f"{gender} therapist")
-            score += w.preferred_gender if ok else 0.0
-        if t.id in before and w.continuity:
-            met.append("saw them before (continuity)")
-            score += w.continuity
+        f = preferences.fit(prefs, t.formats or [], t.places or [], t.gender, t.id in before, s.weights)
         r = known.get(t.id)
         taken = [b.astimezone(slots_module.LONDON) for b in busy.get(t.name, [])]
         first = next((x.start for x in fitting if all(abs((x.start - b).total_seconds()) >= 3000 for b in taken)), None)
@@ -288,9 +270,9 @@ def _candidates(
                 r.upper if r else 0.0,
                 r.cases if r else 0,
                 r.klass if r else "too_few",
-                score,
-                tuple(met),
-                tuple(unmet),
+                f.score,
+                f.met,
+                f.unmet,
                 first,
             )
         )
@@ -532,13 +514,6 @@ def reason_words(c: Candidate, see_strength: bool = True) -> list[str]:
     if c.first_slot:
         parts.append(f"first free {c.first_slot.astimezone(slots_module.LONDON):%a %d %b %H:%M}")
     return parts
-
-
-_AT = {"clinic": "at a clinic", "home": "at home", "community": "in the community", "remote": "remotely"}
-
-
-def _places_words(places: Sequence[str]) -> str:
-    return " or ".join(_AT.get(p, f"at {p.replace('_', ' ')}") for p in places)
 
 
 def _points(x: float) -> str:
