@@ -1,5 +1,5 @@
-"""``idiograph report``: evidence for commissioners (issue 19); for now the NHS Talking Therapies KPIs from a
-synthetic service folder."""
+"""``idiograph report``: evidence for commissioners (issue 19): the NHS Talking Therapies KPIs and the attendance
+and community measures, from the database or a synthetic service folder."""
 
 from __future__ import annotations
 
@@ -15,21 +15,28 @@ from rich.console import Console
 from idiograph.cli.common import date_option, err, error_line, fail, show_table
 from idiograph.errors import DomainError
 
-app = typer.Typer(help="Evidence for commissioners: national KPIs (more to come, issue 19).", no_args_is_help=True)
+app = typer.Typer(help="Evidence for commissioners: national KPIs and community measures.", no_args_is_help=True)
 
 KPIS_HELP = "\n\n".join(
     (
-        "NHS Talking Therapies KPIs for a period, from a synthetic service folder (idiograph synth).",
+        "NHS Talking Therapies KPIs and the attendance and community measures for a period, from the database"
+        " (IDIOGRAPH_DATABASE_URL; read-only, one audit record for the aggregate read) or, with --data, from a"
+        " synthetic service folder (idiograph synth).",
         "The unit is a referral. referrals counts those received in the period, entered_treatment those whose"
         " first treatment contact falls in it; the outcome metrics (finished_course, recovery, reliable_recovery,"
         " reliable_improvement, reliable_deterioration, waited_6_weeks, waited_18_weeks) take the referrals that"
-        " ended in it. Talking-therapies teams are in kpis; community teams apart in community, by the same"
-        " definitions for comparison (not a national standard for them).",
-        "Not built yet: dna_rate, disengagement_discharges, crisis_admissions; the breakdowns (by is an empty"
-        " object {} for now); disclosure control (these are unrounded totals: do not publish them below national"
-        " level as they are); reading the database (without --data the command refuses, exit 2).",
+        " ended in it. dna_rate is did not attend over appointments with an attendance outcome (attended, did not"
+        " attend, cancelled by the person or the service) dated in the period; disengagement_discharges counts"
+        " referrals ended in the period with a national ending reason meaning the person dropped out;"
+        " crisis_admissions counts inpatient admissions in the period as far as they are recorded (the application"
+        " records none itself: they come by FHIR import, or from a folder's events). Supplementary: crisis"
+        " presentations, re-referral within 30 days, crisis-plan coverage of people at high risk.",
+        "Talking-therapies teams are in kpis; community teams apart in community, by the same definitions for"
+        " comparison. In the database teams carry no kind: kpis.yaml team_kinds names them.",
+        "Not built here: the breakdowns (by is {} until the equity breakdowns land); these are unrounded totals:"
+        " do not publish them below national level as they are.",
         "JSON: period {from, to}, definitions (the version), kpis {NAME: {numerator, denominator, rate}},"
-        " community (the same shape), by {}, supplementary and funnel (each by team kind). A count has"
+        " community (the same shape), by, supplementary and funnel (each by team kind), notes. A count has"
         " denominator null; a rate is a percent to 1 decimal place, null when its denominator is 0. CSV: one row"
         " per team kind and KPI (the funnel is in the table and JSON).",
     )
@@ -38,7 +45,9 @@ KPIS_HELP = "\n\n".join(
 
 @app.command("kpis", help=KPIS_HELP)
 def kpis(
-    data: Path | None = typer.Option(None, "--data", help="a folder written by idiograph synth"),
+    data: Path | None = typer.Option(
+        None, "--data", help="a folder written by idiograph synth (default: the database)"
+    ),
     start: str | None = typer.Option(
         None, "--from", help="first day of the period (YYYY-MM-DD; default: the data's first)"
     ),
@@ -46,73 +55,58 @@ def kpis(
     fmt: str = typer.Option("table", "--format", help="table, csv or json"),
     out: Path | None = typer.Option(None, "--out", help="write here instead of the screen"),
 ) -> None:
-    from idiograph.evaluation.kpis_data import referrals
-    from idiograph.reporting.kpis import compute, definitions, split
+    from idiograph.reporting.kpi_report import report_document
 
     if fmt not in ("table", "csv", "json"):
         error_line(f"--format: {fmt!r} is not table, csv or json")
         raise typer.Exit(2)
     first, last = date_option(start, "--from"), date_option(end, "--to")
-    if data is None:
-        error_line(
-            "reading the KPIs from the database is not built yet; give --data DIR, a folder written by "
-            "idiograph synth (issue 19)"
-        )
-        raise typer.Exit(2)
     try:
-        table = referrals(data)
-    except (OSError, KeyError, ValueError) as exc:
-        error_line(f"--data: {data}: {exc}")
-        raise typer.Exit(2) from None
-    days = [
-        d
-        for r in table
-        for d in (r.referral_date, r.end_date, r.assessed_date, r.first_treatment_date, r.second_treatment_date)
-        if d is not None
-    ]
-    if not days and (first is None or last is None):
-        error_line(f"--data: {data} has no referrals; give --from and --to")
-        raise typer.Exit(2)
-    first = first or min(days)
-    last = last or max(days)
-    defs = definitions()
-    talking, community = split(table, defs)
-    try:
-        reports = {
-            "talking_therapies": compute(talking, first, last, defs),
-            "community": compute(community, first, last, defs),
-        }
+        doc = _from_database(first, last) if data is None else report_document(_from_folder(data), first, last)
     except DomainError as exc:
         fail(exc)
         return
-    doc: dict[str, Any] = {
-        "period": {"from": first.isoformat(), "to": last.isoformat()},
-        "definitions": defs.version,
-        "kpis": _shape(reports["talking_therapies"].kpis),
-        "community": _shape(reports["community"].kpis),
-        "by": {},
-        "supplementary": {k: _shape(r.supplementary) for k, r in reports.items()},
-        "funnel": {
-            k: [{"stage": s.name, "reached": s.reached, "stopped": s.stopped} for s in r.funnel]
-            for k, r in reports.items()
-        },
-    }
     if fmt == "json":
         _write(out, json.dumps(doc, indent=2) + "\n")
     elif fmt == "csv":
         buffer = io.StringIO()
         w = csv.writer(buffer, lineterminator="\n")
         w.writerow(["team_kind", "kpi", "numerator", "denominator", "rate"])
-        for kind, r in reports.items():
-            for name, k in {**r.kpis, **r.supplementary}.items():
-                w.writerow([kind, name, k.numerator, "" if k.denominator is None else k.denominator, _rate(k.rate)])
+        for kind, kpis in _sections(doc):
+            for name, k in kpis.items():
+                w.writerow(
+                    [kind, name, k["numerator"], "" if k["denominator"] is None else k["denominator"], _rate(k["rate"])]
+                )
         _write(out, buffer.getvalue())
     else:
-        _table(doc, reports, out)
+        _table(doc, out)
 
 
-def _shape(kpis: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {n: {"numerator": k.numerator, "denominator": k.denominator, "rate": k.rate} for n, k in kpis.items()}
+def _from_folder(data: Path) -> list[Any]:
+    from idiograph.evaluation.kpis_data import referrals
+
+    try:
+        return referrals(data)
+    except (OSError, KeyError, ValueError) as exc:
+        error_line(f"--data: {data}: {exc}")
+        raise typer.Exit(2) from None
+
+
+def _from_database(first: Any, last: Any) -> dict[str, Any]:
+    from idiograph.cli.common import database
+    from idiograph.reporting.referrals_db import kpi_document
+    from idiograph.security.principal import Principal
+
+    with database().reader() as session:
+        return kpi_document(session, Principal.system("report"), first, last)
+
+
+def _sections(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(team kind, its KPIs then its supplementary measures) for each team kind."""
+    return [
+        (kind, {**doc[key], **doc["supplementary"][kind]})
+        for kind, key in (("talking_therapies", "kpis"), ("community", "community"))
+    ]
 
 
 def _rate(rate: float | None) -> str:
@@ -131,34 +125,45 @@ def _write(out: Path | None, text: str) -> None:
     err.print(f"wrote {out}")
 
 
-def _table(doc: dict[str, Any], reports: dict[str, Any], out: Path | None) -> None:
+def _table(doc: dict[str, Any], out: Path | None) -> None:
     buffer = io.StringIO()
     screen = Console(file=buffer, width=110) if out is not None else None
     period = f"{doc['period']['from']} to {doc['period']['to']}"
-    for kind, label in (("talking_therapies", "Talking therapies teams"), ("community", "Community teams")):
-        r = reports[kind]
+    labels = {"talking_therapies": "Talking therapies teams", "community": "Community teams"}
+    for kind, kpis in _sections(doc):
         rows = []
-        for name, k in {**r.kpis, **r.supplementary}.items():
-            rate = "" if k.denominator is None else ("-" if k.rate is None else f"{k.rate:.1f}%")
+        for name, k in kpis.items():
+            rate = "" if k["denominator"] is None else ("-" if k["rate"] is None else f"{k['rate']:.1f}%")
             rows.append(
-                (name.replace("_", " "), str(k.numerator), "" if k.denominator is None else str(k.denominator), rate)
+                (
+                    name.replace("_", " "),
+                    str(k["numerator"]),
+                    "" if k["denominator"] is None else str(k["denominator"]),
+                    rate,
+                )
             )
         show_table(
-            f"{label}: KPIs by the NHS Talking Therapies definitions, {period} ({doc['definitions']})",
+            f"{labels[kind]}: KPIs, {period} ({doc['definitions']})",
             ("kpi", "numerator", "denominator", "rate"),
             rows,
             numeric=("numerator", "denominator", "rate"),
             out=screen,
         )
+        funnel = doc["funnel"][kind]
         show_table(
-            f"{label}: funnel of the {r.ended} referrals that ended in the period",
+            f"{labels[kind]}: funnel of the {funnel[0]['reached']} referrals that ended in the period",
             ("stage", "reached", "stopped here, by ending reason"),
             [
-                (s.name.replace("_", " "), str(s.reached), ", ".join(f"{n} {c}" for n, c in s.stopped.items()) or "-")
-                for s in r.funnel
+                (
+                    s["stage"].replace("_", " "),
+                    str(s["reached"]),
+                    ", ".join(f"{n} {c}" for n, c in s["stopped"].items()) or "-",
+                )
+                for s in funnel
             ],
             numeric=("reached",),
             out=screen,
         )
+    (screen or err).print("\n".join(f"- {n}" for n in doc["notes"]))
     if out is not None:
         _write(out, buffer.getvalue())

@@ -1,0 +1,217 @@
+"""The database as the KPI engine's referral table (read-only): one ``Referral`` per episode, the same fields the
+synthetic folder gives (``evaluation.kpis_data``), and the KPI report over it with its one audit record.
+
+What the database records and how it is read:
+
+- a referral is an episode; its team's kind is ``kpis.yaml`` ``team_kinds`` by team name (teams carry no kind in
+  the database yet; an unnamed team is kind "unknown", counted with community);
+- appointments belong to a person, not an episode: one counts for the person's episode whose referral date is on
+  or before its day and which had not ended before it (the latest such episode). The appointment table records
+  no contact type, so the first attended appointment of a referral is its assessment and every later attended
+  one a treatment contact;
+- the first and last PHQ-9 and GAD-7 are stored questionnaire responses with a total (an adaptive short form
+  without a full total is not one, H-105) authored from the referral date to its end date, both included;
+- crisis presentations and admissions are imported encounters by FHIR class (``kpis.yaml``); each counts for the
+  person's latest episode referred on or before its day. The application records neither itself;
+- risk levels are the person's risk assessments; a crisis plan counts from its first version's day.
+"""
+
+from __future__ import annotations
+
+import uuid
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idiograph.care.model import Appointment, CrisisPlan, RiskAssessment
+from idiograph.measures.model import QuestionnaireResponseRecord
+from idiograph.patients.demographics import age_on
+from idiograph.patients.model import Encounter, Episode, Person
+from idiograph.reporting.kpi_report import report_document
+from idiograph.reporting.kpis import Definitions, Referral, definitions
+from idiograph.security import audit
+from idiograph.security.model import Team
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+
+
+def _day(at: datetime) -> date:
+    """A stored time's day (UTC, as the synthetic folder's)."""
+    return at.date()
+
+
+class _Episodes:
+    """A person's episodes in referral order, to find the one a dated event belongs to."""
+
+    def __init__(self, rows: Iterable[tuple[uuid.UUID, date, date | None]]) -> None:
+        self.rows = sorted(rows, key=lambda r: (r[1], str(r[0])))
+        self.starts = [r[1] for r in self.rows]
+
+    def open_on(self, day: date) -> uuid.UUID | None:
+        """The latest episode referred on or before ``day`` that had not ended before it."""
+        i = bisect_right(self.starts, day)
+        for eid, _, end in reversed(self.rows[:i]):
+            if end is None or end >= day:
+                return eid
+        return None
+
+    def latest_on(self, day: date) -> uuid.UUID | None:
+        """The latest episode referred on or before ``day`` (ended or not)."""
+        i = bisect_right(self.starts, day)
+        return self.rows[i - 1][0] if i else None
+
+
+def referrals_from_db(session: Session, defs: Definitions | None = None) -> list[Referral]:
+    """Every episode as a referral, in referral order. Reads person-level data: the caller checks permission and
+    audits (``kpi_document`` does both)."""
+    d = defs or definitions()
+    kinds = {tid: d.team_kinds.get(name, "unknown") for tid, name in session.execute(select(Team.id, Team.name)).all()}
+    episodes = session.execute(
+        select(
+            Episode.id,
+            Episode.person_id,
+            Episode.team_id,
+            Episode.referral_date,
+            Episode.discharge_date,
+            Episode.discharge_reason,
+        )
+    ).all()
+    by_person: dict[uuid.UUID, list[tuple[uuid.UUID, date, date | None]]] = defaultdict(list)
+    for e in episodes:
+        by_person[e.person_id].append((e.id, e.referral_date, e.discharge_date))
+    finder = {p: _Episodes(rows) for p, rows in by_person.items()}
+
+    attended: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    outcomes: dict[uuid.UUID, list[tuple[date, str]]] = defaultdict(list)
+    known = set(d.attendance_outcomes)
+    for pid, start, status in session.execute(
+        select(Appointment.person_id, Appointment.start, Appointment.status).where(Appointment.status.in_(known))
+    ):
+        eid = finder[pid].open_on(_day(start)) if pid in finder else None
+        if eid is None:
+            continue
+        outcomes[eid].append((_day(start), status))
+        if status == "attended":
+            attended[eid].append(start)
+
+    scores: dict[tuple[uuid.UUID, str], list[tuple[datetime, str, float]]] = defaultdict(list)
+    q = select(
+        QuestionnaireResponseRecord.person_id,
+        QuestionnaireResponseRecord.instrument,
+        QuestionnaireResponseRecord.authored_at,
+        QuestionnaireResponseRecord.id,
+        QuestionnaireResponseRecord.total,
+    ).where(
+        QuestionnaireResponseRecord.instrument.in_(("phq-9", "gad-7")),
+        QuestionnaireResponseRecord.status == "completed",
+        QuestionnaireResponseRecord.total.is_not(None),
+    )
+    for pid, instrument, at, rid, total in session.execute(q):
+        scores[(pid, instrument)].append((at, str(rid), float(total)))
+
+    crises: dict[tuple[uuid.UUID, str], list[date]] = defaultdict(list)
+    classes = {c: "admission" for c in d.admission_encounter_classes} | {
+        c: "crisis" for c in d.crisis_encounter_classes
+    }
+    for pid, cls, start in session.execute(
+        select(Encounter.person_id, Encounter.class_code, Encounter.start).where(
+            Encounter.class_code.in_(list(classes)), Encounter.start.is_not(None)
+        )
+    ):
+        eid = finder[pid].latest_on(_day(start)) if pid in finder else None
+        if eid is not None:
+            crises[(eid, classes[cls])].append(_day(start))
+
+    risks: dict[uuid.UUID, list[tuple[date, str]]] = defaultdict(list)
+    for pid, at, level in session.execute(
+        select(RiskAssessment.person_id, RiskAssessment.assessed_at, RiskAssessment.level)
+    ):
+        risks[pid].append((_day(at), level))
+    plans: dict[uuid.UUID, date] = {
+        pid: _day(at)
+        for pid, at in session.execute(
+            select(CrisisPlan.person_id, func.min(CrisisPlan.updated_at)).group_by(CrisisPlan.person_id)
+        )
+    }
+    people = {
+        p.id: p
+        for p in session.execute(
+            select(
+                Person.id,
+                Person.birth_date,
+                Person.sex,
+                Person.ethnicity,
+                Person.deprivation_decile,
+                Person.preferred_language,
+            )
+        )
+    }
+
+    out: list[Referral] = []
+    for e in episodes:
+        contacts = sorted(attended.get(e.id, []))
+        treatment = contacts[1:]  # the first attended contact is the assessment
+        first_last: list[float | None] = []
+        for instrument in ("phq-9", "gad-7"):
+            own = sorted(
+                s
+                for s in scores.get((e.person_id, instrument), [])
+                if e.referral_date <= _day(s[0]) and (e.discharge_date is None or _day(s[0]) <= e.discharge_date)
+            )
+            first_last += [own[0][2] if own else None, own[-1][2] if len(own) > 1 else None]
+        who: Any = people.get(e.person_id)
+        out.append(
+            Referral(
+                referral_id=str(e.id),
+                person_id=str(e.person_id),
+                team_kind=kinds.get(e.team_id, "unknown") if e.team_id else "unknown",
+                referral_date=e.referral_date,
+                end_date=e.discharge_date,
+                ending_reason=e.discharge_reason,
+                assessed_date=_day(contacts[0]) if contacts else None,
+                first_treatment_date=_day(treatment[0]) if treatment else None,
+                second_treatment_date=_day(treatment[1]) if len(treatment) > 1 else None,
+                attended_treatment=len(treatment),
+                phq9_first=first_last[0],
+                phq9_last=first_last[1],
+                gad7_first=first_last[2],
+                gad7_last=first_last[3],
+                ethnicity=who.ethnicity if who else None,
+                age_at_referral=age_on(who.birth_date, e.referral_date) if who and who.birth_date else None,
+                sex=who.sex if who else None,
+                deprivation_decile=who.deprivation_decile if who else None,
+                preferred_language=who.preferred_language if who else None,
+                appointments=tuple(sorted(outcomes.get(e.id, []))),
+                crisis_presentations=tuple(sorted(crises.get((e.id, "crisis"), []))),
+                admissions=tuple(sorted(crises.get((e.id, "admission"), []))),
+                risk_levels=tuple(sorted(risks.get(e.person_id, []))),
+                crisis_plan_from=plans.get(e.person_id),
+            )
+        )
+    out.sort(key=lambda r: (r.referral_date, r.referral_id))
+    return out
+
+
+def kpi_document(
+    session: Session, principal: Principal, start: date | None = None, end: date | None = None
+) -> dict[str, Any]:
+    """The KPI report from the database for ``start``..``end`` (default: the days the data mention), for anyone
+    with ``service:summary``; audited as one aggregate read (no person named)."""
+    principal.require(Permission.SERVICE_SUMMARY)
+    table = referrals_from_db(session)
+    doc = report_document(table, start, end)
+    audit.append(
+        session,
+        principal.actor,
+        "read",
+        "KpiReport",
+        None,
+        None,
+        detail={"from": doc["period"]["from"], "to": doc["period"]["to"], "referrals": len(table)},
+    )
+    return doc
