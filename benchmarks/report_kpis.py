@@ -69,7 +69,9 @@ def chunk(rng: np.random.Generator, n: int, first_id: int, people: int) -> pa.Ta
         rng.choice(np.arange(0, 21), n, p=_attendance()),
         0,
     )
-    wait = referred + assessed_in + rng.gamma(1.6, 9, n).astype(np.int64)  # to the first treatment contact
+    long = rng.random(n) < 0.015  # a few wait months
+    to_treatment = np.where(long, rng.integers(60, 220, n), rng.gamma(1.6, 8, n).astype(np.int64))
+    wait = referred + assessed_in + to_treatment  # the first treatment contact
     gap = np.where(rng.random(n) < 0.03, rng.integers(60, 150, n), 7 + rng.exponential(5, n).astype(np.int64))
     t1 = wait
     t2 = t1 + gap
@@ -78,10 +80,12 @@ def chunk(rng: np.random.Generator, n: int, first_id: int, people: int) -> pa.Ta
     end = last_event + rng.integers(0, 75, n)  # discharge up to ten weeks after the last contact
     open_ = FIRST_DAY + end.astype("timedelta64[D]") > EXTRACT_DAY
     reason = np.where(attended >= 2, "completed", REASONS[1 + rng.integers(0, len(REASONS) - 1, n)])
-    p0 = rng.normal(15.5, 5.0, n)
-    g0 = rng.normal(13.5, 4.5, n)
-    p1 = p0 - rng.normal(6.0, 6.0, n)
-    g1 = g0 - rng.normal(5.0, 4.8, n)
+    p0 = np.clip(np.round(rng.normal(14.5, 5.5, n)), 0, 27)
+    g0 = np.clip(np.round(rng.normal(12.5, 5.0, n)), 0, 21)
+    # three in five respond (scores fall to 5-45% of the first), the rest stay near where they started
+    factor = np.where(rng.random(n) < 0.6, rng.uniform(0.05, 0.45, n), rng.uniform(0.75, 1.3, n))
+    p1 = p0 * factor + rng.normal(0, 2.0, n)
+    g1 = g0 * np.clip(factor + rng.normal(0, 0.12, n), 0, 2) + rng.normal(0, 1.8, n)
     no_first = ~(has_assessment & (rng.random(n) < 0.95))
     no_last = no_first | ~(((attended >= 2) & (rng.random(n) < 0.93)) | ((attended == 1) & (rng.random(n) < 0.2)))
     gad_gone = rng.random(n) < 0.02  # a missing second score on one measure only
@@ -155,7 +159,16 @@ def run_ibis(src: Path, subset: int) -> dict[str, Any]:
     con = ibis.duckdb.connect()
     result = ck.compute(con, src, *PERIOD)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "referrals": pq.ParquetFile(src).metadata.num_rows, "cells": result.num_rows}
+    figures = {
+        f"{row.pop('breakdown')}|{row.pop('group')}": {c: v for c, v in row.items() if v is not None}
+        for row in result.to_pylist()
+    }
+    return {
+        "seconds": seconds,
+        "referrals": pq.ParquetFile(src).metadata.num_rows,
+        "cells": len(figures),
+        "figures": figures,
+    }
 
 
 def _breakdown_keys() -> dict[str, Any]:
@@ -236,19 +249,25 @@ def run_pandas(src: Path, subset: int) -> dict[str, Any]:
     gap = (pd.to_datetime(df["second_treatment_date"]) - pd.to_datetime(df["first_treatment_date"])).dt.days
     f = pd.DataFrame(
         {
-            "referrals": within("referral_date"),
-            "entered_treatment": within("first_treatment_date"),
-            "finished_course": fin,
-            "recovery": rec,
-            "recovery_d": case,
-            "reliable_recovery": rec & imp,
-            "reliable_improvement": imp,
-            "reliable_deterioration": paired & up,
-            "paired": paired,
-            "waited_6_weeks": fin & (wait <= d.waited_6_weeks_days),
-            "waited_18_weeks": fin & (wait <= d.waited_18_weeks_days),
-            "over_90": second & (gap > d.first_to_second_over_days),
-            "second": second,
+            "referrals_numerator": within("referral_date"),
+            "entered_treatment_numerator": within("first_treatment_date"),
+            "finished_course_numerator": fin,
+            "recovery_numerator": rec,
+            "recovery_denominator": case,
+            "reliable_recovery_numerator": rec & imp,
+            "reliable_recovery_denominator": case,
+            "reliable_improvement_numerator": imp,
+            "reliable_improvement_denominator": paired,
+            "reliable_deterioration_numerator": paired & up,
+            "reliable_deterioration_denominator": paired,
+            "waited_6_weeks_numerator": fin & (wait <= d.waited_6_weeks_days),
+            "waited_6_weeks_denominator": fin,
+            "waited_18_weeks_numerator": fin & (wait <= d.waited_18_weeks_days),
+            "waited_18_weeks_denominator": fin,
+            "first_to_second_over_90_days_numerator": second & (gap > d.first_to_second_over_days),
+            "first_to_second_over_90_days_denominator": second,
+            "finished_with_paired_scores_numerator": paired,
+            "finished_with_paired_scores_denominator": fin,
         }
     ).astype("int64")
     age = df["age_at_referral"]
@@ -265,8 +284,12 @@ def run_pandas(src: Path, subset: int) -> dict[str, Any]:
         "sex": df["sex"].fillna("unknown"),
         "preferred_language": df["preferred_language"].fillna("unknown"),
     }
-    cells = sum(len(f.groupby(k.values).sum()) for k in keys.values())
-    return {"seconds": time.perf_counter() - t0, "referrals": read, "cells": cells}
+    out = {}
+    for b, k in keys.items():
+        for group, row in f.groupby(k.values).sum().iterrows():
+            out[f"{b}|{group}"] = {c: int(v) for c, v in row.items()}
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "referrals": read, "cells": len(out), "figures": out}
 
 
 def child(kind: str, src: str, subset: int) -> None:
@@ -299,7 +322,7 @@ def main() -> None:
     folder = Path(_option("--folder", "/tmp/idiograph-bench"))
     folder.mkdir(parents=True, exist_ok=True)
     src = folder / f"referrals-{referrals}.parquet"
-    console = Console()
+    console = Console(width=150)
     if not src.exists():
         t = time.perf_counter()
         with console.status(f"generating {referrals:,} referrals"):
@@ -344,6 +367,9 @@ def main() -> None:
             f"{scaled / base:.1f}x",
         )
     console.print(table)
+    if "pandas" in results:
+        same = results["pandas"]["figures"] == results["ibis"]["figures"]
+        console.print(f"pandas and Ibis agree in every numerator and denominator of every cell: {same}")
     if "pure" in results:
         console.print(f"pure engine: {results['pure']['load_seconds']:.1f} s of its time reading into objects")
 
