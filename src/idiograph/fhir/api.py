@@ -9,10 +9,11 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,10 @@ from idiograph.fhir import bulk, service
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import search as fs
 from idiograph.fhir.importer import CREATABLE, create_resource, import_bundle
+from idiograph.reporting.breakdowns import by_groups
+from idiograph.reporting.kpi_report import report_document
+from idiograph.reporting.referrals_db import referrals_from_db
+from idiograph.security import audit
 from idiograph.security.deps import DB, raw_body, require
 from idiograph.security.model import Team
 from idiograph.security.principal import Principal
@@ -315,6 +320,57 @@ def _read_route(rt: str) -> Callable[..., JSONResponse]:
 
     read.__doc__ = f"Read one {rt} by id (404 when this server does not hold it)."
     return read
+
+
+def _period(raw_start: str | None, raw_end: str | None, today: date) -> tuple[date, date]:
+    """period-start and period-end (YYYY-MM-DD, both included); by default the last 12 months to today."""
+    m = today.year * 12 + today.month - 1 - 11
+    days = {"period-start": date(m // 12, m % 12 + 1, 1), "period-end": today}
+    found = []
+    for name, raw in (("period-start", raw_start), ("period-end", raw_end)):
+        if raw:
+            try:
+                days[name] = date.fromisoformat(raw.strip())
+            except ValueError:
+                found.append(FieldProblem(name, f"{raw!r} is not a date (YYYY-MM-DD)"))
+    if not found and days["period-start"] > days["period-end"]:
+        found.append(FieldProblem("period-end", "is before period-start"))
+    if found:
+        raise InvalidInput("The period could not be read", found)
+    return days["period-start"], days["period-end"]
+
+
+@router.get("/MeasureReport")
+def measure_reports(
+    period_start: str | None = Query(None, alias="period-start"),
+    period_end: str | None = Query(None, alias="period-end"),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.SERVICE_SUMMARY)),
+) -> JSONResponse:
+    """The KPIs for a period (default the last 12 months) as a searchset of two summary MeasureReports, one for
+    talking-therapies teams and one for community teams, with their equity breakdowns as stratifiers under
+    disclosure control (aggregates only; one audited read)."""
+    start, end = _period(period_start, period_end, date.today())
+    table = referrals_from_db(db)
+    doc = report_document(table, start, end)
+    if not doc.get("by"):
+        doc["by"] = by_groups(table, start, end)
+    doc["community_by"] = by_groups(table, start, end, scope="community")
+    audit.append(
+        db,
+        p.actor,
+        "read",
+        "KpiReport",
+        None,
+        None,
+        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": len(table), "via": "fhir"},
+    )
+    now = datetime.now(UTC)
+    entries = [
+        {"resource": out.measure_report(doc, teams, now), "search": {"mode": "match"}}
+        for teams in out.MEASURE_REPORT_TEAMS
+    ]
+    return fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
 
 
 for _rt in CREATABLE:

@@ -547,3 +547,122 @@ def appointment_care_plan(plan: Any) -> dict[str, Any]:
             "period": {"start": _dt(plan.updated_at)},
         }
     )
+
+
+MEASURE_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
+KPI_SYSTEM = f"{vocab.BASE}/CodeSystem/kpi"
+BREAKDOWN_SYSTEM = f"{vocab.BASE}/CodeSystem/kpi-breakdown"
+SUPPRESSED_EXT = f"{vocab.BASE}/StructureDefinition/suppressed"
+INTERVAL_EXT = f"{vocab.BASE}/StructureDefinition/confidence-interval-95"
+REFERENCE_GROUP_EXT = f"{vocab.BASE}/StructureDefinition/reference-group"
+GAP_EXT = f"{vocab.BASE}/StructureDefinition/gap-to-reference"
+DISCLOSURE_EXT = f"{vocab.BASE}/StructureDefinition/disclosure-control"
+MEASURE_REPORT_TEAMS = {"talking_therapies": ("kpis", "by"), "community": ("community", "community_by")}
+
+
+def _percent(value: float) -> dict[str, Any]:
+    return {"value": value, "unit": "%", "system": vocab.UCUM, "code": "%"}
+
+
+def _range(pair: Any) -> dict[str, Any] | None:
+    if not pair or pair[0] is None or pair[1] is None:
+        return None
+    return {"low": _percent(pair[0]), "high": _percent(pair[1])}
+
+
+def _populations(numerator: Any, denominator: Any, is_rate: bool) -> list[dict[str, Any]]:
+    def pop(code: str, count: Any) -> dict[str, Any]:
+        return {"code": {"coding": [{"system": MEASURE_POPULATION, "code": code}]}, "count": count}
+
+    if not is_rate:
+        return [pop("initial-population", numerator)]
+    return [pop("numerator", numerator), pop("denominator", denominator)]
+
+
+def _score(entry: Any, is_rate: bool) -> dict[str, Any] | None:
+    if is_rate:
+        return _percent(entry["rate"]) if entry.get("rate") is not None else None
+    return {"value": entry["numerator"], "unit": "count", "system": vocab.UCUM, "code": "1"}
+
+
+def _stratum(group: Any, entry: Any, is_rate: bool) -> dict[str, Any]:
+    ext: list[dict[str, Any]] = []
+    if group.get("reference"):
+        ext.append({"url": REFERENCE_GROUP_EXT, "valueBoolean": True})
+    value = {"text": str(group["group"])}
+    if entry.get("suppressed"):  # nothing of a suppressed cell: no counts, no rate
+        return {"extension": [*ext, {"url": SUPPRESSED_EXT, "valueBoolean": True}], "value": value}
+    interval = _range(entry.get("ci95"))
+    if interval:
+        ext.append({"url": INTERVAL_EXT, "valueRange": interval})
+    if entry.get("gap") is not None:
+        gap: dict[str, Any] = {"url": GAP_EXT, "extension": [{"url": "points", "valueDecimal": entry["gap"]}]}
+        g = _range(entry.get("gap_ci95"))
+        if g:
+            gap["extension"].append({"url": "interval", "valueRange": g})
+        ext.append(gap)
+    return _clean(
+        {
+            "extension": ext,
+            "value": value,
+            "population": _populations(entry["numerator"], entry["denominator"], is_rate),
+            "measureScore": _score(entry, is_rate),
+        }
+    )
+
+
+def measure_report(
+    doc: dict[str, Any], teams: str, created: datetime, words: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One FHIR R4 ``MeasureReport`` (type summary) of a KPI document (``reporting.kpi_report``) for one kind of
+    team (``talking_therapies`` or ``community``): a group per KPI with its numerator and denominator (a count
+    KPI: its initial population) and its measureScore (percent, or the count); a stratifier per equity breakdown
+    whose strata carry the disclosure-controlled counts, the rate's 95% interval and the gap to the reference
+    group as extensions, a suppressed stratum only its group and ``suppressed: true`` (no count or rate)."""
+    totals_key, by_key = MEASURE_REPORT_TEAMS[teams]
+    words = words or {}
+    period = doc["period"]
+    by = doc.get(by_key) or {}
+    groups: list[dict[str, Any]] = []
+    for name, k in doc[totals_key].items():
+        is_rate = k.get("denominator") is not None
+        stratifiers = []
+        for breakdown, cells in by.items():
+            strata = [_stratum(c, c["kpis"][name], is_rate) for c in cells if name in c["kpis"]]
+            if strata:
+                stratifiers.append(
+                    {
+                        "code": [{"coding": [{"system": BREAKDOWN_SYSTEM, "code": breakdown}], "text": breakdown}],
+                        "stratum": strata,
+                    }
+                )
+        groups.append(
+            _clean(
+                {
+                    "code": {
+                        "coding": [{"system": KPI_SYSTEM, "code": name, "display": words.get(name, name)}],
+                        "text": words.get(name, name),
+                    },
+                    "population": _populations(k["numerator"], k["denominator"], is_rate),
+                    "measureScore": _score(k, is_rate),
+                    "stratifier": stratifiers,
+                }
+            )
+        )
+    return {
+        "resourceType": "MeasureReport",
+        "id": f"kpis-{teams.replace('_', '-')}-{period['from']}-{period['to']}",
+        "extension": [
+            {
+                "url": DISCLOSURE_EXT,
+                "valueString": "group totals exact; strata: counts 1-7 suppressed, others rounded to the nearest 5, "
+                "with secondary suppression",
+            }
+        ],
+        "status": "complete",
+        "type": "summary",
+        "measure": f"{vocab.BASE}/Measure/{teams.replace('_', '-')}-kpis|{doc.get('definitions', '')}",
+        "date": created.isoformat(),
+        "period": {"start": period["from"], "end": period["to"]},
+        "group": groups,
+    }

@@ -18,6 +18,7 @@ from idiograph.web.pages import (
     operations,
     person,
     questionnaires,
+    reports,
     reviews,
     summary,
 )
@@ -39,6 +40,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         questionnaires,
         audit,
         summary,
+        reports,
         operations,
     )
 )

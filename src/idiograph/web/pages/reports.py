@@ -1,0 +1,506 @@
+"""The Reports page (issue 19) for service leads and commissioners: the KPI report for a period with monthly
+trends, the attrition funnel and the equity breakdowns, a CSV of the disclosure-controlled figures, and a
+printable page. Aggregates only (``service:summary``); each view is one audited aggregate read."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from idiograph import languages
+from idiograph.errors import FieldProblem, InvalidInput
+from idiograph.methods.proportions import wilson
+from idiograph.reporting import breakdowns as bd
+from idiograph.reporting.disclosure import Margin, primary, protect, rounded
+from idiograph.reporting.kpi_report import report_document, reports
+from idiograph.reporting.kpis import ISSUE_KPIS, STAGES, Referral
+from idiograph.reporting.referrals_db import referrals_from_db
+from idiograph.security import audit
+from idiograph.security.deps import DB, require
+from idiograph.security.principal import Principal
+from idiograph.security.roles import Permission
+from idiograph.web import report_charts as rc
+from idiograph.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+# name -> (plain name, what it means, which way is better, the national standard in percent)
+KPI_WORDS: dict[str, tuple[str, str, str | None, float | None]] = {
+    "referrals": ("Referrals received", "New referrals received in the period.", None, None),
+    "entered_treatment": (
+        "Entered treatment",
+        "Referrals whose first treatment appointment was in the period.",
+        None,
+        None,
+    ),
+    "finished_course": (
+        "Finished a course of treatment",
+        "Referrals that ended in the period after at least two treatment appointments.",
+        None,
+        None,
+    ),
+    "recovery": (
+        "Recovery",
+        "Of finished courses that started at caseness (PHQ-9 10 or more, or GAD-7 8 or more), the share below "
+        "caseness on both at the end.",
+        "higher",
+        50.0,
+    ),
+    "reliable_recovery": (
+        "Reliable recovery",
+        "Recovered and also reliably improved (same courses as recovery).",
+        "higher",
+        48.0,
+    ),
+    "reliable_improvement": (
+        "Reliable improvement",
+        "Of finished courses with scores at the start and end, the share whose scores fell by more than "
+        "measurement error on at least one questionnaire and rose on neither.",
+        "higher",
+        67.0,
+    ),
+    "reliable_deterioration": (
+        "Reliable deterioration",
+        "Of the same courses, the share whose scores rose by more than measurement error on either questionnaire.",
+        "lower",
+        None,
+    ),
+    "waited_6_weeks": (
+        "Waited 6 weeks or less",
+        "Of finished courses, the share that started treatment within 6 weeks (42 days) of referral.",
+        "higher",
+        75.0,
+    ),
+    "waited_18_weeks": (
+        "Waited 18 weeks or less",
+        "Of finished courses, the share that started treatment within 18 weeks (126 days) of referral.",
+        "higher",
+        95.0,
+    ),
+    "dna_rate": (
+        "Did not attend",
+        "Appointments missed without notice, out of all appointments with an outcome (attended, missed or cancelled).",
+        "lower",
+        None,
+    ),
+    "disengagement_discharges": (
+        "Ended by dropping out",
+        "Referrals that ended in the period because the person stopped coming (national ending reasons 16 and 47).",
+        "lower",
+        None,
+    ),
+    "crisis_admissions": (
+        "Crisis admissions",
+        "Inpatient admissions in the period, as far as they are recorded (imported; none recorded shows 0).",
+        "lower",
+        None,
+    ),
+}
+STAGE_WORDS = {
+    "referred": "Referred",
+    "assessed": "Assessed",
+    "entered_treatment": "Entered treatment",
+    "second_session": "Second treatment session",
+    "finished_course": "Finished a course",
+    "recovered": "Recovered",
+}
+BREAKDOWN_WORDS = {
+    "ethnic_group": "ethnic group",
+    "ethnic_category": "ethnic category (detailed)",
+    "imd_quintile": "deprivation (IMD quintile)",
+    "age_band": "age band",
+    "sex": "sex",
+    "preferred_language": "preferred language",
+}
+SHOWN_BREAKDOWNS = ("ethnic_group", "imd_quintile", "age_band", "sex", "preferred_language")
+TABLE_KPIS = ("referrals", "recovery", "reliable_improvement", "waited_6_weeks", "dna_rate")
+TREND_KPIS = ("recovery", "reliable_improvement", "waited_6_weeks", "waited_18_weeks")
+MAX_MONTHS = 36
+TEAM_WORDS = {"talking_therapies": "talking-therapies teams", "community": "community teams"}
+
+
+def _suppress_words() -> str:
+    """What a suppressed cell means: the same words for a small count and for one withheld to protect it (telling
+    them apart would say which is small)."""
+    n = bd.settings().disclosure.suppress_max + 1
+    return f"fewer than {n}, or withheld so that a number below {n} cannot be worked out from the totals"
+
+
+def _month_start(d: date, back: int = 0) -> date:
+    m = d.year * 12 + d.month - 1 - back
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last 12 months: from the first day of the month 11 months ago to today."""
+    return _month_start(today, 11), today
+
+
+def parse_period(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:
+    """The period asked for (``from``/``to`` as YYYY-MM-DD, both included), the last 12 months by default; a bad
+    date is an error naming its field."""
+    start, end = default_period(today)
+    found: list[FieldProblem] = []
+    days: dict[str, date] = {}
+    for name, raw, default in (("from", raw_from, start), ("to", raw_to, end)):
+        text = (raw or "").strip()
+        if not text:
+            days[name] = default
+            continue
+        try:
+            days[name] = date.fromisoformat(text)
+        except ValueError:
+            found.append(FieldProblem(name, f"{text!r} is not a date: give it as YYYY-MM-DD, e.g. 2026-04-01"))
+    if not found and days["from"] > days["to"]:
+        found.append(FieldProblem("to", f"{days['to'].isoformat()} is before from ({days['from'].isoformat()})"))
+    if not found and days["to"] > today:
+        found.append(FieldProblem("to", f"{days['to'].isoformat()} is in the future (today is {today.isoformat()})"))
+    if found:
+        raise InvalidInput("The period could not be read: " + "; ".join(f"{p.field}: {p.reason}" for p in found), found)
+    return days["from"], days["to"]
+
+
+def _withheld(numerator: int, denominator: int) -> bool:
+    c = bd.settings().disclosure
+    return primary(numerator, c) or primary(denominator, c)
+
+
+def months(table: Sequence[Referral], start: date, end: date) -> dict[str, list[rc.MonthPoint]]:
+    """Each trend KPI of the talking-therapies teams, one report per calendar month of the period (the last
+    ``MAX_MONTHS``), each month cut to the period. A month's rate is withheld when its numerator or denominator
+    is 1 to 7 (too few to read, and disclosive); its denominator is published rounded."""
+    c = bd.settings()
+    firsts: list[date] = []
+    m = _month_start(start)
+    while m <= end:
+        firsts.append(m)
+        m = _month_start(m, -1)
+    firsts = firsts[-MAX_MONTHS:]
+    out: dict[str, list[rc.MonthPoint]] = {k: [] for k in TREND_KPIS}
+    few = f"fewer than {c.disclosure.suppress_max + 1}"
+    for first in firsts:
+        last = min(_month_start(first, -1) - timedelta(days=1), end)
+        report = reports(table, max(first, start), last)["talking_therapies"]
+        for name in TREND_KPIS:
+            k = report.kpis[name]
+            n, d = k.numerator, k.denominator or 0
+            label = first.strftime("%b %Y")
+            if d == 0:
+                out[name].append(rc.MonthPoint(first.strftime("%Y-%m"), label, None, None, None, 0, "none counted"))
+            elif _withheld(n, d):
+                out[name].append(
+                    rc.MonthPoint(
+                        first.strftime("%Y-%m"),
+                        label,
+                        None,
+                        None,
+                        None,
+                        few if primary(d, c.disclosure) else rounded(d, c.disclosure),
+                        f"suppressed: {few} counted",
+                    )
+                )
+            else:
+                lo, hi = wilson(n, d, c.confidence)
+                out[name].append(
+                    rc.MonthPoint(
+                        first.strftime("%Y-%m"),
+                        label,
+                        k.rate,
+                        round(100 * lo, 1),
+                        round(100 * hi, 1),
+                        rounded(d, c.disclosure),
+                    )
+                )
+    return out
+
+
+def funnel_rows(stages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The funnel's stages (exact totals) with the ending reasons of those who stopped at each, the reasons under
+    disclosure control: counts 1 to 7 suppressed and others rounded, with secondary suppression so that no
+    reason can be had by subtracting the others from the stage's exact total."""
+    c = bd.settings().disclosure
+    counts: dict[str, int] = {}
+    margins: list[Margin] = []
+    for s in stages:
+        keys = []
+        for reason, n in s["stopped"].items():
+            key = f"{s['stage']} | {reason}"
+            counts[key] = n
+            keys.append(key)
+        if keys:
+            margins.append(Margin(tuple(keys), sum(s["stopped"].values())))
+    shown = protect(counts, margins, (), c) if counts else {}
+    out = []
+    for i, s in enumerate(stages):
+        nxt = stages[i + 1]["reached"] if i + 1 < len(stages) else 0
+        out.append(
+            {
+                "stage": s["stage"],
+                "label": STAGE_WORDS.get(s["stage"], s["stage"]),
+                "reached": s["reached"],
+                "went_on": nxt,
+                "stopped_here": s["reached"] - nxt,
+                "reasons": [(reason.replace("_", " "), shown[f"{s['stage']} | {reason}"]) for reason in s["stopped"]],
+            }
+        )
+    return out
+
+
+def document(db: Session, p: Principal, start: date, end: date, via: str) -> tuple[dict[str, Any], list[Referral]]:
+    """The KPI document for the period with both team kinds' breakdowns, and one audit record of the read
+    (aggregate: no person named)."""
+    p.require(Permission.SERVICE_SUMMARY)
+    table = referrals_from_db(db)
+    doc = report_document(table, start, end)
+    if not doc.get("by"):
+        doc["by"] = bd.by_groups(table, start, end)
+    doc["community_by"] = bd.by_groups(table, start, end, scope="community")
+    audit.append(
+        db,
+        p.actor,
+        "read",
+        "KpiReport",
+        None,
+        None,
+        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": len(table), "via": via},
+    )
+    return doc, table
+
+
+def group_label(breakdown: str, group: str) -> str:
+    """A group as a reader names it: IMD quintiles with which end is which, languages by name, "Not recorded"
+    for a value nobody recorded."""
+    if group == bd.UNKNOWN:
+        return "Not recorded"
+    if breakdown == "imd_quintile":
+        return f"Quintile {group}" + {"1": " (most deprived)", "5": " (least deprived)"}.get(group, "")
+    if breakdown == "preferred_language":
+        return languages.name(group)
+    if breakdown == "sex":
+        return group.capitalize()
+    return group
+
+
+def _labelled(breakdown: str, cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{**c, "label": group_label(breakdown, str(c["group"]))} for c in cells]
+
+
+def _group_points(cells: Sequence[Mapping[str, Any]], kpi: str) -> list[rc.GroupPoint]:
+    out = []
+    for cell in cells:
+        e = cell["kpis"].get(kpi, {})
+        why = "suppressed" if e.get("suppressed") else "none counted"
+        lo, hi = e.get("ci95") or (None, None)
+        out.append(
+            rc.GroupPoint(
+                str(cell.get("label", cell["group"])), e.get("rate"), lo, hi, bool(cell.get("reference")), why
+            )
+        )
+    return out
+
+
+def _headline(kpis: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rates with a national standard, met or not, first on the page."""
+    out = []
+    for name in ("recovery", "reliable_improvement", "waited_6_weeks", "waited_18_weeks"):
+        k = kpis.get(name)
+        label, _, _, standard = KPI_WORDS[name]
+        if k is None or standard is None:
+            continue
+        rate = k.get("rate")
+        lo, hi = wilson(k["numerator"], k["denominator"]) if k.get("denominator") else (None, None)
+        out.append(
+            {
+                "name": name,
+                "label": label,
+                "rate": rate,
+                "low": None if lo is None else round(100 * lo, 1),
+                "high": None if hi is None else round(100 * hi, 1),
+                "numerator": k["numerator"],
+                "denominator": k["denominator"],
+                "standard": standard,
+                "met": None if rate is None else rate >= standard,
+            }
+        )
+    return out
+
+
+def _biggest_gaps(by: Mapping[str, Sequence[Mapping[str, Any]]], kpi: str = "recovery") -> list[dict[str, Any]]:
+    """Groups whose recovery is below their reference group's with the whole 95% interval of the gap below 0."""
+    out = []
+    for b in SHOWN_BREAKDOWNS:
+        for cell in by.get(b, []):
+            e = cell["kpis"].get(kpi, {})
+            gi = e.get("gap_ci95")
+            if gi and gi[1] < 0:
+                label = group_label(b, str(cell["group"]))
+                out.append({"breakdown": BREAKDOWN_WORDS[b], "group": label, "gap": e["gap"], "ci": gi})
+    return sorted(out, key=lambda g: g["gap"])
+
+
+def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]:
+    doc, table = document(db, p, start, end, "web")
+    trend = months(table, start, end)
+    figures = [
+        rc.trend(f"trend-{k}", KPI_WORDS[k][0], trend[k], KPI_WORDS[k][3], KPI_WORDS[k][2] != "lower")
+        for k in TREND_KPIS
+    ]
+    funnels = {kind: funnel_rows(doc["funnel"][kind]) for kind in ("talking_therapies", "community")}
+    funnel_figs = {
+        kind: rc.funnel(f"funnel-{kind}", [(r["label"], r["reached"]) for r in rows], TEAM_WORDS[kind])
+        for kind, rows in funnels.items()
+    }
+    equity = []
+    for b in SHOWN_BREAKDOWNS:
+        cells = _labelled(b, doc["by"].get(b, []))
+        equity.append(
+            {
+                "key": b,
+                "title": BREAKDOWN_WORDS[b],
+                "cells": cells,
+                "reference": next((c["label"] for c in cells if c.get("reference")), None),
+                "figure": rc.by_group(f"equity-{b}", "Recovery", BREAKDOWN_WORDS[b], _group_points(cells, "recovery")),
+            }
+        )
+    return {
+        "doc": doc,
+        "start": start,
+        "end": end,
+        "headline": _headline(doc["kpis"]),
+        "gaps": _biggest_gaps(doc["by"]),
+        "kpi_words": KPI_WORDS,
+        "kpi_names": ISSUE_KPIS,
+        "table_kpis": TABLE_KPIS,
+        "trends": figures,
+        "trend_points": trend,
+        "funnels": funnels,
+        "funnel_figs": funnel_figs,
+        "equity": equity,
+        "suppress_meaning": _suppress_words(),
+        "team_words": TEAM_WORDS,
+        "stages": STAGES,
+    }
+
+
+def _today() -> date:
+    return date.today()
+
+
+@router.get("/reports")
+def reports_page(
+    request: Request,
+    raw_from: str | None = Query(None, alias="from"),
+    raw_to: str | None = Query(None, alias="to"),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.SERVICE_SUMMARY)),
+) -> HTMLResponse:
+    try:
+        start, end = parse_period(raw_from, raw_to, _today())
+    except InvalidInput as exc:
+        d_from, d_to = default_period(_today())
+        return render(
+            request,
+            "reports.html",
+            400,
+            error=exc,
+            problems={f.field: f.reason for f in exc.problems},
+            raw_from=raw_from or d_from.isoformat(),
+            raw_to=raw_to or d_to.isoformat(),
+        )
+    ctx = context(db, p, start, end)
+    return render(request, "reports.html", raw_from=start.isoformat(), raw_to=end.isoformat(), problems={}, **ctx)
+
+
+CSV_COLUMNS = (
+    "teams",
+    "breakdown",
+    "group",
+    "reference_group",
+    "kpi",
+    "numerator",
+    "denominator",
+    "rate_percent",
+    "ci95_low",
+    "ci95_high",
+    "gap_points",
+    "gap_ci95_low",
+    "gap_ci95_high",
+    "suppressed",
+)
+
+
+def csv_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The totals (exact, service level) and every breakdown's cells as published (disclosure-controlled)."""
+    rows: list[dict[str, Any]] = []
+    for teams, key in (("talking_therapies", "kpis"), ("community", "community")):
+        for name, k in doc[key].items():
+            rows.append(
+                {
+                    "teams": teams,
+                    "breakdown": "total",
+                    "group": "all",
+                    "reference_group": "",
+                    "kpi": name,
+                    "numerator": k["numerator"],
+                    "denominator": k["denominator"],
+                    "rate_percent": k["rate"],
+                    "suppressed": False,
+                }
+            )
+    for teams, key in (("talking_therapies", "by"), ("community", "community_by")):
+        for b, cells in doc.get(key, {}).items():
+            ref = next((c["group"] for c in cells if c.get("reference")), "")
+            for cell in cells:
+                for name, e in cell["kpis"].items():
+                    ci = e.get("ci95") or (None, None)
+                    gci = e.get("gap_ci95") or (None, None)
+                    rows.append(
+                        {
+                            "teams": teams,
+                            "breakdown": b,
+                            "group": cell["group"],
+                            "reference_group": ref,
+                            "kpi": name,
+                            "numerator": e["numerator"],
+                            "denominator": e["denominator"],
+                            "rate_percent": e.get("rate"),
+                            "ci95_low": ci[0],
+                            "ci95_high": ci[1],
+                            "gap_points": e.get("gap"),
+                            "gap_ci95_low": gci[0],
+                            "gap_ci95_high": gci[1],
+                            "suppressed": bool(e.get("suppressed")),
+                        }
+                    )
+    return rows
+
+
+@router.get("/reports/kpis.csv")
+def reports_csv(
+    raw_from: str | None = Query(None, alias="from"),
+    raw_to: str | None = Query(None, alias="to"),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.SERVICE_SUMMARY)),
+) -> Response:
+    """The period's KPI totals and disclosure-controlled breakdowns as CSV (a suppressed cell is empty with
+    suppressed true)."""
+    start, end = parse_period(raw_from, raw_to, _today())
+    doc, _ = document(db, p, start, end, "csv")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for row in csv_rows(doc):
+        w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in CSV_COLUMNS})
+    name = f"idiograph-kpis-{start.isoformat()}-to-{end.isoformat()}.csv"
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
