@@ -66,7 +66,7 @@ def pure(rows: list[Referral], start: date, end: date, community: bool = False) 
     mine = others if community else talking
     out: Figures = {}
     for b, key in KEYS.items():
-        for g in sorted({key(r) for r in mine}):
+        for g in sorted({key(r) for r in mine} | ({"all"} if b == "total" else set())):
             report = compute([r for r in mine if key(r) == g], start, end)
             out[(b, g)] = {n: (k.numerator, k.denominator) for n, k in {**report.kpis, **report.supplementary}.items()}
     return out
@@ -226,6 +226,8 @@ def test_reads_parquet_and_checks_the_table(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="attended_treatment: must be a whole number"):
         ck.compute(con, path, START, END)
+    empty = via_ibis([], START, END)  # the total is there, in zeros; no other group
+    assert list(empty) == [("total", "all")] and set(empty[("total", "all")].values()) == {(0, None), (0, 0)}
     with pytest.raises(InputError, match="period ends"):
         ck.compute(con, ibis.memtable(arrow(HAND)), END, START)
 

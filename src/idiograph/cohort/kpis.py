@@ -11,9 +11,10 @@ Input: a referral table (Parquet, a folder of Parquet files, or CSV) with the co
 ``Not known``), ``ethnic_category`` (the detailed NHS category), ``imd_quintile`` (deciles 1-2 -> ``1`` ... 9-10
 -> ``5``; ``1`` most deprived), ``age_band`` (``patients.demographics.AGE_BANDS`` on the age at referral), ``sex``
 and ``preferred_language`` (``unknown`` where not recorded) - then ``NAME_numerator`` and ``NAME_denominator``
-for every KPI and supplementary rate (the denominator is null for a count). A group is listed when the team
-kind has at least one referral in it, whatever the period. The counts are **not** suppressed: disclosure control
-runs afterwards on this small aggregate (``reporting.disclosure``).
+for every KPI and supplementary rate (the denominator is null for a count). The total is always there (zeros
+for an empty table); another group is listed when the team kind has at least one referral in it, whatever the
+period (``reporting.breakdowns`` lists the rest of each vocabulary, with zeros). The counts are **not**
+suppressed: disclosure control runs afterwards on this small aggregate (``reporting.disclosure``).
 
 Written once in Ibis: DuckDB embedded (``cohort.baselines.connect("duckdb")``), PySpark on a cluster.
 """
@@ -99,16 +100,22 @@ def check(con: Any, t: ir.Table) -> None:
     """The pure engine's ``problems`` on the whole table, in one pass: ``InputError`` naming the column, the rule,
     how many referrals break it and the first of them (an engine that cannot rely on a bad row being absent)."""
     rules = _rules(t)
-    counts = con.execute(t.aggregate(**{f"r{i}": t.count(where=bad) for i, (_c, _w, bad) in enumerate(rules)}))
+    counts = con.execute(
+        t.aggregate(
+            given=t.referral_id.count(),  # ids given (a missing one is a rule of its own)
+            ids=t.referral_id.nunique(),
+            **{f"r{i}": bad.cast("int64").sum() for i, (_c, _w, bad) in enumerate(rules)},
+        )
+    ).iloc[0]
     found = []
     for i, (column, why, bad) in enumerate(rules):
-        n = int(counts[f"r{i}"].iloc[0])
+        n = int(counts[f"r{i}"] or 0)
         if n:
             first = con.execute(t.filter(bad).select("referral_id").limit(1))["referral_id"].tolist()[0]
             found.append(f"{column}: {why} ({n:,} referral(s), first {first})")
-    dupes = t.group_by("referral_id").aggregate(n=t.count()).filter(lambda g: g.n > 1)
-    n_dupes = int(con.execute(dupes.count()))
-    if n_dupes:
+    if int(counts["ids"]) < int(counts["given"]):
+        dupes = t.group_by("referral_id").aggregate(n=t.count()).filter(lambda g: g.n > 1)
+        n_dupes = int(con.execute(dupes.count()))
         first = con.execute(dupes.select("referral_id").limit(1))["referral_id"].tolist()[0]
         found.append(f"referral_id: appears more than once ({n_dupes:,} id(s), first {first})")
     if found:
@@ -254,8 +261,8 @@ def in_scope(t: ir.Table, scope: Scope, defs: Definitions | None = None) -> ir.T
 
 
 def expression(t: ir.Table, start: date, end: date, defs: Definitions | None = None) -> ir.Table:
-    """Totals and every breakdown as one table expression: one pass makes a row of 0/1 flags and every group,
-    an aggregate per breakdown, stacked (``union all``)."""
+    """Totals and every breakdown as one table expression: each referral's 0/1 flags and groups as one projection,
+    a sum per breakdown over it, stacked (``union all``)."""
     if end < start:
         raise InputError(f"to: the period ends ({end}) before it starts ({start})")
     conditions = flags(t, start, end, defs)
@@ -264,11 +271,13 @@ def expression(t: ir.Table, start: date, end: date, defs: Definitions | None = N
     wide = t.select(**{f"k_{b}": keys[b] for b in BREAKDOWNS}, **cols)
     names = list(conditions)
     parts = []
+    sums = {_column(n): wide[f"f{i}"].sum().cast("int64") for i, n in enumerate(names)}
     for b in BREAKDOWNS:
-        agg = wide.group_by(group=wide[f"k_{b}"]).aggregate(
-            **{_column(n): wide[f"f{i}"].sum().cast("int64") for i, n in enumerate(names)}
-        )
-        parts.append(agg.mutate(breakdown=ibis.literal(b)))
+        if b == "total":  # no group-by: one row even when no referral is in scope (its sums null, then 0)
+            agg = wide.aggregate(**sums).mutate(group=ibis.literal("all"))
+        else:
+            agg = wide.group_by(group=wide[f"k_{b}"]).aggregate(**sums)
+        parts.append(agg.mutate(breakdown=ibis.literal(b)).select("breakdown", "group", *sums))
     out = parts[0].union(*parts[1:], distinct=False)
     order = ["breakdown", "group"]
     for n in NAMES:
