@@ -1,0 +1,206 @@
+"""The Reports page (issue 19): who may open it, what one view audits, the CSV's disclosure control, bad
+periods named by field, and the pure pieces (period, funnel reasons, charts) by hand."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from idiograph.errors import InvalidInput
+from idiograph.patients.model import Person
+from idiograph.security.model import AuditRecord
+from idiograph.synth import params as synth_params
+from idiograph.synth.load import load_demo
+from idiograph.web import report_charts as rc
+from idiograph.web.pages import reports
+from tests.web.test_pages import login
+
+
+@pytest.fixture
+def demo(db):  # type: ignore[no-untyped-def]
+    load_demo(db, 40, 5, synth_params.load(), date.today())
+    db.commit()
+    return db
+
+
+def test_roles_lead_and_commissioner_see_it_a_clinician_does_not(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    make_staff("t.lead", "service_lead")
+    make_staff("t.icb", "commissioner")
+    make_staff("t.clin", "clinician", ("North",))
+    login(client, "t.lead")
+    page = client.get("/reports")
+    assert page.status_code == 200
+    assert 'href="/reports"' in page.text  # the nav link
+    for heading in ("Against the national standards", "Month by month", "How far referrals went", "By ethnic group"):
+        assert heading in page.text
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)})
+
+    login(client, "t.icb")
+    page = client.get("/reports")
+    assert page.status_code == 200 and "95% interval" in page.text
+    assert "/vendor/plotly.min.js" in page.text and not re.search(r'src="(https?:)?//', page.text)
+    assert client.get("/reports/kpis.csv").status_code == 200
+    person = demo.scalar(select(Person.id).limit(1))
+    assert person is not None
+    for path in (f"/people/{person}", f"/people/{person}/care", "/caseload", "/today"):
+        assert client.get(path, follow_redirects=False).status_code == 403, path
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    client.post("/logout", data={"csrf_token": token})
+
+    login(client, "t.clin")
+    assert client.get("/reports").status_code == 403
+    assert client.get("/reports/kpis.csv").status_code == 403
+
+
+def test_one_view_is_one_aggregate_audit_record(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    make_staff("t.icb", "commissioner")
+    login(client, "t.icb")
+    before = demo.scalar(select(func.max(AuditRecord.seq)))
+    assert client.get("/reports?from=2026-01-01&to=2026-06-30").status_code == 200
+    demo.expire_all()
+    views = demo.scalars(select(AuditRecord).where(AuditRecord.seq > before)).all()
+    assert [(v.action, v.resource_type, v.actor, v.person_id) for v in views] == [("read", "KpiReport", "t.icb", None)]
+    assert views[0].detail["from"] == "2026-01-01" and views[0].detail["to"] == "2026-06-30"
+    assert views[0].detail["via"] == "web"
+
+
+def test_csv_totals_and_breakdowns_no_small_count_below_national_level(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    make_staff("t.icb", "commissioner")
+    login(client, "t.icb")
+    r = client.get("/reports/kpis.csv?from=2025-12-01&to=" + date.today().isoformat())
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert list(rows[0]) == list(reports.CSV_COLUMNS)
+    totals = [x for x in rows if x["breakdown"] == "total"]
+    assert {x["teams"] for x in totals} == {"talking_therapies", "community"}
+    assert {x["kpi"] for x in totals} >= {"referrals", "recovery", "waited_6_weeks", "dna_rate"}
+    cells = [x for x in rows if x["breakdown"] != "total"]
+    assert {x["breakdown"] for x in cells} >= {"ethnic_group", "imd_quintile", "age_band", "sex", "preferred_language"}
+    suppressed = [x for x in cells if x["suppressed"] == "True"]
+    assert suppressed, "40 people: some cells must be suppressed"
+    for x in suppressed:  # nothing of a suppressed cell is published
+        assert x["rate_percent"] == x["ci95_low"] == x["gap_points"] == ""
+    for x in cells:
+        for col in ("numerator", "denominator"):
+            if x[col] != "":
+                n = int(x[col])
+                assert not 1 <= n <= 7, (x["breakdown"], x["group"], x["kpi"], col, n)
+                assert n % 5 == 0, (x["breakdown"], x["group"], x["kpi"], col, n)
+    # the reference group's name is on every row of its breakdown
+    eth = [x for x in cells if x["breakdown"] == "ethnic_group" and x["teams"] == "talking_therapies"]
+    assert {x["reference_group"] for x in eth} == {"White"}
+
+
+def test_a_bad_period_names_its_field(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    make_staff("t.lead", "service_lead")
+    login(client, "t.lead")
+    r = client.get("/reports?from=2026-13-01&to=2026-06-30")
+    assert r.status_code == 400
+    assert "from: &#39;2026-13-01&#39; is not a date" in r.text and 'aria-invalid="true"' in r.text
+    r = client.get("/reports?from=2026-06-30&to=2026-01-01")
+    assert r.status_code == 400 and "to: 2026-01-01 is before from (2026-06-30)" in r.text
+    r = client.get("/reports/kpis.csv?to=tomorrow")
+    assert r.status_code == 422 and "to" in r.text and "tomorrow" in r.text
+
+
+def test_measure_report_route(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    icb = make_staff("t.icb", "commissioner")
+    clin = make_staff("t.clin", "clinician", ("North",))
+    r = client.get("/fhir/R4/MeasureReport?period-start=2026-01-01&period-end=2026-06-30", headers=icb.auth)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    bundle = r.json()
+    assert bundle["type"] == "searchset" and bundle["total"] == 2
+    kinds = [e["resource"]["id"] for e in bundle["entry"]]
+    assert kinds == ["kpis-talking-therapies-2026-01-01-2026-06-30", "kpis-community-2026-01-01-2026-06-30"]
+    tt = bundle["entry"][0]["resource"]
+    assert tt["type"] == "summary" and tt["period"] == {"start": "2026-01-01", "end": "2026-06-30"}
+    codes = [g["code"]["coding"][0]["code"] for g in tt["group"]]
+    assert codes[:3] == ["referrals", "entered_treatment", "finished_course"] and "recovery" in codes
+    strata = [s for g in tt["group"] for st in g.get("stratifier", []) for s in st["stratum"]]
+    flagged = [s for s in strata if any(e["url"].endswith("/suppressed") for e in s.get("extension", []))]
+    assert flagged and all("population" not in s and "measureScore" not in s for s in flagged)
+    for s in strata:
+        for p in s.get("population", []):
+            assert not 1 <= p["count"] <= 7 and p["count"] % 5 == 0
+    assert client.get("/fhir/R4/MeasureReport", headers=clin.auth).status_code == 403
+    bad = client.get("/fhir/R4/MeasureReport?period-end=June", headers=icb.auth)
+    assert bad.status_code == 422 and bad.json()["issue"][1]["expression"] == ["period-end"]
+
+
+# pure pieces, by hand
+
+
+def test_period_default_is_the_last_12_months_and_bad_dates_name_the_field() -> None:
+    today = date(2026, 12, 4)
+    assert reports.parse_period(None, "", today) == (date(2026, 1, 1), today)
+    assert reports.default_period(date(2026, 3, 31)) == (date(2025, 4, 1), date(2026, 3, 31))
+    with pytest.raises(InvalidInput) as e:
+        reports.parse_period("2026-02-30", "nonsense", today)
+    assert [p.field for p in e.value.problems] == ["from", "to"]
+    with pytest.raises(InvalidInput) as e:
+        reports.parse_period("2026-01-01", "2027-01-01", today)
+    assert e.value.problems[0].field == "to" and "future" in e.value.problems[0].reason
+
+
+def test_funnel_reasons_are_protected_against_subtraction() -> None:
+    stages = [
+        {"stage": "referred", "reached": 50, "stopped": {}},
+        # 3 declined is small; 27 not suitable alone would give it away (30 stopped here, exact): both withheld
+        {"stage": "assessed", "reached": 50, "stopped": {"declined": 3, "not_suitable": 27}},
+        {"stage": "entered_treatment", "reached": 20, "stopped": {"completed": 12, "disengaged": 8}},
+    ]
+    rows = reports.funnel_rows(stages)
+    assert [(r["label"], r["reached"], r["stopped_here"]) for r in rows] == [
+        ("Referred", 50, 0),
+        ("Assessed", 50, 30),
+        ("Entered treatment", 20, 20),
+    ]
+    assert rows[1]["reasons"] == [("declined", None), ("not suitable", None)]
+    assert rows[2]["reasons"] == [("completed", 10), ("disengaged", 10)]  # 12 and 8 to the nearest 5
+
+
+def test_group_labels() -> None:
+    assert reports.group_label("imd_quintile", "1") == "Quintile 1 (most deprived)"
+    assert reports.group_label("imd_quintile", "3") == "Quintile 3"
+    assert reports.group_label("preferred_language", "pl") == "Polish"
+    assert reports.group_label("sex", "unknown") == "Not recorded"
+
+
+def test_equity_chart_keeps_a_row_for_a_suppressed_group_and_says_so() -> None:
+    f = rc.by_group(
+        "x",
+        "Recovery",
+        "ethnic group",
+        [
+            rc.GroupPoint("White", 54.0, 48.8, 59.0, reference=True),
+            rc.GroupPoint("Mixed", None, None, None, why="suppressed"),
+            rc.GroupPoint("Black or Black British", 41.4, 25.5, 59.3),
+        ],
+    )
+    dots, words = f["data"]
+    assert dots["y"] == ["White", "Black or Black British"] and dots["x"] == [54.0, 41.4]
+    assert dots["error_x"]["array"] == [5.0, 17.9] and dots["error_x"]["arrayminus"] == [5.2, 15.9]
+    assert words["y"] == ["Mixed"] and words["text"] == ["suppressed"]
+    assert f["layout"]["shapes"][0]["x0"] == 54.0
+    assert f["summary"] == (
+        "Recovery by ethnic group: White 54.0% (48.8% to 59.0%); Black or Black British 41.4% (25.5% to 59.3%). "
+        "Reference group: White (dotted line). Not shown: Mixed (suppressed)."
+    )
+
+
+def test_trend_leaves_a_withheld_month_out_and_names_it() -> None:
+    points = [
+        rc.MonthPoint("2026-01", "Jan 2026", 50.0, 40.0, 60.0, 45),
+        rc.MonthPoint("2026-02", "Feb 2026", None, None, None, "fewer than 8", "suppressed: fewer than 8 counted"),
+    ]
+    f = rc.trend("t", "Recovery", points, standard=50.0)
+    assert f["data"][0]["x"] == ["Jan 2026"] and f["data"][0]["y"] == [50.0]
+    assert f["data"][1]["y"] == [50.0, 50.0]
+    assert "Not shown: Feb 2026 (suppressed: fewer than 8 counted)." in f["summary"]
+    assert f["summary"].endswith("The national standard is 50% or more.")
