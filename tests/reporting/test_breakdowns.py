@@ -4,6 +4,7 @@ over random seeded referral tables (hypothesis)."""
 from __future__ import annotations
 
 import random
+from dataclasses import asdict, fields
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from idiograph.reporting.breakdowns import (
     shown_rate,
     tabulate,
 )
-from idiograph.reporting.kpis import Kpi, Referral, compute
+from idiograph.reporting.kpis import KPIS, Kpi, Referral, compute
 
 START, END = date(2024, 1, 1), date(2024, 12, 31)
 CODES = ["A", "A", "A", "A", "B", "C", "D", "H", "J", "K", "M", "N", "R", "S", "Z", "99", None, "X"]
@@ -234,8 +235,11 @@ def test_a_tampered_publication_is_caught() -> None:
 
 @st.composite
 def tables(draw: st.DrawFn) -> list[Referral]:
-    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
-    size = draw(st.sampled_from([3, 12, 40, 120, 300]))
+    return random_rows(draw(st.integers(0, 2**32 - 1)), draw(st.sampled_from([3, 12, 40, 120, 300])))
+
+
+def random_rows(state: int, size: int) -> list[Referral]:
+    rng = random.Random(state)
     out: list[Referral] = []
     for i in range(size):
         day = START + timedelta(days=rng.randrange(330))
@@ -293,3 +297,26 @@ def test_differencing_check_passes_on_random_tables(rows: list[Referral]) -> Non
                 if entry["rate"] is not None:
                     assert entry["rate"] == true.rate  # from the unrounded counts
                     assert not entry["suppressed"]
+
+
+def test_the_cohort_aggregate_at_scale_publishes_the_same_by() -> None:
+    # cohort.kpis (Ibis) lists only the groups it finds; publish adds the rest, so both paths give one "by"
+    ibis = pytest.importorskip("ibis")
+    pa = pytest.importorskip("pyarrow")
+    from idiograph.cohort import kpis as ck
+
+    rows = [r for r in random_rows(7, 400) if r.team_kind == "talking_therapies"]
+    schema = pa.schema([ck.SCHEMA.field(f.name) for f in fields(Referral) if f.name in ck.SCHEMA.names])
+    table = pa.Table.from_pylist([asdict(r) for r in rows], schema)
+    found = ck.cells(ck.compute(ibis.duckdb.connect(), ibis.memtable(table), START, END))
+    totals = {n: k for n, k in found[0].kpis.items() if n in KPIS}
+    assert found[0].breakdown == "total"
+    at_scale: dict[str, dict[str, dict[str, Kpi]]] = {}
+    for cell in found[1:]:
+        at_scale.setdefault(cell.breakdown, {})[cell.group] = {n: cell.kpis[n] for n in KPIS}
+    assert len(at_scale["ethnic_category"]) < len(breakdowns.VOCABULARY["ethnic_category"])  # E, F, G, L, P absent
+    pure_totals, pure_cells = tabulate(rows, START, END)
+    only = {b: {g: {n: k[n] for n in KPIS} for g, k in gs.items()} for b, gs in pure_cells.items()}
+    direct = breakdowns.publish({n: pure_totals[n] for n in KPIS}, only)
+    assert breakdowns.publish(totals, at_scale) == direct
+    assert any(k["suppressed"] for c in direct["ethnic_category"] for k in c["kpis"].values())

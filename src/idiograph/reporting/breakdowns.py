@@ -227,8 +227,11 @@ def _margins(groups_of: Mapping[str, Sequence[str]], totals: Mapping[str, int]) 
 
 
 def publish(totals: Mapping[str, Kpi], cells: Cells, config: Settings | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The ``by`` object from unsuppressed totals and groups (:func:`tabulate`, or ``cohort.kpis`` at scale)."""
+    """The ``by`` object from unsuppressed totals and groups (:func:`tabulate`, or ``cohort.kpis`` at scale, which
+    lists only the groups it found: the others are added here with zeros, in the order of :func:`groups`)."""
     c = config or settings()
+    empty = {name: Kpi(0, None if kpi.denominator is None else 0) for name, kpi in totals.items()}
+    cells = {b: {g: dict(cells[b].get(g, empty)) for g in groups(b, cells[b])} for b in BREAKDOWNS if b in cells}
     totals_by_series: dict[str, int] = {}
     for name, kpi in totals.items():
         for s, n in _series(name, kpi):
