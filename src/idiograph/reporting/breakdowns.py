@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from idiograph.methods.proportions import wilson
 from idiograph.patients.demographics import AGE_BANDS, ETHNIC_CATEGORIES, SEXES
-from idiograph.reporting.disclosure import DisclosureConfig, Margin, Rate, Shown, problems, protect
+from idiograph.reporting.disclosure import DisclosureConfig, Margin, Rate, Shown, bounds, problems, protect
 from idiograph.reporting.kpis import Definitions, Kpi, Referral, compute, definitions, split
 
 SETTINGS = Path(__file__).with_name("breakdowns.yaml")
@@ -245,6 +245,7 @@ def publish(totals: Mapping[str, Kpi], cells: Cells, config: Settings | None = N
         counts: dict[str, int] = {}
         rates: list[Rate] = []
         for b in present:
+            reference = _reference(b, cells[b], c)
             for g, kpis in cells[b].items():
                 for name, kpi in kpis.items():
                     series = _series(name, kpi)
@@ -254,7 +255,13 @@ def publish(totals: Mapping[str, Kpi], cells: Cells, config: Settings | None = N
                                 f"{b} {g}: {s} is {counts[_key(b, g, s)]} and {n}: one quantity, two values"
                             )
                     if len(series) > 1:
-                        rates.append(Rate(_key(b, g, name), _key(b, g, series[1][0]), show=_show(c.confidence)))
+                        # the gap to the reference as shown to a reader who knows the reference's counts exactly
+                        # (the strongest reader: the check uses a gap only when they are pinned)
+                        ref = cells[b][reference][name] if reference is not None and g != reference else None
+                        against = None if ref is None or ref.denominator is None else (ref.numerator, ref.denominator)
+                        rates.append(
+                            Rate(_key(b, g, name), _key(b, g, series[1][0]), show=_show(c.confidence, against))
+                        )
         margins = _margins({b: list(cells[b]) for b in present}, totals_by_series)
         for m in margins:
             found = sum(counts.get(k, 0) for k in m.members)
@@ -268,8 +275,24 @@ def publish(totals: Mapping[str, Kpi], cells: Cells, config: Settings | None = N
     return out
 
 
-def _show(confidence: float) -> Callable[[int, int], Shown]:
-    return lambda n, d: shown_rate(n, d, confidence)
+def _show(confidence: float, reference: tuple[int, int] | None = None) -> Callable[[int, int], Shown]:
+    """What is published from a candidate pair: the rate and its interval, and with ``reference`` (its numerator
+    and denominator) the gap and its interval too."""
+    if reference is None:
+        return lambda n, d: shown_rate(n, d, confidence)
+    rn, rd = reference
+    return lambda n, d: shown_rate(n, d, confidence) + shown_gap(n, d, rn, rd, confidence)
+
+
+@lru_cache(maxsize=65536)
+def shown_gap(numerator: int, denominator: int, ref_numerator: int, ref_denominator: int, confidence: float) -> Shown:
+    """What is published of a gap: (points, interval low, interval high) to 1 dp; all None when either
+    denominator is 0."""
+    if not denominator or not ref_denominator:
+        return None, None, None
+    gap = numerator / denominator - ref_numerator / ref_denominator
+    lo, hi = newcombe(numerator, denominator, ref_numerator, ref_denominator, confidence)
+    return _pct(gap), _pct(lo), _pct(hi)
 
 
 def _shape(
@@ -323,9 +346,8 @@ def _rate(
         return entry
     if ref.denominator is None:
         return entry
-    gap = kpi.numerator / kpi.denominator - ref.numerator / ref.denominator
-    g_lo, g_hi = newcombe(kpi.numerator, kpi.denominator, ref.numerator, ref.denominator, config.confidence)
-    entry.update(gap=_pct(gap), gap_ci95=[_pct(g_lo), _pct(g_hi)])
+    gap, g_lo, g_hi = shown_gap(kpi.numerator, kpi.denominator, ref.numerator, ref.denominator, config.confidence)
+    entry.update(gap=gap, gap_ci95=[g_lo, g_hi])
     return entry
 
 
@@ -353,7 +375,8 @@ def differencing_check(
     (``kpis``, unrounded) and ``by``. Every count in ``by`` is 0 or a multiple of ``round_to`` and none is 1 to
     ``suppress_max``; a withheld value is null with ``"suppressed": true``; one quantity shown by several KPIs
     is published the same everywhere; and no suppressed cell can be worked out from the totals, the other cells
-    (within their rounding bands) and the published rates and intervals (``reporting.disclosure.bounds``).
+    (within their rounding bands), the published rates and intervals, and the gaps with their intervals once the
+    reference group's counts are pinned (``reporting.disclosure.bounds``).
     Empty when the report is safe."""
     c = config or settings()
     out: list[str] = []
@@ -369,6 +392,8 @@ def differencing_check(
             continue
         published: dict[str, int | None] = {}
         rates: list[Rate] = []
+        gaps: dict[int, tuple[Shown, str, str]] = {}  # rate index -> (gap shown, reference numerator, denominator)
+        reference = {b: str(x["group"]) for b in present for x in by[b] if x.get("reference")}
         for b in present:
             for cell in by[b]:
                 g = str(cell["group"])
@@ -391,10 +416,28 @@ def differencing_check(
                         shown: Shown = (entry["rate"], interval[0], interval[1])
                         num, den = (_key(b, g, s) for s, _ in parts)
                         rates.append(Rate(num, den, shown, _show(c.confidence)))
+                        if entry.get("gap") is not None and b in reference:
+                            gap_interval = entry.get("gap_ci95") or [None, None]
+                            gaps[len(rates) - 1] = (
+                                (entry["gap"], gap_interval[0], gap_interval[1]),
+                                _key(b, reference[b], parts[0][0]),
+                                _key(b, reference[b], parts[1][0]),
+                            )
         seen = {key.rsplit(" | ", 1)[1] for key in published}
         used = {s: t for s, t in totals.items() if s in seen}
         margins = _margins({b: [str(cell["group"]) for cell in by[b]] for b in present}, used)
         try:
+            found = problems(published, margins, rates, c.disclosure)
+            if found or not gaps:
+                out.extend(found)
+                continue
+            # a gap is used once the reference's counts are pinned: it is then a function of the group's counts
+            pinned = bounds(published, margins, rates, c.disclosure)
+            for i, (gap, ref_num, ref_den) in gaps.items():
+                (a, b_), (d, e) = pinned[ref_num], pinned[ref_den]
+                if a == b_ and d == e:
+                    r = rates[i]
+                    rates[i] = Rate(r.numerator, r.denominator, (*(r.shown or ()), *gap), _show(c.confidence, (a, d)))
             out.extend(problems(published, margins, rates, c.disclosure))
         except ValueError as exc:
             out.append(f"{', '.join(present)}: {exc}")

@@ -25,9 +25,11 @@ consistent only with some pairs of numerator and denominator inside their bands.
 unrounded counts (the national convention), so (e) often pins a published pair exactly: the protection of a
 small count then rests on secondary suppression alone, which is why the check uses it. The bounds are
 tightened until nothing changes. For one margin of box-bounded integers the range found is exact (every
-integer in it is reachable); for the nested margins used here (groups over categories) it is exact too, as the
-margins form a tree. A rate's further figures that combine two groups (a gap to a reference group) are not used
-by the check.
+integer in it is reachable). With nested margins and rates tying two quantities it is a sound outer range (a
+value outside it is impossible; the tests check it always holds the truth) but not always the tightest: a
+reader solving every constraint at once could in principle narrow it further. A figure combining two groups (a gap to a reference group) is a constraint on four cells:
+the caller adds it to a rate's ``shown`` once the other group's counts are pinned
+(``reporting.breakdowns.differencing_check``).
 """
 
 from __future__ import annotations
