@@ -336,12 +336,15 @@ def _biggest_gaps(by: Mapping[str, Sequence[Mapping[str, Any]]], kpi: str = "rec
     """Groups whose recovery is below their reference group's with the whole 95% interval of the gap below 0."""
     out = []
     for b in SHOWN_BREAKDOWNS:
+        ref = next((group_label(b, str(c["group"])) for c in by.get(b, []) if c.get("reference")), "the reference")
         for cell in by.get(b, []):
             e = cell["kpis"].get(kpi, {})
             gi = e.get("gap_ci95")
             if gi and gi[1] < 0:
                 label = group_label(b, str(cell["group"]))
-                out.append({"breakdown": BREAKDOWN_WORDS[b], "group": label, "gap": e["gap"], "ci": gi})
+                out.append(
+                    {"breakdown": BREAKDOWN_WORDS[b], "group": label, "reference": ref, "gap": e["gap"], "ci": gi}
+                )
     return sorted(out, key=lambda g: g["gap"])
 
 
