@@ -204,3 +204,14 @@ def test_trend_leaves_a_withheld_month_out_and_names_it() -> None:
     assert f["data"][1]["y"] == [50.0, 50.0]
     assert "Not shown: Feb 2026 (suppressed: fewer than 8 counted)." in f["summary"]
     assert f["summary"].endswith("The national standard is 50% or more.")
+
+
+def test_an_empty_service_shows_the_page_with_nothing_counted(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    make_staff("t.icb", "commissioner")
+    login(client, "t.icb")
+    page = client.get("/reports?from=2026-01-01&to=2026-03-31")
+    assert page.status_code == 200
+    assert "none counted in this period" in page.text and "Jan 2026" in page.text
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/kpis.csv?from=2026-01-01&to=2026-03-31").text)))
+    referrals = [x for x in rows if x["breakdown"] == "total" and x["kpi"] == "referrals"]
+    assert [x["numerator"] for x in referrals] == ["0", "0"]

@@ -1,0 +1,112 @@
+"""The KPI report as FHIR MeasureReport (issue 19), from a hand-made document: one group per KPI with its
+populations and score, a stratifier per breakdown, a suppressed stratum with nothing but its group and a flag."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from idiograph.fhir import mapping_out as out
+
+POP = "http://terminology.hl7.org/CodeSystem/measure-population"
+
+
+def _doc() -> dict:  # type: ignore[type-arg]
+    return {
+        "period": {"from": "2026-01-01", "to": "2026-06-30"},
+        "definitions": "kpis/1",
+        "kpis": {
+            "referrals": {"numerator": 40, "denominator": None, "rate": None},
+            "recovery": {"numerator": 12, "denominator": 25, "rate": 48.0},
+            "dna_rate": {"numerator": 0, "denominator": 0, "rate": None},
+        },
+        "community": {"referrals": {"numerator": 3, "denominator": None, "rate": None}},
+        "by": {
+            "sex": [
+                {
+                    "group": "female",
+                    "reference": True,
+                    "kpis": {
+                        "referrals": {"numerator": 30, "denominator": None, "rate": None, "suppressed": False},
+                        "recovery": {
+                            "numerator": 10,
+                            "denominator": 20,
+                            "rate": 52.6,
+                            "suppressed": False,
+                            "ci95": [31.7, 72.7],
+                            "gap": None,
+                            "gap_ci95": None,
+                        },
+                    },
+                },
+                {
+                    "group": "male",
+                    "reference": False,
+                    "kpis": {
+                        "referrals": {"numerator": 10, "denominator": None, "rate": None, "suppressed": False},
+                        "recovery": {
+                            "numerator": None,
+                            "denominator": None,
+                            "rate": None,
+                            "suppressed": True,
+                            "ci95": None,
+                            "gap": None,
+                            "gap_ci95": None,
+                        },
+                    },
+                },
+            ]
+        },
+    }
+
+
+def test_a_group_per_kpi_with_populations_and_score() -> None:
+    r = out.measure_report(_doc(), "talking_therapies", datetime(2026, 7, 1, tzinfo=UTC))
+    assert r["resourceType"] == "MeasureReport" and r["status"] == "complete" and r["type"] == "summary"
+    assert r["period"] == {"start": "2026-01-01", "end": "2026-06-30"}
+    assert r["measure"] == "https://idiograph.org/fhir/Measure/talking-therapies-kpis|kpis/1"
+    assert r["id"] == "kpis-talking-therapies-2026-01-01-2026-06-30"
+    groups = {g["code"]["coding"][0]["code"]: g for g in r["group"]}
+    assert list(groups) == ["referrals", "recovery", "dna_rate"]
+    assert groups["referrals"]["population"] == [
+        {"code": {"coding": [{"system": POP, "code": "initial-population"}]}, "count": 40}
+    ]
+    assert groups["referrals"]["measureScore"]["value"] == 40
+    assert [(p["code"]["coding"][0]["code"], p["count"]) for p in groups["recovery"]["population"]] == [
+        ("numerator", 12),
+        ("denominator", 25),
+    ]
+    assert groups["recovery"]["measureScore"] == {
+        "value": 48.0,
+        "unit": "%",
+        "system": "http://unitsofmeasure.org",
+        "code": "%",
+    }
+    assert "measureScore" not in groups["dna_rate"]  # nothing counted: no score, not 0%
+
+
+def test_strata_follow_disclosure_control_and_a_suppressed_one_is_flagged() -> None:
+    r = out.measure_report(_doc(), "talking_therapies", datetime(2026, 7, 1, tzinfo=UTC))
+    recovery = next(g for g in r["group"] if g["code"]["coding"][0]["code"] == "recovery")
+    (sex,) = recovery["stratifier"]
+    assert sex["code"][0]["coding"][0]["code"] == "sex"
+    female, male = sex["stratum"]
+    assert female["value"] == {"text": "female"}
+    assert [(p["code"]["coding"][0]["code"], p["count"]) for p in female["population"]] == [
+        ("numerator", 10),
+        ("denominator", 20),
+    ]
+    urls = {e["url"].rsplit("/", 1)[1]: e for e in female["extension"]}
+    assert urls["reference-group"]["valueBoolean"] is True
+    assert urls["confidence-interval-95"]["valueRange"]["low"]["value"] == 31.7
+    assert urls["confidence-interval-95"]["valueRange"]["high"]["value"] == 72.7
+    assert male == {
+        "extension": [{"url": "https://idiograph.org/fhir/StructureDefinition/suppressed", "valueBoolean": True}],
+        "value": {"text": "male"},
+    }
+
+
+def test_community_teams_are_their_own_report() -> None:
+    r = out.measure_report(_doc(), "community", datetime(2026, 7, 1, tzinfo=UTC))
+    assert [g["code"]["coding"][0]["code"] for g in r["group"]] == ["referrals"]
+    assert "stratifier" not in r["group"][0]  # no community breakdowns in this document
+    assert r["group"][0]["population"][0]["count"] == 3
