@@ -215,3 +215,14 @@ def test_an_empty_service_shows_the_page_with_nothing_counted(client, make_staff
     rows = list(csv.DictReader(io.StringIO(client.get("/reports/kpis.csv?from=2026-01-01&to=2026-03-31").text)))
     referrals = [x for x in rows if x["breakdown"] == "total" and x["kpi"] == "referrals"]
     assert [x["numerator"] for x in referrals] == ["0", "0"]
+
+
+def test_notes_use_the_page_s_words() -> None:
+    notes = reports.plain_notes(
+        [
+            "kpis are the talking-therapies teams'.",
+            "dna_rate: over appointments.",
+            "referrals ended; re_referral_within_30_days is not",
+        ]
+    )
+    assert notes == ["Did not attend: over appointments.", "Referrals ended; re-referral within 30 days is not"]

@@ -348,6 +348,23 @@ def _biggest_gaps(by: Mapping[str, Sequence[Mapping[str, Any]]], kpi: str = "rec
     return sorted(out, key=lambda g: g["gap"])
 
 
+def plain_notes(notes: Sequence[str]) -> list[str]:
+    """The report's notes in the page's words: KPI names as the page names them; the note that the totals are the
+    talking-therapies teams' is left out (the page shows the two kinds side by side)."""
+    names = {n: w[0] for n, w in KPI_WORDS.items()} | {"re_referral_within_30_days": "Re-referral within 30 days"}
+    out = []
+    for note in notes:
+        if note.startswith("kpis are"):
+            continue
+        for code, words in names.items():
+            if note.startswith(code + ":"):
+                note = words + note[len(code) :]
+            if "_" in code:
+                note = note.replace(code, words[0].lower() + words[1:])
+        out.append(note[:1].upper() + note[1:])
+    return out
+
+
 def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]:
     doc, table = document(db, p, start, end, "web")
     trend = months(table, start, end)
@@ -378,6 +395,7 @@ def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]
         "end": end,
         "headline": _headline(doc["kpis"]),
         "gaps": _biggest_gaps(doc["by"]),
+        "notes": plain_notes(doc.get("notes", [])),
         "kpi_words": KPI_WORDS,
         "kpi_names": ISSUE_KPIS,
         "table_kpis": TABLE_KPIS,
