@@ -112,7 +112,11 @@ def test_a_bad_period_names_its_field(client, demo, make_staff) -> None:  # type
 def test_measure_report_route(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
     icb = make_staff("t.icb", "commissioner")
     clin = make_staff("t.clin", "clinician", ("North",))
+    before = demo.scalar(select(func.max(AuditRecord.seq)))
     r = client.get("/fhir/R4/MeasureReport?period-start=2026-01-01&period-end=2026-06-30", headers=icb.auth)
+    demo.expire_all()
+    views = demo.scalars(select(AuditRecord).where(AuditRecord.seq > before)).all()
+    assert [(v.resource_type, v.person_id, v.detail["via"]) for v in views] == [("KpiReport", None, "fhir")]
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
     bundle = r.json()
     assert bundle["type"] == "searchset" and bundle["total"] == 2
