@@ -15,6 +15,7 @@ from idiograph.reporting.disclosure import (
     Rate,
     band,
     bounds,
+    exact_recoverable,
     primary,
     problems,
     protect,
@@ -198,3 +199,50 @@ def test_the_reader_s_bounds_always_hold_the_truth(
         assert lo <= counts[k] <= hi, k
     for k, v in recoverable(naive, margins, with_rates, config).items():
         assert counts[k] == v
+
+
+def test_the_reader_solving_every_constraint_at_once_finds_more_than_the_bounds() -> None:
+    # found by the tests: with counts rounded to 10 (1..9 suppressed), group G1's numerator and denominator are
+    # both 6. The bounds, one constraint at a time, leave them open; solving the margins, the rates of G0 and G2
+    # and numerator <= denominator together, only 6 of 6 fits
+    config = DisclosureConfig(suppress_max=9, round_to=10)
+    counts = {
+        "c0.0/d": 6, "c0.0/n": 0, "c0.1/d": 214, "c0.1/n": 100, "c0.2/d": 7, "c0.2/n": 3, "c1.0/d": 6, "c1.0/n": 6,
+        "c2.0/d": 211, "c2.0/n": 100, "c2.1/d": 5, "c2.1/n": 5,
+        "G0/n": 103, "G1/n": 6, "G2/n": 105, "G0/d": 227, "G1/d": 6, "G2/d": 216,
+    }  # fmt: skip
+    margins = [
+        *(Margin(m, f"G{g}/{s}") for s in "nd" for g, m in enumerate(_cats(s))),
+        *(Margin(tuple(f"G{g}/{s}" for g in range(3)), counts[f"G0/{s}"] + counts[f"G1/{s}"] + counts[f"G2/{s}"])
+          for s in "nd"),
+        *(Margin(sum(_cats(s), ()), counts[f"G0/{s}"] + counts[f"G1/{s}"] + counts[f"G2/{s}"]) for s in "nd"),
+    ]  # fmt: skip
+    rates = [Rate(k, k[:-1] + "d", show=lambda n, d: (Kpi(n, d).rate,)) for k in counts if k.endswith("/n")]
+    naive = publish(counts, {k for k, n in counts.items() if primary(n, config)}, config)
+    with_rates = published_rates(rates, counts, naive)
+    assert recoverable(naive, margins, with_rates, config) == {}
+    assert exact_recoverable(naive, margins, with_rates, config) == {"G1/n": 6, "G1/d": 6, "c1.0/n": 6, "c1.0/d": 6}
+    shown = protect(counts, margins, rates, config, exact=True)
+    assert exact_recoverable(shown, margins, published_rates(rates, counts, shown), config) == {}
+
+
+def _cats(s: str) -> list[tuple[str, ...]]:
+    return [tuple(f"c0.{c}/{s}" for c in range(3)), (f"c1.0/{s}",), tuple(f"c2.{c}/{s}" for c in range(2))]
+
+
+@seed(21)
+@settings(max_examples=40, deadline=None)
+@given(tables(), CONFIGS)
+def test_the_reader_at_their_strongest(
+    table: tuple[dict[str, int], list[Margin], list[Rate]], config: DisclosureConfig
+) -> None:
+    # an integer program over every constraint at once finds every cell the bounds find, with the same value;
+    # protect(exact=True) leaves it nothing
+    counts, margins, rates = table
+    naive = publish(counts, {k for k, n in counts.items() if primary(n, config)}, config)
+    with_rates = published_rates(rates, counts, naive)
+    found = exact_recoverable(naive, margins, with_rates, config)
+    assert recoverable(naive, margins, with_rates, config).items() <= found.items()
+    assert all(counts[k] == v for k, v in found.items())
+    shown = protect(counts, margins, rates, config, exact=True)
+    assert exact_recoverable(shown, margins, published_rates(rates, counts, shown), config) == {}

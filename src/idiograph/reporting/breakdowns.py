@@ -49,7 +49,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from idiograph.methods.proportions import wilson
 from idiograph.patients.demographics import AGE_BANDS, ETHNIC_CATEGORIES, SEXES
-from idiograph.reporting.disclosure import DisclosureConfig, Margin, Rate, Shown, bounds, problems, protect
+from idiograph.reporting.disclosure import (
+    DisclosureConfig,
+    Margin,
+    Rate,
+    Shown,
+    bounds,
+    exact_recoverable,
+    problems,
+    protect,
+)
 from idiograph.reporting.kpis import Definitions, Kpi, Referral, compute, definitions, split
 
 SETTINGS = Path(__file__).with_name("breakdowns.yaml")
@@ -81,6 +90,7 @@ class Settings(BaseModel):
     references: dict[str, str | None] = Field(default_factory=dict)
     disclosure: DisclosureConfig = DisclosureConfig()
     confidence: float = Field(default=0.95, gt=0, lt=1)
+    exact: bool = False  # also protect against the reader solving every constraint at once (seconds per report)
 
     @model_validator(mode="after")
     def _known_breakdowns(self) -> Settings:
@@ -269,7 +279,7 @@ def publish(totals: Mapping[str, Kpi], cells: Cells, config: Settings | None = N
             if found != total or any(k not in counts for k in m.members):
                 where = m.members[0].split(" | ")[0] if m.members else "a breakdown"
                 raise ValueError(f"{where}: the groups sum to {found}, not to {total}")
-        shown = protect(counts, margins, rates, c.disclosure)
+        shown = protect(counts, margins, rates, c.disclosure, exact=c.exact)
         for b in present:
             out[b] = _shape(b, cells[b], shown, c)
     return out
@@ -369,7 +379,10 @@ def by_groups(
 
 
 def differencing_check(
-    kpis: Mapping[str, Mapping[str, Any]], by: Mapping[str, Sequence[Mapping[str, Any]]], config: Settings | None = None
+    kpis: Mapping[str, Mapping[str, Any]],
+    by: Mapping[str, Sequence[Mapping[str, Any]]],
+    config: Settings | None = None,
+    exact: bool = False,
 ) -> list[str]:
     """The automated differencing check of a published report, from what it publishes only: the totals
     (``kpis``, unrounded) and ``by``. Every count in ``by`` is 0 or a multiple of ``round_to`` and none is 1 to
@@ -428,17 +441,22 @@ def differencing_check(
         margins = _margins({b: [str(cell["group"]) for cell in by[b]] for b in present}, used)
         try:
             found = problems(published, margins, rates, c.disclosure)
-            if found or not gaps:
-                out.extend(found)
-                continue
-            # a gap is used once the reference's counts are pinned: it is then a function of the group's counts
-            pinned = bounds(published, margins, rates, c.disclosure)
-            for i, (gap, ref_num, ref_den) in gaps.items():
-                (a, b_), (d, e) = pinned[ref_num], pinned[ref_den]
-                if a == b_ and d == e:
-                    r = rates[i]
-                    rates[i] = Rate(r.numerator, r.denominator, (*(r.shown or ()), *gap), _show(c.confidence, (a, d)))
-            out.extend(problems(published, margins, rates, c.disclosure))
+            if not found and gaps:
+                # a gap is used once the reference's counts are pinned: it is then a function of the group's counts
+                pinned = bounds(published, margins, rates, c.disclosure)
+                for i, (gap, ref_num, ref_den) in gaps.items():
+                    (a, b_), (d, e) = pinned[ref_num], pinned[ref_den]
+                    if a == b_ and d == e:
+                        r = rates[i]
+                        shown_all = (*(r.shown or ()), *gap)
+                        rates[i] = Rate(r.numerator, r.denominator, shown_all, _show(c.confidence, (a, d)))
+                found = problems(published, margins, rates, c.disclosure)
+            if not found and exact:
+                found = [
+                    f"{k}: suppressed but recoverable as {v} (solving every constraint at once)"
+                    for k, v in exact_recoverable(published, margins, rates, c.disclosure).items()
+                ]
+            out.extend(found)
         except ValueError as exc:
             out.append(f"{', '.join(present)}: {exc}")
     return out

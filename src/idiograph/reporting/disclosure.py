@@ -14,12 +14,13 @@ the others by subtraction. The rules, in order:
    published, the smallest non-zero published cell sharing a margin with it is suppressed (a zero is never
    suppressed for this, it protects nothing the reader cannot see);
 3. if no such cell is left (the quantity is tiny in every group), every cell tied to it through margins and
-   rates is withheld, zeros included. A zero is suppressed only this way, so a reader knows a suppressed cell is at
-   least 1 unless a whole margin holding it is withheld.
+   rates (its component) is withheld, zeros included. A zero is suppressed only this way, so a reader knows a
+   suppressed cell is at least 1 unless its whole component is withheld.
 
 **What a reader can work out** (:func:`bounds`): each cell's smallest and largest possible true value, from
 (a) the rounding band of a published count (a published 15 is 13..17; a published 10 is 8..12, since 1..7 are
-never published), (b) suppressed cells at least 1 (0 when their margin is wholly withheld), (c) every margin's
+never published), (b) suppressed cells at least 1 (0 only when every margin of their component, the cells tied
+to them by margins and rates, is wholly withheld: what rule 3 does), (c) every margin's
 sum, with (d) a numerator never above its denominator and (e) a published rate, and its interval, being
 consistent only with some pairs of numerator and denominator inside their bands. Rates are computed from
 unrounded counts (the national convention), so (e) often pins a published pair exactly: the protection of a
@@ -27,9 +28,11 @@ small count then rests on secondary suppression alone, which is why the check us
 tightened until nothing changes. For one margin of box-bounded integers the range found is exact (every
 integer in it is reachable). With nested margins and rates tying two quantities it is a sound outer range (a
 value outside it is impossible; the tests check it always holds the truth) but not always the tightest: a
-reader solving every constraint at once could in principle narrow it further. A figure combining two groups (a gap to a reference group) is a constraint on four cells:
-the caller adds it to a rate's ``shown`` once the other group's counts are pinned
-(``reporting.breakdowns.differencing_check``).
+reader solving every constraint at once can narrow it further (found by the tests: a group's 6 of 6, pinned by
+numerator <= denominator across two margins). :func:`exact_recoverable` is that reader, an integer program per
+suppressed cell; ``protect(..., exact=True)`` suppresses until it too finds nothing. A figure combining two
+groups (a gap to a reference group) is a constraint on four cells: the caller adds it to a rate's ``shown``
+once the other group's counts are pinned (``reporting.breakdowns.differencing_check``).
 """
 
 from __future__ import annotations
@@ -135,11 +138,21 @@ def publish(
     return {k: None if k in hidden else rounded(n, config) for k, n in counts.items()}
 
 
-def _withheld_whole(published: Mapping[str, int | None], margins: Sequence[Margin]) -> set[str]:
+def _withheld_whole(
+    published: Mapping[str, int | None], margins: Sequence[Margin], rates: Sequence[Rate] = ()
+) -> set[str]:
+    """The cells that may be a suppressed zero: those of a component (cells tied by margins and rates) whose every
+    margin is wholly withheld, the only way :func:`protect` suppresses a zero."""
     out: set[str] = set()
-    for m in margins:
-        if all(published[k] is None for k in m.members):
-            out.update(m.members)
+    done: set[str] = set()
+    for k in published:
+        if k in done:
+            continue
+        part = _component(k, margins, rates)
+        done |= part
+        inside = [m for m in margins if set(m.members) & part]
+        if inside and all(published[x] is None for m in inside for x in m.members):
+            out |= part
     return out
 
 
@@ -150,7 +163,7 @@ def bounds(
     config: DisclosureConfig = DEFAULT,
 ) -> dict[str, tuple[int, int]]:
     """What a reader of the publication can work out: each cell's (lowest, highest) possible true value."""
-    maybe_zero = _withheld_whole(published, margins)
+    maybe_zero = _withheld_whole(published, margins, rates)
     box: dict[str, list[int]] = {}
     for k, v in published.items():
         box[k] = list(band(v, config)) if v is not None else [0 if k in maybe_zero else 1, _BIG]
@@ -279,11 +292,13 @@ def protect(
     margins: Sequence[Margin],
     rates: Sequence[Rate] = (),
     config: DisclosureConfig = DEFAULT,
+    exact: bool = False,
 ) -> dict[str, int | None]:
     """Primary and secondary suppression and rounding: the publication of ``counts`` (None = suppressed).
 
     ``rates`` name the numerator and denominator of each published rate, with ``show`` (their ``shown`` is
-    ignored: it is made here from the true counts when both are published)."""
+    ignored: it is made here from the true counts when both are published). With ``exact``, the publication is
+    also checked against the reader at their strongest (:func:`exact_recoverable`; seconds, not milliseconds)."""
     for k, n in counts.items():
         _count(n)
         if n < 0:
@@ -293,7 +308,10 @@ def protect(
     secondary_single(counts, hidden, margins, order)
     while True:
         published = publish(counts, hidden, config)
-        found = recoverable(published, margins, _shown(rates, counts, published), config)
+        with_rates = _shown(rates, counts, published)
+        found = recoverable(published, margins, with_rates, config)
+        if not found and exact:
+            found = exact_recoverable(published, margins, with_rates, config)
         if not found:
             return published
         key = next(iter(found))
@@ -343,3 +361,77 @@ def published_rates(
 ) -> list[Rate]:
     """``rates`` with ``shown`` filled from the true counts where numerator and denominator are both published."""
     return _shown(rates, counts, published)
+
+
+def exact_recoverable(
+    published: Mapping[str, int | None],
+    margins: Sequence[Margin],
+    rates: Sequence[Rate] = (),
+    config: DisclosureConfig = DEFAULT,
+) -> dict[str, int]:
+    """As :func:`recoverable`, but solving every constraint at once (an integer program per suppressed cell, HiGHS
+    through ``scipy.optimize.milp``): the reader at their strongest. Slower; used to check :func:`bounds`."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
+    box = bounds(published, margins, rates, config)
+    keys = list(published)
+    index = {k: i for i, k in enumerate(keys)}
+    pairs: list[tuple[Rate, list[tuple[int, int]]]] = []
+    for r in rates:
+        if r.shown is None or r.show is None:
+            continue
+        (n0, n1), (d0, d1) = box[r.numerator], box[r.denominator]
+        fits = [(a, b) for a, b in product(range(n0, n1 + 1), range(d0, d1 + 1)) if a <= b and r.show(a, b) == r.shown]
+        pairs.append((r, fits))
+    size = len(keys) + sum(len(f) for _, f in pairs)
+    rows: list[tuple[dict[int, float], float, float]] = []
+    for m in margins:
+        row: dict[int, float] = {index[k]: 1.0 for k in m.members}
+        if isinstance(m.total, str):
+            row[index[m.total]] = row.get(index[m.total], 0.0) - 1.0
+            rows.append((row, 0.0, 0.0))
+        else:
+            rows.append((row, float(m.total), float(m.total)))
+    for r in rates:
+        rows.append(({index[r.numerator]: 1.0, index[r.denominator]: -1.0}, -np.inf, 0.0))
+    at = len(keys)
+    for r, fits in pairs:
+        zs = range(at, at + len(fits))
+        rows.append(({z: 1.0 for z in zs}, 1.0, 1.0))
+        rows.append(({index[r.numerator]: 1.0, **{z: -float(a) for z, (a, _) in zip(zs, fits, strict=True)}}, 0.0, 0.0))
+        rows.append(
+            ({index[r.denominator]: 1.0, **{z: -float(b) for z, (_, b) in zip(zs, fits, strict=True)}}, 0.0, 0.0)
+        )
+        at += len(fits)
+    a = lil_matrix((len(rows), size))
+    lower, upper = np.empty(len(rows)), np.empty(len(rows))
+    for i, (row, lo, hi) in enumerate(rows):
+        for j, coefficient in row.items():
+            a[i, j] = coefficient
+        lower[i], upper[i] = lo, hi
+    constraints = LinearConstraint(a.tocsr(), lower, upper)
+    var_lo = np.array([box[k][0] for k in keys] + [0.0] * (size - len(keys)), dtype=float)
+    var_hi = np.array([box[k][1] for k in keys] + [1.0] * (size - len(keys)), dtype=float)
+    integrality = np.ones(size)
+    out: dict[str, int] = {}
+    for k, v in published.items():
+        if v is not None:
+            continue
+        lo, hi = box[k]
+        if lo == hi:
+            if lo > 0:
+                out[k] = lo
+            continue
+        found = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(size)
+            c[index[k]] = sign
+            res = milp(c, integrality=integrality, bounds=Bounds(var_lo, var_hi), constraints=constraints)
+            if res.x is None:
+                raise ValueError(f"{k}: the publication is inconsistent (no solution)")
+            found.append(round(float(res.x[index[k]])))
+        if found[0] == found[1] > 0:
+            out[k] = found[0]
+    return out
