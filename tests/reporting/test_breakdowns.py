@@ -182,6 +182,10 @@ def test_every_group_and_kpi_of_the_issue_shape() -> None:
 def test_settings_are_checked_and_the_reference_can_be_chosen() -> None:
     with pytest.raises(ValidationError, match="references: 'ethnicity' is not a breakdown"):
         Settings(version="x", references={"ethnicity": "White"})
+    with pytest.raises(ValidationError, match="references: imd_quintile: 'least deprived' is not one of its groups"):
+        Settings(version="x", references={"imd_quintile": "least deprived"})
+    with pytest.raises(ValidationError, match="references: sex: 'unknown' stands for not recorded"):
+        Settings(version="x", references={"sex": "unknown"})
     chosen = Settings(version="x", references={"ethnic_group": "Asian or Asian British"})
     by = by_groups(hand_table(), START, END, chosen)
     white = next(c for c in by["ethnic_group"] if c["group"] == "White")["kpis"]["recovery"]

@@ -94,9 +94,16 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _known_breakdowns(self) -> Settings:
-        for name in self.references:
+        for name, group in self.references.items():
             if name not in BREAKDOWNS:
                 raise ValueError(f"references: {name!r} is not a breakdown ({', '.join(BREAKDOWNS)})")
+            closed = name != "preferred_language"  # the only open vocabulary
+            if group is not None and closed and group not in VOCABULARY[name]:
+                raise ValueError(
+                    f"references: {name}: {group!r} is not one of its groups ({', '.join(VOCABULARY[name])})"
+                )
+            if group in UNRECORDED:
+                raise ValueError(f"references: {name}: {group!r} stands for not recorded and cannot be the reference")
         return self
 
 
@@ -327,7 +334,7 @@ def _shape(
                 "suppressed": suppressed,
             }
             if kpi.denominator is not None:
-                entry.update(_rate(breakdown, name, kpi, suppressed, reference, cells, shown, config))
+                entry.update(_rate(breakdown, g, name, kpi, suppressed, reference, cells, shown, config))
             cell["kpis"][name] = entry
         out.append(cell)
     return out
@@ -335,6 +342,7 @@ def _shape(
 
 def _rate(
     breakdown: str,
+    group: str,
     name: str,
     kpi: Kpi,
     suppressed: bool,
@@ -352,7 +360,7 @@ def _rate(
         return entry
     ref = cells[reference][name]
     ref_shown = [shown[_key(breakdown, reference, s)] for s, _ in _series(name, ref)]
-    if any(v is None for v in ref_shown) or not ref.denominator or ref is kpi:
+    if any(v is None for v in ref_shown) or not ref.denominator or group == reference:
         return entry
     if ref.denominator is None:
         return entry
