@@ -28,6 +28,7 @@ from idiograph.reporting.breakdowns import (
 from idiograph.reporting.kpis import KPIS, Kpi, Referral, compute
 
 START, END = date(2024, 1, 1), date(2024, 12, 31)
+OUTCOMES = ["attended", "attended", "attended", "did_not_attend", "cancelled_by_person", "cancelled_by_service"]
 CODES = ["A", "A", "A", "A", "B", "C", "D", "H", "J", "K", "M", "N", "R", "S", "Z", "99", None, "X"]
 
 
@@ -276,6 +277,10 @@ def random_rows(state: int, size: int) -> list[Referral]:
                 sex=rng.choice(["female", "female", "male", "other", None]),
                 deprivation_decile=rng.choice([None, *range(1, 11)]),
                 preferred_language=rng.choice(["en", "en", "en", "pl", "ur", None]),
+                appointments=tuple(
+                    (day + timedelta(days=rng.randrange(200)), rng.choice(OUTCOMES)) for _ in range(rng.randrange(6))
+                ),
+                admissions=tuple(day + timedelta(days=rng.randrange(200)) for _ in range(rng.choice([0, 0, 0, 1, 2]))),
             )
         )
     return out
