@@ -196,6 +196,17 @@ def test_settings_are_checked_and_the_reference_can_be_chosen() -> None:
     assert next(c for c in by["sex"] if c["group"] == "male")["kpis"]["referrals"]["numerator"] == 37
 
 
+def test_a_rare_language_is_pooled_not_listed() -> None:
+    rows = hand_table()[:40]  # White, no language recorded
+    rows += [referral(200 + i, preferred_language="pl") for i in range(12)]
+    rows += [referral(300 + i, preferred_language="ti") for i in range(2)]
+    rows += [referral(400 + i, preferred_language="so") for i in range(3)]
+    languages = {c["group"]: c["kpis"]["referrals"] for c in by_groups(rows, START, END)["preferred_language"]}
+    assert list(languages) == ["en", "pl", "other languages", "unknown"]  # no ti or so: 2 and 3 referrals
+    assert languages["other languages"] == {"numerator": None, "denominator": None, "rate": None, "suppressed": True}
+    assert languages["pl"]["suppressed"]  # 12, the smallest beside the 5 (secondary suppression)
+
+
 def test_the_groups_must_sum_to_the_total() -> None:
     totals, cells = tabulate(hand_table()[:72], START, END)
     cells["sex"]["female"]["referrals"] = Kpi(1, None)
@@ -293,6 +304,7 @@ def test_differencing_check_passes_on_random_tables(rows: list[Referral]) -> Non
     by = by_groups(rows, START, END)
     assert differencing_check(totals_json(rows), by) == []
     _, cells = tabulate([r for r in rows if r.team_kind == "talking_therapies"], START, END)
+    cells["preferred_language"] = breakdowns._pool_rare(cells["preferred_language"], 7)
     for b, published in by.items():
         for cell in published:
             for name, entry in cell["kpis"].items():

@@ -12,7 +12,8 @@ and community measures when it gives them) for each group of each breakdown:
 ``imd_quintile``    ``1`` (deciles 1-2, most deprived) ... ``5`` (deciles 9-10), ``unknown``
 ``age_band``        ``patients.demographics.AGE_BANDS`` on the age at referral, ``unknown``
 ``sex``             female, male, other, unknown (not recorded is ``unknown``)
-``preferred_language`` the recorded tag as given, ``unknown`` when not recorded
+``preferred_language`` the recorded tag as given (those with no count above 7 pooled as ``other
+                    languages``), ``unknown`` when not recorded
 ==================  =======================================================================================
 
 Every group of the vocabulary is listed, even with no referrals (so the list of groups reveals nothing), and
@@ -66,6 +67,7 @@ BREAKDOWNS = ("ethnic_group", "ethnic_category", "imd_quintile", "age_band", "se
 NOT_KNOWN = "Not known"
 NOT_STATED = "Not stated"
 UNKNOWN = "unknown"
+OTHER_LANGUAGES = "other languages"  # languages too rare to list, pooled
 UNRECORDED = frozenset({NOT_KNOWN, NOT_STATED, UNKNOWN})  # never the reference group
 # breakdowns published together because their cells are tied (the categories of a group sum to it)
 SYSTEMS = (("ethnic_group", "ethnic_category"), ("imd_quintile",), ("age_band",), ("sex",), ("preferred_language",))
@@ -229,6 +231,31 @@ def _reference(breakdown: str, cells: Mapping[str, Mapping[str, Kpi]], config: S
     return min(sized)[2] if sized else None
 
 
+def _pool_rare(cells: Mapping[str, Mapping[str, Kpi]], small: int) -> dict[str, dict[str, Kpi]]:
+    """Languages none of whose counts is above ``small`` are pooled as ``other languages``: a listed group with
+    every count suppressed would still say that someone speaks it."""
+    rare = [
+        g
+        for g, kpis in cells.items()
+        if g not in VOCABULARY["preferred_language"]
+        and all(k.numerator <= small and (k.denominator or 0) <= small for k in kpis.values())
+    ]
+    if not rare:
+        return {g: dict(k) for g, k in cells.items()}
+    pooled = {
+        name: Kpi(
+            sum(cells[g][name].numerator for g in rare),
+            None if kpi.denominator is None else sum(cells[g][name].denominator or 0 for g in rare),
+        )
+        for name, kpi in cells[rare[0]].items()
+    }
+    kept = [g for g in cells if g not in rare and g not in UNRECORDED]
+    out = {g: dict(cells[g]) for g in kept}
+    out[OTHER_LANGUAGES] = pooled
+    out.update({g: dict(cells[g]) for g in cells if g in UNRECORDED})
+    return out
+
+
 def _margins(groups_of: Mapping[str, Sequence[str]], totals: Mapping[str, int]) -> list[Margin]:
     """What ties the cells of one system: each breakdown's groups sum to the service total, and each ethnic
     group is the sum of its detailed categories."""
@@ -249,6 +276,8 @@ def publish(totals: Mapping[str, Kpi], cells: Cells, config: Settings | None = N
     c = config or settings()
     empty = {name: Kpi(0, None if kpi.denominator is None else 0) for name, kpi in totals.items()}
     cells = {b: {g: dict(cells[b].get(g, empty)) for g in groups(b, cells[b])} for b in BREAKDOWNS if b in cells}
+    if "preferred_language" in cells:
+        cells["preferred_language"] = _pool_rare(cells["preferred_language"], c.disclosure.suppress_max)
     totals_by_series: dict[str, int] = {}
     for name, kpi in totals.items():
         for s, n in _series(name, kpi):
