@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from idiograph.cli import app
 from idiograph.errors import InvalidInput
+from idiograph.reporting.breakdowns import BREAKDOWNS, differencing_check
 from idiograph.reporting.kpis import CRISIS, ISSUE_KPIS, MEASURES, STAGES, Referral, compute, split
 
 D = date.fromisoformat
@@ -500,7 +501,8 @@ def test_report_kpis_json_from_a_synthetic_service(service: Path, tmp_path: Path
     assert r.exit_code == 0, r.output
     doc = json.loads(target.read_text())
     assert doc["period"] == {"from": "2024-01-01", "to": "2024-12-31"}
-    assert doc["by"] == {}
+    assert list(doc["by"]) == list(BREAKDOWNS)
+    assert differencing_check(doc["kpis"], doc["by"]) == []
     assert list(doc["kpis"]) == list(ISSUE_KPIS) and list(doc["community"]) == list(ISSUE_KPIS)
     for name in ("referrals", "entered_treatment", "finished_course"):
         assert doc["kpis"][name]["denominator"] is None and doc["kpis"][name]["rate"] is None

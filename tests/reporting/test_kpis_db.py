@@ -16,6 +16,7 @@ from idiograph.care.model import Appointment, CrisisPlan, RiskAssessment
 from idiograph.errors import NotPermitted
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.patients.model import Encounter, Episode, Person
+from idiograph.reporting.breakdowns import BREAKDOWNS
 from idiograph.reporting.kpis import ISSUE_KPIS
 from idiograph.reporting.referrals_db import kpi_document, referrals_from_db
 from idiograph.security.model import AuditRecord
@@ -192,7 +193,7 @@ def figures(section: dict[str, dict[str, object]]) -> dict[str, tuple[object, ob
 def test_hand_worked_kpis_from_the_database(db: Session, service: dict[str, uuid.UUID]) -> None:
     doc = kpi_document(db, Principal.system("test"), START, END)
     assert doc["period"] == {"from": "2025-03-01", "to": "2025-06-30"}
-    assert list(doc["kpis"]) == list(ISSUE_KPIS) and doc["by"] == {}
+    assert list(doc["kpis"]) == list(ISSUE_KPIS) and list(doc["by"]) == list(BREAKDOWNS)
     assert figures(doc["kpis"]) == {
         "referrals": (2, None, None),  # e1 (3 March), e2b (20 May)
         "entered_treatment": (1, None, None),  # e1 on 24 March (e2's was in February)

@@ -33,8 +33,11 @@ KPIS_HELP = "\n\n".join(
         " presentations, re-referral within 30 days, crisis-plan coverage of people at high risk.",
         "Talking-therapies teams are in kpis; community teams apart in community, by the same definitions for"
         " comparison. In the database teams carry no kind: kpis.yaml team_kinds names them.",
-        "Not built here: the breakdowns (by is {} until the equity breakdowns land); these are unrounded totals:"
-        " do not publish them below national level as they are.",
+        "by: every KPI by ethnic_group, ethnic_category, imd_quintile, age_band, sex and preferred_language"
+        " (talking-therapies teams), with Wilson 95% intervals and the gap to a reference group, under disclosure"
+        " control (counts 1-7 suppressed, others rounded to 5, secondary suppression; a suppressed value is null"
+        " with suppressed true). The kpis and community totals are unrounded: do not publish a small service's"
+        " totals as they are.",
         "JSON: period {from, to}, definitions (the version), kpis {NAME: {numerator, denominator, rate}},"
         " community (the same shape), by, supplementary and funnel (each by team kind), notes. A count has"
         " denominator null; a rate is a percent to 1 decimal place, null when its denominator is 0. CSV: one row"

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from idiograph.errors import FieldProblem, InvalidInput
+from idiograph.reporting.breakdowns import by_groups
 from idiograph.reporting.kpis import Definitions, Kpi, Referral, Report, compute, definitions, split
 
 KINDS = ("talking_therapies", "community")
@@ -85,7 +86,7 @@ def report_document(
         start, end = start or found[0], end or found[1]
     r = reports(referrals, start, end, d)
     talking = r["talking_therapies"]
-    by: dict[str, Any] = {}  # BY (issue 19, equity): set from reporting.breakdowns.by_groups here, one line
+    by: dict[str, Any] = by_groups(referrals, start, end, defs=d)  # talking-therapies teams, disclosure-controlled
     unknown = sum(1 for x in referrals if x.team_kind == "unknown")
     return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
