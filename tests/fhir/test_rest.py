@@ -350,3 +350,6 @@ def test_post_search_and_capability_statement_agree(client, person) -> None:  # 
     assert {"patient", "subject", "code", "date", "status", "category", "_id", "_lastUpdated"} <= {
         p["name"] for p in obs["searchParam"]
     }
+    # the KPI report's route is declared too (issue 19), with the parameters the route reads
+    mr = next(x for x in cap["rest"][0]["resource"] if x["type"] == "MeasureReport")
+    assert {p["name"] for p in mr["searchParam"]} == {"period-start", "period-end"}

@@ -335,6 +335,13 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "interaction": [{"code": "read"}, {"code": "search-type"}],
         "searchParam": [{"name": "url", "type": "uri"}],
     }
+    measure_report = {  # the KPI report (issue 19): aggregates only, for service leads and commissioners
+        "type": "MeasureReport",
+        "interaction": [{"code": "search-type"}],
+        "searchParam": [{"name": "period-start", "type": "date"}, {"name": "period-end", "type": "date"}],
+        "documentation": "Two summary reports (talking-therapies and community teams), equity strata under "
+        "disclosure control; needs the service-summary permission.",
+    }
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -357,7 +364,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                     "description": "OAuth2 password flow: POST /api/v1/auth/token; send 'Authorization: Bearer'."
                 },
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
-                "resource": [*(res(t) for t in PERSON_TYPES), questionnaire],
+                "resource": [*(res(t) for t in PERSON_TYPES), questionnaire, measure_report],
             }
         ],
     }
