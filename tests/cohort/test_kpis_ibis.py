@@ -6,6 +6,7 @@ issue's edge cases, and on the benchmark's generated referrals."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 from dataclasses import asdict, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
+from idiograph.cohort import baselines as cb
 from idiograph.cohort import kpis as ck
 from idiograph.cohort.baselines import InputError
 from idiograph.patients.demographics import AGE_BANDS, ETHNIC_CATEGORIES, ethnic_group
@@ -75,7 +77,10 @@ def pure(rows: list[Referral], start: date, end: date, community: bool = False) 
 def via_ibis(rows: list[Referral] | pa.Table, start: date, end: date, community: bool = False) -> Figures:
     t = rows if isinstance(rows, pa.Table) else arrow(rows)
     con = ibis.duckdb.connect()
-    result = ck.compute(con, ibis.memtable(t), start, end, "community" if community else "talking_therapies")
+    return figures(ck.compute(con, ibis.memtable(t), start, end, "community" if community else "talking_therapies"))
+
+
+def figures(result: pa.Table) -> Figures:
     return {
         (c.breakdown, c.group): {n: (k.numerator, k.denominator) for n, k in c.kpis.items()} for c in ck.cells(result)
     }
@@ -310,3 +315,22 @@ def test_agrees_on_the_benchmark_referrals(tmp_path: Path) -> None:
     got = via_ibis(t, start, end)
     assert got[("total", "all")]["finished_course"][0] > 500  # a table where every fraction has something in it
     assert differences(got, pure(rows, start, end)) == []
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime")
+def test_the_same_expression_on_spark_local_mode(tmp_path: Path) -> None:
+    """Backend-neutral: the expression run by PySpark (local mode) gives the pure engine's figures too."""
+    bench = _benchmark()
+    generated = tmp_path / "referrals.parquet"
+    bench.generate(generated, 3_000, seed=5)
+    hand = tmp_path / "hand.parquet"
+    pq.write_table(arrow(HAND), hand)
+    con = cb.connect("spark")
+    try:
+        for path, rows, (start, end) in (
+            (hand, HAND, (START, END)),
+            (generated, bench.to_referrals(pq.read_table(generated)), bench.PERIOD),
+        ):
+            assert differences(figures(ck.compute(con, path, start, end)), pure(rows, start, end)) == []
+    finally:
+        cb.disconnect(con)
