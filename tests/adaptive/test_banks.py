@@ -36,6 +36,8 @@ def test_an_unknown_instrument_and_a_bad_bank_are_refused() -> None:
     good = banks._data("phq-9")
     with pytest.raises(ValueError, match="safety item"):
         banks.bank_from_data({**good, "always": []})
+    with pytest.raises(ValueError, match="must come first"):  # found by review: nothing kept item 9 first
+        banks.bank_from_data({**good, "always": [good["items"][0]["code"], "44260-8"]})
     disordered = [dict(i) for i in good["items"]]
     disordered[0] = {**disordered[0], "b": [1.0, 0.5, 2.0]}
     with pytest.raises(ValueError, match="ordered"):

@@ -126,3 +126,16 @@ def test_simulate_names_a_value_off_the_scale_instead_of_skipping_it(tmp_path: P
     loinc.write_text(",".join(["id", *bank.codes]) + "\n" + ",".join(["p1", "7", *["0"] * 8]) + "\n", encoding="utf-8")
     res = _run("adaptive", "simulate", "--responses", str(loinc), "--out", str(tmp_path / "o2.csv"))
     assert res.exit_code == 2 and "7 is not an answer" in " ".join(res.output.split())
+
+
+def test_simulate_reads_sas_exported_zeros_as_calibrate_does(tmp_path: Path) -> None:
+    """Found by review: NHANES files written by SAS hold 0 as 5.397605e-79; read_nhanes (calibrate, evaluate) read it
+    as 0 while simulate refused it as off the scale."""
+    src = tmp_path / "dpq.csv"
+    header = ["SEQN", *banks.NHANES_COLUMNS]
+    src.write_text(",".join(header) + "\n" + ",".join(["93705.0", *["5.397605e-79"] * 9]) + "\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    res = _run("adaptive", "simulate", "--responses", str(src), "--out", str(out))
+    assert res.exit_code == 0, res.output
+    row = out.read_text(encoding="utf-8").splitlines()[1].split(",")
+    assert row[0] == "93705" and "below" in row

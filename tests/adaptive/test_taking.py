@@ -299,8 +299,11 @@ def test_fhir_carries_the_estimate_as_an_extension_and_never_a_total(client, db,
     r = client.get(f"/fhir/R4/QuestionnaireResponse/{rec.id}", headers=clin.auth)
     assert r.status_code == 200, r.text
     qr = r.json()
-    (ext,) = [e for e in qr["extension"] if e["url"] == vocab.ADAPTIVE_EXT]
+    # a modifier extension: a receiver may not ignore it and prorate the few answers into a total (found by review)
+    assert not [e for e in qr.get("extension", []) if e["url"] == vocab.ADAPTIVE_EXT]
+    (ext,) = [e for e in qr["modifierExtension"] if e["url"] == vocab.ADAPTIVE_EXT]
     parts = ext["extension"]
+    assert {"url": "complete", "valueBoolean": True} not in parts
     assert {"url": "adaptive", "valueBoolean": True} in parts
     assert [p["valueString"] for p in parts if p["url"] == "asked"] == asked
     values = {p["url"]: next(v for k, v in p.items() if k != "url") for p in parts if p["url"] != "asked"}
@@ -370,3 +373,76 @@ def test_a_form_that_asked_every_question_is_a_full_total(client, db, make_staff
     assert totals == [14.0]  # the total observation the chart and the outcome measures read
     listed = client.get(f"/api/v1/people/{pid}/responses", headers=clin.auth).json()
     assert listed[0]["total"] == 14 and "full-form total" in listed[0]["adaptive"]["note"]
+
+    # exported, it is a full form: a plain extension marked complete, imported as a scored response again
+    from idiograph.fhir import vocab
+    from idiograph.fhir.mapping_in import questionnaire_response
+
+    qr = client.get(f"/fhir/R4/QuestionnaireResponse/{rec.id}", headers=clin.auth).json()
+    assert "modifierExtension" not in qr
+    (ext,) = [e for e in qr["extension"] if e["url"] == vocab.ADAPTIVE_EXT]
+    assert {"url": "complete", "valueBoolean": True} in ext["extension"]
+    assert len(questionnaire_response(qr, "QuestionnaireResponse").answers) == len(CODES)
+
+
+def test_coming_back_to_a_used_link_still_shows_the_crisis_numbers(client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: after a positive item 9 the last answer shows the crisis numbers, but a reload, a double tap
+    or the back button reaches the "link no longer valid" page, which had none."""
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    path = _adaptive_link(client, clin, pid)
+    client.cookies.clear()
+    _, done = _take(client, path, {c: (2 if c == ITEM9 else 0) for c in CODES})
+    assert "tel:999" in done and "You told us" in done
+    again = client.get(path)
+    assert again.status_code == 410
+    assert 'href="tel:999"' in again.text and 'href="tel:116123"' in again.text
+    assert "You told us" not in again.text  # the numbers alone: this page does not know what was answered
+    assert 'href="tel:999"' in client.get("/r/no-such-token").text
+
+
+def test_a_rule_changed_mid_form_completes_it_instead_of_stranding_it(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: a deploy that loosens the stopping rule between two questions left the form in progress for
+    good behind a "link no longer valid" page. The answers given settle it now: the form is completed with them."""
+    from dataclasses import replace
+
+    from idiograph.adaptive import banks
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    path = _adaptive_link(client, clin, pid)
+    client.cookies.clear()
+    page = client.get(path)
+    assert _asked(page.text) == ITEM9
+    assert client.post(path, data={"item": ITEM9, "answer": "0"}, follow_redirects=False).status_code == 303
+    shipped = banks.default_rule("phq-9")
+    loose = replace(shipped, confidence=0.5)  # item 9 alone now settles it
+    monkeypatch.setattr("idiograph.adaptive.taking.default_rule", lambda _instrument: loose)
+    settled = client.get(path)  # a read changes nothing: the page asks the person to send what they have
+    assert settled.status_code == 200 and "answered enough questions" in settled.text
+    done = client.post(path, data={"item": ""}, follow_redirects=False)
+    assert done.status_code == 200 and "Thank you" in done.text
+    db.expire_all()
+    rec = db.scalar(select(QuestionnaireResponseRecord))
+    assert rec is not None and rec.status == "completed" and rec.adaptive_asked == [ITEM9]
+    assert rec.stop_reason == "classification" and rec.total is None
+    assert client.get(path).status_code == 410  # spent
+
+
+def test_an_unfinished_form_shows_no_decision(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Found by review: the API and FHIR said "below" after item 9 alone; nothing is decided until the form stops."""
+    from idiograph.fhir import vocab
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    path = _adaptive_link(client, clin, pid)
+    client.cookies.clear()
+    client.get(path)
+    assert client.post(path, data={"item": ITEM9, "answer": "0"}, follow_redirects=False).status_code == 303
+    listed = client.get(f"/api/v1/people/{pid}/responses", headers=clin.auth).json()
+    assert listed[0]["status"] == "in-progress" and listed[0]["adaptive"]["decision"] is None
+    rec = db.scalar(select(QuestionnaireResponseRecord))
+    assert rec is not None
+    qr = client.get(f"/fhir/R4/QuestionnaireResponse/{rec.id}", headers=clin.auth).json()
+    (ext,) = [e for e in qr["modifierExtension"] if e["url"] == vocab.ADAPTIVE_EXT]
+    assert not [p for p in ext["extension"] if p["url"] in ("decision", "estimate")]

@@ -61,6 +61,8 @@ def bank_from_data(data: dict[str, Any], where: str = "bank") -> Bank:
         safety = {i.code for i in known.items if i.safety}
         if not safety <= set(always):
             raise ValueError(f"{where}: the safety item(s) {sorted(safety)} must be in 'always'")
+        if set(always[: len(safety)]) != safety:  # asked first, before anything else could stop or distract
+            raise ValueError(f"{where}: the safety item(s) {sorted(safety)} must come first in 'always'")
     if any(c not in codes for c in always):
         raise ValueError(f"{where}: 'always' names an item not in the bank")
     return Bank(

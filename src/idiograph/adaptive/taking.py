@@ -77,22 +77,38 @@ def _adaptive(link: SelfReportLink, inst: Instrument) -> tuple[engine.Bank, engi
     return load_bank(inst.id), default_rule(inst.id)
 
 
-def current(session: Session, token: str) -> Question:
-    """The question to ask now (LinkGone when the link was completed, expired or never existed)."""
+@dataclass(frozen=True)
+class Settled:
+    """Nothing more to ask, though the form is open: the answers given already settle it under the rule as it is
+    now (the stopping rule or the bank changed while the form was open, a deploy between two questions). The page
+    asks the person to send what they have; the next answer call completes it (found by review: such a form was
+    left in progress for good behind a "link no longer valid" page)."""
+
+    instrument: Instrument
+    safety_said: bool
+
+
+def current(session: Session, token: str) -> Question | Settled:
+    """The question to ask now, or Settled (LinkGone when the link was completed, expired or never existed)."""
     link, inst = measures.open_link(session, token)
     bank, rule = _adaptive(link, inst)
     answers = _answers(link)
     code = engine.next_item(bank, rule, answers)
-    if code is None:  # cannot happen for a link that is not spent: the last answer completes it
-        raise measures.LinkGone()
+    if code is None:
+        return Settled(inst, _said(inst, answers))
     return _question(inst, code, answers, rule)
+
+
+def _said(inst: Instrument, answers: list[tuple[str, int]]) -> bool:
+    return any((it := inst.item(c)) is not None and it.safety and inst.safety_positive(it, v) for c, v in answers)
 
 
 def _question(inst: Instrument, code: str, answers: list[tuple[str, int]], rule: engine.Rule) -> Question:
     item = inst.item(code)
     assert item is not None  # the bank was validated against the instrument when loaded
-    said = any((it := inst.item(c)) is not None and it.safety and inst.safety_positive(it, v) for c, v in answers)
-    return Question(inst, item, len(answers) + 1, len(answers), min(rule.max_items, len(inst.items)), said)
+    return Question(
+        inst, item, len(answers) + 1, len(answers), min(rule.max_items, len(inst.items)), _said(inst, answers)
+    )
 
 
 def answer(session: Session, token: str, item_code: str, value: int | None, record: Recorder) -> Question | Finished:
@@ -105,8 +121,8 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
     bank, rule = _adaptive(link, inst)
     answers = _answers(link)
     expected = engine.next_item(bank, rule, answers)
-    if expected is None:
-        raise measures.LinkGone()
+    if expected is None:  # Settled: the person sends what they have (the answer, if any, is not a question asked)
+        return _finish(session, link, inst, bank, rule, answers, utcnow(), record)
     item = inst.item(expected)
     assert item is not None
     problems = []
@@ -153,17 +169,35 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
         audit_detail={"instrument": inst.id, "adaptive": True},
     )
     nxt = engine.next_item(bank, rule, now_answers)
-    res = engine.result(bank, rule, now_answers)
-    _summarise(rec, bank, rule, res, now_answers)
     if nxt is not None:
+        _summarise(rec, bank, rule, engine.result(bank, rule, now_answers), now_answers)
         session.flush()
         return _question(inst, nxt, now_answers, rule)
+    return _finish(session, link, inst, bank, rule, now_answers, now, record)
+
+
+def _finish(
+    session: Session,
+    link: SelfReportLink,
+    inst: Instrument,
+    bank: engine.Bank,
+    rule: engine.Rule,
+    answers: list[tuple[str, int]],
+    now: datetime,
+    record: Recorder,
+) -> Finished:
+    """The form has stopped: the link is spent and the response completed with its estimate, decision and reason;
+    a form that asked every question also gets its full total."""
+    actor = Actor(None, f"self-report:{link.id}", "person")
+    rec = _response(session, actor, link, inst, now)
+    res = engine.result(bank, rule, answers)
+    _summarise(rec, bank, rule, res, answers)
     link.used_at = now
     rec.status = "completed"
-    if len(now_answers) == len(inst.items):
+    if len(answers) == len(inst.items):
         # every question asked: a full form after all, with its total, counted as any full form is (found by a new
         # user's trial: nine answers were shown as "not a total" and left off the chart and the outcome measures)
-        total = sum(v for _, v in now_answers)
+        total = sum(v for _, v in answers)
         rec.total = total
         record(
             session,
@@ -180,15 +214,15 @@ def answer(session: Session, token: str, item_code: str, value: int | None, reco
         "QuestionnaireResponse",
         str(rec.id),
         link.person_id,
-        detail={"via": SOURCE, "adaptive": True, "items": len(now_answers), "stopped": res.stopped},
+        detail={"via": SOURCE, "adaptive": True, "items": len(answers), "stopped": res.stopped},
     )
     positive = tuple(
-        c for c, v in now_answers if (it := inst.item(c)) is not None and it.safety and inst.safety_positive(it, v)
+        c for c, v in answers if (it := inst.item(c)) is not None and it.safety and inst.safety_positive(it, v)
     )
     return Finished(
         rec.id,
         inst.id,
-        tuple(c for c, _ in now_answers),
+        tuple(c for c, _ in answers),
         res.estimate,
         res.lower,
         res.upper,
@@ -264,4 +298,6 @@ def _summarise(
     rec.estimate, rec.estimate_lower, rec.estimate_upper = res.estimate, res.lower, res.upper
     rec.adaptive_cut, rec.adaptive_p_above, rec.decision = rule.cut, res.p_above, res.decision
     rec.stop_reason = res.stopped
-    rec.bank_version = bank.version
+    # the bank that chose the first question, and the one that chose the last when it changed in between
+    first = (rec.bank_version or bank.version).split(" then ")[0]
+    rec.bank_version = first if first == bank.version else f"{first} then {bank.version}"[:120]

@@ -66,6 +66,8 @@ def _read_patterns(path: Path, instrument: str, id_column: str) -> tuple[list[st
                 continue
             if value in missing_codes:
                 continue
+            if abs(value - round(value)) < 1e-9:  # SAS exports write 0 as 5.397605e-79 (read_nhanes reads it as 0)
+                value = float(round(value))
             if not value.is_integer() or not 0 <= value <= top[code]:
                 wrong.append(f"line {n}, {col}: {raw} is not an answer (0 to {top[code]})")
                 continue

@@ -374,10 +374,23 @@ def episode(res: dict[str, Any], where: str) -> EpisodeIn:
     )
 
 
+def _adaptive_estimate(res: dict[str, Any]) -> bool:
+    """An adaptive short form that did not ask every question: marked by a modifier extension (or, as exports
+    before it was one wrote it, a plain extension without ``complete``). One that asked them all is a full form."""
+    for key in ("modifierExtension", "extension"):
+        for e in res.get(key) or []:
+            if isinstance(e, dict) and e.get("url") == vocab.ADAPTIVE_EXT:
+                complete = any(
+                    p.get("url") == "complete" and p.get("valueBoolean") is True for p in e.get("extension") or []
+                )
+                return key == "modifierExtension" or not complete
+    return False
+
+
 def questionnaire_response(res: dict[str, Any], where: str) -> ResponseIn:
     if res.get("status") not in ("completed", "amended"):
         raise Skip(f"status {res.get('status')!r}: only completed responses are scored")
-    if any(isinstance(e, dict) and e.get("url") == vocab.ADAPTIVE_EXT for e in res.get("extension") or []):
+    if _adaptive_estimate(res):
         # its few answers would be scored (even prorated) as a full-form total (H-105)
         raise Skip("an adaptive short form: an estimate, not a total, so it is not imported as a scored response")
     authored = parse_instant(res.get("authored"))

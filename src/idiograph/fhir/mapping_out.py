@@ -178,7 +178,11 @@ def questionnaire_response(rec: Any, instrument: Instrument, item_values: dict[s
             "status": rec.status,
             "subject": {"reference": f"Patient/{rec.person_id}"},
             "authored": _dt(rec.authored_at),
-            "extension": _adaptive(rec) if getattr(rec, "adaptive", False) else None,
+            # an estimate-only adaptive form changes what the response means (its answers are not a whole form: a
+            # receiver must not prorate them into a total), so it is a modifier extension, which a receiver may not
+            # ignore; a form that asked every question is a full form and its marker is a plain extension
+            "extension": _adaptive(rec) if getattr(rec, "adaptive", False) and rec.total is not None else None,
+            "modifierExtension": _adaptive(rec) if getattr(rec, "adaptive", False) and rec.total is None else None,
             "item": items,
         }
     )
@@ -190,7 +194,9 @@ def _adaptive(rec: Any) -> list[dict[str, Any]]:
         {"url": "adaptive", "valueBoolean": True},
         *({"url": "asked", "valueString": code} for code in rec.adaptive_asked or []),
     ]
-    if rec.estimate is not None:
+    if rec.total is not None:
+        parts.append({"url": "complete", "valueBoolean": True})
+    if rec.estimate is not None and rec.status == "completed":  # an unfinished form has decided nothing yet
         parts += [
             {"url": "estimate", "valueDecimal": round(float(rec.estimate), 2)},
             {"url": "lower", "valueDecimal": round(float(rec.estimate_lower), 2)},

@@ -111,7 +111,7 @@ def list_responses(
                 upper=rec.estimate_upper,
                 cut=rec.adaptive_cut,
                 p_above=rec.adaptive_p_above,
-                decision=rec.decision,
+                decision=rec.decision if rec.status == "completed" else None,  # nothing is decided mid-form
                 stopped=rec.stop_reason if rec.status == "completed" else None,
                 bank_version=rec.bank_version,
                 **({"note": COMPLETE_NOTE} if rec.total is not None else {}),

@@ -107,7 +107,11 @@ def create_link(
 
 
 def _gone(request: Request, exc: DomainError) -> HTMLResponse:
-    return render(request, "error.html", exc.status, title=exc.title, detail=exc.detail, problems=[])
+    """A used, expired or unknown link. The person may have just answered the safety question above 0 and come
+    back (a reload or the back button after the last question): the crisis numbers are always on this page."""
+    return render(
+        request, "error.html", exc.status, title=exc.title, detail=exc.detail, problems=[], crisis_numbers=True
+    )
 
 
 @router.get("/r/{token}", name="self_report_form", openapi_extra={"x-public": "single-use self-report link"})
@@ -167,8 +171,14 @@ def self_report_submit(
 
 
 def _question(
-    request: Request, token: str, q: taking.Question, error: DomainError | None = None, status: int = 200
+    request: Request,
+    token: str,
+    q: taking.Question | taking.Settled,
+    error: DomainError | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
+    if isinstance(q, taking.Settled):
+        return render(request, "adaptive_settled.html", status, q=q, action=f"/r/{token}", principal=None)
     return render(request, "adaptive_question.html", status, q=q, action=f"/r/{token}", error=error, principal=None)
 
 
