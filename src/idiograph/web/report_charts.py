@@ -229,3 +229,92 @@ def by_group(fig_id: str, kpi: str, breakdown: str, points: Sequence[GroupPoint]
             "hovermode": "closest",
         },
     }
+
+
+@dataclass(frozen=True)
+class TeamFunnelPoint:
+    """One team on the funnel plot: its rate (percent) and denominator, or None when suppressed (``why``)."""
+
+    team: str
+    rate: float | None
+    denominator: int | None
+    beyond: str = ""  # "", "95 above", "95 below", "99.8 above", "99.8 below" (reporting.funnel.classify)
+    why: str = ""
+
+
+def team_funnel(
+    fig_id: str, kpi: str, overall: float, limits: dict[str, list[float]], points: Sequence[TeamFunnelPoint]
+) -> dict[str, Any]:
+    """Each team's rate against its denominator, the service's overall rate (percent) as a line and the 95% and
+    99.8% control limits (``limits``: reporting.funnel.curves, proportions) as dashed and dotted curves. A
+    suppressed team is not drawn and is named in the summary."""
+    ns = limits["n"]
+    data: list[dict[str, Any]] = []
+    for name, dash, colour in (("99.8", "dot", PLUM), ("95", "dash", BAND_EDGE)):
+        for side in ("low", "high"):
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": ns,
+                    "y": [round(100 * v, 2) for v in limits[f"{name}_{side}"]],
+                    "name": f"{name}% limit",
+                    "showlegend": side == "high",
+                    "line": {"dash": dash, "color": colour, "width": 1.5},
+                    "hoverinfo": "skip",
+                }
+            )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [ns[0], ns[-1]],
+            "y": [overall, overall],
+            "name": "service overall",
+            "line": {"color": GREY, "width": 2},
+            "hoverinfo": "skip",
+        }
+    )
+    shown = [p for p in points if p.rate is not None and p.denominator is not None]
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "x": [p.denominator for p in shown],
+            "y": [p.rate for p in shown],
+            "text": [p.team for p in shown],
+            "textposition": "top center",
+            "name": "teams",
+            "marker": {"size": 10, "color": [PLUM if p.beyond.startswith("99.8") else BLUE for p in shown]},
+            "hovertemplate": "%{text}: %{y:.1f}% of %{x}<extra></extra>",
+        }
+    )
+
+    def said(p: TeamFunnelPoint) -> str:
+        where = "within the 95% limits" if not p.beyond else f"beyond the {p.beyond.replace(' ', '% limit, ')}"
+        return f"{p.team} {_pct(p.rate)} of {p.denominator} ({where})"
+
+    hidden = [p for p in points if p not in shown]
+    text = f"{kpi} by team against the service's {overall:.1f}%: " + (
+        "; ".join(said(p) for p in shown) or "no team shown"
+    )
+    text += "."
+    if hidden:
+        text += " Not shown: " + "; ".join(f"{p.team} ({p.why})" for p in hidden) + "."
+    return {
+        "id": fig_id,
+        "heading": f"{kpi} by team (funnel plot)",
+        "summary": text,
+        "caption": "Dots: each team's rate against how many it counted; solid line: the service's overall rate; "
+        "dashed: 95% control limits; dotted: 99.8% (Spiegelhalter 2005). A team outside the dotted lines differs "
+        "by more than chance would usually explain; smaller teams vary more, so the limits widen to the left.",
+        "data": data,
+        "layout": {
+            "height": 360,
+            "margin": {"l": 60, "r": 12, "t": 8, "b": 50},
+            "xaxis": {"title": {"text": "number counted (denominator)"}, "rangemode": "tozero"},
+            "yaxis": {"title": {"text": "percent"}, "range": [0, 105], "ticksuffix": "%"},
+            "showlegend": True,
+            "hovermode": "closest",
+        },
+    }
