@@ -160,3 +160,15 @@ def test_one_aggregate_audit_record_and_no_clinician(db: Session, rows: dict[str
     assert found[0].detail == {"from": "2025-03-01", "to": "2025-06-30", "people": 4}
     with pytest.raises(NotPermitted):
         personalisation_section(db, make_staff("clin1", "clinician").principal, START, END)
+
+
+def test_kpi_document_carries_the_section_and_keeps_its_keys(db: Session, rows: dict[str, uuid.UUID]) -> None:
+    from idiograph.reporting.kpi_report import report_document
+    from idiograph.reporting.referrals_db import kpi_document
+
+    doc = kpi_document(db, Principal.system("test"), START, END)
+    assert {"period", "kpis", "community", "by", "supplementary", "funnel", "notes"} <= set(doc)
+    assert doc["personalisation"]["available"] is True
+    assert doc["personalisation"]["preferred"]["place"]["denominator"] == 4
+    folder = report_document([], START, END)
+    assert folder["personalisation"]["available"] is False and "Not available" in folder["personalisation"]["note"]

@@ -69,6 +69,15 @@ def shape(kpis: dict[str, Kpi]) -> dict[str, dict[str, Any]]:
     return {n: {"numerator": k.numerator, "denominator": k.denominator, "rate": k.rate} for n, k in kpis.items()}
 
 
+# A referral table (a synthetic folder) records no preferences, decisions or crisis plans: the database's
+# reader (reporting.referrals_db.kpi_document) puts reporting.personalisation's section here instead.
+PERSONALISATION_NOT_AVAILABLE: dict[str, Any] = {
+    "available": False,
+    "note": "Not available from a referral table (a synthetic folder has no preferences, governance decisions or "
+    "crisis plans); the database report includes it.",
+}
+
+
 def report_document(
     referrals: Sequence[Referral],
     start: date | None = None,
@@ -98,6 +107,7 @@ def report_document(
         "funnel": {
             k: [{"stage": s.name, "reached": s.reached, "stopped": s.stopped} for s in x.funnel] for k, x in r.items()
         },
+        "personalisation": dict(PERSONALISATION_NOT_AVAILABLE),
         "notes": list(NOTES)
         + (
             [f"{unknown} referral(s) of teams with no kind (kpis.yaml team_kinds) are counted with community."]

@@ -34,6 +34,8 @@ from idiograph.patients.demographics import age_on
 from idiograph.patients.model import Encounter, Episode, Person
 from idiograph.reporting.kpi_report import report_document
 from idiograph.reporting.kpis import Definitions, Referral, definitions
+from idiograph.reporting.personalisation import report as personalisation_report
+from idiograph.reporting.personalisation_db import inputs as personalisation_inputs
 from idiograph.security import audit
 from idiograph.security.model import Team
 from idiograph.security.principal import Principal
@@ -205,6 +207,10 @@ def kpi_document(
     principal.require(Permission.SERVICE_SUMMARY)
     table = referrals_from_db(session)
     doc = report_document(table, start, end)
+    people, visits, changes = personalisation_inputs(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
+    doc["personalisation"] = {"available": True, **personalisation_report(people, visits, changes)}
     audit.append(
         session,
         principal.actor,
