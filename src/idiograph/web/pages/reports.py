@@ -407,7 +407,17 @@ def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]
         "suppress_meaning": _suppress_words(),
         "team_words": TEAM_WORDS,
         "stages": STAGES,
+        "cost": cost_context(db, start, end),
     }
+
+
+def cost_context(db: Session, start: date, end: date) -> dict[str, Any]:
+    """Cost by pathway (reporting.cost_db), counts 1-7 withheld; read within the page's one audited aggregate view
+    (the caller has checked service:summary)."""
+    from idiograph.reporting import cost, cost_db
+
+    units = cost.load_unit_costs()
+    return cost_db.protect(cost.document(cost.by_pathway(cost_db.cost_table(db, start, end), units), units))
 
 
 def _today() -> date:
