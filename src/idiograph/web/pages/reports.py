@@ -408,6 +408,67 @@ def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]
         "team_words": TEAM_WORDS,
         "stages": STAGES,
         "cost": cost_context(db, start, end),
+        "team_funnel": team_funnel_context(db, table, start, end),
+    }
+
+
+def withheld_teams(counts: Mapping[str, tuple[int, int]]) -> set[str]:
+    """Teams (numerator, denominator) with a recovered, not-recovered or counted number from 1 to 7; when that is
+    one team only, the next smallest too (the service total minus the others would give it back)."""
+    few = set(range(1, 8))
+    small = {t for t, (n, d) in counts.items() if {n, d - n, d} & few}
+    if len(small) == 1 and len(counts) > 1:
+        small.add(min((t for t in counts if t not in small), key=lambda t: (counts[t][1], t)))
+    return small
+
+
+def team_funnel_context(db: Session, table: Sequence[Referral], start: date, end: date) -> dict[str, Any]:
+    """Recovery by talking-therapies team against the service's rate with 95% and 99.8% limits (reporting.funnel).
+    A team with a count of 1 to 7 (recovered, not recovered or counted) is withheld; when exactly one team is
+    withheld the next smallest is too, so that the service total minus the others does not give it back."""
+    from sqlalchemy import select
+
+    from idiograph.patients.model import Episode
+    from idiograph.reporting import funnel
+    from idiograph.reporting.kpis import compute, split
+    from idiograph.security.model import Team
+
+    names = {
+        str(eid): name
+        for eid, name in db.execute(select(Episode.id, Team.name).join(Team, Team.id == Episode.team_id)).all()
+    }
+    talking, _ = split(table)
+    overall = compute(talking, start, end).kpis["recovery"]
+    if not overall.denominator:
+        return {"figure": None, "rows": []}
+    p0 = overall.numerator / overall.denominator
+    teams: dict[str, list[Referral]] = {}
+    for r in talking:
+        teams.setdefault(names.get(r.referral_id, "no team"), []).append(r)
+    counts = {t: compute(rs, start, end).kpis["recovery"] for t, rs in sorted(teams.items())}
+    counts = {t: k for t, k in counts.items() if k.denominator}
+    small = withheld_teams({t: (k.numerator, k.denominator) for t, k in counts.items()})
+    points = [
+        funnel.FunnelPoint(t, None, None, "fewer than 8 counted, or withheld so that it cannot be worked out")
+        if t in small
+        else funnel.FunnelPoint(t, k.numerator, k.denominator)
+        for t, k in counts.items()
+    ]
+    beyond = {v.team: v.beyond for v in funnel.classify(points, p0)}
+    shown = [
+        rc.TeamFunnelPoint(
+            pt.team,
+            None if pt.rate is None else round(100 * pt.rate, 1),
+            pt.denominator,
+            beyond.get(pt.team, ""),
+            pt.why,
+        )
+        for pt in points
+    ]
+    n_max = max([pt.denominator or 0 for pt in points] + [8])
+    return {
+        "figure": rc.team_funnel("team-funnel", "Recovery", round(100 * p0, 1), funnel.curves(p0, n_max), shown),
+        "rows": shown,
     }
 
 
