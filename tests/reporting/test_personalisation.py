@@ -179,3 +179,16 @@ def test_equity_rates_come_from_unrounded_counts() -> None:
     # 13 of 22 published as 15 of 20, but the rate is 13/22 = 59.1% (Wilson 38.7% to 76.7%)
     assert (female["numerator"], female["denominator"]) == (15, 20)
     assert female["rate"] == 59.1 and female["ci"] == [38.7, 76.7]
+
+
+def test_published_comparisons_follow_disclosure_control() -> None:
+    from idiograph.reporting.personalisation import controlled
+
+    big = mantel_haenszel_rd({"a": Stratum(2, 10, 4, 10), "b": Stratum(1, 5, 6, 15)})
+    out = controlled(big)
+    # with: 3 of 15 published as 15 (rate from 3/15 = 20.0); without: 10 of 25 as 10 of 25
+    assert (out["with"]["numerator"], out["with"]["denominator"], out["with"]["rate"]) == (None, 15, None)
+    assert out["suppressed"] and out["difference"] is None and out["ci"] is None
+    fine = controlled(mantel_haenszel_rd({"a": Stratum(10, 20, 12, 20)}))
+    assert (fine["with"]["numerator"], fine["without"]["numerator"], fine["difference"]) == (10, 10, -10.0)
+    assert "suppressed" not in fine

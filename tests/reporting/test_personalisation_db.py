@@ -15,7 +15,8 @@ from idiograph.errors import NotPermitted
 from idiograph.governance.model import Decision, Escalation
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.patients.model import Encounter, Person
-from idiograph.reporting.personalisation_db import judged, personalisation_section
+from idiograph.reporting.personalisation import comparisons
+from idiograph.reporting.personalisation_db import inputs, judged, personalisation_section
 from idiograph.security.model import AuditRecord
 from idiograph.security.principal import Principal
 
@@ -136,7 +137,11 @@ def test_hand_worked_section_from_the_database(db: Session, rows: dict[str, uuid
     gov = out["governance"]
     assert (gov["delegated"]["numerator"], gov["delegated"]["denominator"]) == (1, 2)
     assert gov["escalations"] == 1 and gov["median_hours_to_answer"] == 30.0
-    c = out["comparisons"]
+    # published: every arm here is 1 to 7, so each comparison is withheld
+    assert all(
+        out["comparisons"][k]["suppressed"] for k in ("dna_by_preferences_met", "crisis_admission_by_crisis_plan")
+    )
+    c = comparisons(*inputs(db, START, END)[:2])  # the unrounded figures, by hand
     dna = c["dna_by_preferences_met"]
     # met: a (1 of 2 appointments met everything: half) and d; not met: b. Moderate band: a 1/2 vs b 1/1
     assert (dna["with"]["numerator"], dna["with"]["denominator"]) == (1, 4)

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from idiograph.methods.proportions import wilson
-from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig, Margin, Rate, protect
+from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig, Margin, Rate, protect, shown
 
 ASPECTS = ("time", "place", "format")
 BREAKDOWNS = ("ethnic_group", "imd_quintile", "age_band", "sex")
@@ -179,7 +179,25 @@ def _strata(pairs: Sequence[tuple[str, bool, bool]]) -> dict[str, Stratum]:
     return {b: Stratum(*c) for b, c in sorted(cells.items())}
 
 
-def comparisons(people: Sequence[Person], visits: Sequence[Visit]) -> dict[str, Any]:
+def controlled(result: dict[str, Any], config: DisclosureConfig = DEFAULT) -> dict[str, Any]:
+    """A comparison as published: each arm's counts under disclosure control (rates from the unrounded counts);
+    an arm with a suppressed count has no rate, and then the difference and its interval are withheld too."""
+    out = dict(result)
+    hidden = False
+    for arm in ("with", "without"):
+        r = result[arm]
+        k, n = shown(r["numerator"], config), shown(r["denominator"], config)
+        out[arm] = _shown_rate(k, n, r["numerator"], r["denominator"])
+        hidden = hidden or out[arm]["suppressed"]
+    if hidden:
+        out["difference"] = out["ci"] = None
+        out["suppressed"] = True
+    return out
+
+
+def comparisons(
+    people: Sequence[Person], visits: Sequence[Visit], config: DisclosureConfig | None = None
+) -> dict[str, Any]:
     """DNA (appointment level), disengagement (person level) by preferences met, and crisis admission by
     personalised crisis plan, each a Mantel-Haenszel risk difference across baseline severity bands."""
     _validate(visits)
@@ -193,10 +211,15 @@ def comparisons(people: Sequence[Person], visits: Sequence[Visit]) -> dict[str, 
             dna.append((p.band, p.preferences_met, v.status == "did_not_attend"))
     met = [(p.band, p.preferences_met, p.disengaged) for p in people if p.preferences_met is not None]
     crisis = [(p.band, p.crisis_plan, p.crisis_admission) for p in people]
-    return {
+    found = {
         "dna_by_preferences_met": mantel_haenszel_rd(_strata(dna)),
         "disengagement_by_preferences_met": mantel_haenszel_rd(_strata(met)),
         "crisis_admission_by_crisis_plan": mantel_haenszel_rd(_strata(crisis)),
+    }
+    if config is not None:
+        found = {k: controlled(v, config) for k, v in found.items()}
+    return {
+        **found,
         "adjustment": "Mantel-Haenszel risk difference across baseline PHQ-9 severity bands (Greenland and "
         "Robins 1985)",
         "note": NOTE,
@@ -277,6 +300,6 @@ def report(
     return {
         "preferred": preferred_share(visits),
         "governance": governance(changes),
-        "comparisons": comparisons(people, visits),
+        "comparisons": comparisons(people, visits, config),
         "by": equity(people, visits, changes, config),
     }
