@@ -88,9 +88,15 @@ def kpis(
 def _from_folder(data: Path) -> list[Any]:
     from idiograph.evaluation.kpis_data import referrals
 
+    if not data.is_dir():  # found by a new user's trial: a missing folder was said to have no teams.parquet
+        error_line(f"--data: {data} is not a folder (write one with idiograph synth)")
+        raise typer.Exit(2)
     try:
         return referrals(data)
-    except (OSError, KeyError, ValueError) as exc:
+    except KeyError as exc:  # a table without a column the report reads: name the column, not just the key
+        error_line(f"--data: {data}: a table lacks the column {exc} (write the folder with idiograph synth)")
+        raise typer.Exit(2) from None
+    except (OSError, ValueError) as exc:
         error_line(f"--data: {data}: {exc}")
         raise typer.Exit(2) from None
 
