@@ -194,6 +194,9 @@ def test_hand_worked_kpis_from_the_database(db: Session, service: dict[str, uuid
     doc = kpi_document(db, Principal.system("test"), START, END)
     assert doc["period"] == {"from": "2025-03-01", "to": "2025-06-30"}
     assert list(doc["kpis"]) == list(ISSUE_KPIS) and list(doc["by"]) == list(BREAKDOWNS)
+    # cost by pathway rides in the same document, its unit costs said to be illustrative until a service sets its own
+    assert doc["cost"]["illustrative"] is True and isinstance(doc["cost"]["pathways"], list)
+    assert doc["personalisation"]["available"] is True
     assert figures(doc["kpis"]) == {
         "referrals": (2, None, None),  # e1 (3 March), e2b (20 May)
         "entered_treatment": (1, None, None),  # e1 on 24 March (e2's was in February)

@@ -199,6 +199,15 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
     return out
 
 
+def cost_by_pathway(session: Session, start: date, end: date) -> dict[str, Any]:
+    """Cost per finished course and per recovered case by pathway for referrals ended in the period, counts 1-7
+    withheld (reporting.cost, unit costs from IDIOGRAPH_UNIT_COSTS or the illustrative defaults)."""
+    from idiograph.reporting import cost, cost_db  # cost_db reads this module's referral table
+
+    units = cost.load_unit_costs()
+    return cost_db.protect(cost.document(cost.by_pathway(cost_db.cost_table(session, start, end), units), units))
+
+
 def kpi_document(
     session: Session, principal: Principal, start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
@@ -211,6 +220,9 @@ def kpi_document(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
     doc["personalisation"] = {"available": True, **personalisation_report(people, visits, changes)}
+    doc["cost"] = cost_by_pathway(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
     audit.append(
         session,
         principal.actor,

@@ -21,7 +21,7 @@ from idiograph.reporting import breakdowns as bd
 from idiograph.reporting.disclosure import primary, rounded
 from idiograph.reporting.kpi_report import report_document, reports
 from idiograph.reporting.kpis import ISSUE_KPIS, STAGES, Referral
-from idiograph.reporting.referrals_db import referrals_from_db
+from idiograph.reporting.referrals_db import cost_by_pathway, referrals_from_db
 from idiograph.security import audit
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
@@ -464,10 +464,7 @@ def team_funnel_context(db: Session, table: Sequence[Referral], start: date, end
 def cost_context(db: Session, start: date, end: date) -> dict[str, Any]:
     """Cost by pathway (reporting.cost_db), counts 1-7 withheld; read within the page's one audited aggregate view
     (the caller has checked service:summary)."""
-    from idiograph.reporting import cost, cost_db
-
-    units = cost.load_unit_costs()
-    return cost_db.protect(cost.document(cost.by_pathway(cost_db.cost_table(db, start, end), units), units))
+    return cost_by_pathway(db, start, end)
 
 
 def _today() -> date:
