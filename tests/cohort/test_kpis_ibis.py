@@ -144,7 +144,8 @@ HAND = [
     # decrease of exactly 6 on PHQ-9 (the threshold) and none on GAD-7; waited 43 days (over 6 weeks)
     ref("c", "2025-01-01", "2025-06-30", t1="2025-02-13", t2="2025-02-20", attended=3, scores=(9, 3, 7, 5),
         who=("N", 18, "female", 5, "so")),
-    # a missing second score (GAD-7 last): finished but no paired scores - out of every outcome fraction
+    # a missing second score (GAD-7 last): finished but no paired scores - in no outcome numerator, but in every
+    # outcome denominator (at caseness at the start, PHQ-9 20; reliable change is over all finished courses)
     ref("d", "2025-03-01", "2025-04-15", t1="2025-03-10", t2="2025-03-17", attended=2, scores=(20, 8, 12, None),
         who=("N", 24, "female", 4, None)),
     # ends in a later month (June) than its last session (March): counted in June's period; at caseness on
@@ -174,10 +175,12 @@ def test_hand_built_table_figures_worked_by_hand() -> None:
     # ended in the period: a, b, c, d, e, g; finished (>= 2 contacts): a, c, d, e, g; paired: a, c, e, g
     assert total["finished_course"] == (5, None)
     assert total["finished_with_paired_scores"] == (4, 5)
-    # at caseness at the start: a (PHQ-9 15), e (GAD-7 8), g; recovered: a, e; both also reliably improved
-    assert total["recovery"] == (2, 3) and total["reliable_recovery"] == (2, 3)
-    # reliable improvement: a (PHQ-9 -9), c (PHQ-9 -6), e (GAD-7 -4); g has a reliable increase
-    assert total["reliable_improvement"] == (3, 4) and total["reliable_deterioration"] == (1, 4)
+    # recovery's denominator: finished less c (known not at caseness: PHQ-9 9, GAD-7 7) = a, d (PHQ-9 20, no
+    # pair), e (GAD-7 8), g; recovered: a, e; both also reliably improved
+    assert total["recovery"] == (2, 4) and total["reliable_recovery"] == (2, 4)
+    # reliable improvement: a (PHQ-9 -9), c (PHQ-9 -6), e (GAD-7 -4); g has a reliable increase; over all 5
+    # finished (d without a pair counts against the rate)
+    assert total["reliable_improvement"] == (3, 5) and total["reliable_deterioration"] == (1, 5)
     # waits among finished a 42, c 43, d 9, e 126, g 30
     assert total["waited_6_weeks"] == (3, 5) and total["waited_18_weeks"] == (5, 5)
     # second contact in the period: h (7 days), g (91 days)
@@ -189,6 +192,8 @@ def test_hand_built_table_figures_worked_by_hand() -> None:
     assert got[("imd_quintile", "1")]["reliable_deterioration"] == (1, 2)  # a and g
     assert got[("imd_quintile", "unknown")]["recovery"] == (1, 1)  # e
     assert got[("age_band", "18-24")]["finished_with_paired_scores"] == (1, 2)  # c paired, d not
+    assert got[("age_band", "18-24")]["recovery"] == (0, 1)  # d in (at caseness, no pair), c out (below)
+    assert got[("age_band", "18-24")]["reliable_improvement"] == (1, 2)  # c improved, over c and d
     assert got[("age_band", "under 18")]["finished_course"] == (0, None)  # b: one contact
     assert got[("age_band", "75+")]["waited_18_weeks"] == (1, 1)
     assert got[("ethnic_group", "Not known")]["reliable_recovery"] == (1, 1)  # e: code 99
@@ -204,6 +209,26 @@ def test_hand_built_table_figures_worked_by_hand() -> None:
     community = via_ibis(HAND, START, END, community=True)
     assert community[("total", "all")]["recovery"] == (1, 1)
     assert differences(community, pure(HAND, START, END, community=True)) == []
+
+
+def test_a_missing_score_stays_in_the_denominators() -> None:
+    """Recovery's denominator leaves out only a course known not at caseness (both first scores below); a
+    missing score (no first, one measure's first only, no last) counts against every outcome rate."""
+    day = dict(t1="2025-04-02", t2="2025-04-09", attended=3)
+    rows = [
+        ref("below", "2025-04-01", "2025-05-01", **day, scores=(9, None, 7, None)),  # out of recovery's
+        ref("none", "2025-04-01", "2025-05-01", **day),  # no first score: in
+        ref("phq9", "2025-04-01", "2025-05-01", **day, scores=(9, None, None, None)),  # one measure only: in
+        ref("gad7", "2025-04-01", "2025-05-01", **day, scores=(None, None, 7, None)),  # in
+        ref("nolast", "2025-04-01", "2025-05-01", **day, scores=(15, None, 9, None)),  # at caseness, no last: in
+        ref("rec", "2025-04-01", "2025-05-01", **day, scores=(15, 4, 9, 3)),  # recovered, reliably improved
+    ]
+    got = via_ibis(rows, START, END)
+    total = got[("total", "all")]
+    assert total["recovery"] == (1, 5) and total["reliable_recovery"] == (1, 5)
+    assert total["reliable_improvement"] == (1, 6) and total["reliable_deterioration"] == (0, 6)
+    assert total["finished_with_paired_scores"] == (1, 6)
+    assert differences(got, pure(rows, START, END)) == []
 
 
 def test_reads_parquet_and_checks_the_table(tmp_path: Path) -> None:

@@ -57,6 +57,9 @@ def independent(rows: list[dict[str, Any]], start: date, end: date) -> dict[str,
         done = r["attended_treatment"] >= 2
         p0, p1, g0, g1 = r["phq9_first"], r["phq9_last"], r["gad7_first"], r["gad7_last"]
         has_pair = None not in (p0, p1, g0, g1)
+        # known not at caseness at the start: both first scores there, each below (PHQ-9 < 10, GAD-7 < 8);
+        # anything less is not known, and the course stays in recovery's denominator (NHS CDP_B05/B06)
+        known_below = p0 is not None and g0 is not None and p0 < 10 and g0 < 8
         got_better = got_worse = at_case = well = False
         if has_pair:
             got_better = p0 - p1 >= 6 or g0 - g1 >= 4
@@ -68,12 +71,13 @@ def independent(rows: list[dict[str, Any]], start: date, end: date) -> dict[str,
             wait = (r["first_treatment_date"] - r["referral_date"]).days
             six += wait <= 42
             eighteen += wait <= 126
+            if not known_below:
+                case += 1  # with or without paired scores: a missing score counts against the rate
             if has_pair:
                 paired += 1
                 improved += got_better and not got_worse
                 deteriorated += got_worse
                 if at_case:
-                    case += 1
                     recovered += well
                     reliably_recovered += well and got_better and not got_worse
         # the funnel: where this referral stopped
@@ -136,8 +140,8 @@ def independent(rows: list[dict[str, Any]], start: date, end: date) -> dict[str,
         "finished_course": (finished, None),
         "recovery": (recovered, case),
         "reliable_recovery": (reliably_recovered, case),
-        "reliable_improvement": (improved, paired),
-        "reliable_deterioration": (deteriorated, paired),
+        "reliable_improvement": (improved, finished),  # over all finished courses (NHS CDP_B07)
+        "reliable_deterioration": (deteriorated, finished),
         "waited_6_weeks": (six, finished),
         "waited_18_weeks": (eighteen, finished),
         "first_to_second_over_90_days": (over_90, seconds),
@@ -206,7 +210,8 @@ EDGES = [
     # not at caseness at the start (PHQ-9 9, GAD-7 7): in improvement's denominator, not recovery's
     row("notcase", "2025-01-02", "2025-03-10", "completed", assessed="2025-01-05", t1="2025-01-12", t2="2025-01-19",
         attended=6, phq9=(9, 3), gad7=(7, 2)),
-    # a missing second score (one PHQ-9 only): finished, waits count, no outcome
+    # a missing second score (one PHQ-9 only): finished, waits count; at caseness at the start (PHQ-9 18,
+    # GAD-7 14), so in recovery's denominator and in reliable change's (all finished), in no numerator
     row("nosecond", "2025-01-03", "2025-03-20", "completed", assessed="2025-01-06", t1="2025-01-15", t2="2025-01-22",
         attended=4, phq9=(18, None), gad7=(14, 4)),
     # ends in April, two months after its last recorded session (February): counted in April only
@@ -268,14 +273,16 @@ def test_hand_worked_year() -> None:
     assert got["finished_course"] == (10, None, None)
     # paired: the finished less "nosecond" (9)
     assert got["finished_with_paired_scores"] == (9, 10, 90.0)
-    # at caseness (all paired but "notcase"; "wait126" by GAD-7 8 alone): 8
-    # recovered: late rep2 edge wait126
-    assert got["recovery"] == (4, 8, 50.0)
-    # reliably recovered: late, rep2 (PHQ-9 -6), wait126 (GAD-7 -5); not edge (no reliable change)
-    assert got["reliable_recovery"] == (3, 8, 37.5)
-    # improved: notcase late rep2 wait43 wait126 wait127 (PHQ-9 -6, GAD-7 0); not worse, edge, wait42
-    assert got["reliable_improvement"] == (6, 9, 66.7)
-    assert got["reliable_deterioration"] == (1, 9, 11.1)
+    # recovery's denominator: the 10 finished less "notcase" (PHQ-9 9 and GAD-7 7 at the start: known not at
+    # caseness) = 9, "nosecond" (PHQ-9 18 at the start, no last) in it; "wait126" in by GAD-7 8 alone
+    # recovered: late rep2 edge wait126 -> 4/9 = 44.44 -> 44.4
+    assert got["recovery"] == (4, 9, 44.4)
+    # reliably recovered: late, rep2 (PHQ-9 -6), wait126 (GAD-7 -5); not edge (no reliable change): 3/9 = 33.3
+    assert got["reliable_recovery"] == (3, 9, 33.3)
+    # improved: notcase late rep2 wait43 wait126 wait127 (PHQ-9 -6, GAD-7 0); not worse, edge, wait42 nor
+    # nosecond (no pair); over all 10 finished: 6/10, deteriorated "worse" 1/10
+    assert got["reliable_improvement"] == (6, 10, 60.0)
+    assert got["reliable_deterioration"] == (1, 10, 10.0)
     # waits (days): notcase 10, nosecond 12, late 28, rep2 46, worse 9, edge 2, wait42 42, wait43 43, 126, 127
     assert got["waited_6_weeks"] == (6, 10, 60.0)
     assert got["waited_18_weeks"] == (9, 10, 90.0)
@@ -297,6 +304,63 @@ def test_outcomes_count_in_the_month_the_referral_ended_not_its_last_session() -
     assert march.kpis["finished_course"].numerator == 2  # notcase, nosecond
     assert april.kpis["finished_course"].numerator == 2  # late, worse
     assert april.kpis["recovery"].numerator == 1  # late
+
+
+def _finished(
+    rid: str, phq9: tuple[float | None, float | None], gad7: tuple[float | None, float | None]
+) -> dict[str, Any]:
+    return row(rid, "2025-01-02", "2025-03-10", "completed", t1="2025-01-12", t2="2025-01-19", attended=4,
+               phq9=phq9, gad7=gad7)  # fmt: skip
+
+
+# The reviewer's case: 10 finished courses with paired scores, all at caseness, 5 of them recovered (and
+# reliably improved), and 5 more finished courses at caseness at the start that have no last score.
+REVIEWER = (
+    [_finished(f"rec{i}", (18, 5), (14, 4)) for i in range(5)]  # recovered: below both, PHQ-9 -13, GAD-7 -10
+    + [_finished(f"same{i}", (18, 17), (14, 13)) for i in range(5)]  # at caseness still, no reliable change
+    + [_finished(f"gone{i}", (18, None), (14, None)) for i in range(5)]  # no last score: no outcome
+)
+
+
+def test_a_missing_last_score_counts_against_the_rate_as_nationally() -> None:
+    k = compute([Referral(**r) for r in REVIEWER], date(2025, 1, 1), date(2025, 12, 31))
+    got = {n: (v.numerator, v.denominator, v.rate) for n, v in {**k.kpis, **k.supplementary}.items()}
+    # NHS CDP_B05: finished (15) less not at caseness at the start (0) = 15; recovered 5 -> 33.33 -> 33.3
+    # (dropping the five without a last score would give 5/10 = 50.0)
+    assert got["recovery"] == (5, 15, 33.3)
+    assert got["reliable_recovery"] == (5, 15, 33.3)
+    assert got["reliable_improvement"] == (5, 15, 33.3)  # CDP_B07: over all finished courses
+    assert got["reliable_deterioration"] == (0, 15, 0.0)
+    assert got["finished_with_paired_scores"] == (10, 15, 66.7)  # the completeness, apart
+    assert engine(REVIEWER, date(2025, 1, 1), date(2025, 12, 31)) == independent(
+        REVIEWER, date(2025, 1, 1), date(2025, 12, 31)
+    )
+
+
+# Which finished courses are known not to be at caseness at the start (out of recovery's denominator).
+CASENESS_UNKNOWN = [
+    _finished("both_below", (9, None), (7, None)),  # both first scores below: known not at caseness -> out
+    _finished("both_below_paired", (9, 2), (7.5, 1)),  # GAD-7 7.5 < 8: out (paired, reliable improvement)
+    _finished("no_first", (None, None), (None, None)),  # no first score at all: not known -> in
+    _finished("phq9_only_below", (9, None), (None, None)),  # one measure's first score only: not known -> in
+    _finished("gad7_only_below", (None, None), (7, None)),  # likewise -> in
+    _finished("gad7_at_case", (9, None), (8, None)),  # GAD-7 8 (caseness exactly): at caseness -> in
+    _finished("phq9_at_case", (10, 9), (7, 7)),  # PHQ-9 10 exactly, ends below both: in, recovered
+]
+
+
+def test_only_a_course_known_to_be_below_caseness_leaves_the_recovery_denominator() -> None:
+    k = compute([Referral(**r) for r in CASENESS_UNKNOWN], date(2025, 1, 1), date(2025, 12, 31))
+    got = {n: (v.numerator, v.denominator, v.rate) for n, v in {**k.kpis, **k.supplementary}.items()}
+    # 7 finished less both_below and both_below_paired = 5; recovered: phq9_at_case only -> 20.0
+    assert got["recovery"] == (1, 5, 20.0)
+    assert got["reliable_recovery"] == (0, 5, 0.0)  # phq9_at_case: PHQ-9 -1, not reliable
+    # improved: both_below_paired (PHQ-9 -7, GAD-7 -6.5), over all 7 finished -> 14.29 -> 14.3
+    assert got["reliable_improvement"] == (1, 7, 14.3)
+    assert got["finished_with_paired_scores"] == (2, 7, 28.6)
+    assert engine(CASENESS_UNKNOWN, date(2025, 1, 1), date(2025, 12, 31)) == independent(
+        CASENESS_UNKNOWN, date(2025, 1, 1), date(2025, 12, 31)
+    )
 
 
 # Attendance and community measures, every threshold on both sides, for the period March 2025 (1st to 31st).

@@ -184,6 +184,9 @@ def flags(t: ir.Table, start: date, end: date, defs: Definitions | None = None) 
     finished = ended & (t.attended_treatment >= d.finished_min_attended)
     paired = finished & p0.notnull() & p1.notnull() & g0.notnull() & g1.notnull()
     case_start = paired & ((p0 >= phq9_case) | (g0 >= gad7_case))
+    # known not at caseness at the start: both first scores, each below caseness (reporting.kpis.not_at_caseness)
+    not_case = (p0.notnull() & g0.notnull() & (p0 < phq9_case) & (g0 < gad7_case)).fill_null(False)
+    case_denominator = finished & ~not_case  # recovery's denominator: a missing score stays in it
     case_end = (p1 >= phq9_case) | (g1 >= gad7_case)
     down = ((p1 < p0) & ((p0 - p1) >= phq9_rc.points)) | ((g1 < g0) & ((g0 - g1) >= gad7_rc.points))
     up = ((p1 > p0) & ((p1 - p0) >= phq9_rc.points)) | ((g1 > g0) & ((g1 - g0) >= gad7_rc.points))
@@ -203,13 +206,13 @@ def flags(t: ir.Table, start: date, end: date, defs: Definitions | None = None) 
         "entered_treatment": _within(t.first_treatment_date, start, end),
         "finished_course": finished,
         "recovery": recovered,
-        "recovery/": case_start,
+        "recovery/": case_denominator,
         "reliable_recovery": (recovered & improved).fill_null(False),
-        "reliable_recovery/": case_start,
+        "reliable_recovery/": case_denominator,
         "reliable_improvement": improved,
-        "reliable_improvement/": paired,
+        "reliable_improvement/": finished,
         "reliable_deterioration": deteriorated,
-        "reliable_deterioration/": paired,
+        "reliable_deterioration/": finished,
         "waited_6_weeks": waited(d.waited_6_weeks_days),
         "waited_6_weeks/": finished,
         "waited_18_weeks": waited(d.waited_18_weeks_days),

@@ -46,13 +46,21 @@ Output (:func:`compute`), for the referrals given (filter by team kind first, :f
   the period (count).
 - Outcome metrics take the referrals that **ended** in the period. ``finished_course``: ended with at least 2
   attended treatment contacts (count). A finished course has an outcome when it has paired scores on both
-  PHQ-9 and GAD-7 (a first and a later last score of each); one with a missing second score has none and
-  stays out of every outcome numerator and denominator (shown as ``finished_with_paired_scores``).
-- ``recovery``: at caseness at the start (PHQ-9 >= 10 and/or GAD-7 >= 8) and below caseness on both at the
-  end, over finished courses at caseness at the start; ``reliable_recovery``: recovered and reliably
-  improved, same denominator; ``reliable_improvement``: a reliable decrease (PHQ-9 >= 6, GAD-7 >= 4 points)
-  on at least one measure and no reliable increase on either, over all finished courses;
-  ``reliable_deterioration``: a reliable increase on either, same denominator.
+  PHQ-9 and GAD-7 (a first and a later last score of each); only such a course can be in an outcome
+  **numerator**. The **denominators** do not drop a course for a missing score (NHS England's Core Data Pack,
+  CDP_B05/B06 and CDP_B07: recovery over finished courses less those not at caseness at the start, reliable
+  change over all finished courses), so a missing score counts against the rate, as nationally;
+  ``finished_with_paired_scores`` (supplementary) shows how complete the pairs are.
+- **Not at caseness at the start** (:func:`not_at_caseness`) is known only from both first scores: a PHQ-9 and
+  a GAD-7 first score, each below caseness (PHQ-9 < 10 and GAD-7 < 8). A finished course with no first score,
+  or a first score on one measure only (whatever its value), is not known to be below caseness and stays in
+  the recovery denominator (the national ``NotCaseness`` flag needs both first scores below their thresholds).
+- ``recovery``: paired scores, at caseness at the start (PHQ-9 >= 10 and/or GAD-7 >= 8) and below caseness
+  on both at the end, over finished courses less those not at caseness at the start;
+  ``reliable_recovery``: recovered and reliably improved, same denominator; ``reliable_improvement``: paired
+  scores with a reliable decrease (PHQ-9 >= 6, GAD-7 >= 4 points) on at least one measure and no reliable
+  increase on either, over **all** finished courses; ``reliable_deterioration``: paired scores with a reliable
+  increase on either, same denominator.
 - ``waited_6_weeks`` / ``waited_18_weeks``: referral to first treatment <= 42 / <= 126 days, among finished
   courses.
 - ``first_to_second_over_90_days``: second treatment contact in the period more than 90 days after the first,
@@ -95,7 +103,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from idiograph.errors import FieldProblem, InvalidInput
-from idiograph.monitoring.outcomes.nhs_talking_therapies import EpisodeOutcome, classify
+from idiograph.monitoring.outcomes.nhs_talking_therapies import EpisodeOutcome, at_caseness, classify
 
 DEFINITIONS = Path(__file__).with_name("kpis.yaml")
 COUNTS = ("referrals", "entered_treatment", "finished_course")
@@ -296,6 +304,15 @@ def outcome(r: Referral, defs: Definitions | None = None) -> EpisodeOutcome:
     return replace(classify([(p0, g0), (p1, g1)], r.attended_treatment), finished=finished)
 
 
+def not_at_caseness(r: Referral) -> bool:
+    """Known to be below caseness at the start: a first PHQ-9 and a first GAD-7, each below its caseness
+    threshold. No first score, or one measure's only, is not known and counts as possibly at caseness (NHS
+    England's ``NotCaseness``: a finished course leaves the recovery denominator only when known not at
+    caseness)."""
+    p0, g0 = r.phq9_first, r.gad7_first
+    return p0 is not None and g0 is not None and not at_caseness(p0, g0)
+
+
 def _within(day: date | None, start: date, end: date) -> bool:
     return day is not None and start <= day <= end
 
@@ -312,7 +329,9 @@ def compute(referrals: Sequence[Referral], start: date, end: date, defs: Definit
     finished = [r for r in ended if r.attended_treatment >= d.finished_min_attended]
     outcomes = [outcome(r, d) for r in finished]
     paired = [o for o in outcomes if o.paired_scores > 0]
-    case = [o for o in paired if o.caseness_start]
+    # recovery's denominator: finished less those known not at caseness at the start (CDP_B05/B06); a course
+    # without paired scores stays in it and cannot be in the numerator (a missing score counts against the rate)
+    case = len([r for r in finished if not not_at_caseness(r)])
 
     def waited(days: int) -> Kpi:
         within = sum(
@@ -336,10 +355,10 @@ def compute(referrals: Sequence[Referral], start: date, end: date, defs: Definit
         "referrals": Kpi(sum(_within(r.referral_date, start, end) for r in referrals), None),
         "entered_treatment": Kpi(sum(_within(r.first_treatment_date, start, end) for r in referrals), None),
         "finished_course": Kpi(len(finished), None),
-        "recovery": Kpi(sum(bool(o.recovered) for o in case), len(case)),
-        "reliable_recovery": Kpi(sum(bool(o.reliable_recovery) for o in case), len(case)),
-        "reliable_improvement": Kpi(sum(bool(o.reliable_improvement) for o in paired), len(paired)),
-        "reliable_deterioration": Kpi(sum(bool(o.reliable_deterioration) for o in paired), len(paired)),
+        "recovery": Kpi(sum(bool(o.recovered) for o in paired), case),
+        "reliable_recovery": Kpi(sum(bool(o.reliable_recovery) for o in paired), case),
+        "reliable_improvement": Kpi(sum(bool(o.reliable_improvement) for o in paired), len(finished)),
+        "reliable_deterioration": Kpi(sum(bool(o.reliable_deterioration) for o in paired), len(finished)),
         "waited_6_weeks": waited(d.waited_6_weeks_days),
         "waited_18_weeks": waited(d.waited_18_weeks_days),
     }
