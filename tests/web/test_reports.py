@@ -232,3 +232,15 @@ def test_notes_use_the_page_s_words() -> None:
         ]
     )
     assert notes == ["Did not attend: over appointments.", "Referrals ended; re-referral within 30 days is not"]
+
+
+def test_personalisation_is_on_the_page_as_observational(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: personalisation made visible on the Reports page, the comparisons stated as associations."""
+    make_staff("t.lead", "service_lead")
+    login(client, "t.lead")
+    page = client.get("/reports")
+    assert page.status_code == 200
+    text = page.text
+    assert 'id="personalisation"' in text and "At the preferred time" in text
+    assert 'id="personalisation-observational"' in text and "association, not an effect" in text
+    assert "Mantel-Haenszel" in text and 'id="flex-ethnic"' in text

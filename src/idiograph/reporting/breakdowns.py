@@ -29,9 +29,10 @@ comparison of eleven methods", Stat Med 17:873-890, method 10). A suppressed val
 denominator is suppressed, and every gap is withheld when the reference group's are.
 
 Disclosure control treats one quantity as one cell whatever KPI shows it: ``finished_course`` is also the
-denominator of both waits; the recovery denominators are one (finished at caseness), the reliable change ones
-another (finished with paired scores). The groups of a breakdown sum to the service total (published
-unrounded in the report's ``kpis``), and the detailed ethnic categories of a group sum to that group: these are
+denominator of both waits and of reliable improvement and deterioration (all finished courses, as nationally); the
+recovery denominators are one (finished, less those known not to be at caseness at the start). The groups of a
+breakdown sum to the service total (published unrounded in the report's ``kpis``), and the detailed ethnic
+categories of a group sum to that group: these are
 the margins that secondary suppression protects.
 """
 
@@ -77,8 +78,8 @@ SHARED_DENOMINATORS = {
     "waited_18_weeks": "finished_course",
     "recovery": "finished_at_caseness",
     "reliable_recovery": "finished_at_caseness",
-    "reliable_improvement": "finished_with_paired_scores",
-    "reliable_deterioration": "finished_with_paired_scores",
+    "reliable_improvement": "finished_course",
+    "reliable_deterioration": "finished_course",
 }
 GROUP_OF_CATEGORY = {label: group for group, label in ETHNIC_CATEGORIES.values()}
 Scope = Literal["talking_therapies", "community"]

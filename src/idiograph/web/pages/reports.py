@@ -48,8 +48,9 @@ KPI_WORDS: dict[str, tuple[str, str, str | None, float | None]] = {
     ),
     "recovery": (
         "Recovery",
-        "Of finished courses that started at caseness (PHQ-9 10 or more, or GAD-7 8 or more), the share below "
-        "caseness on both at the end.",
+        "Of finished courses not known to have started below caseness (PHQ-9 10 or more, or GAD-7 8 or more, or a "
+        "first score missing), the share below caseness on both at the end; a missing last score counts as not "
+        "recovered, as nationally.",
         "higher",
         50.0,
     ),
@@ -61,8 +62,8 @@ KPI_WORDS: dict[str, tuple[str, str, str | None, float | None]] = {
     ),
     "reliable_improvement": (
         "Reliable improvement",
-        "Of finished courses with scores at the start and end, the share whose scores fell by more than "
-        "measurement error on at least one questionnaire and rose on neither.",
+        "Of all finished courses, the share whose scores fell by more than measurement error on at least one "
+        "questionnaire and rose on neither (a course without scores at the start and end counts as not improved).",
         "higher",
         67.0,
     ),
@@ -397,6 +398,7 @@ def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]
         "team_words": TEAM_WORDS,
         "stages": STAGES,
         "cost": cost_context(db, start, end),
+        "personalisation": personalisation_context(db, start, end),
         "team_funnel": team_funnel_context(db, table, start, end),
     }
 
@@ -465,6 +467,53 @@ def cost_context(db: Session, start: date, end: date) -> dict[str, Any]:
     """Cost by pathway (reporting.cost_db), counts 1-7 withheld; read within the page's one audited aggregate view
     (the caller has checked service:summary)."""
     return cost_by_pathway(db, start, end)
+
+
+FLEX_WORDS = {
+    "time": "At the preferred time",
+    "place": "At the preferred place",
+    "format": "In the preferred format",
+    "delegated": "Changes made under delegated authority",
+}
+COMPARISON_WORDS = {
+    "dna_by_preferences_met": ("Missed appointments (did not attend)", "preferences met", "preferences not met"),
+    "disengagement_by_preferences_met": ("Discharged for disengagement", "preferences met", "preferences not met"),
+    "crisis_admission_by_crisis_plan": ("Crisis admissions", "with a crisis plan", "without a crisis plan"),
+}
+
+
+def _flex_point(label: str, cell: Mapping[str, Any], why: str) -> rc.GroupPoint:
+    ci = cell.get("ci") or (None, None)
+    if cell.get("rate") is None:
+        return rc.GroupPoint(label, None, None, None, why=why)
+    return rc.GroupPoint(label, cell["rate"], ci[0], ci[1])
+
+
+def personalisation_context(db: Session, start: date, end: date) -> dict[str, Any]:
+    """Care around the person's preferences (reporting.personalisation): the shares at the preferred time, place
+    and format, governance, the observational comparisons and who gets flexibility; read within the page's one
+    audited aggregate view (the caller has checked service:summary)."""
+    from idiograph.reporting.personalisation import report
+    from idiograph.reporting.personalisation_db import inputs
+
+    out = report(*inputs(db, start, end))
+    why = "suppressed (small numbers)"
+    shares = {**out["preferred"], "delegated": out["governance"]["delegated"]}
+    overall = [
+        _flex_point(FLEX_WORDS[k], shares[k], why if shares[k].get("suppressed") else "none counted")
+        for k in FLEX_WORDS
+    ]
+    by_ethnic = [
+        _flex_point(str(row["group"]), row["place"], why if row["place"].get("suppressed") else "none counted")
+        for row in out["by"].get("ethnic_group", [])
+    ]
+    return {
+        **out,
+        "words": FLEX_WORDS,
+        "comparison_words": COMPARISON_WORDS,
+        "figure": rc.by_group("flex-overall", "Appointments and changes", "what the person asked for", overall),
+        "equity_figure": rc.by_group("flex-ethnic", "At the preferred place", "ethnic group", by_ethnic),
+    }
 
 
 def _today() -> date:
