@@ -22,10 +22,7 @@ from idiograph.fhir import bulk, service
 from idiograph.fhir import mapping_out as out
 from idiograph.fhir import search as fs
 from idiograph.fhir.importer import CREATABLE, create_resource, import_bundle
-from idiograph.reporting.breakdowns import by_groups
-from idiograph.reporting.kpi_report import report_document
-from idiograph.reporting.referrals_db import referrals_from_db
-from idiograph.security import audit
+from idiograph.reporting.referrals_db import audited_document
 from idiograph.security.deps import DB, raw_body, require
 from idiograph.security.model import Team
 from idiograph.security.principal import Principal
@@ -351,20 +348,7 @@ def measure_reports(
     talking-therapies teams and one for community teams, with their equity breakdowns as stratifiers under
     disclosure control (aggregates only; one audited read)."""
     start, end = _period(period_start, period_end, date.today())
-    table = referrals_from_db(db)
-    doc = report_document(table, start, end)
-    if not doc.get("by"):
-        doc["by"] = by_groups(table, start, end)
-    doc["community_by"] = by_groups(table, start, end, scope="community")
-    audit.append(
-        db,
-        p.actor,
-        "read",
-        "KpiReport",
-        None,
-        None,
-        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": len(table), "via": "fhir"},
-    )
+    doc, _ = audited_document(db, p, start, end, "fhir")
     now = datetime.now(UTC)
     entries = [
         {"resource": out.measure_report(doc, teams, now), "search": {"mode": "match"}}

@@ -199,6 +199,30 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
     return out
 
 
+def audited_document(
+    session: Session, principal: Principal, start: date, end: date, via: str
+) -> tuple[dict[str, Any], list[Referral]]:
+    """The KPI document for the period with both team kinds' breakdowns (``by`` and ``community_by``) and the
+    referral table it came from, for the Reports page, its CSV and the FHIR MeasureReports; one audit record of the
+    read (aggregate: no person named), ``via`` saying which."""
+    from idiograph.reporting.breakdowns import by_groups
+
+    principal.require(Permission.SERVICE_SUMMARY)
+    table = referrals_from_db(session)
+    doc = report_document(table, start, end)
+    doc["community_by"] = by_groups(table, start, end, scope="community")
+    audit.append(
+        session,
+        principal.actor,
+        "read",
+        "KpiReport",
+        None,
+        None,
+        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": len(table), "via": via},
+    )
+    return doc, table
+
+
 def cost_by_pathway(session: Session, start: date, end: date) -> dict[str, Any]:
     """Cost per finished course and per recovered case by pathway for referrals ended in the period, counts 1-7
     withheld (reporting.cost, unit costs from IDIOGRAPH_UNIT_COSTS or the illustrative defaults)."""

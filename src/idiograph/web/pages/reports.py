@@ -19,10 +19,9 @@ from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.methods.proportions import wilson
 from idiograph.reporting import breakdowns as bd
 from idiograph.reporting.disclosure import primary, rounded
-from idiograph.reporting.kpi_report import report_document, reports
+from idiograph.reporting.kpi_report import reports
 from idiograph.reporting.kpis import ISSUE_KPIS, STAGES, Referral
-from idiograph.reporting.referrals_db import cost_by_pathway, referrals_from_db
-from idiograph.security import audit
+from idiograph.reporting.referrals_db import audited_document, cost_by_pathway
 from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
@@ -244,24 +243,8 @@ def funnel_rows(stages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def document(db: Session, p: Principal, start: date, end: date, via: str) -> tuple[dict[str, Any], list[Referral]]:
-    """The KPI document for the period with both team kinds' breakdowns, and one audit record of the read
-    (aggregate: no person named)."""
-    p.require(Permission.SERVICE_SUMMARY)
-    table = referrals_from_db(db)
-    doc = report_document(table, start, end)
-    if not doc.get("by"):
-        doc["by"] = bd.by_groups(table, start, end)
-    doc["community_by"] = bd.by_groups(table, start, end, scope="community")
-    audit.append(
-        db,
-        p.actor,
-        "read",
-        "KpiReport",
-        None,
-        None,
-        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": len(table), "via": via},
-    )
-    return doc, table
+    """The KPI document for the period with both team kinds' breakdowns, and one audit record of the read."""
+    return audited_document(db, p, start, end, via)
 
 
 def group_label(breakdown: str, group: str) -> str:
