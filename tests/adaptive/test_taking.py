@@ -446,3 +446,41 @@ def test_an_unfinished_form_shows_no_decision(client, db, make_staff) -> None:  
     qr = client.get(f"/fhir/R4/QuestionnaireResponse/{rec.id}", headers=clin.auth).json()
     (ext,) = [e for e in qr["modifierExtension"] if e["url"] == vocab.ADAPTIVE_EXT]
     assert not [p for p in ext["extension"] if p["url"] in ("decision", "estimate")]
+
+
+def test_two_sends_of_a_settled_form_spend_the_link_once(client, db, make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Read again: a double tap on Send finished the form twice (two audit records); the second finds the link spent
+    and nothing of it is stored."""
+    from dataclasses import replace
+
+    import pytest
+
+    from idiograph import pipeline
+    from idiograph.adaptive import banks, taking
+    from idiograph.measures import service as measures
+
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = _person(client, clin)
+    path = _adaptive_link(client, clin, pid)
+    token = path.rsplit("/", 1)[1]
+    client.cookies.clear()
+    client.get(path)
+    assert client.post(path, data={"item": ITEM9, "answer": "0"}, follow_redirects=False).status_code == 303
+    loose = replace(banks.default_rule("phq-9"), confidence=0.5)
+    monkeypatch.setattr("idiograph.adaptive.taking.default_rule", lambda _instrument: loose)
+    opened = measures.open_link
+
+    def raced(session, tok):  # type: ignore[no-untyped-def]
+        link, inst = opened(session, tok)
+        # the other Send commits between this one's read and its write
+        spend = update(SelfReportLink).where(SelfReportLink.id == link.id).values(used_at=link.created_at)
+        session.execute(spend.execution_options(synchronize_session=False))
+        return link, inst
+
+    monkeypatch.setattr(measures, "open_link", raced)
+    finished = db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "write"))
+    with pytest.raises(measures.LinkGone):
+        taking.answer(db, token, "", None, pipeline.record)
+    rec = db.scalar(select(QuestionnaireResponseRecord))
+    assert rec is not None and rec.status == "in-progress" and rec.stop_reason is None  # this send changed nothing
+    assert db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "write")) == finished

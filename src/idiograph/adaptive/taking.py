@@ -187,7 +187,16 @@ def _finish(
     record: Recorder,
 ) -> Finished:
     """The form has stopped: the link is spent and the response completed with its estimate, decision and reason;
-    a form that asked every question also gets its full total."""
+    a form that asked every question also gets its full total. The link is spent once: a second finish at the same
+    time (a double tap on *Send*) finds it spent and is refused whole (LinkGone)."""
+    spent = session.execute(
+        update(SelfReportLink)
+        .where(SelfReportLink.id == link.id, SelfReportLink.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        raise measures.LinkGone()
     actor = Actor(None, f"self-report:{link.id}", "person")
     rec = _response(session, actor, link, inst, now)
     res = engine.result(bank, rule, answers)
