@@ -160,17 +160,22 @@ def spark_where(con: Any) -> tuple[str, str]:
     return str(sc.master), str(sc.applicationId)
 
 
-def read(con: Any, path: Path) -> ir.Table:
-    """Parquet or CSV with columns person_id, code, value, time (by the file's extension)."""
+def read_file(con: Any, path: Path, what: str) -> ir.Table:
+    """A table from Parquet (a file or a folder of them) or CSV, by the file's extension; ``what`` names it in
+    errors."""
     if not path.exists():
-        raise InputError(f"observations: {path} does not exist")
+        raise InputError(f"{what}: {path} does not exist")
     suffix = path.suffix.lower()
     if suffix == ".parquet" or path.is_dir():
-        t = con.read_parquet(str(path))
-    elif suffix == ".csv":
-        t = con.read_csv(str(path))
-    else:
-        raise InputError(f"observations: {path.name} is neither .parquet nor .csv")
+        return con.read_parquet(str(path))
+    if suffix == ".csv":
+        return con.read_csv(str(path))
+    raise InputError(f"{what}: {path.name} is neither .parquet nor .csv")
+
+
+def read(con: Any, path: Path) -> ir.Table:
+    """Parquet or CSV with columns person_id, code, value, time (by the file's extension)."""
+    t = read_file(con, path, "observations")
     missing = [c for c in COLUMNS if c not in t.columns]
     if missing:
         raise InputError(f"observations: missing column(s) {', '.join(missing)} (need {', '.join(COLUMNS)})")

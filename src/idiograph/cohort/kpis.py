@@ -31,7 +31,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from idiograph.cohort.baselines import InputError
+from idiograph.cohort.baselines import InputError, read_file
 from idiograph.monitoring.outcomes.nhs_talking_therapies import caseness, criteria
 from idiograph.patients.demographics import AGE_BANDS, ETHNIC_CATEGORIES
 from idiograph.reporting.kpis import COUNTS, KPIS, SUPPLEMENTARY, Definitions, Kpi, definitions
@@ -58,16 +58,7 @@ SCHEMA = pa.schema(
 
 def read(con: Any, path: Path) -> ir.Table:
     """The referral table: Parquet (a file or a folder) or CSV, every ``Referral`` column, with its types."""
-    if not path.exists():
-        raise InputError(f"referrals: {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet" or path.is_dir():
-        t = con.read_parquet(str(path))
-    elif suffix == ".csv":
-        t = con.read_csv(str(path))
-    else:
-        raise InputError(f"referrals: {path.name} is neither .parquet nor .csv")
-    return prepare(t)
+    return prepare(read_file(con, path, "referrals"))
 
 
 def prepare(t: ir.Table) -> ir.Table:

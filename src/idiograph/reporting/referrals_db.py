@@ -211,16 +211,18 @@ def audited_document(
     table = referrals_from_db(session)
     doc = report_document(table, start, end)
     doc["community_by"] = by_groups(table, start, end, scope="community")
-    audit.append(
-        session,
-        principal.actor,
-        "read",
-        "KpiReport",
-        None,
-        None,
-        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": len(table), "via": via},
-    )
+    _audit_read(session, principal, doc, len(table), via)
     return doc, table
+
+
+def _audit_read(
+    session: Session, principal: Principal, doc: dict[str, Any], referrals: int, via: str | None = None
+) -> None:
+    """One audit record of an aggregate KPI read (no person named); ``via`` names the page, CSV or FHIR route."""
+    detail: dict[str, Any] = {"from": doc["period"]["from"], "to": doc["period"]["to"], "referrals": referrals}
+    if via is not None:
+        detail["via"] = via
+    audit.append(session, principal.actor, "read", "KpiReport", None, None, detail=detail)
 
 
 def cost_by_pathway(session: Session, start: date, end: date) -> dict[str, Any]:
@@ -247,13 +249,5 @@ def kpi_document(
     doc["cost"] = cost_by_pathway(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
-    audit.append(
-        session,
-        principal.actor,
-        "read",
-        "KpiReport",
-        None,
-        None,
-        detail={"from": doc["period"]["from"], "to": doc["period"]["to"], "referrals": len(table)},
-    )
+    _audit_read(session, principal, doc, len(table))
     return doc
