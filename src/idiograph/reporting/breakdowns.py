@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from idiograph.methods.proportions import wilson
 from idiograph.patients.demographics import AGE_BANDS, ETHNIC_CATEGORIES, SEXES
@@ -61,6 +61,7 @@ from idiograph.reporting.disclosure import (
     problems,
     protect,
 )
+from idiograph.reporting.grid import Grain, check_grain
 from idiograph.reporting.kpis import Definitions, Kpi, Referral, compute, definitions, split
 
 SETTINGS = Path(__file__).with_name("breakdowns.yaml")
@@ -86,7 +87,8 @@ Scope = Literal["talking_therapies", "community"]
 
 
 class Settings(BaseModel):
-    """``breakdowns.yaml``: reference groups, disclosure control and the intervals' confidence."""
+    """``breakdowns.yaml``: reference groups, disclosure control, the publication grid and the intervals'
+    confidence."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: str = Field(min_length=1)
@@ -94,6 +96,12 @@ class Settings(BaseModel):
     disclosure: DisclosureConfig = DisclosureConfig()
     confidence: float = Field(default=0.95, gt=0, lt=1)
     exact: bool = False  # also protect against the reader solving every constraint at once (seconds per report)
+    publication_period: Grain = "quarter"  # group-level cells only for exactly one period of this grid (H-108)
+
+    @field_validator("publication_period", mode="before")
+    @classmethod
+    def _grain(cls, value: object) -> Grain:
+        return check_grain(str(value))
 
     @model_validator(mode="after")
     def _known_breakdowns(self) -> Settings:
@@ -112,7 +120,12 @@ class Settings(BaseModel):
 
 @lru_cache(maxsize=4)
 def settings(path: Path = SETTINGS) -> Settings:
-    return Settings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    """The settings in ``path``, or a ValueError naming the file, the field and the reason."""
+    try:
+        return Settings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        found = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"{path.name}: {found}") from None
 
 
 def _quintile(decile: int | None) -> str:

@@ -6,16 +6,23 @@ Its shape: ``period`` {from, to}; ``definitions`` (the version of ``kpis.yaml``)
 denominator, rate}} for talking-therapies teams, NAME in ``ISSUE_KPIS`` (a count has denominator null; a rate is
 a percent to 1 decimal place, null when its denominator is 0); ``community`` the same for every other team kind;
 ``by`` the equity breakdowns; ``supplementary`` and ``funnel`` by team kind; ``notes`` what the figures cannot
-say. Totals are not rounded: disclosure control applies to ``by`` only."""
+say. Totals are not rounded: disclosure control applies to ``by`` only.
+
+Group-level cells are safe only for a period that is exactly one period of the publication grid
+(``reporting.grid``, ``publication_period`` in ``breakdowns.yaml``; hazard H-108): two tables for overlapping or
+nested periods can be subtracted. For any other period ``off_grid="note"`` (the command line, for a data team)
+keeps ``by`` and says so in ``notes``; ``off_grid="withhold"`` (every published output: the Reports page, its CSV,
+FHIR) leaves ``by`` empty and ``publication`` says why, with the grid periods overlapping the one asked for."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from idiograph.errors import FieldProblem, InvalidInput
-from idiograph.reporting.breakdowns import by_groups
+from idiograph.reporting import grid
+from idiograph.reporting.breakdowns import Settings, by_groups, settings
 from idiograph.reporting.kpis import Definitions, Kpi, Referral, Report, compute, definitions, split
 
 KINDS = ("talking_therapies", "community")
@@ -78,13 +85,48 @@ PERSONALISATION_NOT_AVAILABLE: dict[str, Any] = {
 }
 
 
+GRAIN_WORDS = {"month": "calendar months", "quarter": "NHS financial quarters", "year": "NHS financial years"}
+
+
+def publication(start: date, end: date, today: date | None = None, config: Settings | None = None) -> dict[str, Any]:
+    """Whether group-level cells may be published for ``start``..``end``: exactly one grid period that has ended
+    before ``today`` (a period still running would be published again, larger, once it ends). ``overlapping`` are
+    the complete grid periods sharing a day with it, to offer instead."""
+    c = config or settings()
+    day = today or date.today()
+    found = grid.exact(start, end, c.publication_period)
+    around = [p for p in grid.overlapping(start, end, c.publication_period) if p.end < day]
+    return {
+        "grid": c.publication_period,
+        "grid_words": GRAIN_WORDS[c.publication_period],
+        "on_grid": found is not None and found.end < day,
+        "name": found.name if found is not None else None,
+        "overlapping": [{"name": p.name, "from": p.start.isoformat(), "to": p.end.isoformat()} for p in around],
+    }
+
+
+def off_grid_note(start: date, end: date, status: dict[str, Any]) -> str:
+    """The note of a report whose ``by`` is kept for a period that is not one grid period (the command line)."""
+    names = ", ".join(p["name"] for p in status["overlapping"]) or "none has ended yet"
+    return (
+        f"by: {start.isoformat()} to {end.isoformat()} is not one period of the publication grid "
+        f"({status['grid_words']}; breakdowns.yaml publication_period). Do not publish these group cells: cells of "
+        "overlapping or nested periods can be subtracted from each other to recover a suppressed count "
+        f"(differencing, hazard H-108). Grid periods overlapping it: {names}."
+    )
+
+
 def report_document(
     referrals: Sequence[Referral],
     start: date | None = None,
     end: date | None = None,
     defs: Definitions | None = None,
+    off_grid: Literal["note", "withhold"] = "note",
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Issue 19's KPI document for ``start``..``end`` (both included; by default the days the table mentions)."""
+    """Issue 19's KPI document for ``start``..``end`` (both included; by default the days the table mentions).
+    For a period that is not one complete grid period, ``off_grid`` says whether ``by`` is kept with a note (for
+    a data team) or withheld (for publication)."""
     d = defs or definitions()
     if start is None or end is None:
         found = period_of(referrals)
@@ -95,9 +137,12 @@ def report_document(
         start, end = start or found[0], end or found[1]
     r = reports(referrals, start, end, d)
     talking = r["talking_therapies"]
-    by: dict[str, Any] = by_groups(referrals, start, end, defs=d)  # talking-therapies teams, disclosure-controlled
+    status = publication(start, end, today)
+    withhold = off_grid == "withhold" and not status["on_grid"]
+    # talking-therapies teams, disclosure-controlled
+    by: dict[str, Any] = {} if withhold else by_groups(referrals, start, end, defs=d)
     unknown = sum(1 for x in referrals if x.team_kind == "unknown")
-    return {
+    doc: dict[str, Any] = {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "definitions": d.version,
         "kpis": shape({**talking.kpis, **talking.measures}),
@@ -113,5 +158,9 @@ def report_document(
             [f"{unknown} referral(s) of teams with no kind (kpis.yaml team_kinds) are counted with community."]
             if unknown
             else []
-        ),
+        )
+        + ([off_grid_note(start, end, status)] if off_grid == "note" and not status["on_grid"] else []),
     }
+    if off_grid == "withhold":
+        doc["publication"] = status
+    return doc
