@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from idiograph.instruments.definitions import instruments
+from idiograph.instruments.definitions import ReliableChange, instruments
 from idiograph.measures import change
 from idiograph.methods import reliable_change as jt
 
@@ -42,6 +42,8 @@ BOUNDARIES: dict[str, list[tuple[float, float, str | None]]] = {
     "audit": [(30, 0, None)],
     "wsas": [(30, 0, None)],
     "core-10": [(30, 0, None)],
+    # a mean on 1-7 where higher is better; no published reliable-change criterion could be verified (dialog.yaml)
+    "dialog": [(2.0, 6.5, None), (6.5, 1.0, None)],
 }
 
 
@@ -82,3 +84,19 @@ def test_jacobson_truax_decides_where_there_is_no_criterion() -> None:
 def test_a_single_score_has_no_change_to_judge() -> None:
     one = change.since_first(instruments()["phq-9"], [14])
     assert one is not None and one.change is None and one.n == 1
+
+
+def test_a_higher_is_better_instrument_judges_a_rise_as_improvement() -> None:
+    """Direction comes from the instrument file: the same 2-point rise is a deterioration on a symptom scale and
+    an improvement on a satisfaction scale (DIALOG-like), with the same threshold."""
+    rc = ReliableChange(sd=1.0, reliability=0.5, points=1, source="test")
+    satisfaction = instruments()["dialog"].model_copy(update={"reliable_change": rc})
+    symptom = satisfaction.model_copy(update={"higher_is_better": False})
+    up_symptom = change.since_first(symptom, [3.0, 5.0])
+    up_satisfaction = change.since_first(satisfaction, [3.0, 5.0])
+    down_satisfaction = change.since_first(satisfaction, [5.0, 3.0])
+    small = change.since_first(satisfaction, [3.0, 3.5])
+    assert up_symptom and up_symptom.change and up_symptom.change.direction == "deteriorated"
+    assert up_satisfaction and up_satisfaction.change and up_satisfaction.change.direction == "improved"
+    assert down_satisfaction and down_satisfaction.change and down_satisfaction.change.direction == "deteriorated"
+    assert small and small.change and small.change.direction == "no reliable change"

@@ -63,8 +63,21 @@ class Band(_Def):
 
 
 class MissingRule(_Def):
+    """How many items may be missing. A sum is prorated (answered mean x items, half up); a MEAN is taken over the
+    answered items, with the same limit applying to each mean score on its own items."""
+
     max_missing: int = Field(ge=0)
     method: Literal["prorate", "none"]
+
+
+class Subscale(_Def):
+    """A further score of a mean-scored instrument: the mean of some of its items, stored under its own code
+    (DIALOG's treatment satisfaction beside its subjective quality of life)."""
+
+    id: str
+    title: str
+    items: tuple[str, ...] = Field(min_length=1)
+    code: Coding
 
 
 class Instrument(_Def):
@@ -84,15 +97,30 @@ class Instrument(_Def):
     missing_rule: MissingRule
     reliable_change: ReliableChange | None = None
     caseness: Caseness | None = None
+    # "sum" (the default, every instrument before DIALOG): the total is the sum of the items, a whole number with
+    # bands. "mean": the total is the MEAN of ``total_items`` (all items when not given), a decimal on the items'
+    # own scale, never shown as a sum; no bands or caseness; ``subscales`` are further means with their own codes.
+    scoring: Literal["sum", "mean"] = "sum"
+    total_items: tuple[str, ...] | None = None
+    subscales: tuple[Subscale, ...] = ()
+    # the direction of good: False (lower is better: PHQ-9, GAD-7, ...), True for satisfaction scales (DIALOG)
+    higher_is_better: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Instrument:
         codes = [i.code for i in self.items]
         if len(set(codes)) != len(codes):
             raise ValueError(f"{self.id}: item codes repeat")
+        if self.scoring == "mean":
+            self._mean_consistent(set(codes))
+        else:
+            if self.total_items is not None or self.subscales:
+                raise ValueError(f"{self.id}: total_items and subscales are for mean scoring only")
+            if not self.bands:
+                raise ValueError(f"{self.id}: a summed instrument needs bands")
         lo, hi = self.min_total, self.max_total
         edges = sorted((b.min, b.max) for b in self.bands)
-        if edges[0][0] != lo or edges[-1][1] != hi or any(a[1] + 1 != b[0] for a, b in pairwise(edges)):
+        if edges and (edges[0][0] != lo or edges[-1][1] != hi or any(a[1] + 1 != b[0] for a, b in pairwise(edges))):
             raise ValueError(f"{self.id}: bands must cover {lo}-{hi} without gaps or overlaps")
         if self.missing_rule.method == "none" and self.missing_rule.max_missing:
             raise ValueError(f"{self.id}: missing_rule 'none' allows no missing items")
@@ -103,6 +131,37 @@ class Instrument(_Def):
         if self.caseness and not lo <= self.caseness.min <= hi:
             raise ValueError(f"{self.id}: caseness {self.caseness.min} outside {lo}-{hi}")
         return self
+
+    def _mean_consistent(self, codes: set[str]) -> None:
+        """A mean score's items exist, are not reverse-scored and share one answer range (so its range is theirs)."""
+        if self.bands or self.caseness:
+            raise ValueError(f"{self.id}: a mean-scored instrument has no bands or caseness (they are for sums)")
+        scores = [("total_items", self.mean_items), *((f"subscales.{s.id}", s.items) for s in self.subscales)]
+        for where, items in scores:
+            unknown = [c for c in items if c not in codes]
+            if unknown or len(set(items)) != len(items):
+                raise ValueError(f"{self.id}: {where}: {', '.join(unknown) or 'items repeat'} not items of it")
+            chosen = [i for i in self.items if i.code in items]
+            if any(i.reverse for i in chosen):
+                raise ValueError(f"{self.id}: {where}: a mean score has no reverse-scored items")
+            if len({self.item_range(i) for i in chosen}) != 1:
+                raise ValueError(f"{self.id}: {where}: the items of a mean score must share one answer range")
+            if self.missing_rule.max_missing >= len(items):
+                raise ValueError(f"{self.id}: missing_rule: {where} would have no item left")
+        ids = [s.id for s in self.subscales]
+        if len(set(ids)) != len(ids) or any(s.code == self.total for s in self.subscales):
+            raise ValueError(f"{self.id}: subscales repeat an id or the total's code")
+
+    @property
+    def mean_items(self) -> tuple[str, ...]:
+        """The items a mean-scored total is the mean of (all items when ``total_items`` is not given)."""
+        return self.total_items if self.total_items is not None else tuple(i.code for i in self.items)
+
+    def mean_range(self, items: tuple[str, ...]) -> tuple[int, int]:
+        """The range of the mean of ``items`` (they share one answer range)."""
+        item = self.item(items[0])
+        assert item is not None
+        return self.item_range(item)
 
     def options(self, item: Item) -> tuple[AnswerOption, ...]:
         return item.answers or self.answers
@@ -118,10 +177,14 @@ class Instrument(_Def):
 
     @property
     def min_total(self) -> int:
+        if self.scoring == "mean":
+            return self.mean_range(self.mean_items)[0]
         return sum(self.item_range(i)[0] for i in self.items)
 
     @property
     def max_total(self) -> int:
+        if self.scoring == "mean":
+            return self.mean_range(self.mean_items)[1]
         return sum(self.item_range(i)[1] for i in self.items)
 
     def safety_positive(self, item: Item, answer: float) -> bool:

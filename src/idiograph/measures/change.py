@@ -21,9 +21,10 @@ def measurement_error(inst: Instrument) -> float | None:
 
 
 def criterion(inst: Instrument) -> Criterion | None:
-    """The instrument's one reliable-change rule, or None when its reliability is not known."""
+    """The instrument's one reliable-change rule, or None when its reliability is not known; its direction is the
+    instrument's (a rise is an improvement on a satisfaction scale such as DIALOG)."""
     rc = inst.reliable_change
-    return None if rc is None else Criterion(rc.sd, rc.reliability, rc.points)
+    return None if rc is None else Criterion(rc.sd, rc.reliability, rc.points, not inst.higher_is_better)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Turning a set of answers into stored item observations plus the scored total."""
+"""Turning a set of answers into stored item observations plus the scored total (or, for a mean-scored
+instrument, its means: the record's total stays empty, as a mean is not a whole-number total)."""
 
 from __future__ import annotations
 
@@ -119,4 +120,21 @@ def record_response(
                 rec.id,
             )
         )
+    # a mean-scored instrument (DIALOG): each mean under its own code, never as the record's (whole-number) total
+    for (system, code), mean in result.means:
+        if mean is not None:
+            rows.append(
+                NewObservation(
+                    person_id,
+                    system,
+                    code,
+                    mean,
+                    SCORE_UNIT,
+                    authored,
+                    rec.source,
+                    f"{rec.source_id}#{code}",
+                    episode_id,
+                    rec.id,
+                )
+            )
     return rec, result, rows

@@ -1,4 +1,8 @@
-"""Scoring a questionnaire from item answers: total, band, proration and safety items (pure)."""
+"""Scoring a questionnaire from item answers: total, band, proration and safety items (pure).
+
+A summed instrument's total is a whole number with a band. A MEAN-scored one (DIALOG) has no total and no band:
+its scores are means on the items' own scale (``Score.means``), kept apart so that a mean is never shown, stored
+or summed as a total."""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ class Score:
     missing: tuple[str, ...]
     safety_positive: tuple[str, ...]  # safety items answered above 0
     safety_unanswered: tuple[str, ...]
+    # a mean-scored instrument's scores, (code system, code) -> mean (None when too many of its items are missing),
+    # the total's code first then each subscale's; empty for a summed instrument
+    means: tuple[tuple[tuple[str, str], float | None], ...] = ()
 
 
 def band_of(instrument: Instrument, total: int) -> str:
@@ -58,6 +65,9 @@ def score(instrument: Instrument, answers: Mapping[str, int | None]) -> Score:
     positive = tuple(i.code for i in safety if i.code in points and instrument.safety_positive(i, answers[i.code] or 0))
     unanswered = tuple(i.code for i in safety if i.code not in points)
     rule = instrument.missing_rule
+    if instrument.scoring == "mean":
+        means = mean_scores(instrument, points)
+        return Score(None, None, False, missing, positive, unanswered, means)
     total: int | None
     if not missing:
         total, prorated = sum(points.values()), False
@@ -69,3 +79,22 @@ def score(instrument: Instrument, answers: Mapping[str, int | None]) -> Score:
     return Score(
         total, band_of(instrument, total) if total is not None else None, prorated, missing, positive, unanswered
     )
+
+
+def mean_of(instrument: Instrument, items: tuple[str, ...], points: Mapping[str, int]) -> float | None:
+    """The mean of ``items`` over those answered, or None when more than the missing rule allows are missing
+    (rule "none": any). Not rounded: a screen shows it to one or two decimal places."""
+    answered = [points[c] for c in items if c in points]
+    rule = instrument.missing_rule
+    allowed = rule.max_missing if rule.method == "prorate" else 0
+    if not answered or len(items) - len(answered) > allowed:
+        return None
+    return sum(answered) / len(answered)
+
+
+def mean_scores(instrument: Instrument, points: Mapping[str, int]) -> tuple[tuple[tuple[str, str], float | None], ...]:
+    """A mean-scored instrument's total (the mean of its ``total_items``) and subscale means, by code."""
+    t = instrument.total
+    out = [((t.system, t.code), mean_of(instrument, instrument.mean_items, points))]
+    out += [((s.code.system, s.code.code), mean_of(instrument, s.items, points)) for s in instrument.subscales]
+    return tuple(out)

@@ -58,6 +58,12 @@ def shipped() -> dict[tuple[str, str], CodeDef]:
             inst.max_total,
             short=inst.id.upper(),
         )
+        for sub in inst.subscales:  # a mean-scored instrument's further means (DIALOG treatment satisfaction)
+            lo, hi = inst.mean_range(sub.items)
+            c = sub.code
+            out[(c.system, c.code)] = CodeDef(
+                c.system, c.code, c.display or sub.title, SCORE_UNIT, "questionnaire-total", lo, hi
+            )
     for row in yaml.safe_load(Path(__file__).with_name("codes.yaml").read_text(encoding="utf-8")):
         out[(row["system"], row["code"])] = CodeDef(**row)
     return out
