@@ -140,7 +140,9 @@ def create_link(
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> LinkOut:
     """A single-use link the person opens on their phone; it expires after ``valid_hours``. With ``mode``
-    "adaptive" the phone page asks one question at a time and stops when the decision is made."""
+    "adaptive" the phone page asks one question at a time and stops when the decision is made; with "experience"
+    ``instrument`` names an experience-of-choice form (peq-assessment after the assessment, peq-discharge at
+    discharge)."""
     link, token = service.create_link(
         db, p, person_id, body.instrument, body.valid_hours, body.episode_id, mode=body.mode
     )

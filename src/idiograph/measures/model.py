@@ -78,3 +78,22 @@ class SelfReportLink(Base):
     # exactly one of two simultaneous answers to the same question through
     progress: Mapped[list[list[object]] | None] = mapped_column(JSON, nullable=True)
     step: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ExperienceResponse(Base):
+    """A person's answers to an experience-of-choice form (issue 19), sent through a self-report link after the
+    assessment or at discharge. Answers about the service, not observations of the person: kept apart from the
+    observation store (docs/decisions/0012-experience-answers-kept-apart.md)."""
+
+    __tablename__ = "experience_response"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("episode.id", ondelete="SET NULL"), nullable=True)
+    link_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("self_report_link.id", ondelete="SET NULL"), unique=True, nullable=True
+    )
+    form: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))  # experience.yaml's version when answered
+    answers: Mapped[dict[str, str]] = mapped_column(JSON)  # item code -> answer code; skipped items absent
+    authored_at: Mapped[datetime] = mapped_column(index=True)

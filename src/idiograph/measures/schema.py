@@ -76,10 +76,11 @@ class LinkIn(Strict):
     instrument: str = Field(min_length=1, max_length=40)
     valid_hours: int = Field(default=72, ge=1, le=24 * 14)
     episode_id: uuid.UUID | None = None
-    mode: Literal["full", "adaptive"] = Field(
+    mode: Literal["full", "adaptive", "experience"] = Field(
         default="full",
         description="'adaptive' sends the adaptive short form: one question at a time, the safety item first, "
-        "stopping when the decision at the cut is made; it records an ESTIMATE of the total, never a total",
+        "stopping when the decision at the cut is made; it records an ESTIMATE of the total, never a total. "
+        "'experience' sends an experience-of-choice form named by `instrument` (peq-assessment, peq-discharge)",
     )
 
 

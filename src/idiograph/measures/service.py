@@ -17,6 +17,8 @@ from idiograph.db import utcnow
 from idiograph.errors import DomainError, FieldProblem, InvalidInput, invalid
 from idiograph.instruments.definitions import Instrument, instruments
 from idiograph.measures.change import MeasureChange, changes_from
+from idiograph.measures.experience import Form
+from idiograph.measures.experience import forms as experience_forms
 from idiograph.measures.model import QuestionnaireResponseRecord, SelfReportLink
 from idiograph.measures.responses import record_response, unanswered
 from idiograph.measures.scoring import validate_answers
@@ -31,7 +33,7 @@ from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
 MAX_LINK_HOURS = 24 * 14
-MODES = ("full", "adaptive")
+MODES = ("full", "adaptive", "experience")  # experience: a form of measures/experience.yaml, not an instrument
 
 # instrument id -> its adaptive item bank's version; filled where the app starts (idiograph.adaptive.taking
 # .register), as this layer cannot read the banks itself
@@ -185,22 +187,24 @@ def create_link(
     mode: str = "full",
 ) -> tuple[SelfReportLink, str]:
     """A new link and its secret token (shown once; only its hash is kept). ``mode`` "adaptive" sends the
-    adaptive short form (one question at a time, stopping when the decision is made) instead of the full form."""
-    inst = instrument(instrument_id)
-    if not 1 <= valid_hours <= MAX_LINK_HOURS:
-        raise invalid("valid_hours", f"must be between 1 and {MAX_LINK_HOURS}")
+    adaptive short form (one question at a time, stopping when the decision is made) instead of the full form;
+    "experience" sends an experience-of-choice form (``instrument_id`` names the form: peq-assessment,
+    peq-discharge)."""
     if mode not in MODES:
         raise invalid("mode", f"{mode!r} is not one of {', '.join(MODES)}")
-    if mode == "adaptive" and inst.id not in _ADAPTIVE:
+    form_id = experience_form(instrument_id).id if mode == "experience" else instrument(instrument_id).id
+    if not 1 <= valid_hours <= MAX_LINK_HOURS:
+        raise invalid("valid_hours", f"must be between 1 and {MAX_LINK_HOURS}")
+    if mode == "adaptive" and form_id not in _ADAPTIVE:
         have = ", ".join(i.upper() for i in sorted(_ADAPTIVE)) or "none"
-        raise invalid("mode", f"{inst.id.upper()} has no adaptive form (adaptive forms: {have})")
+        raise invalid("mode", f"{form_id.upper()} has no adaptive form (adaptive forms: {have})")
     token = secrets.token_urlsafe(32)
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
     now = utcnow()
     link = SelfReportLink(
         person_id=person_id,
         episode_id=_episode(session, person_id, episode_id),
-        instrument=inst.id,
+        instrument=form_id,
         token_hash=_hash(token),
         created_by=principal.username,
         created_at=now,
@@ -217,17 +221,38 @@ def create_link(
         "SelfReportLink",
         str(link.id),
         person_id,
-        detail={"instrument": inst.id, "valid_hours": valid_hours, "mode": mode},
+        detail={"instrument": form_id, "valid_hours": valid_hours, "mode": mode},
     )
     return link, token
 
 
-def open_link(session: Session, token: str) -> tuple[SelfReportLink, Instrument]:
-    """The link's instrument, if the link is unused and in date."""
+def live_link(session: Session, token: str) -> SelfReportLink:
+    """The link, if it is unused and in date (any mode)."""
     link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         raise LinkGone()
+    return link
+
+
+def open_link(session: Session, token: str) -> tuple[SelfReportLink, Instrument]:
+    """The link's instrument, if the link is unused and in date and asks a questionnaire."""
+    link = live_link(session, token)
+    if link.mode == "experience":
+        raise invalid("mode", "this link asks about the person's experience of choice, not a questionnaire")
     return link, instrument(link.instrument)
+
+
+def experience_form(form_id: str) -> Form:
+    form = experience_forms().form(form_id)
+    if form is None:
+        have = ", ".join(f.id for f in experience_forms().forms)
+        raise invalid("instrument", f"{form_id!r} is not an experience form (forms: {have})")
+    return form
+
+
+def link_title(link: SelfReportLink) -> str:
+    """What the link asks, in words."""
+    return experience_form(link.instrument).title if link.mode == "experience" else instrument(link.instrument).title
 
 
 def token_hash(token: str) -> str:
@@ -253,6 +278,8 @@ def submit_link(session: Session, token: str, answers: Mapping[str, int | None],
         raise LinkGone()
     link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
     assert link is not None
+    if link.mode == "experience":
+        raise invalid("mode", "this link asks about the person's experience of choice, not a questionnaire")
     if link.mode != "full":
         raise invalid("mode", "this link asks the adaptive short form one question at a time, not the full form")
     inst = instrument(link.instrument)

@@ -1,60 +1,93 @@
-"""People's experience of choice (issue 19): the share answering Yes to each choice item, with the question's
-wording, a Wilson 95% interval and disclosure control (pure; mypy --strict). The items are data
-(``experience.yaml``, with its provenance: the PEQ wording there is unconfirmed). An item with ``only_if`` counts
-only the answers of people who gave that answer to the other item (offered their preference, among those who had
-one). Collection through the self-report link is not built yet."""
+"""People's experience of choice (issue 19): per question of each experience form, the share giving a counted
+answer (Yes; for the national treatment question, "most of the time" or "all of the time") with the question's
+wording, a Wilson 95% interval and disclosure control (pure; mypy --strict).
+
+The forms are data (``measures/experience.yaml``). "Not applicable" and a skipped question leave the person out
+of that question's denominator; a question with ``only_if`` counts only the people who gave that answer to the
+other question of the same form (offered their preference, among those who had one)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from idiograph.measures.experience import forms
 from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig, shown
 from idiograph.reporting.personalisation import rate
 
-ITEMS = Path(__file__).with_name("experience.yaml")
+
+def counted_words(displays: Sequence[str]) -> str:
+    """The counted answers in words: "Yes"; "Most of the time or all of the time"."""
+    words = [d if i == 0 else d.lower() for i, d in enumerate(displays)]
+    return " or ".join(words)
 
 
-@lru_cache(maxsize=1)
-def items() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(ITEMS.read_text(encoding="utf-8"))
-    codes = {a["code"] for a in data["answers"]}
-    for item in data["items"]:
-        for other, answer in (item.get("only_if") or {}).items():
-            if answer not in codes or other not in {i["code"] for i in data["items"]}:
-                raise ValueError(f"experience.yaml: {item['code']}.only_if: {other}={answer} is not an item and answer")
-    return data
-
-
-def rates(responses: Sequence[Mapping[str, str]], config: DisclosureConfig = DEFAULT) -> list[dict[str, Any]]:
-    """Per item: its wording, Yes over answered (Yes or No), the rate and interval from the unrounded counts, the
-    counts as published; a rate is withheld when either count is suppressed."""
-    data = items()
+def rates(
+    responses: Sequence[tuple[str, Mapping[str, str]]], config: DisclosureConfig = DEFAULT
+) -> list[dict[str, Any]]:
+    """``responses`` are (form id, {item code: answer code}). Per form, per question: its wording and source, the
+    answers counted, the counted over the answered (not applicable and skipped left out), the rate and interval
+    from the unrounded counts, the counts as published; a rate is withheld when either count is suppressed.
+    Each form also reports how many people answered it."""
+    defs = forms()
+    known = {f.id for f in defs.forms}
+    for form_id, _ in responses:
+        if form_id not in known:
+            raise ValueError(f"form: {form_id!r} is not one of {', '.join(sorted(known))}")
     out: list[dict[str, Any]] = []
-    for item in data["items"]:
-        code = item["code"]
-        cond = item.get("only_if") or {}
-        eligible = [r for r in responses if all(r.get(k) == v for k, v in cond.items())]
-        for r in eligible:
-            if code in r and r[code] not in ("Y", "N"):
-                raise ValueError(f"{code}: {r[code]!r} is not Y or N")
-        answered = [r[code] for r in eligible if code in r]
-        k, n = sum(1 for a in answered if a == "Y"), len(answered)
-        pk, pn = shown(k, config), shown(n, config)
-        row = {"code": code, "when": item["when"], "source": item["source"], "question": item["text"]}
-        if pk is None or pn is None or n == 0:
-            row |= {
-                "numerator": pk,
-                "denominator": pn,
-                "rate": None,
-                "ci": None,
-                "suppressed": pk is None or pn is None,
+    for form in defs.forms:
+        answered_form = [a for f, a in responses if f == form.id]
+        for item in form.items:
+            options = {a.code: a for a in defs.options(item)}
+            eligible = [a for a in answered_form if all(a.get(k) == v for k, v in item.only_if.items())]
+            given = [a[item.code] for a in eligible if item.code in a]
+            for value in given:
+                if value not in options:
+                    raise ValueError(f"{form.id}.{item.code}: {value!r} is not one of {', '.join(options)}")
+            counted = [v for v in given if not options[v].not_applicable]
+            k, n = sum(1 for v in counted if v in item.positive), len(counted)
+            pk, pn = shown(k, config), shown(n, config)
+            row: dict[str, Any] = {
+                "form": form.id,
+                "when": form.when,
+                "code": item.code,
+                "system": item.system,
+                "source": item.source,
+                "label": item.label,
+                "question": item.text,
+                "counted": counted_words([options[c].display for c in item.positive]),
+                "responses": shown(len(answered_form), config),
             }
-        else:
-            row |= {**rate(k, n), "numerator": pk, "denominator": pn, "suppressed": False}
-        out.append(row)
+            if item.only_if:
+                row["among"] = " and ".join(
+                    f"people answering {options_of(form.id, other)[answer]} to {_label(form.id, other)}"
+                    for other, answer in item.only_if.items()
+                )
+            if pk is None or pn is None or n == 0:
+                row |= {
+                    "numerator": pk,
+                    "denominator": pn,
+                    "rate": None,
+                    "ci": None,
+                    "suppressed": pk is None or pn is None,
+                }
+            else:
+                row |= {**rate(k, n), "numerator": pk, "denominator": pn, "suppressed": False}
+            out.append(row)
     return out
+
+
+def options_of(form_id: str, item_code: str) -> dict[str, str]:
+    """An item's answers, code to display."""
+    defs = forms()
+    form = defs.form(form_id)
+    item = form.item(item_code) if form else None
+    if item is None:
+        raise ValueError(f"{form_id}.{item_code} is not a question")
+    return {a.code: a.display for a in defs.options(item)}
+
+
+def _label(form_id: str, item_code: str) -> str:
+    form = forms().form(form_id)
+    item = form.item(item_code) if form else None
+    return item.label if item else item_code

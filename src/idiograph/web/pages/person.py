@@ -22,6 +22,7 @@ from idiograph.intake import service as intake_service
 from idiograph.intake.definition import definition as intake_definition
 from idiograph.measures import service as measures
 from idiograph.measures.change import changes_from
+from idiograph.measures.experience import forms as experience_forms
 from idiograph.monitoring.recovery import not_on_track
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.observations import service as observations
@@ -108,6 +109,7 @@ def person_page(
         instruments=list(instruments().values()),
         links=measures.links_for_person(db, p, person_id),
         adaptive_forms=measures.adaptive_instruments(),
+        experience_forms=experience_forms().forms,
         adaptive_cuts={i: adaptive_banks.default_rule(i).cut for i in measures.adaptive_instruments()},
         stop_words=measures.stop_words,
         responses=measures.recent_responses(db, p, person_id),

@@ -12,7 +12,10 @@ from starlette.datastructures import FormData
 from idiograph.adaptive import taking
 from idiograph.errors import Conflict, DomainError, InvalidInput
 from idiograph.instruments.definitions import Instrument
+from idiograph.measures import experience_service as experience
 from idiograph.measures import service
+from idiograph.measures.experience import Form as ExperienceForm
+from idiograph.measures.experience import forms as experience_forms
 from idiograph.observations.recording import Recorder, recorder
 from idiograph.patients import service as patients
 from idiograph.security.deps import DB, form_data, require
@@ -99,7 +102,7 @@ def create_link(
         request,
         "link_created.html",
         link=link,
-        inst=service.instrument(link.instrument),
+        title=service.link_title(link),
         url=public_url(request, "self_report_form", token=token),
         person_name=f"{person.given_name} {person.family_name}",
         london=london,
@@ -117,6 +120,8 @@ def _gone(request: Request, exc: DomainError) -> HTMLResponse:
 @router.get("/r/{token}", name="self_report_form", openapi_extra={"x-public": "single-use self-report link"})
 def self_report_form(request: Request, token: str, db: Session = DB) -> HTMLResponse:
     try:
+        if service.live_link(db, token).mode == "experience":
+            return _experience(request, token, experience.open_form(db, token).form)
         link, inst = service.open_link(db, token)
         if link.mode == "adaptive":
             return _question(request, token, taking.current(db, token))
@@ -145,6 +150,8 @@ def self_report_submit(
     record: Recorder = Depends(recorder),
 ) -> Response:
     try:
+        if service.live_link(db, token).mode == "experience":
+            return _experience_answers(request, token, form, db)
         link, inst = service.open_link(db, token)
         if link.mode == "adaptive":
             return _adaptive_answer(request, token, form, db, record)
@@ -195,3 +202,36 @@ def _adaptive_answer(request: Request, token: str, form: FormData, db: Session, 
     if isinstance(done, taking.Question):
         return RedirectResponse(f"/r/{token}", 303)
     return render(request, "self_report_done.html", safety=bool(done.safety_positive), principal=None)
+
+
+def _experience(
+    request: Request,
+    token: str,
+    form: ExperienceForm,
+    given: dict[str, str | None] | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "experience_form.html",
+        status,
+        form=form,
+        options=experience_forms().options,
+        action=f"/r/{token}",
+        given=given or {},
+        error=error,
+        principal=None,
+    )
+
+
+def _experience_answers(request: Request, token: str, raw: FormData, db: Session) -> Response:
+    """The person's answers to an experience-of-choice form: stored whole and the link spent, or nothing kept."""
+    form = experience.open_form(db, token).form
+    given: dict[str, str | None] = {i.code: (str(raw.get(i.code) or "").strip() or None) for i in form.items}
+    try:
+        experience.submit(db, token, given)
+    except InvalidInput as exc:
+        db.rollback()  # nothing of the refused form is kept: the link stays unspent
+        return _experience(request, token, form, given, exc, exc.status)
+    return render(request, "self_report_done.html", safety=False, principal=None)
