@@ -27,6 +27,9 @@ from idiograph.governance import service as governance
 from idiograph.governance.model import Decision, Escalation
 from idiograph.intake import service as intake
 from idiograph.intake.model import IntakeRecord
+from idiograph.measures import experience_service as experience
+from idiograph.measures import service as measures
+from idiograph.measures.experience import forms as experience_forms
 from idiograph.monitoring.reviews import service as reviews
 from idiograph.patients import coordinator
 from idiograph.security.principal import Principal
@@ -104,12 +107,62 @@ def write_care(
             state = _person(session, np.random.default_rng([seed, 3, p.index]), staff, p, now, done)
             if state is not None:
                 states.append(state)
+            _experience(session, np.random.default_rng([seed, 5, p.index]), staff, p, now, done)
         if progress and task is not None:
             progress.advance(task)
     if senior is not None:
         _escalations(session, np.random.default_rng([seed, 4]), senior, states, now, done)
     session.flush()
     return done
+
+
+# Experience of choice: about a third answer after the assessment and a quarter at discharge (national PEQ
+# returns are of this order); per question the chance of each answer, skipped now and then
+EXPERIENCE_ANSWERED = {"assessment": 0.35, "discharge": 0.25}
+EXPERIENCE_CHANCES: dict[str, dict[str, float]] = {
+    "747861000000100": {"Y": 0.82, "N": 0.15, "NA": 0.03},
+    "747871000000107": {"Y": 0.55, "N": 0.43, "NA": 0.02},
+    "747921000000103": {"0": 0.03, "1": 0.05, "2": 0.14, "3": 0.36, "4": 0.40, "NA": 0.02},
+    "choice-time": {"Y": 0.72, "N": 0.28},
+    "choice-place": {"Y": 0.48, "N": 0.52},
+    "choice-format": {"Y": 0.63, "N": 0.37},
+}
+
+
+def _experience(
+    session: Session, rng: np.random.Generator, staff: Sequence[Staff], p: DemoPerson, now: datetime, done: Counter[str]
+) -> None:
+    """Some people answer the experience-of-choice form after their assessment and at discharge, each through a
+    link their clinician sent (the real use cases), dated a few days after the event."""
+    attended = [v for v in p.visits if v.status == "attended" and v.start <= now]
+    if not attended:
+        return
+    who = staff[int(rng.integers(len(staff)))].principal
+    events = [("peq-assessment", "assessment", attended[0].start)]
+    if p.discharged is not None:
+        events.append(("peq-discharge", "discharge", datetime.combine(p.discharged, attended[-1].start.timetz())))
+    for form_id, when, at in events:
+        answered_at = at + timedelta(days=int(rng.integers(1, 8)))
+        if rng.random() >= EXPERIENCE_ANSWERED[when] or answered_at > now:
+            continue
+        form = experience_forms().form(form_id)
+        assert form is not None
+        answers: dict[str, str | None] = {}
+        for item in form.items:
+            if item.only_if:  # offered the preference: asked of people who had one
+                had = all(answers.get(k) == v for k, v in item.only_if.items())
+                answers[item.code] = ("Y" if rng.random() < 0.8 else "N") if had else "NA"
+                continue
+            chances = EXPERIENCE_CHANCES[item.code]
+            pick = str(rng.choice(list(chances), p=list(chances.values())))
+            answers[item.code] = None if rng.random() < 0.04 else pick
+        if not any(answers.values()):
+            continue
+        link, token = measures.create_link(session, who, p.person_id, form_id, mode="experience")
+        response = experience.submit(session, token, answers)
+        link.created_at, link.used_at, response.authored_at = at, answered_at, answered_at
+        link.expires_at = at + timedelta(days=14)
+        done["experience-of-choice answers"] += 1
 
 
 def _decisions(session: Session, person_id: uuid.UUID) -> set[uuid.UUID]:

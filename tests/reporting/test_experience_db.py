@@ -1,0 +1,41 @@
+"""Experience of choice from the database: responses in the period by England's days, rates per question under
+disclosure control."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session
+
+from idiograph.measures.model import ExperienceResponse
+from idiograph.patients.model import Person
+from idiograph.reporting.experience_db import experience_document
+
+Q1 = "747861000000100"
+
+
+def test_period_is_whole_days_in_england_and_rates_follow_disclosure(db: Session) -> None:
+    person = Person(given_name="Test", family_name="Experience", sex="female")
+    db.add(person)
+    db.flush()
+
+    def answer(when: datetime, value: str, form: str = "peq-assessment") -> None:
+        db.add(ExperienceResponse(person_id=person.id, form=form, version="t", answers={Q1: value}, authored_at=when))
+
+    # 30 June 2025 23:30 UTC is 1 July 00:30 in London (summer time): in July, not June
+    answer(datetime(2025, 6, 30, 23, 30, tzinfo=UTC), "N")
+    # 31 May 23:30 UTC is 1 June 00:30 in London: in June
+    answer(datetime(2025, 5, 31, 23, 30, tzinfo=UTC), "Y")
+    for i in range(11):
+        answer(datetime(2025, 6, 10, 9, i, tzinfo=UTC), "Y" if i < 8 else "N")
+    db.flush()
+    doc = experience_document(db, date(2025, 6, 1), date(2025, 6, 30))
+    forms = {f["id"]: f for f in doc["forms"]}
+    assert forms["peq-assessment"]["responses"] == 10  # 12 answered, published rounded to 5
+    assert forms["peq-discharge"]["responses"] == 0
+    q1 = next(q for q in doc["questions"] if q["form"] == "peq-assessment" and q["code"] == Q1)
+    # 9 Yes of 12 = 75.0% (Wilson 46.8% to 91.1%)
+    assert (q1["rate"], q1["ci"], q1["numerator"], q1["denominator"]) == (75.0, [46.8, 91.1], 10, 10)
+    assert "Patient Experience Questionnaire" in doc["source"]
+    july = experience_document(db, date(2025, 7, 1), date(2025, 7, 31))
+    assert next(f for f in july["forms"] if f["id"] == "peq-assessment")["responses"] is None  # 1: suppressed
