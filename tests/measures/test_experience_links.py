@@ -88,7 +88,8 @@ def test_the_clinician_sends_it_from_the_record(client, db, make_staff) -> None:
     pid = client.post("/api/v1/people", json=PERSON, headers=clin.auth).json()["id"]
     csrf = login(client, "clin")
     page = client.get(f"/people/{pid}").text
-    assert "Ask about their experience of choice" in page and 'value="peq-discharge"' in page
+    assert "Ask about their experience of choice" in page and 'value="peq-discharge">' in page
+    assert 'value="peq-assessment" selected' in page  # not discharged: the assessment form first
     made = client.post(
         f"/people/{pid}/self-report-links",
         data={"instrument": "peq-discharge", "mode": "experience", "valid_hours": "336", "csrf_token": csrf},
