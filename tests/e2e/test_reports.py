@@ -107,7 +107,7 @@ def test_the_printed_report_has_no_menu_and_keeps_its_charts(server: str, browse
     page.wait_for_load_state("networkidle")
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible()
-    assert not page.locator("form.period").is_visible()
+    assert not page.locator("#grid-period").is_visible() and not page.locator("#from").is_visible()
     assert page.locator("p.print-only").is_visible()
     assert page.locator("#trend-recovery svg.main-svg").first.is_visible()
     page.close()

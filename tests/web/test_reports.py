@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from idiograph.errors import InvalidInput
 from idiograph.patients.model import Person
+from idiograph.reporting import grid
 from idiograph.security.model import AuditRecord
 from idiograph.synth import params as synth_params
 from idiograph.synth.load import load_demo
@@ -67,14 +68,16 @@ def test_one_view_is_one_aggregate_audit_record(client, demo, make_staff) -> Non
     assert [(v.action, v.resource_type, v.actor, v.person_id) for v in views] == [("read", "KpiReport", "t.icb", None)]
     assert views[0].detail["from"] == "2026-01-01" and views[0].detail["to"] == "2026-06-30"
     assert views[0].detail["via"] == "web"
+    assert views[0].detail["groups_published"] is False  # two financial quarters' halves: no group cells (H-108)
 
 
 def test_csv_totals_and_breakdowns_no_small_count_below_national_level(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
     make_staff("t.icb", "commissioner")
     login(client, "t.icb")
-    r = client.get("/reports/kpis.csv?from=2025-12-01&to=" + date.today().isoformat())
+    quarter = grid.latest_complete(date.today(), "quarter")
+    r = client.get(f"/reports/kpis.csv?period={quarter.start.isoformat()}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert "attachment" in r.headers["content-disposition"]
+    assert "attachment" in r.headers["content-disposition"] and "totals-only" not in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert list(rows[0]) == list(reports.CSV_COLUMNS)
     totals = [x for x in rows if x["breakdown"] == "total"]
@@ -113,7 +116,9 @@ def test_measure_report_route(client, demo, make_staff) -> None:  # type: ignore
     icb = make_staff("t.icb", "commissioner")
     clin = make_staff("t.clin", "clinician", ("North",))
     before = demo.scalar(select(func.max(AuditRecord.seq)))
-    r = client.get("/fhir/R4/MeasureReport?period-start=2026-01-01&period-end=2026-06-30", headers=icb.auth)
+    q = grid.latest_complete(date.today(), "quarter")
+    a, b = q.start.isoformat(), q.end.isoformat()
+    r = client.get(f"/fhir/R4/MeasureReport?period-start={a}&period-end={b}", headers=icb.auth)
     demo.expire_all()
     views = demo.scalars(select(AuditRecord).where(AuditRecord.seq > before)).all()
     assert [(v.resource_type, v.person_id, v.detail["via"]) for v in views] == [("KpiReport", None, "fhir")]
@@ -121,9 +126,9 @@ def test_measure_report_route(client, demo, make_staff) -> None:  # type: ignore
     bundle = r.json()
     assert bundle["type"] == "searchset" and bundle["total"] == 2
     kinds = [e["resource"]["id"] for e in bundle["entry"]]
-    assert kinds == ["kpis-talking-therapies-2026-01-01-2026-06-30", "kpis-community-2026-01-01-2026-06-30"]
+    assert kinds == [f"kpis-talking-therapies-{a}-{b}", f"kpis-community-{a}-{b}"]
     tt = bundle["entry"][0]["resource"]
-    assert tt["type"] == "summary" and tt["period"] == {"start": "2026-01-01", "end": "2026-06-30"}
+    assert tt["type"] == "summary" and tt["period"] == {"start": a, "end": b}
     codes = [g["code"]["coding"][0]["code"] for g in tt["group"]]
     assert codes[:3] == ["referrals", "entered_treatment", "finished_course"] and "recovery" in codes
     strata = [s for g in tt["group"] for st in g.get("stratifier", []) for s in st["stratum"]]
@@ -132,6 +137,10 @@ def test_measure_report_route(client, demo, make_staff) -> None:  # type: ignore
     for s in strata:
         for p in s.get("population", []):
             assert not 1 <= p["count"] <= 7 and p["count"] % 5 == 0
+    assert client.get("/fhir/R4/MeasureReport", headers=icb.auth).json()["entry"][0]["resource"]["period"] == {
+        "start": a,
+        "end": b,
+    }  # the default is the latest ended financial quarter
     assert client.get("/fhir/R4/MeasureReport", headers=clin.auth).status_code == 403
     bad = client.get("/fhir/R4/MeasureReport?period-end=June", headers=icb.auth)
     assert bad.status_code == 422 and bad.json()["issue"][1]["expression"] == ["period-end"]
@@ -140,10 +149,20 @@ def test_measure_report_route(client, demo, make_staff) -> None:  # type: ignore
 # pure pieces, by hand
 
 
-def test_period_default_is_the_last_12_months_and_bad_dates_name_the_field() -> None:
+def test_period_default_is_the_latest_ended_financial_quarter_and_bad_dates_name_the_field() -> None:
     today = date(2026, 12, 4)
-    assert reports.parse_period(None, "", today) == (date(2026, 1, 1), today)
-    assert reports.default_period(date(2026, 3, 31)) == (date(2025, 4, 1), date(2026, 3, 31))
+    assert reports.parse_period(None, "", today) == (date(2026, 7, 1), date(2026, 9, 30))
+    assert reports.default_period(date(2026, 3, 31)) == (date(2025, 10, 1), date(2025, 12, 31))  # Q4 still running
+    assert reports.default_period(date(2026, 4, 1)) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert reports.parse_period("2026-02-01", "2026-03-31", today, "2026-04-01") == (
+        date(2026, 4, 1),
+        date(2026, 6, 30),
+    )
+    for bad in ("2026-05-01", "2026-10-01", "Q2"):  # not a quarter's first day; a quarter still running; not a date
+        with pytest.raises(InvalidInput) as e:
+            reports.parse_period(None, None, today, bad)
+        assert e.value.problems[0].field == "period"
+    assert [c["name"] for c in reports.grid_choices(today)][:2] == ["2026-27 Q2", "2026-27 Q1"]
     with pytest.raises(InvalidInput) as e:
         reports.parse_period("2026-02-30", "nonsense", today)
     assert [p.field for p in e.value.problems] == ["from", "to"]
@@ -244,3 +263,63 @@ def test_personalisation_is_on_the_page_as_observational(client, demo, make_staf
     assert 'id="personalisation"' in text and "At the preferred time" in text
     assert 'id="personalisation-observational"' in text and "association, not an effect" in text
     assert "Mantel-Haenszel" in text and 'id="flex-ethnic"' in text
+
+
+def test_off_the_grid_the_page_withholds_every_group_cell_and_links_the_quarters(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """H-108: for days that are not one whole financial quarter the page keeps the service totals, the months and
+    the funnel, and shows no group: no equity table, no gap, no team, no pathway, no flexibility by group; it says
+    why and links the quarters the days fall in. For a whole quarter every one is back."""
+    make_staff("t.icb", "commissioner")
+    login(client, "t.icb")
+    q = grid.latest_complete(date.today(), "quarter")
+    before = grid.containing(q.start - timedelta(days=1), "quarter")
+    mid = before.start.replace(month=before.start.month + 1)  # a month into the earlier quarter, to q's end
+    off = client.get(f"/reports?from={mid.isoformat()}&to={q.end.isoformat()}")
+    assert off.status_code == 200
+    text = off.text
+    assert (
+        'id="equity-withheld"' in text and "Breakdowns by group are published for whole financial quarters only" in text
+    )
+    for g in (before, q):
+        assert f'href="/reports?from={g.start.isoformat()}&amp;to={g.end.isoformat()}">{g.name}</a>' in text
+    assert "equity-table" not in text and 'id="equity-ethnic_group"' not in text
+    assert 'id="team-funnel-withheld"' in text and 'id="team-funnel-table"' not in text
+    assert 'id="flex-withheld"' in text and 'id="flex-ethnic"' not in text
+    assert "Month by month" in text and 'id="funnel-talking_therapies-table"' in text and 'id="totals"' in text
+    assert "totals only" in text
+    csv_off = client.get(f"/reports/kpis.csv?from={mid.isoformat()}&to={q.end.isoformat()}")
+    assert "totals-only" in csv_off.headers["content-disposition"]
+    assert {x["breakdown"] for x in csv.DictReader(io.StringIO(csv_off.text))} == {"total"}
+
+    on = client.get(f"/reports?period={q.start.isoformat()}")
+    assert on.status_code == 200
+    assert 'id="equity-withheld"' not in on.text and 'id="equity-ethnic_group"' in on.text
+    assert "equity-table" in on.text and 'id="team-funnel-withheld"' not in on.text
+    assert f'<option value="{q.start.isoformat()}" selected>{q.name}</option>' in on.text
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/reports/kpis.csv?from={q.start}&to={q.end}").text)))
+    assert {x["breakdown"] for x in rows} > {"total", "ethnic_group"}
+
+    bad = client.get("/reports?period=2026-05-01")
+    assert bad.status_code == 400 and 'id="grid-period"' in bad.text and 'aria-invalid="true"' in bad.text
+
+
+def test_off_the_grid_fhir_gives_totals_without_strata_and_says_why(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    icb = make_staff("t.icb", "commissioner")
+    q = grid.latest_complete(date.today(), "quarter")
+    start = q.start.replace(day=2)  # one day short of the quarter
+    r = client.get(f"/fhir/R4/MeasureReport?period-start={start}&period-end={q.end}", headers=icb.auth)
+    assert r.status_code == 200
+    bundle = r.json()
+    assert bundle["total"] == 2 and [e["search"]["mode"] for e in bundle["entry"]] == ["match", "match", "outcome"]
+    for e in bundle["entry"][:2]:
+        report = e["resource"]
+        assert report["resourceType"] == "MeasureReport" and report["group"]
+        assert all("stratifier" not in g for g in report["group"])
+        assert all("population" in g for g in report["group"])  # the totals are still there
+        assert "strata withheld" in report["extension"][0]["valueString"]
+    outcome = bundle["entry"][2]["resource"]
+    assert outcome["resourceType"] == "OperationOutcome"
+    issue = outcome["issue"][0]
+    assert issue["severity"] == "warning" and issue["code"] == "suppressed"
+    assert "not one complete period" in issue["details"]["text"]
+    assert f"period-start={q.start}&period-end={q.end}" in issue["details"]["text"]

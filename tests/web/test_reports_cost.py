@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from idiograph.reporting import grid
 from idiograph.security.model import AuditRecord
 from idiograph.synth import params as synth_params
 from idiograph.synth.load import load_demo
@@ -34,12 +35,20 @@ def test_cost_section_on_the_page(client, demo, make_staff) -> None:  # type: ig
     assert "All pathways" in section
     cells = re.findall(r'<td class="num">(\d+)</td>', section)
     assert cells and not [c for c in cells if 1 <= int(c) <= 7]
+    # not one financial quarter: all pathways together only, pathways being groups (H-108)
+    section = page.text[page.text.index('id="cost"') : page.text.index('id="personalisation"')]
+    assert re.findall(r'<th scope="row">([^<]+)</th>', section) == ["All pathways"]
+    assert "Pathways are shown for a whole financial quarter only" in section
+    q = grid.latest_complete(date.today(), "quarter")
+    page = client.get(f"/reports?from={q.start}&to={q.end}")
+    section = page.text[page.text.index('id="cost"') : page.text.index('id="personalisation"')]
+    assert len(re.findall(r'<th scope="row">([^<]+)</th>', section)) > 1 and "Pathways are shown" not in section
 
 
 def test_team_funnel_section_on_the_page(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
     make_staff("t.lead", "service_lead")
     login(client, "t.lead")
-    page = client.get("/reports?from=2025-01-01&to=" + date.today().isoformat())
+    page = client.get("/reports?period=" + grid.latest_complete(date.today(), "quarter").start.isoformat())
     assert page.status_code == 200
     section = page.text[page.text.index('id="team-funnel"') : page.text.index('id="cost"')]
     assert "Recovery by team" in section

@@ -37,7 +37,11 @@ KPIS_HELP = "\n\n".join(
         " (talking-therapies teams), with Wilson 95% intervals and the gap to a reference group, under disclosure"
         " control (counts 1-7 suppressed, others rounded to 5, secondary suppression; a suppressed value is null"
         " with suppressed true). The kpis and community totals are unrounded: do not publish a small service's"
-        " totals as they are.",
+        " totals as they are. Publish by only for exactly one period of the publication grid (breakdowns.yaml"
+        " publication_period: by default a whole NHS financial quarter that has ended, e.g. --from 2026-07-01 --to"
+        " 2026-09-30): for any other period by is still given, for a data team, with a warning on stderr and a note"
+        " in notes, since the group cells of overlapping or nested periods can be subtracted to recover a"
+        " suppressed count.",
         "JSON: period {from, to}, definitions (the version), kpis {NAME: {numerator, denominator, rate}},"
         " community (the same shape), by, supplementary and funnel (each by team kind), notes. A count has"
         " denominator null; a rate is a percent to 1 decimal place, null when its denominator is 0. CSV: one row"
@@ -69,6 +73,7 @@ def kpis(
     except DomainError as exc:
         fail(exc)
         return
+    _warn_off_grid(doc)
     if fmt == "json":
         _write(out, json.dumps(doc, indent=2) + "\n")
     elif fmt == "csv":
@@ -83,6 +88,19 @@ def kpis(
         _write(out, buffer.getvalue())
     else:
         _table(doc, out)
+
+
+def _warn_off_grid(doc: dict[str, Any]) -> None:
+    """A warning on stderr when ``by`` covers a period that is not one complete period of the publication grid:
+    its group cells can be differenced against another period's (H-108). The same words are in ``notes``."""
+    from datetime import date
+
+    from idiograph.reporting.kpi_report import off_grid_note, publication
+
+    start, end = date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    status = publication(start, end)
+    if not status["on_grid"]:
+        err.print(f"warning: {off_grid_note(start, end, status)}", markup=False, highlight=False)
 
 
 def _from_folder(data: Path) -> list[Any]:

@@ -320,9 +320,13 @@ def _read_route(rt: str) -> Callable[..., JSONResponse]:
 
 
 def _period(raw_start: str | None, raw_end: str | None, today: date) -> tuple[date, date]:
-    """period-start and period-end (YYYY-MM-DD, both included); by default the last 12 months to today."""
-    m = today.year * 12 + today.month - 1 - 11
-    days = {"period-start": date(m // 12, m % 12 + 1, 1), "period-end": today}
+    """period-start and period-end (YYYY-MM-DD, both included); by default the latest complete period of the
+    publication grid (``breakdowns.yaml``; the last whole financial quarter), the one kind with strata."""
+    from idiograph.reporting import grid
+    from idiograph.reporting.breakdowns import settings
+
+    latest = grid.latest_complete(today, settings().publication_period)
+    days = {"period-start": latest.start, "period-end": latest.end}
     found = []
     for name, raw in (("period-start", raw_start), ("period-end", raw_end)):
         if raw:
@@ -344,17 +348,23 @@ def measure_reports(
     db: Session = DB,
     p: Principal = Depends(require(Permission.SERVICE_SUMMARY)),
 ) -> JSONResponse:
-    """The KPIs for a period (default the last 12 months) as a searchset of two summary MeasureReports, one for
-    talking-therapies teams and one for community teams, with their equity breakdowns as stratifiers under
-    disclosure control (aggregates only; one audited read)."""
-    start, end = _period(period_start, period_end, date.today())
-    doc, _ = audited_document(db, p, start, end, "fhir")
+    """The KPIs for a period (default the latest complete financial quarter, or the configured grid period) as a
+    searchset of two summary MeasureReports, one for talking-therapies teams and one for community teams, with
+    their equity breakdowns as stratifiers under disclosure control (aggregates only; one audited read). Strata
+    only for exactly one complete grid period (H-108); otherwise the totals, and an OperationOutcome entry (search
+    mode ``outcome``, as the FHIR search page prescribes for warnings) saying why and which periods to ask for."""
+    today = date.today()
+    start, end = _period(period_start, period_end, today)
+    doc, _ = audited_document(db, p, start, end, "fhir", today)
     now = datetime.now(UTC)
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"resource": out.measure_report(doc, teams, now), "search": {"mode": "match"}}
         for teams in out.MEASURE_REPORT_TEAMS
     ]
-    return fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
+    total = len(entries)
+    if not doc["publication"]["on_grid"]:
+        entries.append({"resource": out.strata_withheld(doc), "search": {"mode": "outcome"}})
+    return fhir({"resourceType": "Bundle", "type": "searchset", "total": total, "entry": entries})
 
 
 for _rt in CREATABLE:

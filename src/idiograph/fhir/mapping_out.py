@@ -338,6 +338,25 @@ def questionnaire(instrument: Instrument) -> dict[str, Any]:
         else "with any item missing the total is missing"
     )
     bands = "; ".join(f"{b.min}-{b.max} {b.label}" for b in instrument.bands)
+    scoring = (
+        f"Total {instrument.min_total}-{instrument.max_total} ({instrument.total.system}|{instrument.total.code}); "
+        f"{missing}. Bands: {bands}."
+    )
+    if instrument.scoring == "mean":  # a mean is never described as a total
+        codes = [i.code for i in instrument.items]
+        means = [(instrument.total, instrument.mean_items), *((s.code, s.items) for s in instrument.subscales)]
+        scoring = "Scored as means, not totals: " + "; ".join(
+            f"{c.display or c.code} ({c.system}|{c.code}) = mean of items "
+            f"{', '.join(str(codes.index(i) + 1) for i in items)} (range {instrument.mean_range(items)[0]}-"
+            f"{instrument.mean_range(items)[1]})"
+            for c, items in means
+        )
+        scoring += f"; {'higher' if instrument.higher_is_better else 'lower'} is better; with any item of a mean "
+        scoring += (
+            "missing that mean is missing."
+            if rule.method == "none"
+            else f"missing, up to {rule.max_missing}, it is the mean of those answered; with more it is missing."
+        )
     return {
         "resourceType": "Questionnaire",
         "id": instrument.id,
@@ -348,11 +367,7 @@ def questionnaire(instrument: Instrument) -> dict[str, Any]:
         "subjectType": ["Patient"],
         "code": [{"system": instrument.panel.system, "code": instrument.panel.code}],
         "copyright": instrument.licence,
-        "description": (
-            f"{instrument.preamble} Total {instrument.min_total}-{instrument.max_total} "
-            f"({instrument.total.system}|{instrument.total.code}); {missing}. Bands: {bands}. "
-            f"Source: {instrument.citation}"
-        ),
+        "description": (f"{instrument.preamble} {scoring} Source: {instrument.citation}"),
         "item": [{"linkId": "preamble", "type": "display", "text": instrument.preamble}, *items],
     }
 
@@ -617,6 +632,31 @@ def _stratum(group: Any, entry: Any, is_rate: bool) -> dict[str, Any]:
     )
 
 
+def strata_withheld(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OperationOutcome of a MeasureReport search whose period is not one complete period of the publication
+    grid (``doc["publication"]``, hazard H-108): the totals are given, the strata are not, and why."""
+    pub = doc["publication"]
+    period = doc["period"]
+    ask = "; ".join(f"{g['name']}: period-start={g['from']}&period-end={g['to']}" for g in pub["overlapping"])
+    text = (
+        f"Strata (breakdowns by group) are withheld: {period['from']} to {period['to']} is not one complete period of "
+        f"the publication grid ({pub['grid_words']}). Group figures of overlapping or nested periods could be "
+        "subtracted from each other to recover a suppressed count, so they are published for whole grid periods "
+        "only. " + (f"Ask for {ask}." if ask else "No grid period overlapping it has ended yet.")
+    )
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "warning",
+                "code": "suppressed",
+                "details": {"text": text},
+                "expression": ["MeasureReport.group.stratifier"],
+            }
+        ],
+    }
+
+
 def measure_report(
     doc: dict[str, Any], teams: str, created: datetime, words: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -655,16 +695,18 @@ def measure_report(
                 }
             )
         )
+    pub = doc.get("publication")
+    control = (
+        "group totals exact; strata: counts 1-7 suppressed, others rounded to the nearest 5, with secondary suppression"
+    )
+    if pub is not None and pub["on_grid"]:
+        control += f"; one period of the publication grid ({pub['name']})"
+    elif pub is not None:
+        control += f"; strata withheld: the period is not one complete period of the grid ({pub['grid_words']})"
     return {
         "resourceType": "MeasureReport",
         "id": f"kpis-{teams.replace('_', '-')}-{period['from']}-{period['to']}",
-        "extension": [
-            {
-                "url": DISCLOSURE_EXT,
-                "valueString": "group totals exact; strata: counts 1-7 suppressed, others rounded to the nearest 5, "
-                "with secondary suppression",
-            }
-        ],
+        "extension": [{"url": DISCLOSURE_EXT, "valueString": control}],
         "status": "complete",
         "type": "summary",
         "measure": f"{vocab.BASE}/Measure/{teams.replace('_', '-')}-kpis|{doc.get('definitions', '')}",

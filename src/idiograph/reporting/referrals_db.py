@@ -200,17 +200,19 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
 
 
 def audited_document(
-    session: Session, principal: Principal, start: date, end: date, via: str
+    session: Session, principal: Principal, start: date, end: date, via: str, today: date | None = None
 ) -> tuple[dict[str, Any], list[Referral]]:
     """The KPI document for the period with both team kinds' breakdowns (``by`` and ``community_by``) and the
     referral table it came from, for the Reports page, its CSV and the FHIR MeasureReports; one audit record of the
-    read (aggregate: no person named), ``via`` saying which."""
+    read (aggregate: no person named), ``via`` saying which. These are published outputs: the breakdowns are
+    empty unless the period is exactly one complete period of the publication grid (``publication`` says;
+    hazard H-108)."""
     from idiograph.reporting.breakdowns import by_groups
 
     principal.require(Permission.SERVICE_SUMMARY)
     table = referrals_from_db(session)
-    doc = report_document(table, start, end)
-    doc["community_by"] = by_groups(table, start, end, scope="community")
+    doc = report_document(table, start, end, off_grid="withhold", today=today)
+    doc["community_by"] = by_groups(table, start, end, scope="community") if doc["publication"]["on_grid"] else {}
     _audit_read(session, principal, doc, len(table), via)
     return doc, table
 
@@ -222,6 +224,8 @@ def _audit_read(
     detail: dict[str, Any] = {"from": doc["period"]["from"], "to": doc["period"]["to"], "referrals": referrals}
     if via is not None:
         detail["via"] = via
+    if "publication" in doc:
+        detail["groups_published"] = doc["publication"]["on_grid"]
     audit.append(session, principal.actor, "read", "KpiReport", None, None, detail=detail)
 
 

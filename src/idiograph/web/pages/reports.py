@@ -18,6 +18,7 @@ from idiograph import languages
 from idiograph.errors import FieldProblem, InvalidInput
 from idiograph.methods.proportions import wilson
 from idiograph.reporting import breakdowns as bd
+from idiograph.reporting import grid
 from idiograph.reporting.disclosure import primary, rounded
 from idiograph.reporting.kpi_report import reports
 from idiograph.reporting.kpis import ISSUE_KPIS, STAGES, Referral
@@ -123,6 +124,9 @@ SHOWN_BREAKDOWNS = ("ethnic_group", "imd_quintile", "age_band", "sex", "preferre
 TABLE_KPIS = ("referrals", "recovery", "reliable_improvement", "waited_6_weeks", "dna_rate")
 TREND_KPIS = ("recovery", "reliable_improvement", "waited_6_weeks", "waited_18_weeks")
 MAX_MONTHS = 36
+GRID_CHOICES = 8  # recent complete grid periods offered by the picker
+GRAIN_WORD = {"month": "calendar month", "quarter": "financial quarter", "year": "financial year"}
+GRAIN_PLURAL = {k: f"whole {w}s" for k, w in GRAIN_WORD.items()}
 TEAM_WORDS = {"talking_therapies": "talking-therapies teams", "community": "community teams"}
 
 
@@ -138,14 +142,45 @@ def _month_start(d: date, back: int = 0) -> date:
     return date(m // 12, m % 12 + 1, 1)
 
 
+def _grain() -> grid.Grain:
+    return bd.settings().publication_period
+
+
 def default_period(today: date) -> tuple[date, date]:
-    """The last 12 months: from the first day of the month 11 months ago to today."""
-    return _month_start(today, 11), today
+    """The latest complete period of the publication grid (by default the last whole NHS financial quarter): the
+    one period for which the page publishes everything, group breakdowns included (H-108)."""
+    p = grid.latest_complete(today, _grain())
+    return p.start, p.end
 
 
-def parse_period(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:
-    """The period asked for (``from``/``to`` as YYYY-MM-DD, both included), the last 12 months by default; a bad
-    date is an error naming its field."""
+def grid_choices(today: date, chosen: tuple[date, date] | None = None) -> list[dict[str, Any]]:
+    """The picker's recent complete grid periods, latest first, the chosen one marked."""
+    return [
+        {"value": p.start.isoformat(), "name": p.name, "selected": chosen == (p.start, p.end)}
+        for p in grid.recent(today, _grain(), GRID_CHOICES)
+    ]
+
+
+def parse_grid_period(raw: str, today: date) -> tuple[date, date]:
+    """A grid period chosen by its first day (the picker's ``period``); an error naming ``period`` otherwise."""
+    try:
+        first = date.fromisoformat(raw.strip())
+    except ValueError:
+        first = None
+    p = grid.containing(first, _grain()) if first else None
+    if p is None or p.start != first or p.end >= today:
+        reason = f"{raw!r} is not the first day of a {GRAIN_WORD[_grain()]} that has ended"
+        raise InvalidInput(f"The period could not be read: period: {reason}", [FieldProblem("period", reason)])
+    return p.start, p.end
+
+
+def parse_period(
+    raw_from: str | None, raw_to: str | None, today: date, raw_grid: str | None = None
+) -> tuple[date, date]:
+    """The period asked for: a grid period by its first day (``period``), else ``from``/``to`` as YYYY-MM-DD,
+    both included; by default the latest complete grid period. A bad date is an error naming its field."""
+    if raw_grid and raw_grid.strip():
+        return parse_grid_period(raw_grid, today)
     start, end = default_period(today)
     found: list[FieldProblem] = []
     days: dict[str, date] = {}
@@ -242,11 +277,6 @@ def funnel_rows(stages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def document(db: Session, p: Principal, start: date, end: date, via: str) -> tuple[dict[str, Any], list[Referral]]:
-    """The KPI document for the period with both team kinds' breakdowns, and one audit record of the read."""
-    return audited_document(db, p, start, end, via)
-
-
 def group_label(breakdown: str, group: str) -> str:
     """A group as a reader names it: IMD quintiles with which end is which, languages by name, "Not recorded"
     for a value nobody recorded."""
@@ -338,8 +368,12 @@ def plain_notes(notes: Sequence[str]) -> list[str]:
     return out
 
 
-def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]:
-    doc, table = document(db, p, start, end, "web")
+def context(db: Session, p: Principal, start: date, end: date, today: date | None = None) -> dict[str, Any]:
+    """Everything the page shows. Group-level figures (equity by group, gaps, teams, pathways, flexibility by group)
+    only when the period is one complete grid period (``doc["publication"]``, H-108); service totals, the months
+    and the funnel always."""
+    doc, table = audited_document(db, p, start, end, "web", today)
+    published = bool(doc["publication"]["on_grid"])
     trend = months(table, start, end)
     figures = [
         rc.trend(f"trend-{k}", KPI_WORDS[k][0], trend[k], KPI_WORDS[k][3], KPI_WORDS[k][2] != "lower")
@@ -351,7 +385,7 @@ def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]
         for kind, rows in funnels.items()
     }
     equity = []
-    for b in SHOWN_BREAKDOWNS:
+    for b in SHOWN_BREAKDOWNS if published else ():
         cells = _labelled(b, doc["by"].get(b, []))
         equity.append(
             {
@@ -380,9 +414,13 @@ def context(db: Session, p: Principal, start: date, end: date) -> dict[str, Any]
         "suppress_meaning": _suppress_words(),
         "team_words": TEAM_WORDS,
         "stages": STAGES,
-        "cost": cost_context(db, start, end),
-        "personalisation": personalisation_context(db, start, end),
-        "team_funnel": team_funnel_context(db, table, start, end),
+        "cost": cost_context(db, start, end, published),
+        "personalisation": personalisation_context(db, start, end, published),
+        "team_funnel": team_funnel_context(db, table, start, end) if published else {"figure": None, "rows": []},
+        "publication": doc["publication"],
+        "groups_published": published,
+        "grid_plural": GRAIN_PLURAL[doc["publication"]["grid"]],
+        "grid_word": GRAIN_WORD[doc["publication"]["grid"]],
     }
 
 
@@ -446,10 +484,14 @@ def team_funnel_context(db: Session, table: Sequence[Referral], start: date, end
     }
 
 
-def cost_context(db: Session, start: date, end: date) -> dict[str, Any]:
+def cost_context(db: Session, start: date, end: date, published: bool = True) -> dict[str, Any]:
     """Cost by pathway (reporting.cost_db), counts 1-7 withheld; read within the page's one audited aggregate view
-    (the caller has checked service:summary)."""
-    return cost_by_pathway(db, start, end)
+    (the caller has checked service:summary). Off the publication grid only the all-pathways row (a service
+    total): pathways are groups, and differencing two periods would give a withheld pathway count back."""
+    out = cost_by_pathway(db, start, end)
+    if not published:
+        out = {**out, "pathways": [r for r in out["pathways"] if r["pathway"] == "all"], "groups_withheld": True}
+    return out
 
 
 FLEX_WORDS = {
@@ -472,14 +514,17 @@ def _flex_point(label: str, cell: Mapping[str, Any], why: str) -> rc.GroupPoint:
     return rc.GroupPoint(label, cell["rate"], ci[0], ci[1])
 
 
-def personalisation_context(db: Session, start: date, end: date) -> dict[str, Any]:
+def personalisation_context(db: Session, start: date, end: date, published: bool = True) -> dict[str, Any]:
     """Care around the person's preferences (reporting.personalisation): the shares at the preferred time, place
     and format, governance, the observational comparisons and who gets flexibility; read within the page's one
-    audited aggregate view (the caller has checked service:summary)."""
+    audited aggregate view (the caller has checked service:summary). Who gets flexibility by group only on the
+    publication grid (H-108)."""
     from idiograph.reporting.personalisation import report
     from idiograph.reporting.personalisation_db import inputs
 
     out = report(*inputs(db, start, end))
+    if not published:
+        out["by"] = {}
     why = "suppressed (small numbers)"
     shares = {**out["preferred"], "delegated": out["governance"]["delegated"]}
     overall = [
@@ -495,7 +540,9 @@ def personalisation_context(db: Session, start: date, end: date) -> dict[str, An
         "words": FLEX_WORDS,
         "comparison_words": COMPARISON_WORDS,
         "figure": rc.by_group("flex-overall", "Appointments and changes", "what the person asked for", overall),
-        "equity_figure": rc.by_group("flex-ethnic", "At the preferred place", "ethnic group", by_ethnic),
+        "equity_figure": rc.by_group("flex-ethnic", "At the preferred place", "ethnic group", by_ethnic)
+        if published
+        else None,
     }
 
 
@@ -508,13 +555,15 @@ def reports_page(
     request: Request,
     raw_from: str | None = Query(None, alias="from"),
     raw_to: str | None = Query(None, alias="to"),
+    raw_grid: str | None = Query(None, alias="period"),
     db: Session = DB,
     p: Principal = Depends(require(Permission.SERVICE_SUMMARY)),
 ) -> HTMLResponse:
+    today = _today()
     try:
-        start, end = parse_period(raw_from, raw_to, _today())
+        start, end = parse_period(raw_from, raw_to, today, raw_grid)
     except InvalidInput as exc:
-        d_from, d_to = default_period(_today())
+        d_from, d_to = default_period(today)
         return render(
             request,
             "reports.html",
@@ -523,9 +572,19 @@ def reports_page(
             problems={f.field: f.reason for f in exc.problems},
             raw_from=raw_from or d_from.isoformat(),
             raw_to=raw_to or d_to.isoformat(),
+            grid_choices=grid_choices(today),
+            grid_word=GRAIN_WORD[_grain()],
         )
-    ctx = context(db, p, start, end)
-    return render(request, "reports.html", raw_from=start.isoformat(), raw_to=end.isoformat(), problems={}, **ctx)
+    ctx = context(db, p, start, end, today)
+    return render(
+        request,
+        "reports.html",
+        raw_from=start.isoformat(),
+        raw_to=end.isoformat(),
+        problems={},
+        grid_choices=grid_choices(today, (start, end)),
+        **ctx,
+    )
 
 
 CSV_COLUMNS = (
@@ -596,19 +655,22 @@ def csv_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
 def reports_csv(
     raw_from: str | None = Query(None, alias="from"),
     raw_to: str | None = Query(None, alias="to"),
+    raw_grid: str | None = Query(None, alias="period"),
     db: Session = DB,
     p: Principal = Depends(require(Permission.SERVICE_SUMMARY)),
 ) -> Response:
     """The period's KPI totals and disclosure-controlled breakdowns as CSV (a suppressed cell is empty with
-    suppressed true)."""
-    start, end = parse_period(raw_from, raw_to, _today())
-    doc, _ = document(db, p, start, end, "csv")
+    suppressed true); the breakdowns only for one complete grid period (H-108), totals only otherwise."""
+    today = _today()
+    start, end = parse_period(raw_from, raw_to, today, raw_grid)
+    doc, _ = audited_document(db, p, start, end, "csv", today)
     buf = io.StringIO()
     w = csv.DictWriter(buf, CSV_COLUMNS, lineterminator="\n")
     w.writeheader()
     for row in csv_rows(doc):
         w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in CSV_COLUMNS})
-    name = f"idiograph-kpis-{start.isoformat()}-to-{end.isoformat()}.csv"
+    whole = "" if doc["publication"]["on_grid"] else "-totals-only"  # no group cells off the grid (H-108)
+    name = f"idiograph-kpis-{start.isoformat()}-to-{end.isoformat()}{whole}.csv"
     return Response(
         buf.getvalue(),
         media_type="text/csv; charset=utf-8",
