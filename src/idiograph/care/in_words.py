@@ -27,6 +27,7 @@ ABOUT: dict[str, tuple[str, str]] = {
     "pcl-5": ("PCL-5", "effects of trauma"),
     "wsas": ("WSAS", "how problems affect daily life"),
     "audit": ("AUDIT", "alcohol use"),
+    "dialog": ("DIALOG", "how satisfied you are with your life"),
 }
 
 DAY_WORDS = {
@@ -50,7 +51,8 @@ def short_date(when: datetime | date, today: date) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}"
+    """A score as written: whole totals as they are, a mean (DIALOG) to at most two decimal places."""
+    return f"{round(value, 2):g}"
 
 
 def _points(threshold: float) -> str:
@@ -85,10 +87,17 @@ def story(inst: Instrument, points: Sequence[tuple[datetime, float]], today: dat
     short, about = ABOUT.get(inst.id, (inst.title, ""))
     name = f"{short} ({about})" if about else short
     (first_at, first), (last_at, latest) = ordered[0], ordered[-1]
-    lead = f"Your {name} score was {_num(latest)} on {short_date(last_at, today)}"
-    sentence, worse = _judged(change, lead, first, short_date(first_at, today))
+    kind = "average score" if inst.scoring == "mean" else "score"
+    lead = f"Your {name} {kind} was {_num(latest)} on {short_date(last_at, today)}"
+    sentence, worse = _judged(change, lead, first, short_date(first_at, today), inst.higher_is_better)
     rule = criterion(inst)
-    how = f"Lower scores mean fewer difficulties (the {short} goes from {inst.min_total} to {inst.max_total}). " + (
+    scale = f"the {short} goes from {inst.min_total} to {inst.max_total}"
+    meaning = (
+        f"Higher scores mean you are more satisfied ({scale}; it is the average of your answers)"
+        if inst.higher_is_better
+        else f"Lower scores mean fewer difficulties ({scale})"
+    )
+    how = f"{meaning}. " + (
         f"A change counts as real when it is {_points(rule.threshold)} points or more: smaller changes can "
         "happen by chance from one week to the next."
         if rule
@@ -97,22 +106,26 @@ def story(inst: Instrument, points: Sequence[tuple[datetime, float]], today: dat
     return ScoreStory(inst.id, name, sentence, ordered, inst.max_total, how, worse)
 
 
-def _judged(change: MeasureChange, lead: str, first: float, first_day: str) -> tuple[str, bool]:
+def _judged(
+    change: MeasureChange, lead: str, first: float, first_day: str, higher_is_better: bool = False
+) -> tuple[str, bool]:
+    """The sentence for a change; "better" follows the instrument's direction (down on PHQ-9, up on DIALOG)."""
     if change.n == 1:
         return f"{lead}. This is your first score, so there is nothing to compare it with yet.", False
     if change.change is None:
         return f"{lead}, compared with {_num(first)} when you started on {first_day}.", False
     latest = change.latest
     direction = change.change.direction
+    better_way, worse_way = ("up", "down") if higher_is_better else ("down", "up")
     if direction == "improved":
-        text = f"{lead}, down from {_num(first)} when you started: that is a big improvement."
+        text = f"{lead}, {better_way} from {_num(first)} when you started: that is a big improvement."
         if change.case_first and change.case_latest is False:
             text += " It is now below the level where services usually offer treatment."
         return text, False
     if direction == "deteriorated":
         return (
-            f"{lead}, up from {_num(first)} when you started: that is a real change for the worse. Your care team "
-            "can see your scores too; it may help to talk to them about it.",
+            f"{lead}, {worse_way} from {_num(first)} when you started: that is a real change for the worse. Your "
+            "care team can see your scores too; it may help to talk to them about it.",
             True,
         )
     if latest == first:

@@ -90,4 +90,11 @@ def load() -> MonitoringSettings:
         unknown = sorted(set(named) - set(instruments()))
         if unknown:
             raise ValueError(f"{path}: {section}.instruments names no instrument called {', '.join(unknown)}")
+        # both rules watch for a RISE (above the expected course, a CUSUM upwards): right for symptom scores only
+        upward = sorted(n for n in named if instruments()[n].higher_is_better)
+        if upward:
+            raise ValueError(
+                f"{path}: {section}.instruments: {', '.join(upward)} is scored higher-is-better; the {section} rule "
+                "treats a rise as worse, so it cannot watch it"
+            )
     return s

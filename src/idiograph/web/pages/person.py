@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,9 +24,12 @@ from idiograph.intake.definition import definition as intake_definition
 from idiograph.measures import service as measures
 from idiograph.measures.change import changes_from
 from idiograph.measures.experience import forms as experience_forms
+from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.monitoring.recovery import not_on_track
 from idiograph.monitoring.reviews import service as review_service
 from idiograph.observations import service as observations
+from idiograph.observations.model import Observation
+from idiograph.observations.service import CodeBook
 from idiograph.patients import coordinator
 from idiograph.patients import service as patients
 from idiograph.patients.access import can_open
@@ -99,6 +103,7 @@ def person_page(
             )
         )
     latest_items = [(codes.display(s, c), t, v) for (s, c), (t, v) in items.items()]
+    responses = measures.recent_responses(db, p, person_id)
     open_alerts = alert_service.grouped(alert_service.for_person(db, p, person_id, open_only=True, via="web"))
     reviews = review_service.for_person(db, p, person_id)
     return render(
@@ -112,7 +117,13 @@ def person_page(
         experience_forms=experience_forms().forms,
         adaptive_cuts={i: adaptive_banks.default_rule(i).cut for i in measures.adaptive_instruments()},
         stop_words=measures.stop_words,
-        responses=measures.recent_responses(db, p, person_id),
+        responses=responses,
+        means=_means(responses, obs, codes),
+        mean_scored={
+            i.id: f"mean {i.min_total}-{i.max_total}, higher is better" if i.higher_is_better else "mean"
+            for i in instruments().values()
+            if i.scoring == "mean"
+        },
         reviews=reviews,
         header=header.for_person(db, p, person_id, open_alerts, reviews),
         now=utcnow(),
@@ -131,6 +142,24 @@ def person_page(
         intake_sections=intake_definition().sections,
         london=london,
     )
+
+
+def _means(
+    responses: list[tuple[QuestionnaireResponseRecord, Any, Any]], obs: list[Observation], codes: CodeBook
+) -> dict[uuid.UUID, list[tuple[str, float | None]]]:
+    """A mean-scored response's means (DIALOG: quality of life, treatment satisfaction) from its stored observations,
+    by response id: its record holds no total, as a mean is not a whole-number total (None: not scored)."""
+    insts = instruments()
+    wanted = {r.id: insts[r.instrument] for r, _, _ in responses if r.instrument in insts and not r.adaptive}
+    wanted = {k: i for k, i in wanted.items() if i.scoring == "mean"}
+    if not wanted:
+        return {}
+    values = {(o.group_id, o.system, o.code): o.value for o in obs if o.group_id in wanted}
+    out: dict[uuid.UUID, list[tuple[str, float | None]]] = {}
+    for rid, inst in wanted.items():
+        keys = [(inst.total.system, inst.total.code), *((s.code.system, s.code.code) for s in inst.subscales)]
+        out[rid] = [(codes.display(sys_, code), values.get((rid, sys_, code))) for sys_, code in keys]
+    return out
 
 
 def _baseline_band(b: MeasureBaseline) -> BaselineBand | None:
