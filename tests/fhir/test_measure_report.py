@@ -110,3 +110,29 @@ def test_community_teams_are_their_own_report() -> None:
     assert [g["code"]["coding"][0]["code"] for g in r["group"]] == ["referrals"]
     assert "stratifier" not in r["group"][0]  # no community breakdowns in this document
     assert r["group"][0]["population"][0]["count"] == 3
+
+
+def test_off_the_publication_grid_the_totals_come_without_strata_and_an_outcome_says_why() -> None:
+    """H-108: a document for a period that is not one ended financial quarter has no breakdowns (withheld by
+    referrals_db.audited_document); its reports say so and the OperationOutcome names the quarters to ask for."""
+    from datetime import date
+
+    from idiograph.reporting.kpi_report import publication
+
+    doc = {**_doc(), "by": {}, "publication": publication(date(2026, 1, 1), date(2026, 6, 30), date(2026, 12, 4))}
+    r = out.measure_report(doc, "talking_therapies", datetime(2026, 7, 1, tzinfo=UTC))
+    assert all("stratifier" not in g for g in r["group"])
+    assert [p["count"] for p in r["group"][1]["population"]] == [12, 25]  # the totals stay
+    assert "strata withheld" in r["extension"][0]["valueString"]
+    outcome = out.strata_withheld(doc)
+    (issue,) = outcome["issue"]
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert (issue["severity"], issue["code"]) == ("warning", "suppressed")
+    assert issue["details"]["text"].startswith("Strata (breakdowns by group) are withheld: 2026-01-01 to 2026-06-30")
+    assert issue["details"]["text"].endswith(
+        "Ask for 2025-26 Q4: period-start=2026-01-01&period-end=2026-03-31; "
+        "2026-27 Q1: period-start=2026-04-01&period-end=2026-06-30."
+    )
+    on = {**_doc(), "publication": publication(date(2026, 4, 1), date(2026, 6, 30), date(2026, 12, 4))}
+    r = out.measure_report(on, "talking_therapies", datetime(2026, 7, 1, tzinfo=UTC))
+    assert r["extension"][0]["valueString"].endswith("one period of the publication grid (2026-27 Q1)")
