@@ -340,7 +340,9 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         "interaction": [{"code": "search-type"}],
         "searchParam": [{"name": "period-start", "type": "date"}, {"name": "period-end", "type": "date"}],
         "documentation": "Two summary reports (talking-therapies and community teams), equity strata under "
-        "disclosure control; needs the service-summary permission.",
+        "disclosure control, only for one whole ended NHS financial quarter (the default period; the publication "
+        "grid, so that no two published strata overlap); any other period gives the totals and an OperationOutcome "
+        "entry (search mode outcome) saying why; needs the service-summary permission.",
     }
     return {
         "resourceType": "CapabilityStatement",
