@@ -47,3 +47,40 @@ def test_a_response_validates_with_its_answers() -> None:
     get_fhir_model_class("QuestionnaireResponse").model_validate(qr)
     assert len(qr["item"]) == 11 and qr["item"][0]["answer"][0]["valueCoding"]["code"] == "5"
     assert "modifierExtension" not in qr and "extension" not in qr
+
+
+def test_a_dialog_response_imported_through_fhir_stores_its_means_and_no_total(  # type: ignore[no-untyped-def]
+    client, db, make_staff, synthea_bundle
+) -> None:
+    from sqlalchemy import select
+
+    from idiograph.measures.model import QuestionnaireResponseRecord
+    from idiograph.observations.model import Observation
+
+    patient = synthea_bundle["entry"][0]
+    answers = [2, 3, 4, 5, 6, 7, 1, 2, 6, 6, None]  # life domains: 30 / 8 = 3.75; item 11 unanswered
+    qr = {
+        "fullUrl": "urn:uuid:0f0e0d0c-0b0a-4999-8888-0000000000d1",
+        "resource": {
+            "resourceType": "QuestionnaireResponse",
+            "id": "0f0e0d0c-0b0a-4999-8888-0000000000d1",
+            "questionnaire": DIALOG.url,
+            "status": "completed",
+            "subject": {"reference": patient["fullUrl"]},
+            "authored": "2026-05-10T09:20:00Z",
+            "item": [
+                {"linkId": i.code, "answer": [{"valueCoding": {"system": DIALOG.answer_system, "code": str(v)}}]}
+                for i, v in zip(DIALOG.items, answers, strict=True)
+                if v is not None
+            ],
+        },
+        "request": {"method": "POST", "url": "QuestionnaireResponse"},
+    }
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [patient, qr]}
+    clin = make_staff("clin", "clinician", ("North",))
+    r = client.post("/fhir/R4", json=bundle, headers={**clin.auth, "Content-Type": "application/fhir+json"})
+    assert r.status_code == 200, r.text
+    rec = db.scalar(select(QuestionnaireResponseRecord).where(QuestionnaireResponseRecord.instrument == "dialog"))
+    assert rec is not None and rec.total is None
+    means = {o.code: o.value for o in db.scalars(select(Observation).where(Observation.group_id == rec.id))}
+    assert means["dialog-sqol"] == 3.75 and "dialog-treatment" not in means
