@@ -39,3 +39,29 @@ def test_period_is_whole_days_in_england_and_rates_follow_disclosure(db: Session
     assert "Patient Experience Questionnaire" in doc["source"]
     july = experience_document(db, date(2025, 7, 1), date(2025, 7, 31))
     assert next(f for f in july["forms"] if f["id"] == "peq-assessment")["responses"] is None  # 1: suppressed
+
+
+def test_the_kpi_document_carries_experience_and_a_folder_says_it_has_none(db: Session) -> None:
+    from idiograph.reporting.kpi_report import report_document
+    from idiograph.reporting.referrals_db import kpi_document
+    from idiograph.security.principal import Principal
+
+    person = Person(given_name="Test", family_name="Experience", sex="female")
+    db.add(person)
+    db.flush()
+    for i in range(10):
+        db.add(
+            ExperienceResponse(
+                person_id=person.id,
+                form="peq-discharge",
+                version="t",
+                answers={"747921000000103": "4" if i < 8 else "1"},
+                authored_at=datetime(2025, 6, 10, 9, i, tzinfo=UTC),
+            )
+        )
+    db.flush()
+    doc = kpi_document(db, Principal.system("test"), date(2025, 4, 1), date(2025, 6, 30))
+    involved = next(q for q in doc["experience"]["questions"] if q["code"] == "747921000000103")
+    assert doc["experience"]["available"] is True and (involved["rate"], involved["denominator"]) == (80.0, 10)
+    folder = report_document([], date(2025, 4, 1), date(2025, 6, 30))
+    assert folder["experience"]["available"] is False and "self-report link" in folder["experience"]["note"]

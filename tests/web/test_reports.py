@@ -289,7 +289,10 @@ def test_off_the_grid_the_page_withholds_every_group_cell_and_links_the_quarters
     assert "totals only" in text
     csv_off = client.get(f"/reports/kpis.csv?from={mid.isoformat()}&to={q.end.isoformat()}")
     assert "totals-only" in csv_off.headers["content-disposition"]
-    assert {x["breakdown"] for x in csv.DictReader(io.StringIO(csv_off.text))} == {"total"}
+    off_rows = list(csv.DictReader(io.StringIO(csv_off.text)))
+    # service-level rows only: the KPI totals and the experience questions, no group cell
+    assert {x["group"] for x in off_rows} == {"all"}
+    assert {x["breakdown"] for x in off_rows} == {"total", "experience peq-assessment", "experience peq-discharge"}
 
     on = client.get(f"/reports?period={q.start.isoformat()}")
     assert on.status_code == 200
@@ -323,3 +326,39 @@ def test_off_the_grid_fhir_gives_totals_without_strata_and_says_why(client, demo
     assert issue["severity"] == "warning" and issue["code"] == "suppressed"
     assert "not one complete period" in issue["details"]["text"]
     assert f"period-start={q.start}&period-end={q.end}" in issue["details"]["text"]
+
+
+def test_experience_of_choice_is_on_the_page_with_the_national_wording(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: what people said about their choices, per question with its wording, share and interval, in the
+    CSV too; the demo's people answered through real experience links."""
+    from datetime import UTC, datetime
+
+    from idiograph.measures.model import ExperienceResponse
+
+    start, _ = reports.parse_period(None, None, reports._today(), None)  # the default: the latest ended quarter
+    person = demo.scalar(select(Person))
+    for i in range(20):  # besides the demo's own answers, enough in the quarter for every share to be shown
+        answers = {"747861000000100": "Y", "747871000000107": "Y", "747881000000109": "Y" if i % 4 else "N"}
+        demo.add(
+            ExperienceResponse(
+                person_id=person.id,
+                form="peq-assessment",
+                version="t",
+                answers=answers,
+                authored_at=datetime.combine(start + timedelta(days=3), datetime.min.time(), UTC),
+            )
+        )
+    demo.commit()
+    make_staff("t.comm", "commissioner")
+    login(client, "t.comm")
+    text = client.get("/reports").text
+    assert 'id="experience"' in text and "experience of choice</h2>" in text
+    assert "Were you given information about options for choosing a treatment" in text
+    assert "Did you feel involved in making choices about your treatment and care?" in text
+    assert "Most of the time or all of the time" in text and "Among people answering Yes to Assessment Q2" in text
+    assert 'id="experience-peq-assessment"' in text  # the chart
+    shares = re.findall(r'id="experience-table-peq-assessment".*?</table>', text, re.S)
+    assert shares and re.search(r"\d+\.\d%</td><td>\d+\.\d% to \d+\.\d%", shares[0])
+    rows = [r for r in csv.DictReader(io.StringIO(client.get("/reports/kpis.csv").text)) if r["teams"] == "all"]
+    assert rows and all(r["breakdown"].startswith("experience ") and r["question"] for r in rows)
+    assert all(r["numerator"] == "" or int(r["numerator"]) % 5 == 0 for r in rows)

@@ -84,6 +84,14 @@ PERSONALISATION_NOT_AVAILABLE: dict[str, Any] = {
     "crisis plans); the database report includes it.",
 }
 
+# Nor does it hold what people said about their choices: those answers come through the self-report link into the
+# database (reporting.experience_db), whose reader puts them here.
+EXPERIENCE_NOT_AVAILABLE: dict[str, Any] = {
+    "available": False,
+    "note": "Not available from a referral table: people's experience of choice is answered through the "
+    "self-report link and held in the database; the database report includes it.",
+}
+
 
 GRAIN_WORDS = {"month": "calendar months", "quarter": "NHS financial quarters", "year": "NHS financial years"}
 
@@ -153,6 +161,7 @@ def report_document(
             k: [{"stage": s.name, "reached": s.reached, "stopped": s.stopped} for s in x.funnel] for k, x in r.items()
         },
         "personalisation": dict(PERSONALISATION_NOT_AVAILABLE),
+        "experience": dict(EXPERIENCE_NOT_AVAILABLE),
         "notes": list(NOTES)
         + (
             [f"{unknown} referral(s) of teams with no kind (kpis.yaml team_kinds) are counted with community."]

@@ -32,6 +32,7 @@ from idiograph.care.model import Appointment, CrisisPlan, RiskAssessment
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.patients.demographics import age_on
 from idiograph.patients.model import Encounter, Episode, Person
+from idiograph.reporting.experience_db import experience_document
 from idiograph.reporting.kpi_report import report_document
 from idiograph.reporting.kpis import Definitions, Referral, definitions
 from idiograph.reporting.personalisation import report as personalisation_report
@@ -213,6 +214,9 @@ def audited_document(
     table = referrals_from_db(session)
     doc = report_document(table, start, end, off_grid="withhold", today=today)
     doc["community_by"] = by_groups(table, start, end, scope="community") if doc["publication"]["on_grid"] else {}
+    doc["experience"] = experience_document(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
     _audit_read(session, principal, doc, len(table), via)
     return doc, table
 
@@ -251,6 +255,9 @@ def kpi_document(
     )
     doc["personalisation"] = {"available": True, **personalisation_report(people, visits, changes)}
     doc["cost"] = cost_by_pathway(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
+    doc["experience"] = experience_document(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
     _audit_read(session, principal, doc, len(table))

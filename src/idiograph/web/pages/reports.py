@@ -416,6 +416,7 @@ def context(db: Session, p: Principal, start: date, end: date, today: date | Non
         "stages": STAGES,
         "cost": cost_context(db, start, end, published),
         "personalisation": personalisation_context(db, start, end, published),
+        "experience": experience_context(doc["experience"]),
         "team_funnel": team_funnel_context(db, table, start, end) if published else {"figure": None, "rows": []},
         "publication": doc["publication"],
         "groups_published": published,
@@ -514,6 +515,40 @@ def _flex_point(label: str, cell: Mapping[str, Any], why: str) -> rc.GroupPoint:
     return rc.GroupPoint(label, cell["rate"], ci[0], ci[1])
 
 
+EXPERIENCE_WHEN = {"assessment": "After the assessment", "discharge": "At discharge"}
+
+
+def experience_context(experience: Mapping[str, Any]) -> dict[str, Any]:
+    """People's experience of choice: per form, each question's rate with its interval as a chart, and the table
+    with the question's wording and what was counted (service level, counts as published)."""
+    why = "suppressed (small numbers)"
+    forms = []
+    for f in experience["forms"]:
+        questions = [q for q in experience["questions"] if q["form"] == f["id"]]
+        points = [
+            rc.GroupPoint(
+                q["label"],
+                q["rate"],
+                (q["ci"] or (None, None))[0],
+                (q["ci"] or (None, None))[1],
+                False,
+                why if q["suppressed"] else "none answered",
+            )
+            for q in questions
+        ]
+        forms.append(
+            {
+                **f,
+                "heading": EXPERIENCE_WHEN[f["when"]],
+                "questions": questions,
+                "figure": rc.by_group(
+                    f"experience-{f['id']}", "Counted answer", EXPERIENCE_WHEN[f["when"]].lower(), points
+                ),
+            }
+        )
+    return {"forms": forms, "source": experience["source"], "version": experience["version"]}
+
+
 def personalisation_context(db: Session, start: date, end: date, published: bool = True) -> dict[str, Any]:
     """Care around the person's preferences (reporting.personalisation): the shares at the preferred time, place
     and format, governance, the observational comparisons and who gets flexibility; read within the page's one
@@ -602,6 +637,7 @@ CSV_COLUMNS = (
     "gap_ci95_low",
     "gap_ci95_high",
     "suppressed",
+    "question",
 )
 
 
@@ -648,6 +684,23 @@ def csv_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                             "suppressed": bool(e.get("suppressed")),
                         }
                     )
+    for q in doc.get("experience", {}).get("questions", []):  # service level, counts as published
+        rows.append(
+            {
+                "teams": "all",
+                "breakdown": f"experience {q['form']}",
+                "group": "all",
+                "reference_group": "",
+                "kpi": f"{q['label']} ({q['code']})",
+                "numerator": q["numerator"],
+                "denominator": q["denominator"],
+                "rate_percent": q["rate"],
+                "ci95_low": (q["ci"] or (None, None))[0],
+                "ci95_high": (q["ci"] or (None, None))[1],
+                "suppressed": bool(q["suppressed"]),
+                "question": f"{q['question']} [counted: {q['counted']}]",
+            }
+        )
     return rows
 
 
