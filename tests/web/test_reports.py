@@ -362,3 +362,19 @@ def test_experience_of_choice_is_on_the_page_with_the_national_wording(client, d
     rows = [r for r in csv.DictReader(io.StringIO(client.get("/reports/kpis.csv").text)) if r["teams"] == "all"]
     assert rows and all(r["breakdown"].startswith("experience ") and r["question"] for r in rows)
     assert all(r["numerator"] == "" or int(r["numerator"]) % 5 == 0 for r in rows)
+
+
+def test_community_outcome_measures_are_on_the_page(client, demo, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: DIALOG and Goal-Based Outcomes paired-score coverage for community teams, read within the page's
+    one audited view."""
+    make_staff("t.lead2", "service_lead")
+    login(client, "t.lead2")
+
+    def reads(kind: str) -> int:
+        return demo.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.resource_type == kind))
+
+    before = reads("KpiReport")
+    text = client.get("/reports").text
+    assert 'id="community-outcomes-table"' in text and "DIALOG subjective quality of life" in text
+    assert "Goal-Based Outcomes (0-10 per goal" in text
+    assert reads("KpiReport") == before + 1 and reads("CommunityOutcomes") == 0  # one audited view covers it

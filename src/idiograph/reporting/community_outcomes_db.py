@@ -94,6 +94,17 @@ def summary(
     principal.require(Permission.SERVICE_SUMMARY)
     table = community_table(session)
     doc = community_outcomes.summary(table, start, end, config=config)
+    _audit(session, principal, start, end, len(table), via)
+    return doc
+
+
+def section(session: Session, start: date, end: date, config: DisclosureConfig = DEFAULT) -> dict[str, Any]:
+    """The same summary as a section of the KPI document: the caller has checked ``service:summary`` and its one
+    audit record of the document covers this read (a page reads one snapshot and audits once)."""
+    return community_outcomes.summary(community_table(session), start, end, config=config)
+
+
+def _audit(session: Session, principal: Principal, start: date, end: date, referrals: int, via: str) -> None:
     audit.append(
         session,
         principal.actor,
@@ -101,6 +112,5 @@ def summary(
         "CommunityOutcomes",
         None,
         None,
-        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": len(table), "via": via},
+        detail={"from": start.isoformat(), "to": end.isoformat(), "referrals": referrals, "via": via},
     )
-    return doc

@@ -92,6 +92,12 @@ EXPERIENCE_NOT_AVAILABLE: dict[str, Any] = {
     "self-report link and held in the database; the database report includes it.",
 }
 
+COMMUNITY_OUTCOMES_NOT_AVAILABLE: dict[str, Any] = {
+    "available": False,
+    "note": "Not available from a referral table: DIALOG and Goal-Based Outcomes scores are held in the database; "
+    "the database report includes them.",
+}
+
 
 GRAIN_WORDS = {"month": "calendar months", "quarter": "NHS financial quarters", "year": "NHS financial years"}
 
@@ -162,6 +168,7 @@ def report_document(
         },
         "personalisation": dict(PERSONALISATION_NOT_AVAILABLE),
         "experience": dict(EXPERIENCE_NOT_AVAILABLE),
+        "community_outcomes": dict(COMMUNITY_OUTCOMES_NOT_AVAILABLE),
         "notes": list(NOTES)
         + (
             [f"{unknown} referral(s) of teams with no kind (kpis.yaml team_kinds) are counted with community."]

@@ -32,6 +32,7 @@ from idiograph.care.model import Appointment, CrisisPlan, RiskAssessment
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.patients.demographics import age_on
 from idiograph.patients.model import Encounter, Episode, Person
+from idiograph.reporting.community_outcomes_db import section as community_section
 from idiograph.reporting.experience_db import experience_document
 from idiograph.reporting.kpi_report import report_document
 from idiograph.reporting.kpis import Definitions, Referral, definitions
@@ -217,6 +218,9 @@ def audited_document(
     doc["experience"] = experience_document(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
+    doc["community_outcomes"] = community_section(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
     _audit_read(session, principal, doc, len(table), via)
     return doc, table
 
@@ -258,6 +262,9 @@ def kpi_document(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
     doc["experience"] = experience_document(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
+    doc["community_outcomes"] = community_section(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
     _audit_read(session, principal, doc, len(table))
