@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,7 @@ from idiograph.care.model import Appointment
 from idiograph.matching.model import Allocation, Therapist
 from idiograph.patients.model import Episode
 from idiograph.reporting.cost import CostReferral, UnitCosts, by_pathway, document, load_unit_costs
-from idiograph.reporting.kpis import definitions, outcome
+from idiograph.reporting.kpis import Referral, definitions, outcome
 from idiograph.reporting.referrals_db import _day, _Episodes, referrals_from_db
 from idiograph.security import audit
 from idiograph.security.principal import Principal
@@ -30,11 +31,14 @@ from idiograph.security.roles import Permission
 SMALL = range(1, 8)
 
 
-def cost_table(session: Session, start: date, end: date) -> list[CostReferral]:
-    """The referrals that ended in ``start``..``end`` with their contacts by profession. Person-level: the caller
-    checks permission and audits (``cost_section`` does both)."""
+def cost_table(
+    session: Session, start: date, end: date, referrals: Sequence[Referral] | None = None
+) -> list[CostReferral]:
+    """The referrals that ended in ``start``..``end`` with their contacts by profession; ``referrals`` is the
+    referral table when the caller has already read it (one read per page). Person-level: the caller checks
+    permission and audits (``cost_section`` does both)."""
     d = definitions()
-    table = {r.referral_id: r for r in referrals_from_db(session, d)}
+    table = {r.referral_id: r for r in (referrals if referrals is not None else referrals_from_db(session, d))}
     episodes = session.execute(
         select(Episode.id, Episode.person_id, Episode.referral_date, Episode.discharge_date, Episode.pathway)
     ).all()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -237,13 +237,16 @@ def _audit_read(
     audit.append(session, principal.actor, "read", "KpiReport", None, None, detail=detail)
 
 
-def cost_by_pathway(session: Session, start: date, end: date) -> dict[str, Any]:
+def cost_by_pathway(
+    session: Session, start: date, end: date, referrals: Sequence[Referral] | None = None
+) -> dict[str, Any]:
     """Cost per finished course and per recovered case by pathway for referrals ended in the period, counts 1-7
     withheld (reporting.cost, unit costs from IDIOGRAPH_UNIT_COSTS or the illustrative defaults)."""
     from idiograph.reporting import cost, cost_db  # cost_db reads this module's referral table
 
     units = cost.load_unit_costs()
-    return cost_db.protect(cost.document(cost.by_pathway(cost_db.cost_table(session, start, end), units), units))
+    rows = cost_db.cost_table(session, start, end, referrals)
+    return cost_db.protect(cost.document(cost.by_pathway(rows, units), units))
 
 
 def kpi_document(
@@ -259,7 +262,7 @@ def kpi_document(
     )
     doc["personalisation"] = {"available": True, **personalisation_report(people, visits, changes)}
     doc["cost"] = cost_by_pathway(
-        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"]), table
     )
     doc["experience"] = experience_document(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])

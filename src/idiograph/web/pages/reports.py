@@ -414,7 +414,7 @@ def context(db: Session, p: Principal, start: date, end: date, today: date | Non
         "suppress_meaning": _suppress_words(),
         "team_words": TEAM_WORDS,
         "stages": STAGES,
-        "cost": cost_context(db, start, end, published),
+        "cost": cost_context(db, start, end, published, table),
         "personalisation": personalisation_context(db, start, end, published),
         "experience": experience_context(doc["experience"]),
         "team_funnel": team_funnel_context(db, table, start, end) if published else {"figure": None, "rows": []},
@@ -485,11 +485,13 @@ def team_funnel_context(db: Session, table: Sequence[Referral], start: date, end
     }
 
 
-def cost_context(db: Session, start: date, end: date, published: bool = True) -> dict[str, Any]:
+def cost_context(
+    db: Session, start: date, end: date, published: bool = True, referrals: Sequence[Referral] | None = None
+) -> dict[str, Any]:
     """Cost by pathway (reporting.cost_db), counts 1-7 withheld; read within the page's one audited aggregate view
     (the caller has checked service:summary). Off the publication grid only the all-pathways row (a service
     total): pathways are groups, and differencing two periods would give a withheld pathway count back."""
-    out = cost_by_pathway(db, start, end)
+    out = cost_by_pathway(db, start, end, referrals)
     if not published:
         out = {**out, "pathways": [r for r in out["pathways"] if r["pathway"] == "all"], "groups_withheld": True}
     return out
