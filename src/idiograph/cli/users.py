@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlalchemy.orm import Session
 
 from idiograph.cli.common import console, database, err, fail, show_table
 from idiograph.errors import DomainError
@@ -139,6 +140,21 @@ def users_teams(
     _account_change(
         f"{username}'s teams: {', '.join(team) or 'none'}", lambda s: set_teams(s, Principal.system(), username, team)
     )
+
+
+@app.command("team-kind")
+def users_team_kind(
+    team: str = typer.Option(..., help="an existing team's name"),
+    kind: str = typer.Option(..., help="talking_therapies, cmht, crisis, ... ('' to clear); reports keep kinds apart"),
+) -> None:
+    """Say what kind of team it is (the Reports page and `report kpis` report each kind apart)."""
+    from idiograph.security.teams import set_kind
+
+    def change(s: Session) -> int:
+        set_kind(s, Principal.system(), team, kind or None)
+        return 0  # no session ends
+
+    _account_change(f"{team}: kind {kind or 'not stated'}", change)
 
 
 @app.command("profession")

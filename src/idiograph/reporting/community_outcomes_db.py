@@ -28,8 +28,8 @@ from idiograph.reporting import community_outcomes
 from idiograph.reporting.community_outcomes import CommunityReferral
 from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig
 from idiograph.reporting.kpis import Definitions, definitions
+from idiograph.reporting.team_kinds import team_kinds
 from idiograph.security import audit
-from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -39,7 +39,7 @@ def community_table(session: Session, defs: Definitions | None = None) -> list[C
     person-level data: the caller checks permission and audits (``summary`` does both)."""
     d = defs or definitions()
     talking = set(d.talking_therapies_kinds)
-    kinds = {tid: d.team_kinds.get(name, "unknown") for tid, name in session.execute(select(Team.id, Team.name))}
+    kinds = team_kinds(session, d)
     episodes = [
         e
         for e in session.execute(

@@ -38,8 +38,8 @@ from idiograph.reporting.kpi_report import report_document
 from idiograph.reporting.kpis import Definitions, Referral, definitions
 from idiograph.reporting.personalisation import report as personalisation_report
 from idiograph.reporting.personalisation_db import inputs as personalisation_inputs
+from idiograph.reporting.team_kinds import team_kinds
 from idiograph.security import audit
-from idiograph.security.model import Team
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 
@@ -74,7 +74,7 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
     """Every episode as a referral, in referral order. Reads person-level data: the caller checks permission and
     audits (``kpi_document`` does both)."""
     d = defs or definitions()
-    kinds = {tid: d.team_kinds.get(name, "unknown") for tid, name in session.execute(select(Team.id, Team.name)).all()}
+    kinds = team_kinds(session, d)
     episodes = session.execute(
         select(
             Episode.id,

@@ -80,6 +80,13 @@ class AuditOut(BaseModel):
 
 class TeamIn(Strict):
     name: str = Field(min_length=1, max_length=120)
+    kind: str | None = Field(
+        default=None, description="what kind of team (reports keep each kind apart): " + ", ".join(teams_service.KINDS)
+    )
+
+
+class TeamKindIn(Strict):
+    kind: str | None = Field(description="one of " + ", ".join(teams_service.KINDS) + "; null: not said")
 
 
 class TeamOut(BaseModel):
@@ -87,6 +94,7 @@ class TeamOut(BaseModel):
 
     id: uuid.UUID
     name: str
+    kind: str | None = None
 
 
 class VerifyOut(BaseModel):
@@ -299,4 +307,12 @@ def teams(db: Session = DB, p: Principal = Depends(require(Permission.SIGNED_IN)
 
 @router.post("/teams", response_model=TeamOut, status_code=201)
 def create_team(body: TeamIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))) -> TeamOut:
-    return TeamOut.model_validate(teams_service.create_team(db, p, body.name))
+    return TeamOut.model_validate(teams_service.create_team(db, p, body.name, body.kind))
+
+
+@router.put("/teams/{name}/kind", response_model=TeamOut)
+def set_team_kind(
+    name: str, body: TeamKindIn, db: Session = DB, p: Principal = Depends(require(Permission.USER_MANAGE))
+) -> TeamOut:
+    """Say what kind of team it is: the Reports page and the KPI document report each kind apart."""
+    return TeamOut.model_validate(teams_service.set_kind(db, p, name, body.kind))

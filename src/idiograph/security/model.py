@@ -62,6 +62,9 @@ class Team(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # what kind of team it is (security.teams.KINDS): reports keep each kind apart (issue 19); None: not said,
+    # and reports fall back on reporting/kpis.yaml's team_kinds by name, then "unknown"
+    kind: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
 
 class TeamMembership(Base):

@@ -246,7 +246,9 @@ def load_people(
     order = iter(indices)
     for people in _generated(params, service, seed, indices, batch, now):
         with transaction(session):
-            teams = {t["team_id"]: team_by_name(session, t["name"], create=True).id for t in service.teams}
+            teams = {
+                t["team_id"]: team_by_name(session, t["name"], create=True, kind=t["kind"]).id for t in service.teams
+            }
             codes = CodeBook(session)
             rows: list[NewObservation] = []
             qr_rows: list[dict[str, object]] = []
