@@ -19,10 +19,15 @@ from idiograph.care.options import FORMATS, PLACES, STATUSES, coherent
 from idiograph.care.phones import phone_parts
 from idiograph.db import Database, make_engine
 from idiograph.governance.model import Decision, Escalation
+from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.migrate import upgrade
 from idiograph.monitoring.reviews.model import EpisodeReview
-from idiograph.patients.model import CaseloadAssignment, Encounter
+from idiograph.patients.model import CaseloadAssignment, Encounter, Episode
+from idiograph.reporting.community_outcomes import dialog_pair
+from idiograph.reporting.community_outcomes_db import community_table
+from idiograph.reporting.kpis import definitions as kpi_definitions
 from idiograph.security import audit
+from idiograph.security.model import AuditRecord, Team
 from idiograph.synth import params as synth_params
 from idiograph.synth.load import load_demo
 
@@ -39,6 +44,7 @@ def test_the_demo_has_every_kind_of_care_record(db: Session) -> None:
     _preferences_have_the_care_pages_shape(db)
     _decisions_under_delegated_authority_and_changes_waiting_for_a_senior(db)
     _reviews_are_recorded_and_everything_is_dated_in_the_demos_past(db)
+    _community_people_have_dialog_pairs_and_talking_therapies_people_none(db)
     _a_second_load_writes_no_care_records_again(db)
 
 
@@ -132,6 +138,38 @@ def _reviews_are_recorded_and_everything_is_dated_in_the_demos_past(demo: Sessio
     ]
     assert times and max(times) <= NOW
     assert audit.verify(demo)[2] == []
+
+
+def _community_people_have_dialog_pairs_and_talking_therapies_people_none(demo: Session) -> None:
+    table = community_table(demo)
+    ended = [r for r in table if r.end_date is not None]
+    paired = [pair for r in ended if (pair := dialog_pair(r)) is not None]
+    # most ended community referrals seen twice or more have a pair, not all (some forms are not done)
+    assert 0 < len(paired) < len(ended)
+    assert all(1 <= v <= 7 for r in table for _, v in r.dialog)
+    # entered through the questionnaire path: a response record and its write audited for every form
+    forms = list(
+        demo.scalars(select(QuestionnaireResponseRecord).where(QuestionnaireResponseRecord.instrument == "dialog"))
+    )
+    assert len(forms) >= len([r for r in table if r.dialog])
+    written = demo.scalar(
+        select(func.count(AuditRecord.seq)).where(
+            AuditRecord.action == "write",
+            AuditRecord.resource_type == "QuestionnaireResponse",
+            AuditRecord.resource_id.in_([str(f.id) for f in forms]),
+        )
+    )
+    assert written == len(forms)
+    # no DIALOG for anyone on a talking-therapies team
+    talking = [
+        name for name, kind in kpi_definitions().team_kinds.items() if kind in kpi_definitions().talking_therapies_kinds
+    ]
+    rated = select(QuestionnaireResponseRecord.person_id).where(QuestionnaireResponseRecord.instrument == "dialog")
+    assert talking and not demo.scalar(
+        select(func.count(Episode.id))
+        .join(Team, Team.id == Episode.team_id)
+        .where(Team.name.in_(talking), Episode.person_id.in_(rated))
+    )
 
 
 def _a_second_load_writes_no_care_records_again(demo: Session) -> None:

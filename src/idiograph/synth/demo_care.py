@@ -32,8 +32,11 @@ from idiograph.measures import service as measures
 from idiograph.measures.experience import forms as experience_forms
 from idiograph.monitoring.reviews import service as reviews
 from idiograph.patients import coordinator
+from idiograph.pipeline import record
+from idiograph.reporting.kpis import definitions as kpi_definitions
 from idiograph.security.principal import Principal
 from idiograph.synth.person import care as draw
+from idiograph.synth.person import dialog
 
 RECENT_ALERT_DAYS = 14  # the demo leaves safety alerts about answers this recent open: not yet reassessed
 MAX_PENDING = 6
@@ -108,6 +111,8 @@ def write_care(
             if state is not None:
                 states.append(state)
             _experience(session, np.random.default_rng([seed, 5, p.index]), staff, p, now, done)
+            if _community(p.team_kind):
+                _dialog(session, np.random.default_rng([seed, 6, p.index]), staff, p, now, done)
         if progress and task is not None:
             progress.advance(task)
     if senior is not None:
@@ -163,6 +168,29 @@ def _experience(
         link.created_at, link.used_at, response.authored_at = at, answered_at, answered_at
         link.expires_at = at + timedelta(days=14)
         done["experience-of-choice answers"] += 1
+
+
+def _community(team_kind: str) -> bool:
+    """Whether a team of this kind is a community team: not a talking-therapies kind (``kpis.yaml``
+    ``talking_therapies_kinds``), as the community outcomes report reads it. The demo's teams carry the
+    generator's kinds (``params.yaml``: talking_therapies, cmht)."""
+    return team_kind not in kpi_definitions().talking_therapies_kinds
+
+
+def _dialog(
+    session: Session, rng: np.random.Generator, staff: Sequence[Staff], p: DemoPerson, now: datetime, done: Counter[str]
+) -> None:
+    """DIALOG rated with the person at the start of care and, for most, at a review or their last appointment,
+    entered by a member of their team in the session (the clinician-entry use case, safety and statistical rules
+    run as for any score)."""
+    attended = [v.start for v in p.visits if v.status == "attended" and v.start <= now]
+    when = dialog.times(rng, attended, p.discharged is not None, now)
+    if not any(when):
+        return
+    who = staff[int(rng.integers(len(staff)))].principal
+    for rating in dialog.ratings(rng, when, p.phq9):
+        measures.enter(session, who, p.person_id, "dialog", rating.answers, rating.at, p.episode_id, record=record)
+        done["DIALOG ratings"] += 1
 
 
 def _decisions(session: Session, person_id: uuid.UUID) -> set[uuid.UUID]:
