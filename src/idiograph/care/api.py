@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from idiograph.care import service
+from idiograph.care.options import CONTACT_TYPES
 from idiograph.errors import Conflict, NotFound
 from idiograph.schema_base import Strict
 from idiograph.security.deps import DB, require
@@ -27,6 +28,12 @@ class AppointmentIn(Strict):
     format: str
     minutes: int = 50
     with_whom: str | None = Field(default=None, max_length=120)
+    contact_type: str | None = Field(
+        default=None, description="what it is for: " + ", ".join(CONTACT_TYPES) + " (reports count treatment contacts)"
+    )
+    episode_id: uuid.UUID | None = Field(
+        default=None, description="the referral it belongs to; by default the person's latest open episode"
+    )
 
 
 class AppointmentOut(BaseModel):
@@ -40,6 +47,8 @@ class AppointmentOut(BaseModel):
     format: str
     with_whom: str | None
     status: str
+    contact_type: str | None = None
+    episode_id: uuid.UUID | None = None
 
 
 class AttendanceIn(Strict):
@@ -141,7 +150,18 @@ def book(
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> AppointmentOut:
-    a = service.book(db, p, person_id, body.start, body.place, body.format, body.minutes, body.with_whom)
+    a = service.book(
+        db,
+        p,
+        person_id,
+        body.start,
+        body.place,
+        body.format,
+        body.minutes,
+        body.with_whom,
+        body.contact_type,
+        body.episode_id,
+    )
     return AppointmentOut.model_validate(a)
 
 

@@ -50,6 +50,13 @@ class Appointment(Base):
     format: Mapped[str] = mapped_column(String(20))  # in_person | video | phone | group
     with_whom: Mapped[str | None] = mapped_column(String(120), nullable=True)
     status: Mapped[str] = mapped_column(String(30), default="booked")
+    # what it is for (care.options.CONTACT_TYPES) and which referral it belongs to; None: not said (older records,
+    # imports), and reports fall back on the first attended appointment of a referral being its assessment and on
+    # the person's episode open on the day
+    contact_type: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    episode_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("episode.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     # booked | attended | did_not_attend | cancelled_by_person | cancelled_by_service
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

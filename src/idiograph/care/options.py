@@ -6,6 +6,19 @@ PLACES = ("clinic", "home", "community", "remote")
 FORMATS = ("in_person", "video", "phone", "group")
 STATUSES = ("booked", "attended", "did_not_attend", "cancelled_by_person", "cancelled_by_service")
 RISK_LEVELS = ("low", "medium", "high")
+# What an appointment is for: the NHS Talking Therapies appointment types (AppType 01 assessment, 02 treatment,
+# 03 assessment and treatment, 05 review and treatment, as NHS England's Talking Therapies code reads them) and
+# "other". Treatment contacts are the three with treatment in them (the national code counts AppType 02, 03, 05).
+CONTACT_TYPES = ("assessment", "treatment", "assessment_and_treatment", "review_and_treatment", "other")
+CONTACT_LABELS = {
+    "assessment": "assessment",
+    "treatment": "treatment",
+    "assessment_and_treatment": "assessment and treatment",
+    "review_and_treatment": "review and treatment",
+    "other": "other",
+}
+TREATMENT_CONTACTS = frozenset({"treatment", "assessment_and_treatment", "review_and_treatment"})
+ASSESSMENT_CONTACTS = frozenset({"assessment", "assessment_and_treatment"})
 FREQUENCY_LABELS = {
     "twice_weekly": "twice a week",
     "weekly": "weekly",

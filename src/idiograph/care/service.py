@@ -21,12 +21,12 @@ from idiograph.care import slots
 from idiograph.care.booking import booking_window
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, PlanLink, Preferences, RiskAssessment
 from idiograph.care.names import family_matches, given_matches, name_key
-from idiograph.care.options import FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
+from idiograph.care.options import CONTACT_TYPES, FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
 from idiograph.db import utcnow
 from idiograph.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, invalid
 from idiograph.patients import nhs_number
 from idiograph.patients.access import ensure_access
-from idiograph.patients.model import CaseloadAssignment, Person, PersonIdentifier
+from idiograph.patients.model import CaseloadAssignment, Episode, Person, PersonIdentifier
 from idiograph.security import audit
 from idiograph.security.audit import Actor
 from idiograph.security.model import Team, User
@@ -44,9 +44,28 @@ def book(
     format_: str,
     minutes: int = 50,
     with_whom: str | None = None,
+    contact_type: str | None = None,
+    episode_id: uuid.UUID | None = None,
 ) -> Appointment:
+    """Book an appointment. ``contact_type`` says what it is for (``CONTACT_TYPES``); ``episode_id`` the referral it
+    belongs to, by default the person's latest open episode (none when they have no open one)."""
     ensure_access(session, principal, person_id, Permission.PERSON_WRITE)
     problems = []
+    if contact_type is not None and contact_type not in CONTACT_TYPES:
+        problems.append(FieldProblem("contact_type", f"must be one of {', '.join(CONTACT_TYPES)}"))
+    if episode_id is not None:
+        ep = session.get(Episode, episode_id)
+        if ep is None or ep.person_id != person_id:
+            problems.append(FieldProblem("episode_id", "is not an episode of this person"))
+        elif ep.discharge_date is not None:
+            problems.append(FieldProblem("episode_id", f"ended on {ep.discharge_date.isoformat()}"))
+    else:
+        episode_id = session.scalar(
+            select(Episode.id)
+            .where(Episode.person_id == person_id, Episode.discharge_date.is_(None))
+            .order_by(Episode.referral_date.desc())
+            .limit(1)
+        )
     if start.tzinfo is None:
         problems.append(FieldProblem("start", "must carry a UTC offset"))
     elif why_not := booking_window(start, utcnow()):
@@ -69,6 +88,8 @@ def book(
         format=format_,
         with_whom=with_whom,
         created_by=principal.username,
+        contact_type=contact_type,
+        episode_id=episode_id,
     )
     session.add(appt)
     session.flush()

@@ -3,12 +3,12 @@ synthetic folder gives (``evaluation.kpis_data``), and the KPI report over it wi
 
 What the database records and how it is read:
 
-- a referral is an episode; its team's kind is ``kpis.yaml`` ``team_kinds`` by team name (teams carry no kind in
-  the database yet; an unnamed team is kind "unknown", counted with community);
-- appointments belong to a person, not an episode: one counts for the person's episode whose referral date is on
-  or before its day and which had not ended before it (the latest such episode). The appointment table records
-  no contact type, so the first attended appointment of a referral is its assessment and every later attended
-  one a treatment contact;
+- a referral is an episode; its team's kind is the team record's, else ``kpis.yaml`` ``team_kinds`` by team name,
+  else "unknown" (counted with community; ``reporting.team_kinds``);
+- an appointment counts for the episode it was booked for; one with no episode (older records, imports) for the
+  person's episode whose referral date is on or before its day and which had not ended before it (the latest such
+  episode). Its contact type says whether it is an assessment and whether a treatment contact (``contact_roles``);
+  one without a type is the assessment when none came before it, else a treatment contact;
 - the first and last PHQ-9 and GAD-7 are stored questionnaire responses with a total (an adaptive short form
   without a full total is not one, H-105) authored from the referral date to its end date, both included;
 - crisis presentations and admissions are imported encounters by FHIR class (``kpis.yaml``); each counts for the
@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idiograph.care.model import Appointment, CrisisPlan, RiskAssessment
+from idiograph.care.options import ASSESSMENT_CONTACTS, TREATMENT_CONTACTS
 from idiograph.measures.model import QuestionnaireResponseRecord
 from idiograph.patients.demographics import age_on
 from idiograph.patients.model import Encounter, Episode, Person
@@ -90,18 +91,26 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
         by_person[e.person_id].append((e.id, e.referral_date, e.discharge_date))
     finder = {p: _Episodes(rows) for p, rows in by_person.items()}
 
-    attended: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    attended: dict[uuid.UUID, list[tuple[datetime, str | None]]] = defaultdict(list)
     outcomes: dict[uuid.UUID, list[tuple[date, str]]] = defaultdict(list)
     known = set(d.attendance_outcomes)
-    for pid, start, status in session.execute(
-        select(Appointment.person_id, Appointment.start, Appointment.status).where(Appointment.status.in_(known))
+    episode_ids = {e.id for e in episodes}
+    for pid, start, status, own, contact in session.execute(
+        select(
+            Appointment.person_id,
+            Appointment.start,
+            Appointment.status,
+            Appointment.episode_id,
+            Appointment.contact_type,
+        ).where(Appointment.status.in_(known))
     ):
-        eid = finder[pid].open_on(_day(start)) if pid in finder else None
+        # the episode it was booked for, else the person's episode open on the day
+        eid = own if own in episode_ids else (finder[pid].open_on(_day(start)) if pid in finder else None)
         if eid is None:
             continue
         outcomes[eid].append((_day(start), status))
         if status == "attended":
-            attended[eid].append(start)
+            attended[eid].append((start, contact))
 
     scores: dict[tuple[uuid.UUID, str], list[tuple[datetime, str, float]]] = defaultdict(list)
     q = select(
@@ -158,8 +167,7 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
 
     out: list[Referral] = []
     for e in episodes:
-        contacts = sorted(attended.get(e.id, []))
-        treatment = contacts[1:]  # the first attended contact is the assessment
+        assessed, treatment = contact_roles(attended.get(e.id, []))
         first_last: list[float | None] = []
         for instrument in ("phq-9", "gad-7"):
             own = sorted(
@@ -177,7 +185,7 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
                 referral_date=e.referral_date,
                 end_date=e.discharge_date,
                 ending_reason=e.discharge_reason,
-                assessed_date=_day(contacts[0]) if contacts else None,
+                assessed_date=_day(assessed) if assessed else None,
                 first_treatment_date=_day(treatment[0]) if treatment else None,
                 second_treatment_date=_day(treatment[1]) if len(treatment) > 1 else None,
                 attended_treatment=len(treatment),
@@ -199,6 +207,24 @@ def referrals_from_db(session: Session, defs: Definitions | None = None) -> list
         )
     out.sort(key=lambda r: (r.referral_date, r.referral_id))
     return out
+
+
+def contact_roles(contacts: Iterable[tuple[datetime, str | None]]) -> tuple[datetime | None, list[datetime]]:
+    """A referral's attended contacts as (the assessment, the treatment contacts), in time order. A contact says
+    what it was for (``care.options.CONTACT_TYPES``: treatment contacts are treatment, assessment and treatment,
+    review and treatment, as nationally); one that does not is read as the assessment when no assessment came
+    before it, and as a treatment contact after one (so records without types read as before: the first attended
+    appointment is the assessment)."""
+    assessed: datetime | None = None
+    treatment: list[datetime] = []
+    for at, kind in sorted(contacts, key=lambda c: c[0]):
+        if kind is None:
+            kind = "treatment" if assessed is not None else "assessment"
+        if kind in ASSESSMENT_CONTACTS and assessed is None:
+            assessed = at
+        if kind in TREATMENT_CONTACTS:
+            treatment.append(at)
+    return assessed, treatment
 
 
 def audited_document(

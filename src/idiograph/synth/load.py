@@ -345,6 +345,8 @@ def load_people(
                                     "format": visit.format,
                                     "with_whom": clinicians.get(a["clinician_id"]),
                                     "status": visit.status,
+                                    "contact_type": "assessment" if a["kind"] == "assessment" else "treatment",
+                                    "episode_id": ep_id,
                                     "created_by": principal.username,
                                     "created_at": min(visit.start - timedelta(days=7), now),
                                 }

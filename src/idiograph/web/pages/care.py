@@ -109,11 +109,12 @@ def book_form(
     start: str = Form(""),
     place: str = Form(""),
     format: str = Form(""),
+    contact_type: str = Form(""),
     db: Session = DB,
     p: Principal = Depends(require(Permission.PERSON_WRITE)),
 ) -> Response:
     try:
-        care.book(db, p, person_id, _local(start, "start"), place, format)
+        care.book(db, p, person_id, _local(start, "start"), place, format, contact_type=contact_type or None)
     except DomainError as exc:
         db.rollback()  # nothing of the refused request is kept
         return refused(request, person_id, exc)
