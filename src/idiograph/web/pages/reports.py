@@ -20,6 +20,7 @@ from idiograph.methods.proportions import wilson
 from idiograph.reporting import breakdowns as bd
 from idiograph.reporting import grid
 from idiograph.reporting.disclosure import primary, rounded
+from idiograph.reporting.kpi_csv import CSV_COLUMNS, csv_rows
 from idiograph.reporting.kpi_report import reports
 from idiograph.reporting.kpis import ISSUE_KPIS, STAGES, Referral
 from idiograph.reporting.referrals_db import audited_document, cost_by_pathway
@@ -622,88 +623,6 @@ def reports_page(
         grid_choices=grid_choices(today, (start, end)),
         **ctx,
     )
-
-
-CSV_COLUMNS = (
-    "teams",
-    "breakdown",
-    "group",
-    "reference_group",
-    "kpi",
-    "numerator",
-    "denominator",
-    "rate_percent",
-    "ci95_low",
-    "ci95_high",
-    "gap_points",
-    "gap_ci95_low",
-    "gap_ci95_high",
-    "suppressed",
-    "question",
-)
-
-
-def csv_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The totals (exact, service level) and every breakdown's cells as published (disclosure-controlled)."""
-    rows: list[dict[str, Any]] = []
-    for teams, key in (("talking_therapies", "kpis"), ("community", "community")):
-        for name, k in doc[key].items():
-            rows.append(
-                {
-                    "teams": teams,
-                    "breakdown": "total",
-                    "group": "all",
-                    "reference_group": "",
-                    "kpi": name,
-                    "numerator": k["numerator"],
-                    "denominator": k["denominator"],
-                    "rate_percent": k["rate"],
-                    "suppressed": False,
-                }
-            )
-    for teams, key in (("talking_therapies", "by"), ("community", "community_by")):
-        for b, cells in doc.get(key, {}).items():
-            ref = next((c["group"] for c in cells if c.get("reference")), "")
-            for cell in cells:
-                for name, e in cell["kpis"].items():
-                    ci = e.get("ci95") or (None, None)
-                    gci = e.get("gap_ci95") or (None, None)
-                    rows.append(
-                        {
-                            "teams": teams,
-                            "breakdown": b,
-                            "group": cell["group"],
-                            "reference_group": ref,
-                            "kpi": name,
-                            "numerator": e["numerator"],
-                            "denominator": e["denominator"],
-                            "rate_percent": e.get("rate"),
-                            "ci95_low": ci[0],
-                            "ci95_high": ci[1],
-                            "gap_points": e.get("gap"),
-                            "gap_ci95_low": gci[0],
-                            "gap_ci95_high": gci[1],
-                            "suppressed": bool(e.get("suppressed")),
-                        }
-                    )
-    for q in doc.get("experience", {}).get("questions", []):  # service level, counts as published
-        rows.append(
-            {
-                "teams": "all",
-                "breakdown": f"experience {q['form']}",
-                "group": "all",
-                "reference_group": "",
-                "kpi": f"{q['label']} ({q['code']})",
-                "numerator": q["numerator"],
-                "denominator": q["denominator"],
-                "rate_percent": q["rate"],
-                "ci95_low": (q["ci"] or (None, None))[0],
-                "ci95_high": (q["ci"] or (None, None))[1],
-                "suppressed": bool(q["suppressed"]),
-                "question": f"{q['question']} [counted: {q['counted']}]",
-            }
-        )
-    return rows
 
 
 @router.get("/reports/kpis.csv")
