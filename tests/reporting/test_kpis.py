@@ -588,8 +588,8 @@ def test_report_kpis_json_from_a_synthetic_service(service: Path, tmp_path: Path
     csv_out = CliRunner().invoke(app, [*args, "--format", "csv"])
     assert csv_out.exit_code == 0
     lines = csv_out.stdout.splitlines()
-    assert lines[0] == "team_kind,kpi,numerator,denominator,rate"
-    assert f"talking_therapies,referrals,{doc['kpis']['referrals']['numerator']},," in lines
+    assert lines[0].startswith("teams,breakdown,group,reference_group,kpi,numerator,denominator,rate_percent,")
+    assert f"talking_therapies,total,all,,referrals,{doc['kpis']['referrals']['numerator']},,,,,,,,False," in lines
     table = CliRunner().invoke(app, args)
     assert table.exit_code == 0 and "funnel" in table.stdout
 

@@ -3,17 +3,17 @@ and community measures, from the database or a synthetic service folder."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from idiograph.cli.common import date_option, err, error_line, fail, show_table
-from idiograph.errors import DomainError
+from idiograph.errors import DomainError, InvalidInput
 
 app = typer.Typer(help="Evidence for commissioners: national KPIs and community measures.", no_args_is_help=True)
 
@@ -44,8 +44,11 @@ KPIS_HELP = "\n\n".join(
         " suppressed count.",
         "JSON: period {from, to}, definitions (the version), kpis {NAME: {numerator, denominator, rate}},"
         " community (the same shape), by, supplementary and funnel (each by team kind), notes. A count has"
-        " denominator null; a rate is a percent to 1 decimal place, null when its denominator is 0. CSV: one row"
-        " per team kind and KPI (the funnel is in the table and JSON).",
+        " denominator null; a rate is a percent to 1 decimal place, null when its denominator is 0. CSV: the rows"
+        " the Reports page's CSV writes (columns teams, breakdown, group, reference_group, kpi, numerator,"
+        " denominator, rate_percent, ci95_low, ci95_high, gap_points, gap_ci95_low, gap_ci95_high, suppressed,"
+        " question): each team kind's KPI totals, every by cell and the experience questions (the funnel and the"
+        " supplementary measures are in the table and JSON).",
     )
 )
 
@@ -62,14 +65,21 @@ def kpis(
     fmt: str = typer.Option("table", "--format", help="table, csv or json"),
     out: Path | None = typer.Option(None, "--out", help="write here instead of the screen"),
 ) -> None:
-    from idiograph.reporting.kpi_report import report_document
+    from idiograph.reporting.kpi_report import period_of, report_document
 
     if fmt not in ("table", "csv", "json"):
         error_line(f"--format: {fmt!r} is not table, csv or json")
         raise typer.Exit(2)
     first, last = date_option(start, "--from"), date_option(end, "--to")
+    if first is not None and last is not None:
+        _refuse(period_problem(first, last, None))  # before any data is read
     try:
-        doc = _from_database(first, last) if data is None else report_document(_from_folder(data), first, last)
+        if data is None:
+            doc = _from_database(first, last)
+        else:
+            table = _from_folder(data)
+            _refuse(period_problem(first, last, period_of(table)))
+            doc = report_document(table, first, last)
     except DomainError as exc:
         fail(exc)
         return
@@ -77,15 +87,9 @@ def kpis(
     if fmt == "json":
         _write(out, json.dumps(doc, indent=2) + "\n")
     elif fmt == "csv":
-        buffer = io.StringIO()
-        w = csv.writer(buffer, lineterminator="\n")
-        w.writerow(["team_kind", "kpi", "numerator", "denominator", "rate"])
-        for kind, kpis in _sections(doc):
-            for name, k in kpis.items():
-                w.writerow(
-                    [kind, name, k["numerator"], "" if k["denominator"] is None else k["denominator"], _rate(k["rate"])]
-                )
-        _write(out, buffer.getvalue())
+        from idiograph.reporting.kpi_csv import csv_text
+
+        _write(out, csv_text(doc))
     else:
         _table(doc, out)
 
@@ -93,8 +97,6 @@ def kpis(
 def _warn_off_grid(doc: dict[str, Any]) -> None:
     """A warning on stderr when ``by`` covers a period that is not one complete period of the publication grid:
     its group cells can be differenced against another period's (H-108). The same words are in ``notes``."""
-    from datetime import date
-
     from idiograph.reporting.kpi_report import off_grid_note, publication
 
     start, end = date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
@@ -119,13 +121,53 @@ def _from_folder(data: Path) -> list[Any]:
         raise typer.Exit(2) from None
 
 
-def _from_database(first: Any, last: Any) -> dict[str, Any]:
+def period_problem(first: date | None, last: date | None, span: tuple[date, date] | None) -> str | None:
+    """What is wrong with the period the user typed, naming their option and the reason (None: nothing). ``span``
+    is the first and last day the data mention (None when they mention none) and gives the end not typed; a
+    period given whole needs no data (``span`` is then not read)."""
+    if first is not None and last is not None:
+        return f"--to {last} is before --from {first}" if last < first else None
+    if span is None:
+        if first is None and last is None:
+            return "the data has no referrals to take the period from: give --from and --to"
+        typed, other = ("--from", "--to") if first is not None else ("--to", "--from")
+        return f"{typed} is given without {other} and the data has no referrals to take {other} from: give {other}"
+    if first is not None and first > span[1]:
+        return f"--from {first} is after the last day in the data ({span[1]}); give --to as well or an earlier --from"
+    if last is not None and last < span[0]:
+        return f"--to {last} is before the first day in the data ({span[0]}); give --from as well or a later --to"
+    return None
+
+
+def _refuse(problem: str | None) -> None:
+    """Stop with exit code 2 on a ``period_problem``."""
+    if problem is not None:
+        _stop(problem)
+
+
+def _stop(problem: str) -> NoReturn:
+    error_line(problem)
+    raise typer.Exit(2)
+
+
+def _from_database(first: date | None, last: date | None) -> dict[str, Any]:
     from idiograph.cli.common import database
-    from idiograph.reporting.referrals_db import kpi_document
+    from idiograph.reporting.kpi_report import period_of
+    from idiograph.reporting.referrals_db import kpi_document, referrals_from_db
     from idiograph.security.principal import Principal
 
     with database().reader() as session:
-        return kpi_document(session, Principal.system("report"), first, last)
+        try:
+            return kpi_document(session, Principal.system("report"), first, last)
+        except InvalidInput:
+            if first is not None and last is not None:
+                raise  # a whole period was checked before: this is about something else
+            # a period the data cannot complete: read the data's days (in the same snapshot) to say why, with the
+            # option typed; the document was not made, so its one audit record was not written either
+            problem = period_problem(first, last, period_of(referrals_from_db(session)))
+            if problem is None:
+                raise
+    _stop(problem)
 
 
 def _sections(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -134,10 +176,6 @@ def _sections(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         (kind, {**doc[key], **doc["supplementary"][kind]})
         for kind, key in (("talking_therapies", "kpis"), ("community", "community"))
     ]
-
-
-def _rate(rate: float | None) -> str:
-    return "" if rate is None else f"{rate:.1f}"
 
 
 def _write(out: Path | None, text: str) -> None:

@@ -2,7 +2,8 @@
 per episode (a referral), its team's kind, the dates of its first attended assessment and first two attended
 treatment contacts, and its first and last PHQ-9 and GAD-7 taken on or before its end date; every appointment's
 attendance outcome in the appointment table's words, and the crisis presentations and admissions of the folder's
-events (each event names its episode). The folder holds no risk assessments or crisis plans."""
+events (each event names its episode). The folder holds no risk assessments or crisis plans. An appointment status
+the generator does not write is refused with the file, row (counted from 1 after the header) and value named."""
 
 from __future__ import annotations
 
@@ -46,6 +47,12 @@ def _who(person: dict[str, Any], on: date) -> dict[str, Any]:
     }
 
 
+def _source(folder: Path, name: str) -> Path:
+    """The file ``table`` reads for ``name``: its Parquet file when there is one, else its CSV."""
+    parquet = folder / f"{name}.parquet"
+    return parquet if parquet.exists() else folder / f"{name}.csv"
+
+
 def _events(folder: Path) -> list[dict[str, Any]]:
     """The folder's crisis events (none when it has no events table, as an older folder may not)."""
     try:
@@ -62,13 +69,18 @@ def referrals(folder: Path) -> list[Referral]:
     treated: dict[str, list[date]] = defaultdict(list)
     outcomes: dict[str, list[tuple[date, str]]] = defaultdict(list)
     columns = ["episode_id", "start", "kind", "status"]
-    for a in table(folder, "appointments").select(columns).to_pylist():
+    for row, a in enumerate(table(folder, "appointments").select(columns).to_pylist(), start=1):
+        if a["status"] not in OUTCOMES:  # an unknown outcome would leave dna_rate's denominator unseen
+            known = ", ".join(sorted(OUTCOMES))
+            name = _source(folder, "appointments").name
+            raise ValueError(
+                f"{name}: row {row}: status {a['status']!r} is not an appointment outcome (one of {known})"
+            )
         if a["start"] is None:
             continue
         if a["status"] == "attended":
             (assessed if a["kind"] == "assessment" else treated)[a["episode_id"]].append(_day(a["start"]))
-        if a["status"] in OUTCOMES:
-            outcomes[a["episode_id"]].append((_day(a["start"]), OUTCOMES[a["status"]]))
+        outcomes[a["episode_id"]].append((_day(a["start"]), OUTCOMES[a["status"]]))
     events: dict[tuple[str, str], list[date]] = defaultdict(list)
     for e in _events(folder):
         events[(e["episode_id"], e["kind"])].append(_day(e["time"]))
