@@ -46,3 +46,15 @@ def test_service_rates_use_the_national_denominators() -> None:
     assert (r.reliable_recovery.numerator, r.reliable_recovery.denominator) == (1, 3)
     assert (r.reliable_deterioration.numerator, r.reliable_deterioration.denominator) == (1, 4)
     assert str(r.recovery) == "33.3% (1/3)"
+
+
+def test_a_finished_episode_without_paired_scores_counts_against_the_rates() -> None:
+    """As the Reports page and `report kpis` count it (NHS England's Core Data Pack): a finished course with no
+    paired scores is not known to have started below caseness, so it stays in every denominator."""
+    recovered = classify([(15, 12), (6, 5)], 2)
+    unpaired = classify([], 3)
+    r = service_rates([recovered, unpaired])
+    assert r.finished == 2
+    assert (r.recovery.numerator, r.recovery.denominator) == (1, 2)
+    assert (r.reliable_improvement.numerator, r.reliable_improvement.denominator) == (1, 2)
+    assert (r.reliable_deterioration.numerator, r.reliable_deterioration.denominator) == (0, 2)

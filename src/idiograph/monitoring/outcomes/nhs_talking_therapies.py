@@ -90,9 +90,12 @@ class ServiceRates:
 
 
 def service_rates(outcomes: Iterable[EpisodeOutcome]) -> ServiceRates:
-    """National reporting rates over finished episodes with paired scores."""
-    done = [o for o in outcomes if o.finished and o.paired_scores > 0]
-    case = [o for o in done if o.caseness_start]
+    """National reporting rates with the national denominators (NHS England's Core Data Pack, as the KPI engine
+    ``reporting.kpis`` counts them): recovery and reliable recovery over finished episodes less those known to
+    have started below caseness; reliable improvement and deterioration over all finished episodes. A finished
+    episode without paired scores stays in the denominators and counts against the rate, as nationally."""
+    done = [o for o in outcomes if o.finished]
+    case = [o for o in done if o.caseness_start is not False]
     return ServiceRates(
         finished=len(done),
         recovery=Rate(sum(bool(o.recovered) for o in case), len(case)),
