@@ -11,7 +11,7 @@ PURE := src/idiograph/errors.py src/idiograph/matching/preferences.py src/idiogr
 	src/idiograph/security/audit_chain.py src/idiograph/security/roles.py src/idiograph/measures/scoring.py \
 	src/idiograph/measures/change.py src/idiograph/observations/validation.py src/idiograph/observations/units.py \
 	src/idiograph/observations/catalogue.py src/idiograph/observations/csv_format.py src/idiograph/web/charts.py src/idiograph/web/report_charts.py \
-	src/idiograph/reporting/disclosure.py src/idiograph/reporting/kpis.py src/idiograph/reporting/kpi_report.py src/idiograph/reporting/breakdowns.py src/idiograph/reporting/cost.py src/idiograph/reporting/funnel.py src/idiograph/reporting/personalisation.py src/idiograph/reporting/experience.py src/idiograph/fhir/mapping_in.py src/idiograph/fhir/mapping_out.py \
+	src/idiograph/reporting/disclosure.py src/idiograph/reporting/kpis.py src/idiograph/reporting/kpi_report.py src/idiograph/reporting/breakdowns.py src/idiograph/reporting/cost.py src/idiograph/reporting/funnel.py src/idiograph/reporting/personalisation.py src/idiograph/reporting/experience.py src/idiograph/reporting/kpi_csv.py src/idiograph/reporting/grid.py src/idiograph/reporting/community_outcomes.py src/idiograph/measures/experience.py src/idiograph/intake/goal_outcomes.py src/idiograph/fhir/mapping_in.py src/idiograph/fhir/mapping_out.py \
 	src/idiograph/fhir/search.py src/idiograph/languages.py src/idiograph/text.py \
 	src/idiograph/adaptive/grm.py src/idiograph/adaptive/engine.py src/idiograph/synth/validate.py src/idiograph/monitoring/outcomes/nhs_talking_therapies.py \
 	src/idiograph/monitoring/recovery/expected.py src/idiograph/monitoring/reviews/schedule.py \

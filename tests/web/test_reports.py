@@ -292,7 +292,12 @@ def test_off_the_grid_the_page_withholds_every_group_cell_and_links_the_quarters
     off_rows = list(csv.DictReader(io.StringIO(csv_off.text)))
     # service-level rows only: the KPI totals and the experience questions, no group cell
     assert {x["group"] for x in off_rows} == {"all"}
-    assert {x["breakdown"] for x in off_rows} == {"total", "experience peq-assessment", "experience peq-discharge"}
+    assert {x["breakdown"] for x in off_rows} == {
+        "total",
+        "experience peq-assessment",
+        "experience peq-discharge",
+        "community outcomes",
+    }
 
     on = client.get(f"/reports?period={q.start.isoformat()}")
     assert on.status_code == 200
@@ -378,3 +383,6 @@ def test_community_outcome_measures_are_on_the_page(client, demo, make_staff) ->
     assert 'id="community-outcomes-table"' in text and "DIALOG subjective quality of life" in text
     assert "Goal-Based Outcomes (0-10 per goal" in text
     assert reads("KpiReport") == before + 1 and reads("CommunityOutcomes") == 0  # one audited view covers it
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/kpis.csv").text)))
+    paired = {r["kpi"] for r in rows if r["breakdown"] == "community outcomes"}
+    assert paired == {"dialog_paired_scores", "gbo_paired_scores", "gbo_reliably_improved"}

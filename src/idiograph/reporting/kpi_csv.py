@@ -88,6 +88,44 @@ def csv_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "question": f"{q['question']} [counted: {q['counted']}]",
             }
         )
+    co = doc.get("community_outcomes", {})
+    for key in ("dialog", "gbo") if co.get("dialog") else ():  # community teams, service level, as published
+        m = co[key]
+        cov = m.get("coverage") or {}
+        rows.append(
+            {
+                "teams": "community",
+                "breakdown": "community outcomes",
+                "group": "all",
+                "reference_group": "",
+                "kpi": f"{key}_paired_scores",
+                "numerator": m["paired"],
+                "denominator": m["ended"],
+                "rate_percent": cov.get("rate"),
+                "ci95_low": (cov.get("ci") or (None, None))[0],
+                "ci95_high": (cov.get("ci") or (None, None))[1],
+                "suppressed": bool(m["suppressed"]),
+                "question": m["title"],
+            }
+        )
+        if key == "gbo":
+            ri = m["reliably_improved"]
+            rows.append(
+                {
+                    "teams": "community",
+                    "breakdown": "community outcomes",
+                    "group": "all",
+                    "reference_group": "",
+                    "kpi": "gbo_reliably_improved",
+                    "numerator": ri["numerator"],
+                    "denominator": ri["denominator"],
+                    "rate_percent": ri["rate"],
+                    "ci95_low": (ri["ci"] or (None, None))[0],
+                    "ci95_high": (ri["ci"] or (None, None))[1],
+                    "suppressed": bool(ri["suppressed"]),
+                    "question": ri["meaning"],
+                }
+            )
     return rows
 
 
