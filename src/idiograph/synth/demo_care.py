@@ -111,6 +111,7 @@ def write_care(
             if state is not None:
                 states.append(state)
             _experience(session, np.random.default_rng([seed, 5, p.index]), staff, p, now, done)
+            _goals_at_discharge(session, np.random.default_rng([seed, 7, p.index]), staff, p, now, done)
             if _community(p.team_kind):
                 _dialog(session, np.random.default_rng([seed, 6, p.index]), staff, p, now, done)
         if progress and task is not None:
@@ -323,6 +324,24 @@ def _reviews(
         done["reviews recorded"] += 1
         if _rerate_goals(session, who, p, when):
             done["goal re-ratings"] += 1
+
+
+GOALS_RATED_AT_DISCHARGE = 0.6  # the share of people leaving care who re-rate their intake goals at the last session
+
+
+def _goals_at_discharge(
+    session: Session, rng: np.random.Generator, staff: Sequence[Staff], p: DemoPerson, now: datetime, done: Counter[str]
+) -> None:
+    """Some people re-rate their intake goals at their last attended session before discharge (Goal-Based
+    Outcomes), from a random stream of their own so the demo's other records are unchanged."""
+    if p.discharged is None or rng.random() >= GOALS_RATED_AT_DISCHARGE:
+        return
+    seen = [v.start for v in p.visits if v.status == "attended" and v.start.date() <= p.discharged]
+    if len(seen) < 2:
+        return
+    who = staff[int(rng.integers(len(staff)))].principal
+    if _rerate_goals(session, who, p, seen[-1] + timedelta(minutes=45)):
+        done["goal ratings at discharge"] += 1
 
 
 def _rerate_goals(session: Session, who: Principal, p: DemoPerson, when: datetime) -> bool:
