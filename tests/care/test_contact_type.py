@@ -104,3 +104,20 @@ def test_booking_says_what_it_is_for_and_links_the_open_episode(client, db, make
     )
     assert other.status_code == 422 and other.json()["errors"][0]["field"] == "episode_id"
     assert len(client.get(f"/api/v1/people/{pid}/appointments", headers=clin.auth).json()) == 1  # nothing else kept
+
+
+def test_without_an_open_referral_only_other_appointments_are_booked(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    clin = make_staff("clin", "clinician", ("North",))
+    pid = client.post(
+        "/api/v1/people", json={"given_name": "Ada", "family_name": "B", "sex": "female"}, headers=clin.auth
+    ).json()["id"]
+    body = {"start": SOON.isoformat(), "place": "clinic", "format": "in_person"}
+    for kind in ("treatment", "assessment", "review_and_treatment"):
+        refused = client.post(
+            f"/api/v1/people/{pid}/appointments", json={**body, "contact_type": kind}, headers=clin.auth
+        )
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "contact_type"
+        assert "no open" in refused.json()["errors"][0]["reason"]
+    other = client.post(f"/api/v1/people/{pid}/appointments", json={**body, "contact_type": "other"}, headers=clin.auth)
+    assert other.status_code == 201 and other.json()["episode_id"] is None
+    assert len(client.get(f"/api/v1/people/{pid}/appointments", headers=clin.auth).json()) == 1

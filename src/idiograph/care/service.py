@@ -21,7 +21,17 @@ from idiograph.care import slots
 from idiograph.care.booking import booking_window
 from idiograph.care.model import Appointment, AppointmentPlan, CrisisPlan, PlanLink, Preferences, RiskAssessment
 from idiograph.care.names import family_matches, given_matches, name_key
-from idiograph.care.options import CONTACT_TYPES, FORMATS, PLACES, RISK_LEVELS, STATUSES, coherent
+from idiograph.care.options import (
+    ASSESSMENT_CONTACTS,
+    CONTACT_LABELS,
+    CONTACT_TYPES,
+    FORMATS,
+    PLACES,
+    RISK_LEVELS,
+    STATUSES,
+    TREATMENT_CONTACTS,
+    coherent,
+)
 from idiograph.db import utcnow
 from idiograph.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound, invalid
 from idiograph.patients import nhs_number
@@ -33,6 +43,18 @@ from idiograph.security.model import Team, User
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission
 from idiograph.text import visible_length
+
+CLINICAL_CONTACTS = TREATMENT_CONTACTS | ASSESSMENT_CONTACTS
+
+
+def open_referral(session: Session, person_id: uuid.UUID) -> uuid.UUID | None:
+    """The person's latest open episode (referral), if any: what a new appointment belongs to by default."""
+    return session.scalar(
+        select(Episode.id)
+        .where(Episode.person_id == person_id, Episode.discharge_date.is_(None))
+        .order_by(Episode.referral_date.desc())
+        .limit(1)
+    )
 
 
 def book(
@@ -60,12 +82,15 @@ def book(
         elif ep.discharge_date is not None:
             problems.append(FieldProblem("episode_id", f"ended on {ep.discharge_date.isoformat()}"))
     else:
-        episode_id = session.scalar(
-            select(Episode.id)
-            .where(Episode.person_id == person_id, Episode.discharge_date.is_(None))
-            .order_by(Episode.referral_date.desc())
-            .limit(1)
-        )
+        episode_id = open_referral(session, person_id)
+        if episode_id is None and contact_type in CLINICAL_CONTACTS:
+            problems.append(
+                FieldProblem(
+                    "contact_type",
+                    f"an {CONTACT_LABELS[contact_type]} appointment belongs to a referral and the person has no open "
+                    "one: record the new referral first, or book it as 'other'",
+                )
+            )
     if start.tzinfo is None:
         problems.append(FieldProblem("start", "must carry a UTC offset"))
     elif why_not := booking_window(start, utcnow()):

@@ -75,6 +75,7 @@ def _care_page(
         status,
         person=person,
         appointments=care.appointments_for(db, p, person_id, via="web"),
+        open_referral=care.open_referral(db, person_id) is not None,
         plan=care.appointment_plan(db, p, person_id),
         risk=governance.risk_for(db, p, person_id),
         preferences=care.preferences(db, p, person_id, via="web"),
