@@ -101,6 +101,19 @@ def test_csv_writes_the_rows_the_reports_page_writes_with_the_by_breakdowns(serv
     assert mine["suppressed"] == str(bool(want.get("suppressed")))
 
 
+def test_off_the_grid_the_csv_holds_service_level_rows_only(service: Path) -> None:
+    """A CSV is a file made to be passed on: off the publication grid it has no group row, as the Reports page's CSV
+    (H-108); the JSON keeps by for the data team, with its note."""
+    args = ["report", "kpis", "--data", str(service), "--from", "2024-05-01", "--to", "2024-07-31"]
+    r = CliRunner().invoke(app, [*args, "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert rows and {row["group"] for row in rows} == {"all"}
+    assert "service-level rows only" in r.stderr
+    doc = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    assert doc["by"] and any(n.startswith("by: ") for n in doc["notes"])
+
+
 def test_a_period_error_names_the_option_typed_and_the_reason(service: Path) -> None:
     from idiograph.evaluation.kpis_data import referrals
     from idiograph.reporting.kpi_report import period_of

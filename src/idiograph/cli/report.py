@@ -32,16 +32,18 @@ KPIS_HELP = "\n\n".join(
         " records none itself: they come by FHIR import, or from a folder's events). Supplementary: crisis"
         " presentations, re-referral within 30 days, crisis-plan coverage of people at high risk.",
         "Talking-therapies teams are in kpis; community teams apart in community, by the same definitions for"
-        " comparison. In the database teams carry no kind: kpis.yaml team_kinds names them.",
+        " comparison. A team's kind is on its record (idiograph users team-kind), else kpis.yaml team_kinds by"
+        " name.",
         "by: every KPI by ethnic_group, ethnic_category, imd_quintile, age_band, sex and preferred_language"
         " (talking-therapies teams), with Wilson 95% intervals and the gap to a reference group, under disclosure"
         " control (counts 1-7 suppressed, others rounded to 5, secondary suppression; a suppressed value is null"
         " with suppressed true). The kpis and community totals are unrounded: do not publish a small service's"
         " totals as they are. Publish by only for exactly one period of the publication grid (breakdowns.yaml"
         " publication_period: by default a whole NHS financial quarter that has ended, e.g. --from 2026-07-01 --to"
-        " 2026-09-30): for any other period by is still given, for a data team, with a warning on stderr and a note"
-        " in notes, since the group cells of overlapping or nested periods can be subtracted to recover a"
-        " suppressed count.",
+        " 2026-09-30): for any other period the JSON still gives by, for a data team, with a warning on stderr and"
+        " a note in notes, since the group cells of overlapping or nested periods can be subtracted to recover a"
+        " suppressed count; the CSV, a file made to be passed on, then holds the service-level rows only, as the"
+        " Reports page's does.",
         "JSON: period {from, to}, definitions (the version), kpis {NAME: {numerator, denominator, rate}},"
         " community (the same shape), by, supplementary and funnel (each by team kind), notes. A count has"
         " denominator null; a rate is a percent to 1 decimal place, null when its denominator is 0. CSV: the rows"
@@ -88,7 +90,12 @@ def kpis(
         _write(out, json.dumps(doc, indent=2) + "\n")
     elif fmt == "csv":
         from idiograph.reporting.kpi_csv import csv_text
+        from idiograph.reporting.kpi_report import publication
 
+        on_grid = publication(date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"]))
+        if not on_grid["on_grid"]:  # as the Reports page's CSV: no group cell off the grid (H-108)
+            doc = {**doc, "by": {}, "community_by": {}}
+            err.print("the CSV holds the service-level rows only (no group rows) for this period", highlight=False)
         _write(out, csv_text(doc))
     else:
         _table(doc, out)

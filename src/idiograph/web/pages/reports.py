@@ -524,7 +524,7 @@ EXPERIENCE_WHEN = {"assessment": "After the assessment", "discharge": "At discha
 def experience_context(experience: Mapping[str, Any]) -> dict[str, Any]:
     """People's experience of choice: per form, each question's rate with its interval as a chart, and the table
     with the question's wording and what was counted (service level, counts as published)."""
-    why = "suppressed (small numbers)"
+    why = "suppressed"
     forms = []
     for f in experience["forms"]:
         questions = [q for q in experience["questions"] if q["form"] == f["id"]]
@@ -539,16 +539,13 @@ def experience_context(experience: Mapping[str, Any]) -> dict[str, Any]:
             )
             for q in questions
         ]
-        forms.append(
-            {
-                **f,
-                "heading": EXPERIENCE_WHEN[f["when"]],
-                "questions": questions,
-                "figure": rc.by_group(
-                    f"experience-{f['id']}", "Counted answer", EXPERIENCE_WHEN[f["when"]].lower(), points
-                ),
-            }
+        figure = rc.by_group(f"experience-{f['id']}", "Counted answer", EXPERIENCE_WHEN[f["when"]].lower(), points)
+        figure["heading"] = f"{EXPERIENCE_WHEN[f['when']]}: the share giving the counted answer to each question"
+        figure["caption"] = (
+            "Dots: each question's share; lines: its 95% interval (Wilson). A question with no dot was suppressed or "
+            "answered by nobody (see the table)."
         )
+        forms.append({**f, "heading": EXPERIENCE_WHEN[f["when"]], "questions": questions, "figure": figure})
     return {"forms": forms, "source": experience["source"], "version": experience["version"]}
 
 
@@ -563,7 +560,7 @@ def personalisation_context(db: Session, start: date, end: date, published: bool
     out = report(*inputs(db, start, end))
     if not published:
         out["by"] = {}
-    why = "suppressed (small numbers)"
+    why = "suppressed"
     shares = {**out["preferred"], "delegated": out["governance"]["delegated"]}
     overall = [
         _flex_point(FLEX_WORDS[k], shares[k], why if shares[k].get("suppressed") else "none counted")
