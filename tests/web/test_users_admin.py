@@ -158,3 +158,30 @@ def test_role_and_teams_from_the_command_line_and_listed_in_the_api(run, client,
     listed = {u["username"]: u for u in client.get("/api/v1/users", headers=admin.auth).json()}
     assert listed["clin"]["role"] == "senior_clinician" and listed["clin"]["teams"] == ["North", "South"]
     assert listed["root"]["last_sign_in"] is not None  # its token's session
+
+
+def test_an_administrator_says_what_kind_of_team_a_team_is(client, db, make_staff) -> None:  # type: ignore[no-untyped-def]
+    from idiograph.security.model import Team
+    from idiograph.security.teams import team_by_name
+
+    team_by_name(db, "Riverside Wellbeing", create=True)
+    db.commit()
+    make_staff("root", "admin")
+    login(client, "root")
+    page = client.get("/admin/users")
+    assert "Kind of Riverside Wellbeing" in page.text and 'value="talking_therapies"' in page.text
+    csrf = _csrf(page)
+    done = client.post(
+        "/admin/teams/Riverside%20Wellbeing/kind", data={"csrf_token": csrf, "kind": "talking_therapies"}
+    )
+    assert "Riverside Wellbeing: kind talking therapies" in done.text
+    bad = client.post("/admin/teams/Riverside%20Wellbeing/kind", data={"csrf_token": csrf, "kind": "iapt"})
+    assert "is not one of" in bad.text
+    db.expire_all()
+    assert db.scalar(select(Team.kind).where(Team.name == "Riverside Wellbeing")) == "talking_therapies"
+    make_staff("lead", "service_lead")
+    client.cookies.clear()
+    login(client, "lead")
+    assert (
+        client.post("/admin/teams/Riverside%20Wellbeing/kind", data={"csrf_token": csrf, "kind": ""}).status_code == 403
+    )

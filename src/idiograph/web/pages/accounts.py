@@ -17,7 +17,7 @@ from idiograph.security.deps import DB, require
 from idiograph.security.principal import Principal
 from idiograph.security.roles import Permission, Role
 from idiograph.security.sessions import live_count
-from idiograph.security.teams import list_teams
+from idiograph.security.teams import KINDS, list_teams, set_kind
 from idiograph.web.render import london, render
 
 router = APIRouter(include_in_schema=False)
@@ -89,6 +89,8 @@ def _users_page(
         shown_password=shown_password,
         roles=[(r.value, r.value.replace("_", " ")) for r in Role],
         all_teams=[t.name for t in list_teams(db)],
+        team_rows=list_teams(db),
+        team_kinds=KINDS,
         professions=list(definition().professions.items()),
         london=london,
     )
@@ -186,6 +188,19 @@ def change_teams(
 ) -> Response:
     teams = ", ".join(team) if team else "no team"
     return _act(request, db, f"{username}'s teams: {teams}", lambda: accounts.set_teams(db, p, username, team))
+
+
+@router.post("/admin/teams/{name}/kind")
+def change_team_kind(
+    request: Request,
+    name: str,
+    kind: str = Form(""),
+    db: Session = DB,
+    p: Principal = Depends(require(Permission.USER_MANAGE)),
+) -> Response:
+    """Say what kind of team it is: reports keep each kind apart (issue 19)."""
+    words = kind.replace("_", " ") if kind else "not stated"
+    return _act(request, db, f"{name}: kind {words}", lambda: set_kind(db, p, name, kind or None))
 
 
 def _act(request: Request, db: Session, done: str, change) -> Response:  # type: ignore[no-untyped-def]
