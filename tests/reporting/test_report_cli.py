@@ -61,7 +61,7 @@ def test_by_off_the_grid_is_kept_for_a_data_team_with_a_warning_and_a_note(servi
     assert off.exit_code == 0, off.output
     doc = json.loads(off.stdout)
     assert set(doc) == {"period", "definitions", "kpis", "community", "by", "supplementary", "funnel",
-                        "personalisation", "experience", "community_outcomes", "notes"}  # fmt: skip
+                        "personalisation", "experience", "community_outcomes", "inpatient", "notes"}  # fmt: skip
     assert list(doc["by"]) == list(BREAKDOWNS)
     note = [n for n in doc["notes"] if n.startswith("by: ")]
     assert len(note) == 1 and "differencing" in note[0] and "H-108" in note[0]

@@ -68,7 +68,12 @@ def _appointments_are_loaded(demo: Session) -> None:
     # booked only from now on (what is past has its outcome), and attended ones are the encounters
     assert all((a.status == "booked") == (a.start > NOW) for a in appts)
     attended = {a.id for a in appts if a.status == "attended"}
-    assert attended == set(demo.scalars(select(Encounter.id)))
+    assert attended == set(demo.scalars(select(Encounter.id).where(Encounter.class_code == "AMB")))
+    # crisis presentations and admissions are encounters too, an admission with its discharge unless still in
+    others = demo.execute(
+        select(Encounter.class_code, Encounter.end, Encounter.status).where(Encounter.class_code != "AMB")
+    )
+    assert all(c in ("EMER", "IMP") and (end is None) == (status == "in-progress") for c, end, status in others)
     assert all(a.with_whom for a in appts)
 
 

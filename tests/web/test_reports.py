@@ -382,6 +382,7 @@ def test_community_outcome_measures_are_on_the_page(client, demo, make_staff) ->
     text = client.get("/reports").text
     assert 'id="community-outcomes-table"' in text and "DIALOG subjective quality of life" in text
     assert "Goal-Based Outcomes (0-10 per goal" in text
+    assert 'id="inpatient"' in text and ('id="inpatient-table"' in text or 'id="inpatient-none"' in text)
     assert reads("KpiReport") == before + 1 and reads("CommunityOutcomes") == 0  # one audited view covers it
     rows = list(csv.DictReader(io.StringIO(client.get("/reports/kpis.csv").text)))
     paired = {r["kpi"] for r in rows if r["breakdown"] == "community outcomes"}

@@ -126,6 +126,25 @@ def csv_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "question": ri["meaning"],
                 }
             )
+    ip = doc.get("inpatient", {})
+    for key in ("follow_up_72_hours", "readmission_30_days") if ip.get("available") else ():  # service totals
+        m = ip[key]
+        rows.append(
+            {
+                "teams": "all",
+                "breakdown": "total",
+                "group": "all",
+                "reference_group": "",
+                "kpi": key,
+                "numerator": m["numerator"],
+                "denominator": m["denominator"],
+                "rate_percent": m["rate"],
+                "ci95_low": (m["ci"] or (None, None))[0],
+                "ci95_high": (m["ci"] or (None, None))[1],
+                "suppressed": False,
+                "question": f"inpatient discharges in the period; {m['window_still_open']} not yet judged",
+            }
+        )
     return rows
 
 

@@ -98,6 +98,12 @@ COMMUNITY_OUTCOMES_NOT_AVAILABLE: dict[str, Any] = {
     "the database report includes them.",
 }
 
+INPATIENT_NOT_AVAILABLE: dict[str, Any] = {
+    "available": False,
+    "reason": "Not available from a referral table: follow-up after inpatient discharge and readmission need "
+    "admissions with their discharge times, held in the database; the database report includes them.",
+}
+
 
 GRAIN_WORDS = {"month": "calendar months", "quarter": "NHS financial quarters", "year": "NHS financial years"}
 
@@ -169,6 +175,7 @@ def report_document(
         "personalisation": dict(PERSONALISATION_NOT_AVAILABLE),
         "experience": dict(EXPERIENCE_NOT_AVAILABLE),
         "community_outcomes": dict(COMMUNITY_OUTCOMES_NOT_AVAILABLE),
+        "inpatient": dict(INPATIENT_NOT_AVAILABLE),
         "notes": list(NOTES)
         + (
             [f"{unknown} referral(s) of teams with no kind (kpis.yaml team_kinds) are counted with community."]

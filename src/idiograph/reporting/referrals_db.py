@@ -35,6 +35,7 @@ from idiograph.patients.demographics import age_on
 from idiograph.patients.model import Encounter, Episode, Person
 from idiograph.reporting.community_outcomes_db import section as community_section
 from idiograph.reporting.experience_db import experience_document
+from idiograph.reporting.inpatient_db import section as inpatient_section
 from idiograph.reporting.kpi_report import report_document
 from idiograph.reporting.kpis import Definitions, Referral, definitions
 from idiograph.reporting.personalisation import report as personalisation_report
@@ -247,6 +248,9 @@ def audited_document(
     doc["community_outcomes"] = community_section(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
+    doc["inpatient"] = inpatient_section(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
     _audit_read(session, principal, doc, len(table), via)
     return doc, table
 
@@ -294,6 +298,9 @@ def kpi_document(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
     doc["community_outcomes"] = community_section(
+        session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
+    )
+    doc["inpatient"] = inpatient_section(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
     _audit_read(session, principal, doc, len(table))

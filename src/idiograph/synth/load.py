@@ -129,6 +129,46 @@ def _intake(g: Generated, person_id: uuid.UUID, episode: dict[str, Any], team: s
     )
 
 
+# A crisis presentation is a few hours in an emergency department; an admission a stay whose length is drawn from
+# a lognormal with a median of 21 days (adult acute mental health stays are of this order; the demo's choice)
+CRISIS_HOURS = 4
+STAY_MEDIAN_DAYS, STAY_SIGMA = 21.0, 0.7
+
+
+def crisis_encounters(
+    g: Generated, person_id: uuid.UUID, seed: int, index: int, now: datetime, source: str
+) -> list[dict[str, object]]:
+    """The person's generated crisis presentations (FHIR class EMER) and admissions (IMP, with a discharge unless
+    still in hospital at ``now``) as encounters, as a service would import them; stay lengths from a random stream
+    of the person's own, so nothing else the demo draws changes."""
+    rng = np.random.default_rng([seed, 8, index])
+    out: list[dict[str, object]] = []
+    for k, ev in enumerate(sorted(g.tables.get("events", []), key=lambda e: e["time"])):
+        start = ev["time"]
+        if ev["kind"] not in ("crisis_presentation", "admission") or start > now:
+            continue
+        if ev["kind"] == "crisis_presentation":
+            end: datetime | None = start + timedelta(hours=CRISIS_HOURS)
+        else:
+            days = float(rng.lognormal(np.log(STAY_MEDIAN_DAYS), STAY_SIGMA))
+            end = start + timedelta(days=max(1.0, days))
+        still = end is not None and end > now
+        out.append(
+            {
+                "id": uuid.uuid5(uuid.NAMESPACE_URL, f"idiograph-demo:{ev['person_id']}#event-{k}"),
+                "person_id": person_id,
+                "status": "in-progress" if still else "finished",
+                "class_code": "EMER" if ev["kind"] == "crisis_presentation" else "IMP",
+                "start": start,
+                "end": None if still else end,
+                "source": source,
+                "source_id": f"{ev['person_id']}#event-{k}",
+                "type_display": "crisis presentation" if ev["kind"] == "crisis_presentation" else "inpatient admission",
+            }
+        )
+    return out
+
+
 def demo_params(params: Params, today: date) -> Params:
     """The same service, shifted so that its referral window ends a month before today."""
     start = today - timedelta(days=params.window.days + 30)
@@ -318,6 +358,7 @@ def load_people(
                                 source=source,
                             )
                         )
+                    encounters += crisis_encounters(g, person.id, seed, index, now, source)
                     for a in g.tables.get("appointments", []):
                         if a["status"] == "attended" and a["start"] <= now:
                             encounters.append(
