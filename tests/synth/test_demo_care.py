@@ -69,6 +69,12 @@ def _appointments_are_loaded(demo: Session) -> None:
     assert all((a.status == "booked") == (a.start > NOW) for a in appts)
     attended = {a.id for a in appts if a.status == "attended"}
     assert attended == set(demo.scalars(select(Encounter.id).where(Encounter.class_code == "AMB")))
+    from idiograph.security.model import Team
+
+    assert set(demo.execute(select(Team.name, Team.kind))) >= {
+        ("North Talking Therapies", "talking_therapies"),
+        ("Community Mental Health Team", "cmht"),
+    }
     # crisis presentations and admissions are encounters too, an admission with its discharge unless still in
     others = demo.execute(
         select(Encounter.class_code, Encounter.end, Encounter.status).where(Encounter.class_code != "AMB")

@@ -135,6 +135,14 @@ CRISIS_HOURS = 4
 STAY_MEDIAN_DAYS, STAY_SIGMA = 21.0, 0.7
 
 
+def _team(session: Session, name: str, kind: str) -> uuid.UUID:
+    """The generated team, made with its kind, or given its kind when staff were put in it first."""
+    team = team_by_name(session, name, create=True, kind=kind)
+    if team.kind is None:
+        team.kind = kind
+    return team.id
+
+
 def crisis_encounters(
     g: Generated, person_id: uuid.UUID, seed: int, index: int, now: datetime, source: str
 ) -> list[dict[str, object]]:
@@ -286,9 +294,7 @@ def load_people(
     order = iter(indices)
     for people in _generated(params, service, seed, indices, batch, now):
         with transaction(session):
-            teams = {
-                t["team_id"]: team_by_name(session, t["name"], create=True, kind=t["kind"]).id for t in service.teams
-            }
+            teams = {t["team_id"]: _team(session, t["name"], t["kind"]) for t in service.teams}
             codes = CodeBook(session)
             rows: list[NewObservation] = []
             qr_rows: list[dict[str, object]] = []
