@@ -292,12 +292,9 @@ def test_off_the_grid_the_page_withholds_every_group_cell_and_links_the_quarters
     off_rows = list(csv.DictReader(io.StringIO(csv_off.text)))
     # service-level rows only: the KPI totals and the experience questions, no group cell
     assert {x["group"] for x in off_rows} == {"all"}
-    assert {x["breakdown"] for x in off_rows} == {
-        "total",
-        "experience peq-assessment",
-        "experience peq-discharge",
-        "community outcomes",
-    }
+    # experience and community outcomes are rounded counts with pinned rates: a grid period only, like groups
+    assert {x["breakdown"] for x in off_rows} == {"total"}
+    assert 'id="experience-withheld"' in text and 'id="community-outcomes-withheld"' in text
 
     on = client.get(f"/reports?period={q.start.isoformat()}")
     assert on.status_code == 200

@@ -251,6 +251,11 @@ def audited_document(
     doc["inpatient"] = inpatient_section(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
+    if not doc["publication"]["on_grid"]:
+        # rounded counts with rates pinned by their intervals: two overlapping periods would give one person's
+        # answers away by difference, as group cells would (H-108, H-111), so these too need a grid period
+        doc["experience"] = {**doc["experience"], "questions": [], "forms": [], "withheld": True}
+        doc["community_outcomes"] = {"available": False, "withheld": True}
     _audit_read(session, principal, doc, len(table), via)
     return doc, table
 
