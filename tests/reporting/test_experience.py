@@ -12,12 +12,12 @@ INVOLVED = "747921000000103"
 
 
 def _assessment() -> list[tuple[str, dict[str, str]]]:
-    # 20 people. Q1: 16 Yes, 4 No. Q2: 12 prefer a treatment. Q3 among those 12: 9 Yes, 2 No, 1 not applicable
-    # (11 counted); the 8 without a preference answered Q3 "not applicable" or Yes and are not counted.
+    # 40 people. Q1: 24 Yes, 16 No. Q2: 30 prefer a treatment. Q3 among those 30: 12 Yes, 10 No, 8 not applicable
+    # (22 counted); the 10 without a preference answered Q3 "not applicable" or Yes and are not counted.
     out = []
-    for i in range(20):
-        q3 = "Y" if i < 9 else "N" if i < 11 else "NA" if i < 12 else ("Y" if i % 2 else "NA")
-        out.append(("peq-assessment", {Q1: "Y" if i < 16 else "N", Q2: "Y" if i < 12 else "N", Q3: q3}))
+    for i in range(40):
+        q3 = "Y" if i < 12 else "N" if i < 22 else "NA" if i < 30 else ("Y" if i % 2 else "NA")
+        out.append(("peq-assessment", {Q1: "Y" if i < 24 else "N", Q2: "Y" if i < 30 else "N", Q3: q3}))
     return out
 
 
@@ -31,27 +31,35 @@ def test_assessment_questions_by_hand() -> None:
     assert info["question"] == (
         "Were you given information about options for choosing a treatment that is appropriate for your problems?"
     )
-    assert info["source"] == "PEQ" and info["counted"] == "Yes" and info["responses"] == 20
-    # 16 of 20 = 80.0% (Wilson 58.4% to 91.9%), published as 15 of 20 (rounded to 5)
-    assert (info["numerator"], info["denominator"], info["rate"], info["ci"]) == (15, 20, 80.0, [58.4, 91.9])
+    assert info["source"] == "PEQ" and info["counted"] == "Yes" and info["responses"] == 40
+    # 24 of 40 = 60.0% (Wilson 44.6% to 73.7%), published as 25 of 40 (rounded to 5)
+    assert (info["numerator"], info["denominator"], info["rate"], info["ci"]) == (25, 40, 60.0, [44.6, 73.7])
     offered = _row(rows, "peq-assessment", Q3)
-    # 9 of 11 = 81.8% (Wilson 52.3% to 94.9%); not applicable and people without a preference left out
-    assert (offered["rate"], offered["ci"]) == (81.8, [52.3, 94.9])
-    assert (offered["numerator"], offered["denominator"]) == (10, 10)
+    # 12 of 22 = 54.5% (Wilson 34.7% to 73.1%); not applicable and people without a preference left out
+    assert (offered["rate"], offered["ci"]) == (54.5, [34.7, 73.1])
+    assert (offered["numerator"], offered["denominator"]) == (10, 20)
     assert offered["among"] == "people answering Yes to Assessment Q2"
 
 
+def test_a_rate_is_withheld_when_the_answers_not_counted_are_few() -> None:
+    # 46 Yes of 50 would publish 45 of 50 at 92.0%: only 46 of 50 gives 92.0% within the rounding, so the 4 No
+    # answers could be read back; the rate is withheld (the counts stay, rounded)
+    rows = rates([("peq-assessment", {Q1: "Y" if i < 46 else "N"}) for i in range(50)])
+    q1 = _row(rows, "peq-assessment", Q1)
+    assert q1["suppressed"] and q1["rate"] is None and (q1["numerator"], q1["denominator"]) == (45, 50)
+
+
 def test_involved_counts_most_or_all_of_the_time() -> None:
-    answers = ["4"] * 5 + ["3"] * 5 + ["2"] * 3 + ["0"] * 2 + ["NA"] * 3
+    answers = ["4"] * 10 + ["3"] * 10 + ["2"] * 5 + ["0"] * 5 + ["NA"] * 3
     rows = rates([("peq-discharge", {INVOLVED: a}) for a in answers])
     involved = _row(rows, "peq-discharge", INVOLVED)
     assert involved["counted"] == "Most of the time or all of the time"
-    # 10 of 15 = 66.7% (Wilson 41.7% to 84.8%); the 3 "not applicable" are left out
+    # 20 of 30 = 66.7% (Wilson 48.8% to 80.8%); the 3 "not applicable" are left out
     assert (involved["rate"], involved["ci"], involved["numerator"], involved["denominator"]) == (
         66.7,
-        [41.7, 84.8],
-        10,
-        15,
+        [48.8, 80.8],
+        20,
+        30,
     )
     # no assessment forms: their questions have no denominator and no rate
     assert _row(rows, "peq-assessment", Q1)["rate"] is None

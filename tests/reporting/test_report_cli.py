@@ -109,7 +109,8 @@ def test_off_the_grid_the_csv_holds_service_level_rows_only(service: Path) -> No
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert rows and {row["group"] for row in rows} == {"all"}
-    assert "service-level rows only" in r.stderr
+    assert "service totals only" in r.stderr
+    assert not [row for row in rows if row["breakdown"].startswith(("experience", "community outcomes"))]
     doc = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
     assert doc["by"] and any(n.startswith("by: ") for n in doc["notes"])
 

@@ -94,8 +94,12 @@ def kpis(
 
         on_grid = publication(date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"]))
         if not on_grid["on_grid"]:  # as the Reports page's CSV: no group cell off the grid (H-108)
-            doc = {**doc, "by": {}, "community_by": {}}
-            err.print("the CSV holds the service-level rows only (no group rows) for this period", highlight=False)
+            doc = {**doc, "by": {}, "community_by": {}, "experience": {}, "community_outcomes": {}}
+            err.print(
+                "the CSV holds the service totals only (no group, experience or community-outcome rows) for this "
+                "period",
+                highlight=False,
+            )
         _write(out, csv_text(doc))
     else:
         _table(doc, out)

@@ -32,7 +32,7 @@ from typing import Any
 from scipy.stats import t as student_t
 
 from idiograph.intake.goal_outcomes import from_intake
-from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig, shown
+from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig, primary, shown
 from idiograph.reporting.kpis import Definitions, definitions
 from idiograph.reporting.personalisation import rate
 
@@ -87,7 +87,8 @@ def _mean_with_interval(values: Sequence[float], decimals: int) -> dict[str, Any
 def _published_rate(numerator: int, denominator: int, config: DisclosureConfig) -> dict[str, Any]:
     """A rate with its Wilson interval from the unrounded counts, the counts as published; withheld with either."""
     pk, pn = shown(numerator, config), shown(denominator, config)
-    withheld = pk is None or pn is None
+    # the exact rate pins the counts, so the complement (denominator - numerator) is protected too (review)
+    withheld = pk is None or pn is None or primary(denominator - numerator, config)
     if withheld or denominator == 0:
         return {"numerator": pk, "denominator": pn, "rate": None, "ci": None, "suppressed": withheld}
     return {**rate(numerator, denominator), "numerator": pk, "denominator": pn, "suppressed": False}

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from idiograph.measures.experience import forms
-from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig, shown
+from idiograph.reporting.disclosure import DEFAULT, DisclosureConfig, primary, shown
 from idiograph.reporting.personalisation import rate
 
 
@@ -63,13 +63,16 @@ def rates(
                     f"people answering {options_of(form.id, other)[answer]} to {_label(form.id, other)}"
                     for other, answer in item.only_if.items()
                 )
-            if pk is None or pn is None or n == 0:
+            # the rate from exact counts pins them inside the rounding bands, so the answers not counted (n - k)
+            # would be given away too: a rate is withheld when they are 1 to 7 as well (review)
+            withheld = pk is None or pn is None or primary(n - k, config)
+            if withheld or n == 0:
                 row |= {
                     "numerator": pk,
                     "denominator": pn,
                     "rate": None,
                     "ci": None,
-                    "suppressed": pk is None or pn is None,
+                    "suppressed": withheld,
                 }
             else:
                 row |= {**rate(k, n), "numerator": pk, "denominator": pn, "suppressed": False}

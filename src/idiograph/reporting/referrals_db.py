@@ -36,7 +36,7 @@ from idiograph.patients.model import Encounter, Episode, Person
 from idiograph.reporting.community_outcomes_db import section as community_section
 from idiograph.reporting.experience_db import experience_document
 from idiograph.reporting.inpatient_db import section as inpatient_section
-from idiograph.reporting.kpi_report import report_document
+from idiograph.reporting.kpi_report import publication, report_document
 from idiograph.reporting.kpis import Definitions, Referral, definitions
 from idiograph.reporting.personalisation import report as personalisation_report
 from idiograph.reporting.personalisation_db import inputs as personalisation_inputs
@@ -308,5 +308,11 @@ def kpi_document(
     doc["inpatient"] = inpatient_section(
         session, date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"])
     )
+    if not publication(date.fromisoformat(doc["period"]["from"]), date.fromisoformat(doc["period"]["to"]))["on_grid"]:
+        doc["notes"].append(
+            "experience and community_outcomes: their rates pin their rounded counts, so for a period that is not "
+            "one whole ended grid period they can be differenced against another period's like by (H-108, H-111): "
+            "for the data team, not for publication"
+        )
     _audit_read(session, principal, doc, len(table))
     return doc
