@@ -9,14 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idiograph.db import utcnow
 from idiograph.errors import FieldProblem, InvalidInput, invalid
 from idiograph.measures.experience import Form, check, forms
-from idiograph.measures.model import ExperienceResponse, SelfReportLink
-from idiograph.measures.service import LinkGone, experience_form, live_link, token_hash
+from idiograph.measures.model import ExperienceResponse
+from idiograph.measures.service import experience_form, live_link, spend_link
 from idiograph.security import audit
 from idiograph.security.audit import Actor
 
@@ -49,21 +49,7 @@ def submit(session: Session, token: str, answers: Mapping[str, str | None]) -> E
     arrive at once (the conditional update lets exactly one through). The caller rolls back on an error, so a
     refused form keeps neither the answers nor the spent link."""
     now = utcnow()
-    spent = session.execute(
-        update(SelfReportLink)
-        .where(
-            SelfReportLink.token_hash == token_hash(token),
-            SelfReportLink.used_at.is_(None),
-            SelfReportLink.expires_at > now,
-            SelfReportLink.mode == "experience",
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]
-        raise LinkGone()
-    link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == token_hash(token)))
-    assert link is not None
+    link = spend_link(session, token, now, mode="experience")
     form = experience_form(link.instrument)
     kept = _checked(form, answers)
     response = ExperienceResponse(

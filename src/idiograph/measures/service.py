@@ -260,24 +260,28 @@ def token_hash(token: str) -> str:
     return _hash(token)
 
 
-def submit_link(session: Session, token: str, answers: Mapping[str, int | None], record: Recorder) -> Recorded:
-    """Store the person's answers and spend the link, atomically: a second submission is refused even
-    when two arrive at once (the conditional update lets exactly one through)."""
-    now = utcnow()
+def spend_link(session: Session, token: str, now: datetime, mode: str | None = None) -> SelfReportLink:
+    """Spend an unused, in-date link (of ``mode``, when given) and return it: a conditional update lets exactly
+    one of two simultaneous submissions through; the other is told the link is gone."""
+    conditions = [SelfReportLink.token_hash == _hash(token), SelfReportLink.used_at.is_(None)]
+    conditions.append(SelfReportLink.expires_at > now)
+    if mode is not None:
+        conditions.append(SelfReportLink.mode == mode)
     spent = session.execute(
-        update(SelfReportLink)
-        .where(
-            SelfReportLink.token_hash == _hash(token),
-            SelfReportLink.used_at.is_(None),
-            SelfReportLink.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
+        update(SelfReportLink).where(*conditions).values(used_at=now).execution_options(synchronize_session=False)
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]
         raise LinkGone()
     link = session.scalar(select(SelfReportLink).where(SelfReportLink.token_hash == _hash(token)))
     assert link is not None
+    return link
+
+
+def submit_link(session: Session, token: str, answers: Mapping[str, int | None], record: Recorder) -> Recorded:
+    """Store the person's answers and spend the link, atomically: a second submission is refused even
+    when two arrive at once (the conditional update lets exactly one through)."""
+    now = utcnow()
+    link = spend_link(session, token, now)
     if link.mode == "experience":
         raise invalid("mode", "this link asks about the person's experience of choice, not a questionnaire")
     if link.mode != "full":
